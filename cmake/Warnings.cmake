@@ -1,0 +1,17 @@
+# barrot_settings and barrot_warnings: INTERFACE targets linked PRIVATE by
+# Barrot's own targets only (never by third-party code).
+add_library(barrot_settings INTERFACE)
+target_compile_features(barrot_settings INTERFACE cxx_std_20)
+target_compile_definitions(barrot_settings INTERFACE $<$<CONFIG:Debug>:_GLIBCXX_ASSERTIONS>)
+
+if(BARROT_SANITIZE)
+  # ASan + UBSan; every UB report is fatal so a test cannot pass over one.
+  target_compile_options(barrot_settings INTERFACE
+    -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  target_link_options(barrot_settings INTERFACE -fsanitize=address,undefined)
+endif()
+
+add_library(barrot_warnings INTERFACE)
+target_compile_options(barrot_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual
+  -Wnull-dereference $<$<BOOL:${BARROT_WARNINGS_AS_ERRORS}>:-Werror>)

@@ -1,0 +1,10 @@
+// The whole public API of the barrot library.
+#pragma once
+
+#include <barrot/options.h>
+#include <barrot/periodic.h>
+#include <barrot/snapshot.h>
+#include <barrot/status.h>
+#include <barrot/store.h>
+#include <barrot/tracker.h>
+#include <barrot/view.h>

@@ -1,0 +1,50 @@
+// Options for Store::Open.
+#pragma once
+
+#include <string>
+
+namespace barrot {
+
+// How much a write waits for the disk before it returns.
+enum class Sync {
+  // Survives a crash of the process (kill -9): the database commit is in the
+  // OS page cache. After a power loss the newest commits may be lost; the
+  // database stays consistent. The default.
+  normal,
+  // Also survives a power loss: each commit is fsynced before the write
+  // returns. Mirror files are rebuilt from the database on the next open.
+  full,
+};
+
+enum class Access {
+  read_write,
+  // No schema upgrade, no reconciliation, no write; fails on a missing store.
+  read_only,
+};
+
+struct Options {
+  // Directory for the mirror files. Created (with parents) on a read-write
+  // open. Default: "snapshots".
+  std::string snapshots_dir = "snapshots";
+
+  // The SQLite database. Default (empty): <snapshots_dir>/.barrot/barrot.db.
+  std::string db_path;
+
+  // Default: Sync::normal.
+  Sync sync = Sync::normal;
+
+  // Default: Access::read_write.
+  Access access = Access::read_write;
+
+  // How long a write waits for another process's write lock before failing
+  // with Busy. 30 s: long enough that eight busy writers never see it, short
+  // enough that a stuck lock is reported. Default: 30000.
+  int busy_timeout_ms = 30000;
+
+  // On a read-write open, bring the mirror files up to date with snapshots
+  // committed since the last reconciliation (a crash between commit and
+  // mirror). Cheap: it looks only past the last checkpoint. Default: true.
+  bool reconcile_on_open = true;
+};
+
+} // namespace barrot

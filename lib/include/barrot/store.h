@@ -1,0 +1,188 @@
+// Store: the snapshot store. An SQLite database (the source of truth)
+// mirrored to the seed's JSON files in a snapshots directory.
+//
+// Writes commit one SQLite transaction, then mirror the committed snapshots
+// to <snapshots_dir>/<id>.json, action_log.jsonl and latest_periodic.json.
+// Any number of processes may open the same store and write at once.
+//
+// Thread-safety: a Store is used by one thread at a time. Open one Store per
+// thread, or serialize calls.
+#pragma once
+
+#include <barrot/export.h>
+#include <barrot/options.h>
+#include <barrot/snapshot.h>
+#include <barrot/status.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace barrot {
+
+// A snapshot without its document, for listings.
+struct SnapshotInfo {
+  std::string id;
+  SnapshotType type = SnapshotType::action;
+  TimeUs timestamp = 0;
+  std::string action_type;    // empty for periodic snapshots
+  std::string status;         // empty for periodic snapshots
+};
+
+struct Summary {
+  std::int64_t total = 0;
+  std::int64_t actions = 0;
+  std::int64_t periodic = 0;
+  std::map<std::string, std::int64_t> actions_by_status;
+  std::map<std::string, std::int64_t> actions_by_type;
+  std::optional<TimeUs> first;           // oldest snapshot
+  std::optional<TimeUs> last;            // newest snapshot
+  std::optional<TimeUs> latest_action;   // newest action snapshot
+  std::optional<TimeUs> latest_periodic; // newest periodic snapshot
+};
+
+// One disagreement between the database and the mirror.
+struct Problem {
+  enum class Kind {
+    missing_file,      // a snapshot has no <id>.json
+    different_file,    // <id>.json holds other content than the database
+    torn_file,         // <id>.json is not valid JSON (e.g. cut short)
+    extra_file,        // a snapshot-named file the database does not hold
+    missing_line,      // an action snapshot has no line in action_log.jsonl
+    different_line,    // its line holds other content
+    torn_line,         // a line that is not valid JSON, or lacks its newline
+    duplicate_line,    // a second line for the same snapshot
+    extra_line,        // a line for a snapshot the database does not hold
+    missing_latest,    // latest_periodic.json is absent but periodic snapshots exist
+    stale_latest,      // latest_periodic.json is not the newest periodic snapshot
+    extra_latest,      // latest_periodic.json exists but no periodic snapshot does
+    temp_file,         // a temporary file left by an interrupted write
+  };
+  Kind kind;
+  std::string id;     // the snapshot id, when one is known
+  std::string path;   // the file concerned, relative to the snapshots directory
+  std::string detail; // line number, reason
+};
+
+BARROT_EXPORT std::string_view to_string(Problem::Kind kind);
+
+struct VerifyReport {
+  std::int64_t snapshots = 0; // rows checked
+  std::int64_t files = 0;     // snapshot files checked
+  std::int64_t lines = 0;     // log lines checked
+  std::vector<Problem> problems;
+  bool clean() const { return problems.empty(); }
+};
+
+struct RepairReport {
+  std::int64_t files_written = 0;     // missing or damaged files rewritten
+  std::int64_t lines_appended = 0;    // missing log lines appended
+  std::int64_t lines_dropped = 0;     // torn, duplicate or stale lines removed
+  bool log_rewritten = false;
+  bool latest_written = false;
+  std::int64_t temp_files_removed = 0;
+  std::vector<Problem> left_alone;    // extra files and lines: not ours to delete
+  std::string quarantine_dir;         // where replaced content was kept, if any
+};
+
+struct ImportReport {
+  std::int64_t files_read = 0;
+  std::int64_t lines_read = 0;
+  std::int64_t imported = 0;        // new snapshots added
+  std::int64_t already_present = 0; // same id and content already stored
+  std::int64_t conflicts = 0;       // same id, other content: the stored one is kept
+  struct Skipped {
+    std::string source; // "file.json" or "action_log.jsonl:17"
+    std::string reason;
+  };
+  std::vector<Skipped> skipped; // unreadable, truncated or invalid input
+};
+
+class BARROT_EXPORT Store {
+public:
+  // Opens (creating if needed, on read-write) the store described by
+  // `options`, upgrading its schema. Errors: InvalidArgument for an unusable
+  // snapshots directory, Corruption for a file that is not an SQLite database,
+  // SchemaTooNew for a database written by a newer barrot, IOError, Busy.
+  static Result<std::unique_ptr<Store>> Open(const Options& options);
+
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // --- Writing --------------------------------------------------------------
+
+  // Records one action snapshot and mirrors it. The returned snapshot's id is
+  // unique in the store (see docs/formats.md, "Ids"). InvalidArgument, with
+  // nothing written, for a bad type, details that are not an object, or
+  // oversize details.
+  Result<Snapshot> record_action(const ActionInput& input);
+
+  // Records many action snapshots in one transaction (all or none) and one
+  // append to the log. Much faster than one call each.
+  Result<std::vector<Snapshot>> record_actions(const std::vector<ActionInput>& inputs);
+
+  // Records one periodic snapshot and updates latest_periodic.json.
+  Result<Snapshot> record_periodic(const PeriodicInput& input);
+
+  // --- Reading --------------------------------------------------------------
+
+  // NotFound when no snapshot has this id; InvalidArgument when `id` is not a
+  // snapshot id at all.
+  Result<Snapshot> get(std::string_view id);
+
+  // The newest periodic snapshot by timestamp; NotFound when there is none.
+  Result<Snapshot> latest_periodic();
+
+  // The newest `count` snapshots by timestamp (of `type` when given), newest first.
+  Result<std::vector<Snapshot>> latest(std::size_t count, std::optional<SnapshotType> type);
+
+  // Calls `fn` for every snapshot, oldest first, until it returns false.
+  Status list(const std::function<bool(const SnapshotInfo&)>& fn);
+
+  Result<Summary> summary();
+
+  // --- Mirror maintenance -----------------------------------------------------
+
+  // Compares every snapshot with its file and log line. Changes nothing.
+  Result<VerifyReport> verify();
+
+  // Fixes every disagreement verify finds, from the database: rewrites
+  // missing and damaged files, appends missing lines, drops torn and
+  // duplicate lines, rewrites latest_periodic.json, removes temp files.
+  // Content it replaces is kept under .barrot/quarantine/. Extra files and
+  // lines are reported, not deleted.
+  Result<RepairReport> repair();
+
+  // Rewrites every mirror file and the whole log from the database.
+  Result<RepairReport> rebuild_mirror();
+
+  // --- Import ---------------------------------------------------------------
+
+  // Imports a legacy snapshots directory (<id>.json files, action_log.jsonl,
+  // latest_periodic.json), merging copies by snapshot id. Idempotent.
+  // Unreadable or invalid inputs are skipped and named in the report; the
+  // rest is imported in one transaction and mirrored.
+  Result<ImportReport> import_legacy(const std::string& dir);
+
+  // --- Introspection ----------------------------------------------------------
+
+  const Options& options() const;
+  const std::string& db_path() const;
+  int schema_version() const;
+
+  // The schema version this binary writes.
+  static int latest_schema_version();
+
+  struct Impl;
+
+private:
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
+} // namespace barrot

@@ -1,0 +1,172 @@
+#include "mirror/mirror.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace barrot::mirror {
+
+using util::errno_status;
+
+Status Mirror::Open(const std::string& dir,
+                    Sync sync,
+                    Access access,
+                    std::unique_ptr<Mirror>* out) {
+  std::unique_ptr<Mirror> m(new Mirror());
+  m->m_dir = dir;
+  m->m_sync = sync;
+  m->m_access = access;
+  if (access == Access::read_write) {
+    BARROT_TRY(util::make_dirs(dir).WithContext("snapshots directory"));
+    BARROT_TRY(util::make_dirs(dir + "/" + k_state_dir).WithContext("snapshots directory"));
+  }
+  BARROT_TRY(util::open_dir(dir, &m->m_dir_fd).WithContext("snapshots directory"));
+  if (access == Access::read_write) {
+    // Fail now, before anything is committed, if the directory is not writable.
+    if (::faccessat(m->m_dir_fd.get(), ".", W_OK, AT_EACCESS) != 0) {
+      return Status::InvalidArgument("snapshots directory " + dir + " is not writable");
+    }
+    int fd = ::openat(m->m_dir_fd.get(), k_lock_name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+                      0644);
+    if (fd < 0) {
+      return errno_status("cannot open lock file in", dir, errno);
+    }
+    m->m_lock_fd.reset(fd);
+    fd = ::openat(m->m_dir_fd.get(),
+                  k_latest_lock_name,
+                  O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+                  0644);
+    if (fd < 0) {
+      return errno_status("cannot open lock file in", dir, errno);
+    }
+    m->m_latest_lock_fd.reset(fd);
+    BARROT_TRY(m->ensure_log_open());
+  } else {
+    int fd = ::openat(m->m_dir_fd.get(), k_lock_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) {
+      m->m_lock_fd.reset(fd);
+    }
+  }
+  *out = std::move(m);
+  return Status::OK();
+}
+
+bool Mirror::file_exists(const std::string& id) const {
+  return util::exists_at(m_dir_fd.get(), file_name(id));
+}
+
+Status Mirror::write_snapshot_file(const std::string& id, std::string_view text) {
+  // Each file is not fsynced on its own even with Sync::full: the database
+  // commit is, and a file lost to a power cut is rewritten from it by the
+  // next reconciliation (which fsyncs before it moves its checkpoint).
+  return util::write_file_atomic(
+      m_dir_fd.get(), file_name(id), text, util::Overwrite::no, util::FsyncMode::none);
+}
+
+Status Mirror::replace_file(const std::string& name, std::string_view text) {
+  return util::write_file_atomic(m_dir_fd.get(),
+                                 name,
+                                 text,
+                                 util::Overwrite::yes,
+                                 m_sync == Sync::full ? util::FsyncMode::fsync
+                                                      : util::FsyncMode::none);
+}
+
+Status Mirror::ensure_log_open() {
+  struct stat st{};
+  if (m_log_fd.valid() && ::fstatat(m_dir_fd.get(), k_log_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+      static_cast<std::int64_t>(st.st_ino) == m_log_inode) {
+    return Status::OK();
+  }
+  int fd = ::openat(m_dir_fd.get(),
+                    k_log_name,
+                    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+                    0644);
+  if (fd < 0) {
+    return errno_status("cannot open", m_dir + "/" + k_log_name, errno);
+  }
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::InvalidArgument(m_dir + "/" + k_log_name + " is not a regular file");
+  }
+  m_log_fd.reset(fd);
+  m_log_inode = static_cast<std::int64_t>(st.st_ino);
+  return Status::OK();
+}
+
+Status Mirror::append_log(std::string_view lines) {
+  BARROT_TRY(ensure_log_open());
+  return util::write_all(m_log_fd.get(), lines, k_log_name);
+}
+
+Status Mirror::log_identity(LogIdentity* out) const {
+  struct stat st{};
+  if (::fstatat(m_dir_fd.get(), k_log_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) {
+      *out = LogIdentity{};
+      return Status::OK();
+    }
+    return errno_status("cannot stat", k_log_name, errno);
+  }
+  out->size = static_cast<std::int64_t>(st.st_size);
+  out->inode = static_cast<std::int64_t>(st.st_ino);
+  return Status::OK();
+}
+
+Status Mirror::read_log_from(std::int64_t offset, std::string* out) const {
+  out->clear();
+  util::UniqueFd fd(::openat(m_dir_fd.get(), k_log_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) {
+    return errno == ENOENT ? Status::OK() : errno_status("cannot open", k_log_name, errno);
+  }
+  char buf[1 << 16];
+  for (off_t pos = offset;;) {
+    ssize_t n = ::pread(fd.get(), buf, sizeof buf, pos);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return errno_status("cannot read", k_log_name, errno);
+    }
+    if (n == 0) {
+      break;
+    }
+    out->append(buf, static_cast<std::size_t>(n));
+    pos += n;
+  }
+  return Status::OK();
+}
+
+Status Mirror::sync_everything() const {
+  if (::syncfs(m_dir_fd.get()) != 0) {
+    return errno_status("cannot sync the filesystem of", m_dir, errno);
+  }
+  return Status::OK();
+}
+
+Status Mirror::ensure_quarantine(const std::string& stamp, std::string* folder) {
+  *folder = std::string(k_quarantine_dir) + "/" + stamp;
+  return util::make_dirs(m_dir + "/" + *folder);
+}
+
+Status Mirror::quarantine(const std::string& name, const std::string& stamp, std::string* folder) {
+  BARROT_TRY(ensure_quarantine(stamp, folder));
+  std::string target = *folder + "/" + name;
+  if (::renameat(m_dir_fd.get(), name.c_str(), m_dir_fd.get(), target.c_str()) != 0) {
+    return errno_status("cannot move to quarantine", name, errno);
+  }
+  return Status::OK();
+}
+
+Status Mirror::quarantine_text(const std::string& name,
+                               std::string_view text,
+                               const std::string& stamp,
+                               std::string* folder) {
+  BARROT_TRY(ensure_quarantine(stamp, folder));
+  return util::write_file_atomic(
+      m_dir_fd.get(), *folder + "/" + name, text, util::Overwrite::yes, util::FsyncMode::none);
+}
+
+} // namespace barrot::mirror

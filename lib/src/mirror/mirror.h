@@ -1,0 +1,98 @@
+// The snapshots directory: per-snapshot files, the action log, the latest
+// periodic copy, and the lock that orders writers against reconciliation.
+// Knows file names and atomic writes; knows nothing of the database.
+//
+// Locking protocol (see docs/architecture.md): a writer holds the mirror
+// lock shared from before its commit until its mirror files are written;
+// reconciliation, repair and verify hold it exclusive, so they never see a
+// commit whose mirroring is still in flight. The lock is always taken before
+// the SQLite write lock.
+//
+// Thread-safety: one thread at a time.
+#pragma once
+
+#include <barrot/options.h>
+#include <barrot/status.h>
+
+#include "util/fs.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace barrot::mirror {
+
+inline constexpr const char* k_log_name = "action_log.jsonl";
+inline constexpr const char* k_latest_name = "latest_periodic.json";
+inline constexpr const char* k_state_dir = ".barrot";
+inline constexpr const char* k_lock_name = ".barrot/lock";
+inline constexpr const char* k_latest_lock_name = ".barrot/latest.lock";
+inline constexpr const char* k_quarantine_dir = ".barrot/quarantine";
+
+struct LogIdentity {
+  std::int64_t size = 0;
+  std::int64_t inode = 0; // 0 when the log does not exist
+};
+
+class Mirror {
+public:
+  // Opens (on read_write: creates, and checks writable) the directory `dir`.
+  static Status Open(const std::string& dir, Sync sync, Access access, std::unique_ptr<Mirror>* out);
+
+  const std::string& dir() const { return m_dir; }
+  int dir_fd() const { return m_dir_fd.get(); }
+  // -1 when there is no lock file (a read-only directory never written to).
+  int lock_fd() const { return m_lock_fd.get(); }
+  // Serializes updates of latest_periodic.json (query newest, then write).
+  int latest_lock_fd() const { return m_latest_lock_fd.get(); }
+  Sync sync() const { return m_sync; }
+
+  static std::string file_name(const std::string& id) { return id + ".json"; }
+
+  bool file_exists(const std::string& id) const;
+
+  // Writes <id>.json; never replaces an existing file.
+  Status write_snapshot_file(const std::string& id, std::string_view text);
+
+  // Atomically replaces (or creates) `name` with `text`.
+  Status replace_file(const std::string& name, std::string_view text);
+
+  // Appends whole lines to the action log in one write. Reopens the log
+  // first if it was replaced (by repair) since it was opened.
+  Status append_log(std::string_view lines);
+
+  Status log_identity(LogIdentity* out) const;
+
+  // Reads the log from byte `offset` to its end.
+  Status read_log_from(std::int64_t offset, std::string* out) const;
+
+  // Makes everything written to the directory durable (syncfs).
+  Status sync_everything() const;
+
+  // Moves `name` into the quarantine folder `stamp` (created on first use),
+  // keeping it for inspection. Returns the folder, relative to dir().
+  Status quarantine(const std::string& name, const std::string& stamp, std::string* folder);
+
+  // Writes `text` as a file into the quarantine folder `stamp`.
+  Status quarantine_text(const std::string& name,
+                         std::string_view text,
+                         const std::string& stamp,
+                         std::string* folder);
+
+private:
+  Mirror() = default;
+  Status ensure_log_open();
+  Status ensure_quarantine(const std::string& stamp, std::string* folder);
+
+  std::string m_dir;
+  Sync m_sync = Sync::normal;
+  Access m_access = Access::read_write;
+  util::UniqueFd m_dir_fd;
+  util::UniqueFd m_lock_fd;
+  util::UniqueFd m_latest_lock_fd;
+  util::UniqueFd m_log_fd;
+  std::int64_t m_log_inode = 0;
+};
+
+} // namespace barrot::mirror

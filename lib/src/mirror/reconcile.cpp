@@ -1,0 +1,727 @@
+// Keeping the mirror in step with the database: the latest periodic copy,
+// reconciliation after a crash, verify, repair and rebuild.
+#include <barrot/store.h>
+
+#include "mirror/mirror.h"
+#include "store/database.h"
+#include "store/render.h"
+#include "store/store_impl.h"
+#include "util/fs.h"
+#include "util/time.h"
+
+#include <SQLiteCpp/Transaction.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace barrot {
+
+using mirror::k_latest_name;
+using mirror::k_log_name;
+using util::FileLock;
+
+std::string_view to_string(Problem::Kind kind) {
+  switch (kind) {
+  case Problem::Kind::missing_file:
+    return "missing_file";
+  case Problem::Kind::different_file:
+    return "different_file";
+  case Problem::Kind::torn_file:
+    return "torn_file";
+  case Problem::Kind::extra_file:
+    return "extra_file";
+  case Problem::Kind::missing_line:
+    return "missing_line";
+  case Problem::Kind::different_line:
+    return "different_line";
+  case Problem::Kind::torn_line:
+    return "torn_line";
+  case Problem::Kind::duplicate_line:
+    return "duplicate_line";
+  case Problem::Kind::extra_line:
+    return "extra_line";
+  case Problem::Kind::missing_latest:
+    return "missing_latest";
+  case Problem::Kind::stale_latest:
+    return "stale_latest";
+  case Problem::Kind::extra_latest:
+    return "extra_latest";
+  case Problem::Kind::temp_file:
+    return "temp_file";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// How a mirror file compares with the database's document.
+enum class Match { same, missing, different, torn };
+
+// Equal bytes, or equal JSON values (files written by the legacy Python
+// system differ in spacing and escapes only).
+Match compare_text(std::string_view actual, const std::string& expected) {
+  if (actual == expected) {
+    return Match::same;
+  }
+  nlohmann::json a = nlohmann::json::parse(actual, nullptr, false);
+  if (a.is_discarded()) {
+    return Match::torn;
+  }
+  nlohmann::json e = nlohmann::json::parse(expected, nullptr, false);
+  return a == e ? Match::same : Match::different;
+}
+
+Match compare_file(int dir_fd, const std::string& name, const std::string& expected) {
+  std::string text;
+  Status s = util::read_file(dir_fd, name, &text);
+  if (s.IsNotFound()) {
+    return Match::missing;
+  }
+  if (!s.ok()) {
+    return Match::torn; // unreadable (e.g. a directory or a link in its place)
+  }
+  return compare_text(text, expected);
+}
+
+// The snapshot id of a log line, or "" when the line is not a JSON object
+// with a string snapshot_id. Lines Barrot wrote are recognized without a full
+// parse.
+std::string line_id(std::string_view line) {
+  constexpr std::string_view k_prefix = "{\"snapshot_id\":\"";
+  if (line.substr(0, k_prefix.size()) == k_prefix && line.back() == '}') {
+    std::size_t end = line.find('"', k_prefix.size());
+    if (end != std::string_view::npos) {
+      std::string_view id = line.substr(k_prefix.size(), end - k_prefix.size());
+      if (validate_snapshot_id(id).ok()) {
+        return std::string(id);
+      }
+    }
+  }
+  nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("snapshot_id") ||
+      !j["snapshot_id"].is_string()) {
+    return "";
+  }
+  return j["snapshot_id"].get<std::string>();
+}
+
+// Calls fn(line, line_number, has_newline) for each line of `text`.
+template <typename Fn>
+void for_each_line(std::string_view text, Fn&& fn) {
+  std::size_t pos = 0;
+  std::int64_t number = 0;
+  while (pos < text.size()) {
+    std::size_t nl = text.find('\n', pos);
+    bool has_nl = nl != std::string_view::npos;
+    std::size_t end = has_nl ? nl : text.size();
+    fn(text.substr(pos, end - pos), ++number, has_nl);
+    pos = end + 1;
+  }
+}
+
+std::string quarantine_stamp() {
+  util::CivilTime t = util::to_civil(util::realtime_us());
+  char buf[64];
+  std::snprintf(buf,
+                sizeof buf,
+                "%04d%02d%02dT%02d%02d%02dZ-%d",
+                t.year,
+                t.month,
+                t.day,
+                t.hour,
+                t.minute,
+                t.second,
+                static_cast<int>(::getpid()));
+  return buf;
+}
+
+struct RowRef {
+  std::int64_t seq = 0;
+  SnapshotType type = SnapshotType::action;
+  bool seen_in_log = false;
+};
+
+bool is_snapshot_file_name(const std::string& name, std::string* id) {
+  constexpr std::string_view k_ext = ".json";
+  if (name.size() <= k_ext.size() || name.compare(name.size() - k_ext.size(), k_ext.size(), k_ext) != 0) {
+    return false;
+  }
+  *id = name.substr(0, name.size() - k_ext.size());
+  return validate_snapshot_id(*id).ok();
+}
+
+bool is_temp_name(const std::string& name) {
+  return name.size() > 5 && name[0] == '.' && name.compare(name.size() - 4, 4, ".tmp") == 0;
+}
+
+// What a full scan found, with what repair needs to act on it.
+struct Scan {
+  VerifyReport report;
+  std::vector<std::string> files_to_write; // ids
+  std::vector<std::string> files_to_quarantine; // ids whose current file is kept aside
+  std::vector<std::string> temp_files;
+  bool log_needs_rewrite = false;
+  std::vector<std::int64_t> missing_line_seqs;
+  bool latest_needs_write = false;
+};
+
+std::string document_by_seq(SQLite::Database& db, std::int64_t seq) {
+  SQLite::Statement st(db, "SELECT document FROM snapshots WHERE seq = ?");
+  st.bind(1, seq);
+  return st.executeStep() ? st.getColumn(0).getString() : std::string();
+}
+
+} // namespace
+
+// --- latest_periodic.json -------------------------------------------------------
+
+Status Store::Impl::write_latest_from_db() {
+  FileLock lock;
+  BARROT_TRY(lock.lock(mirror->latest_lock_fd(), FileLock::Mode::exclusive));
+  std::string document;
+  BARROT_TRY(store::guarded("cannot read the latest periodic snapshot", [&]() -> Status {
+    SQLite::Statement st(*db,
+                         "SELECT document FROM snapshots WHERE snapshot_type = 'periodic' "
+                         "ORDER BY ts_us DESC, seq DESC LIMIT 1");
+    if (st.executeStep()) {
+      document = st.getColumn(0).getString();
+    }
+    return Status::OK();
+  }));
+  if (document.empty()) {
+    return Status::OK();
+  }
+  BARROT_TRY_ASSIGN(Json doc, store::parse_document(document, k_latest_name));
+  return mirror->replace_file(k_latest_name, store::pretty(doc));
+}
+
+// --- Checkpoint and reconciliation ------------------------------------------------
+
+Status Store::Impl::advance_checkpoint() {
+  if (options.sync == Sync::full) {
+    BARROT_TRY(mirror->sync_everything());
+  }
+  mirror::LogIdentity log;
+  BARROT_TRY(mirror->log_identity(&log));
+  BARROT_TRY(store::guarded("cannot move the mirror checkpoint", [&]() -> Status {
+    SQLite::Statement st(*db,
+                         "UPDATE mirror_checkpoint SET seq = (SELECT coalesce(max(seq), 0) FROM "
+                         "snapshots), log_offset = ?, log_inode = ?, updated_us = ? WHERE id = 1");
+    st.bind(1, log.size);
+    st.bind(2, log.inode);
+    st.bind(3, util::realtime_us());
+    st.exec();
+    return Status::OK();
+  }));
+  self_mirrored.clear();
+  last_checkpoint_mono_us = util::monotonic_us();
+  return Status::OK();
+}
+
+namespace {
+
+struct Checkpoint {
+  std::int64_t seq = 0;
+  std::int64_t log_offset = 0;
+  std::int64_t log_inode = 0;
+};
+
+Status read_checkpoint(SQLite::Database& db, Checkpoint* cp) {
+  return store::guarded("cannot read the mirror checkpoint", [&]() -> Status {
+    SQLite::Statement st(db,
+                         "SELECT seq, log_offset, log_inode FROM mirror_checkpoint WHERE id = 1");
+    if (!st.executeStep()) {
+      return Status::Corruption("the mirror_checkpoint row is missing");
+    }
+    cp->seq = st.getColumn(0).getInt64();
+    cp->log_offset = st.getColumn(1).getInt64();
+    cp->log_inode = st.getColumn(2).getInt64();
+    return Status::OK();
+  });
+}
+
+Status full_scan(Store::Impl& impl, Scan* scan);
+Status apply_repair(Store::Impl& impl, Scan& scan, RepairReport* report);
+
+} // namespace
+
+Status Store::Impl::reconcile(bool wait) {
+  FileLock lock;
+  if (wait) {
+    BARROT_TRY(lock.lock(mirror->lock_fd(), FileLock::Mode::exclusive));
+  } else if (!lock.try_lock(mirror->lock_fd(), FileLock::Mode::exclusive)) {
+    return Status::OK(); // writers are active; they or a later open will do it
+  }
+  Checkpoint cp;
+  BARROT_TRY(read_checkpoint(*db, &cp));
+  mirror::LogIdentity log;
+  BARROT_TRY(mirror->log_identity(&log));
+  if (cp.log_offset > 0 && (log.inode != cp.log_inode || log.size < cp.log_offset)) {
+    // The log was replaced or cut outside barrot: only a full scan can tell.
+    RepairReport report;
+    return repair_locked(&report);
+  }
+
+  struct Row {
+    std::int64_t seq;
+    std::string id;
+    SnapshotType type;
+    std::string document;
+  };
+  std::vector<Row> rows;
+  BARROT_TRY(store::guarded("cannot read new snapshots", [&]() -> Status {
+    SQLite::Statement st(*db,
+                         "SELECT seq, snapshot_id, snapshot_type, document FROM snapshots "
+                         "WHERE seq > ? ORDER BY seq");
+    st.bind(1, cp.seq);
+    while (st.executeStep()) {
+      rows.push_back({st.getColumn(0).getInt64(),
+                      st.getColumn(1).getString(),
+                      st.getColumn(2).getString() == "periodic" ? SnapshotType::periodic
+                                                                : SnapshotType::action,
+                      st.getColumn(3).getString()});
+    }
+    return Status::OK();
+  }));
+  if (rows.empty() && log.size == cp.log_offset) {
+    return Status::OK();
+  }
+
+  std::string tail;
+  BARROT_TRY(mirror->read_log_from(cp.log_offset, &tail));
+  std::unordered_set<std::string> tail_ids;
+  bool tail_damaged = false;
+  for_each_line(tail, [&](std::string_view line, std::int64_t, bool has_nl) {
+    std::string id = has_nl ? line_id(line) : std::string();
+    if (id.empty()) {
+      tail_damaged = true;
+    } else {
+      tail_ids.insert(std::move(id));
+    }
+  });
+
+  const int dir_fd = mirror->dir_fd();
+  bool any_periodic = false;
+  bool any_missing_line = false;
+  std::string stamp;
+  std::string folder;
+  for (const Row& row : rows) {
+    if (row.type == SnapshotType::periodic) {
+      any_periodic = true;
+    }
+    ::unlinkat(dir_fd, util::temp_name_for(mirror::Mirror::file_name(row.id)).c_str(), 0);
+    if (is_self_mirrored(row.seq)) {
+      continue;
+    }
+    BARROT_TRY_ASSIGN(Json doc, store::parse_document(row.document, row.id));
+    const std::string pretty = store::pretty(doc);
+    const std::string name = mirror::Mirror::file_name(row.id);
+    Match m = compare_file(dir_fd, name, pretty);
+    if (m == Match::different || m == Match::torn) {
+      if (stamp.empty()) {
+        stamp = quarantine_stamp();
+      }
+      BARROT_TRY(mirror->quarantine(name, stamp, &folder));
+    }
+    if (m != Match::same) {
+      BARROT_TRY(mirror->write_snapshot_file(row.id, pretty));
+    }
+    if (row.type == SnapshotType::action && tail_ids.count(row.id) == 0) {
+      any_missing_line = true;
+    }
+  }
+  ::unlinkat(dir_fd, util::temp_name_for(k_latest_name).c_str(), 0);
+  if (any_periodic) {
+    BARROT_TRY(write_latest_from_db());
+  }
+  if (tail_damaged) {
+    RepairReport report;
+    return repair_locked(&report);
+  }
+  if (any_missing_line) {
+    std::string lines;
+    for (const Row& row : rows) {
+      if (row.type == SnapshotType::action && tail_ids.count(row.id) == 0 &&
+          !is_self_mirrored(row.seq)) {
+        lines += row.document;
+        lines += '\n';
+      }
+    }
+    BARROT_TRY(mirror->append_log(lines));
+  }
+  return advance_checkpoint();
+}
+
+// --- Full scan, verify, repair ---------------------------------------------------
+
+namespace {
+
+Status full_scan(Store::Impl& impl, Scan* scan) {
+  SQLite::Database& db = *impl.db;
+  mirror::Mirror& m = *impl.mirror;
+  VerifyReport& rep = scan->report;
+  std::unordered_map<std::string, RowRef> rows;
+  auto problem = [&](Problem::Kind kind, std::string id, std::string path, std::string detail) {
+    rep.problems.push_back({kind, std::move(id), std::move(path), std::move(detail)});
+  };
+
+  // 1. Every row against its file.
+  BARROT_TRY(store::guarded("cannot scan snapshots", [&]() -> Status {
+    SQLite::Statement st(db,
+                         "SELECT seq, snapshot_id, snapshot_type, document FROM snapshots "
+                         "ORDER BY seq");
+    while (st.executeStep()) {
+      RowRef ref;
+      ref.seq = st.getColumn(0).getInt64();
+      std::string id = st.getColumn(1).getString();
+      ref.type = st.getColumn(2).getString() == "periodic" ? SnapshotType::periodic
+                                                           : SnapshotType::action;
+      BARROT_TRY_ASSIGN(Json doc, store::parse_document(st.getColumn(3).getString(), id));
+      const std::string name = mirror::Mirror::file_name(id);
+      ++rep.snapshots;
+      switch (compare_file(m.dir_fd(), name, store::pretty(doc))) {
+      case Match::same:
+        ++rep.files;
+        break;
+      case Match::missing:
+        problem(Problem::Kind::missing_file, id, name, "");
+        scan->files_to_write.push_back(id);
+        break;
+      case Match::different:
+        ++rep.files;
+        problem(Problem::Kind::different_file, id, name, "content differs from the database");
+        scan->files_to_quarantine.push_back(id);
+        scan->files_to_write.push_back(id);
+        break;
+      case Match::torn:
+        ++rep.files;
+        problem(Problem::Kind::torn_file, id, name, "not valid JSON");
+        scan->files_to_quarantine.push_back(id);
+        scan->files_to_write.push_back(id);
+        break;
+      }
+      rows.emplace(std::move(id), ref);
+    }
+    return Status::OK();
+  }));
+
+  // 2. Files the database does not know, and temp files.
+  {
+    int fd = ::dup(m.dir_fd());
+    DIR* dir = fd >= 0 ? ::fdopendir(fd) : nullptr;
+    if (dir == nullptr) {
+      if (fd >= 0) {
+        ::close(fd);
+      }
+      return util::errno_status("cannot list", m.dir(), errno);
+    }
+    ::rewinddir(dir);
+    while (dirent* e = ::readdir(dir)) {
+      std::string name = e->d_name;
+      std::string id;
+      if (is_snapshot_file_name(name, &id)) {
+        if (rows.count(id) == 0) {
+          problem(Problem::Kind::extra_file, id, name, "not in the database (barrot import adds it)");
+        }
+      } else if (is_temp_name(name)) {
+        problem(Problem::Kind::temp_file, "", name, "left by an interrupted write");
+        scan->temp_files.push_back(name);
+      }
+    }
+    ::closedir(dir);
+  }
+
+  // 3. The log, line by line.
+  std::string log;
+  BARROT_TRY(m.read_log_from(0, &log));
+  Status line_status;
+  BARROT_TRY(store::guarded("cannot check the action log", [&]() -> Status {
+    SQLite::Statement doc_st(db, "SELECT document FROM snapshots WHERE seq = ?");
+    for_each_line(log, [&](std::string_view line, std::int64_t number, bool has_nl) {
+      ++rep.lines;
+      const std::string where = "line " + std::to_string(number);
+      std::string id = has_nl ? line_id(line) : std::string();
+      if (id.empty()) {
+        problem(Problem::Kind::torn_line, "", k_log_name,
+                where + (has_nl ? ": not a JSON snapshot" : ": no newline (cut short)"));
+        scan->log_needs_rewrite = true;
+        return;
+      }
+      auto it = rows.find(id);
+      if (it == rows.end() || it->second.type != SnapshotType::action) {
+        problem(Problem::Kind::extra_line, id, k_log_name,
+                where + (it == rows.end() ? ": not in the database" : ": not an action snapshot"));
+        return;
+      }
+      if (it->second.seen_in_log) {
+        problem(Problem::Kind::duplicate_line, id, k_log_name, where);
+        scan->log_needs_rewrite = true;
+        return;
+      }
+      it->second.seen_in_log = true;
+      doc_st.reset();
+      doc_st.bind(1, it->second.seq);
+      std::string expected = doc_st.executeStep() ? doc_st.getColumn(0).getString() : "";
+      Match match = compare_text(line, expected);
+      if (match != Match::same) {
+        problem(Problem::Kind::different_line, id, k_log_name,
+                where + (match == Match::torn ? ": not valid JSON" : ": content differs"));
+        scan->log_needs_rewrite = true;
+      }
+    });
+    return Status::OK();
+  }));
+  {
+    std::vector<std::pair<std::int64_t, std::string>> missing;
+    for (const auto& [id, ref] : rows) {
+      if (ref.type == SnapshotType::action && !ref.seen_in_log) {
+        missing.emplace_back(ref.seq, id);
+      }
+    }
+    std::sort(missing.begin(), missing.end());
+    for (auto& [seq, id] : missing) {
+      problem(Problem::Kind::missing_line, id, k_log_name, "");
+      scan->missing_line_seqs.push_back(seq);
+    }
+  }
+
+  // 4. latest_periodic.json.
+  BARROT_TRY(store::guarded("cannot check latest_periodic.json", [&]() -> Status {
+    SQLite::Statement st(db,
+                         "SELECT snapshot_id, document FROM snapshots WHERE snapshot_type = "
+                         "'periodic' ORDER BY ts_us DESC, seq DESC LIMIT 1");
+    const bool have = st.executeStep();
+    const bool exists = util::exists_at(m.dir_fd(), k_latest_name);
+    if (!have) {
+      if (exists) {
+        problem(Problem::Kind::extra_latest, "", k_latest_name,
+                "the database holds no periodic snapshot");
+      }
+      return Status::OK();
+    }
+    std::string id = st.getColumn(0).getString();
+    BARROT_TRY_ASSIGN(Json doc, store::parse_document(st.getColumn(1).getString(), id));
+    Match match = compare_file(m.dir_fd(), k_latest_name, store::pretty(doc));
+    if (match == Match::missing) {
+      problem(Problem::Kind::missing_latest, id, k_latest_name, "");
+      scan->latest_needs_write = true;
+    } else if (match != Match::same) {
+      problem(Problem::Kind::stale_latest, id, k_latest_name, "should equal " + id);
+      scan->latest_needs_write = true;
+    }
+    return Status::OK();
+  }));
+  return line_status;
+}
+
+// Rewrites the log: lines of database snapshots in their present order as
+// the database holds them (first copy only), lines of unknown snapshots kept
+// as they are, torn and duplicate lines moved to quarantine, missing lines
+// appended in seq order. Atomic (temp file, rename).
+Status rewrite_log(Store::Impl& impl,
+                   const std::string& stamp,
+                   RepairReport* report) {
+  SQLite::Database& db = *impl.db;
+  mirror::Mirror& m = *impl.mirror;
+  std::string old_log;
+  BARROT_TRY(m.read_log_from(0, &old_log));
+  std::string out;
+  out.reserve(old_log.size());
+  std::string rejected;
+  std::unordered_set<std::string> written;
+  BARROT_TRY(store::guarded("cannot rewrite the action log", [&]() -> Status {
+    SQLite::Statement by_id(db,
+                            "SELECT document FROM snapshots WHERE snapshot_id = ? AND "
+                            "snapshot_type = 'action'");
+    for_each_line(old_log, [&](std::string_view line, std::int64_t, bool has_nl) {
+      std::string id = has_nl ? line_id(line) : std::string();
+      if (id.empty() || written.count(id) != 0) {
+        rejected.append(line);
+        rejected += '\n';
+        ++report->lines_dropped;
+        return;
+      }
+      by_id.reset();
+      by_id.bind(1, id);
+      if (by_id.executeStep()) {
+        std::string doc = by_id.getColumn(0).getString();
+        if (compare_text(line, doc) != Match::same) {
+          rejected.append(line);
+          rejected += '\n';
+          ++report->lines_dropped;
+        }
+        out += doc;
+      } else {
+        out.append(line); // not ours to judge: kept, reported by verify
+      }
+      out += '\n';
+      written.insert(std::move(id));
+    });
+    SQLite::Statement all(db,
+                          "SELECT snapshot_id, document FROM snapshots WHERE snapshot_type = "
+                          "'action' ORDER BY seq");
+    while (all.executeStep()) {
+      std::string id = all.getColumn(0).getString();
+      if (written.count(id) == 0) {
+        out += all.getColumn(1).getString();
+        out += '\n';
+        ++report->lines_appended;
+      }
+    }
+    return Status::OK();
+  }));
+  if (!rejected.empty()) {
+    BARROT_TRY(m.quarantine_text("action_log.rejected.jsonl", rejected, stamp,
+                                 &report->quarantine_dir));
+  }
+  BARROT_TRY(m.replace_file(k_log_name, out));
+  report->log_rewritten = true;
+  return Status::OK();
+}
+
+Status apply_repair(Store::Impl& impl, Scan& scan, RepairReport* report) {
+  SQLite::Database& db = *impl.db;
+  mirror::Mirror& m = *impl.mirror;
+  const std::string stamp = quarantine_stamp();
+  for (const std::string& id : scan.files_to_quarantine) {
+    BARROT_TRY(m.quarantine(mirror::Mirror::file_name(id), stamp, &report->quarantine_dir));
+  }
+  BARROT_TRY(store::guarded("cannot repair snapshot files", [&]() -> Status {
+    SQLite::Statement st(db, "SELECT document FROM snapshots WHERE snapshot_id = ?");
+    for (const std::string& id : scan.files_to_write) {
+      st.reset();
+      st.bind(1, id);
+      if (!st.executeStep()) {
+        continue;
+      }
+      BARROT_TRY_ASSIGN(Json doc, store::parse_document(st.getColumn(0).getString(), id));
+      BARROT_TRY(m.write_snapshot_file(id, store::pretty(doc)));
+      ++report->files_written;
+    }
+    return Status::OK();
+  }));
+  for (const std::string& name : scan.temp_files) {
+    if (::unlinkat(m.dir_fd(), name.c_str(), 0) == 0) {
+      ++report->temp_files_removed;
+    }
+  }
+  if (scan.log_needs_rewrite) {
+    BARROT_TRY(rewrite_log(impl, stamp, report));
+  } else if (!scan.missing_line_seqs.empty()) {
+    std::string lines;
+    BARROT_TRY(store::guarded("cannot read missing log lines", [&]() -> Status {
+      for (std::int64_t seq : scan.missing_line_seqs) {
+        lines += document_by_seq(db, seq);
+        lines += '\n';
+      }
+      return Status::OK();
+    }));
+    BARROT_TRY(m.append_log(lines));
+    report->lines_appended += static_cast<std::int64_t>(scan.missing_line_seqs.size());
+  }
+  if (scan.latest_needs_write) {
+    BARROT_TRY(impl.write_latest_from_db());
+    report->latest_written = true;
+  }
+  for (const Problem& p : scan.report.problems) {
+    if (p.kind == Problem::Kind::extra_file || p.kind == Problem::Kind::extra_line ||
+        p.kind == Problem::Kind::extra_latest) {
+      report->left_alone.push_back(p);
+    }
+  }
+  return impl.advance_checkpoint();
+}
+
+} // namespace
+
+Status Store::Impl::repair_locked(RepairReport* report) {
+  Scan scan;
+  BARROT_TRY(full_scan(*this, &scan));
+  return apply_repair(*this, scan, report);
+}
+
+Result<VerifyReport> Store::verify() {
+  FileLock lock;
+  if (m_impl->mirror->lock_fd() >= 0) {
+    BARROT_TRY(lock.lock(m_impl->mirror->lock_fd(), FileLock::Mode::exclusive));
+  }
+  Scan scan;
+  BARROT_TRY(full_scan(*m_impl, &scan));
+  return std::move(scan.report);
+}
+
+Result<RepairReport> Store::repair() {
+  if (m_impl->options.access != Access::read_write) {
+    return Status::InvalidArgument("the store was opened read-only");
+  }
+  FileLock lock;
+  BARROT_TRY(lock.lock(m_impl->mirror->lock_fd(), FileLock::Mode::exclusive));
+  RepairReport report;
+  BARROT_TRY(m_impl->repair_locked(&report));
+  return report;
+}
+
+Result<RepairReport> Store::rebuild_mirror() {
+  if (m_impl->options.access != Access::read_write) {
+    return Status::InvalidArgument("the store was opened read-only");
+  }
+  FileLock lock;
+  BARROT_TRY(lock.lock(m_impl->mirror->lock_fd(), FileLock::Mode::exclusive));
+  Scan scan;
+  BARROT_TRY(full_scan(*m_impl, &scan));
+  RepairReport report;
+  mirror::Mirror& m = *m_impl->mirror;
+  const std::string stamp = quarantine_stamp();
+  for (const std::string& id : scan.files_to_quarantine) {
+    BARROT_TRY(m.quarantine(mirror::Mirror::file_name(id), stamp, &report.quarantine_dir));
+  }
+  BARROT_TRY(store::guarded("cannot rebuild the mirror", [&]() -> Status {
+    SQLite::Statement st(*m_impl->db,
+                         "SELECT snapshot_id, snapshot_type, document FROM snapshots ORDER BY seq");
+    std::string log;
+    while (st.executeStep()) {
+      std::string id = st.getColumn(0).getString();
+      std::string document = st.getColumn(2).getString();
+      BARROT_TRY_ASSIGN(Json doc, store::parse_document(document, id));
+      BARROT_TRY(m.replace_file(mirror::Mirror::file_name(id), store::pretty(doc)));
+      ++report.files_written;
+      if (st.getColumn(1).getString() == "action") {
+        log += document;
+        log += '\n';
+      }
+    }
+    std::string old_log;
+    BARROT_TRY(m.read_log_from(0, &old_log));
+    if (old_log != log) {
+      if (!old_log.empty()) {
+        BARROT_TRY(m.quarantine_text(k_log_name, old_log, stamp, &report.quarantine_dir));
+      }
+      BARROT_TRY(m.replace_file(k_log_name, log));
+      report.log_rewritten = true;
+    }
+    return Status::OK();
+  }));
+  for (const std::string& name : scan.temp_files) {
+    if (::unlinkat(m.dir_fd(), name.c_str(), 0) == 0) {
+      ++report.temp_files_removed;
+    }
+  }
+  BARROT_TRY(m_impl->write_latest_from_db());
+  report.latest_written = true;
+  for (const Problem& p : scan.report.problems) {
+    if (p.kind == Problem::Kind::extra_file || p.kind == Problem::Kind::extra_line ||
+        p.kind == Problem::Kind::extra_latest) {
+      report.left_alone.push_back(p);
+    }
+  }
+  BARROT_TRY(m_impl->advance_checkpoint());
+  return report;
+}
+
+} // namespace barrot

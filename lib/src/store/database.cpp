@@ -1,0 +1,125 @@
+#include "store/database.h"
+
+#include "store/migrations.h"
+
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+#include <sqlite3.h>
+
+#include <string>
+
+namespace barrot::store {
+
+Status status_from_exception(const std::exception& e, std::string_view context) {
+  std::string msg = std::string(context) + ": " + e.what();
+  const auto* se = dynamic_cast<const SQLite::Exception*>(&e);
+  if (se == nullptr) {
+    return Status::IOError(msg);
+  }
+  switch (se->getErrorCode()) {
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED:
+    return Status::Busy(msg);
+  case SQLITE_CORRUPT:
+  case SQLITE_NOTADB:
+    return Status::Corruption(msg);
+  case SQLITE_CONSTRAINT:
+  case SQLITE_MISMATCH:
+  case SQLITE_TOOBIG:
+    return Status::InvalidArgument(msg);
+  case SQLITE_CANTOPEN:
+  case SQLITE_READONLY:
+  case SQLITE_PERM:
+  case SQLITE_AUTH:
+    return Status::InvalidArgument(msg);
+  default:
+    return Status::IOError(msg);
+  }
+}
+
+int latest_version() { return k_migrations[k_migration_count - 1].version; }
+
+namespace {
+
+int read_user_version(SQLite::Database& db) {
+  return db.execAndGet("PRAGMA user_version").getInt();
+}
+
+} // namespace
+
+Status migrate(SQLite::Database& db, int target, int* version_after) {
+  if (target < 0) {
+    target = latest_version();
+  }
+  return guarded("cannot upgrade the database schema", [&]() -> Status {
+    int version = read_user_version(db);
+    if (version > latest_version()) {
+      return Status::SchemaTooNew("database schema version " + std::to_string(version) +
+                                  " is newer than this barrot understands (" +
+                                  std::to_string(latest_version()) +
+                                  "); use a newer barrot");
+    }
+    for (std::size_t i = 0; i < k_migration_count; ++i) {
+      const Migration& m = k_migrations[i];
+      if (m.version > target) {
+        break;
+      }
+      if (m.version <= version) {
+        continue;
+      }
+      SQLite::Transaction txn(db, SQLite::TransactionBehavior::IMMEDIATE);
+      // Another process may have applied it while we waited for the lock.
+      version = read_user_version(db);
+      if (m.version <= version) {
+        continue;
+      }
+      db.exec(m.sql);
+      db.exec("PRAGMA user_version = " + std::to_string(m.version));
+      txn.commit();
+      version = m.version;
+    }
+    *version_after = read_user_version(db);
+    return Status::OK();
+  });
+}
+
+Status open_database(const std::string& path,
+                     const Options& options,
+                     std::unique_ptr<SQLite::Database>* out,
+                     int* schema_version) {
+  const bool rw = options.access == Access::read_write;
+  return guarded("cannot open database " + path, [&]() -> Status {
+    int flags = rw ? (SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) : SQLite::OPEN_READONLY;
+    auto db = std::make_unique<SQLite::Database>(path, flags | SQLite::OPEN_NOMUTEX,
+                                                 options.busy_timeout_ms);
+    // The first read tells a non-database file (SQLITE_NOTADB) from a database.
+    int version = read_user_version(*db);
+    if (version > latest_version()) {
+      return Status::SchemaTooNew("database " + path + " has schema version " +
+                                  std::to_string(version) +
+                                  ", newer than this barrot understands (" +
+                                  std::to_string(latest_version()) + "); use a newer barrot");
+    }
+    if (rw) {
+      std::string mode = db->execAndGet("PRAGMA journal_mode = WAL").getString();
+      if (mode != "wal") {
+        return Status::IOError("cannot switch " + path + " to WAL mode (got " + mode + ")");
+      }
+      BARROT_TRY(migrate(*db, -1, &version));
+    } else if (version < latest_version()) {
+      return Status::InvalidArgument(
+          "database " + path + " has schema version " + std::to_string(version) +
+          (version == 0 ? " (no barrot store here)" : "") +
+          "; a read-write command (e.g. 'barrot repair') creates or upgrades it");
+    }
+    db->exec(options.sync == Sync::full ? "PRAGMA synchronous = FULL"
+                                        : "PRAGMA synchronous = NORMAL");
+    db->exec("PRAGMA foreign_keys = ON");
+    *schema_version = version;
+    *out = std::move(db);
+    return Status::OK();
+  });
+}
+
+} // namespace barrot::store

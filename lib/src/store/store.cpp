@@ -1,0 +1,454 @@
+// Store: opening, writing and reading snapshots.
+#include <barrot/store.h>
+
+#include "store/database.h"
+#include "store/render.h"
+#include "store/store_impl.h"
+#include "util/time.h"
+
+#include <SQLiteCpp/Transaction.h>
+
+#include <sys/stat.h>
+
+#include <algorithm>
+
+namespace barrot {
+
+namespace {
+
+// How often a long-lived writer moves the mirror checkpoint, so that the next
+// open has little to reconcile. A minute costs nothing measurable and bounds
+// the backlog a crash can leave to one minute of writes.
+constexpr std::int64_t k_checkpoint_interval_us = 60'000'000;
+
+// Ids are taken at most this many times in a row before a write gives up;
+// only a clock stuck far in the future of existing ids could reach it.
+constexpr int k_max_id_attempts = 1'000'000;
+
+bool path_exists(const std::string& path) {
+  struct stat st{};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+Status validate_details(const Json& details, std::string* compact_out) {
+  if (!details.is_object()) {
+    return Status::InvalidArgument(std::string("details must be a JSON object, not ") +
+                                   details.type_name());
+  }
+  try {
+    *compact_out = details.dump();
+  } catch (const Json::exception& e) {
+    return Status::InvalidArgument(std::string("details cannot be serialized: ") + e.what());
+  }
+  if (compact_out->size() > k_max_details_bytes) {
+    return Status::InvalidArgument("details are " + std::to_string(compact_out->size()) +
+                                   " bytes (at most " + std::to_string(k_max_details_bytes) +
+                                   ")");
+  }
+  return Status::OK();
+}
+
+Status prepare_action(const ActionInput& in, TimeUs now, PendingRow* row) {
+  BARROT_TRY(validate_action_type(in.type));
+  std::string details_text;
+  BARROT_TRY(validate_details(in.details, &details_text));
+  if (!in.start_snapshot_id.empty()) {
+    BARROT_TRY(validate_snapshot_id(in.start_snapshot_id).WithContext("start snapshot id"));
+  }
+  row->type = SnapshotType::action;
+  row->ts = in.at.value_or(now);
+  row->id = make_snapshot_id(SnapshotType::action, row->ts);
+  row->action_type = in.type;
+  row->status = std::string(to_string(in.status));
+  row->document = store::action_document(row->id, row->ts, in);
+  row->compact = store::compact(row->document);
+  return Status::OK();
+}
+
+} // namespace
+
+void rerender_with_time(PendingRow* row, TimeUs ts) {
+  const std::string old_iso = row->document["timestamp"].get<std::string>();
+  const std::string iso = format_iso8601(ts);
+  row->ts = ts;
+  row->id = make_snapshot_id(row->type, ts);
+  row->document["snapshot_id"] = row->id;
+  row->document["timestamp"] = iso;
+  if (row->type == SnapshotType::action) {
+    Json& action = row->document["action"];
+    if (action["started_at"] == old_iso) {
+      action["started_at"] = iso;
+    }
+  }
+  row->compact = store::compact(row->document);
+}
+
+// --- Store::Impl --------------------------------------------------------------
+
+void Store::Impl::note_self_mirrored(std::int64_t seq) {
+  if (!self_mirrored.empty() && self_mirrored.back().second + 1 == seq) {
+    self_mirrored.back().second = seq;
+  } else {
+    self_mirrored.emplace_back(seq, seq);
+  }
+}
+
+bool Store::Impl::is_self_mirrored(std::int64_t seq) const {
+  auto it = std::upper_bound(self_mirrored.begin(),
+                             self_mirrored.end(),
+                             seq,
+                             [](std::int64_t s, const auto& range) { return s < range.first; });
+  if (it == self_mirrored.begin()) {
+    return false;
+  }
+  --it;
+  return seq >= it->first && seq <= it->second;
+}
+
+Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
+                                      std::vector<Status>* mirror_status) {
+  util::FileLock lock;
+  BARROT_TRY(lock.lock(mirror->lock_fd(), util::FileLock::Mode::shared));
+  BARROT_TRY(store::guarded("cannot record snapshot", [&]() -> Status {
+    SQLite::Transaction txn(*db, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement& st = *insert_stmt;
+    for (PendingRow& row : *rows) {
+      for (int attempt = 0;; ++attempt) {
+        if (attempt == k_max_id_attempts) {
+          return Status::IOError("no free snapshot id near " + row.id);
+        }
+        if (!mirror->file_exists(row.id)) {
+          st.reset();
+          st.bind(1, row.id);
+          st.bind(2, std::string(to_string(row.type)));
+          st.bind(3, row.ts);
+          if (row.type == SnapshotType::action) {
+            st.bind(4, row.action_type);
+            st.bind(5, row.status);
+          } else {
+            st.bind(4);
+            st.bind(5);
+          }
+          st.bind(6, row.origin);
+          st.bindNoCopy(7, row.compact);
+          st.exec();
+          if (db->getChanges() == 1) {
+            row.seq = db->getLastInsertRowid();
+            break;
+          }
+        }
+        // Taken: the next id of the same resolution (docs/formats.md, "Ids").
+        rerender_with_time(&row, row.ts + (row.type == SnapshotType::action ? 1 : 1'000'000));
+      }
+    }
+    txn.commit();
+    return Status::OK();
+  }));
+
+  mirror_status->assign(rows->size(), Status::OK());
+  std::string lines;
+  bool any_periodic = false;
+  for (std::size_t i = 0; i < rows->size(); ++i) {
+    PendingRow& row = (*rows)[i];
+    (*mirror_status)[i] = mirror->write_snapshot_file(row.id, store::pretty(row.document));
+    if (row.type == SnapshotType::action) {
+      lines += row.compact;
+      lines += '\n';
+    } else {
+      any_periodic = true;
+    }
+  }
+  if (!lines.empty()) {
+    Status s = mirror->append_log(lines);
+    if (!s.ok()) {
+      for (std::size_t i = 0; i < rows->size(); ++i) {
+        if ((*rows)[i].type == SnapshotType::action && (*mirror_status)[i].ok()) {
+          (*mirror_status)[i] = s;
+        }
+      }
+    }
+  }
+  if (any_periodic) {
+    Status s = write_latest_from_db();
+    for (std::size_t i = 0; i < rows->size(); ++i) {
+      if ((*rows)[i].type == SnapshotType::periodic && (*mirror_status)[i].ok()) {
+        (*mirror_status)[i] = s;
+      }
+    }
+  }
+  for (std::size_t i = 0; i < rows->size(); ++i) {
+    if ((*mirror_status)[i].ok()) {
+      note_self_mirrored((*rows)[i].seq);
+    }
+  }
+  lock.unlock();
+
+  if (util::monotonic_us() - last_checkpoint_mono_us > k_checkpoint_interval_us) {
+    // Best effort: a failure here leaves work for the next open, nothing more.
+    (void)reconcile(/*wait=*/false);
+  }
+  return Status::OK();
+}
+
+// --- Store --------------------------------------------------------------------
+
+Store::Store(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+
+Store::~Store() {
+  if (m_impl && m_impl->options.access == Access::read_write && !m_impl->self_mirrored.empty()) {
+    // Leave a fresh checkpoint so the next open has nothing to look at.
+    (void)m_impl->reconcile(/*wait=*/false);
+  }
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
+  if (options.snapshots_dir.empty()) {
+    return Status::InvalidArgument("the snapshots directory is empty");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->db_path = options.db_path.empty()
+                      ? options.snapshots_dir + "/" + mirror::k_state_dir + "/barrot.db"
+                      : options.db_path;
+  const bool rw = options.access == Access::read_write;
+  if (!rw && !path_exists(impl->db_path)) {
+    return Status::NotFound("no barrot store at " + impl->db_path +
+                            " (record a snapshot first, or pass --dir / --db)");
+  }
+  BARROT_TRY(mirror::Mirror::Open(options.snapshots_dir, options.sync, options.access,
+                                  &impl->mirror));
+  BARROT_TRY(store::open_database(impl->db_path, options, &impl->db, &impl->schema_version));
+  if (rw) {
+    BARROT_TRY(store::guarded("cannot prepare statements", [&]() -> Status {
+      impl->insert_stmt = std::make_unique<SQLite::Statement>(
+          *impl->db,
+          "INSERT INTO snapshots (snapshot_id, snapshot_type, ts_us, action_type, status, "
+          "origin, document) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (snapshot_id) DO NOTHING");
+      return Status::OK();
+    }));
+    impl->last_checkpoint_mono_us = util::monotonic_us();
+    if (options.reconcile_on_open) {
+      BARROT_TRY(impl->reconcile(/*wait=*/false));
+    }
+  }
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+namespace {
+
+Status require_writable(const Options& options) {
+  if (options.access != Access::read_write) {
+    return Status::InvalidArgument("the store was opened read-only");
+  }
+  return Status::OK();
+}
+
+Snapshot to_snapshot(PendingRow&& row, Status mirror) {
+  Snapshot s;
+  s.id = std::move(row.id);
+  s.type = row.type;
+  s.timestamp = row.ts;
+  s.document = std::move(row.document);
+  s.mirror = std::move(mirror);
+  return s;
+}
+
+} // namespace
+
+Result<Snapshot> Store::record_action(const ActionInput& input) {
+  BARROT_TRY_ASSIGN(auto snapshots, record_actions({input}));
+  return std::move(snapshots.front());
+}
+
+Result<std::vector<Snapshot>> Store::record_actions(const std::vector<ActionInput>& inputs) {
+  BARROT_TRY(require_writable(m_impl->options));
+  std::vector<PendingRow> rows(inputs.size());
+  const TimeUs now = now_us();
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    Status s = prepare_action(inputs[i], now, &rows[i]);
+    if (!s.ok()) {
+      return inputs.size() == 1 ? s : s.WithContext("action " + std::to_string(i + 1));
+    }
+  }
+  std::vector<Status> mirror_status;
+  BARROT_TRY(m_impl->commit_and_mirror(&rows, &mirror_status));
+  std::vector<Snapshot> out;
+  out.reserve(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    out.push_back(to_snapshot(std::move(rows[i]), std::move(mirror_status[i])));
+  }
+  return out;
+}
+
+Result<Snapshot> Store::record_periodic(const PeriodicInput& input) {
+  BARROT_TRY(require_writable(m_impl->options));
+  if (!input.sections.is_object()) {
+    return Status::InvalidArgument("periodic sections must be a JSON object");
+  }
+  if (input.interval.empty() || input.interval.size() > 64) {
+    return Status::InvalidArgument("periodic interval must be 1 to 64 characters");
+  }
+  std::vector<PendingRow> rows(1);
+  PendingRow& row = rows[0];
+  row.type = SnapshotType::periodic;
+  row.ts = input.at.value_or(now_us());
+  row.id = make_snapshot_id(SnapshotType::periodic, row.ts);
+  row.document = store::periodic_document(row.id, row.ts, input);
+  try {
+    row.compact = store::compact(row.document);
+  } catch (const Json::exception& e) {
+    return Status::InvalidArgument(std::string("periodic snapshot cannot be serialized: ") +
+                                   e.what());
+  }
+  std::vector<Status> mirror_status;
+  BARROT_TRY(m_impl->commit_and_mirror(&rows, &mirror_status));
+  return to_snapshot(std::move(row), std::move(mirror_status[0]));
+}
+
+// --- Reading ------------------------------------------------------------------
+
+namespace {
+
+Result<Snapshot> snapshot_from_row(const std::string& id,
+                                   const std::string& type,
+                                   std::int64_t ts,
+                                   const std::string& document) {
+  BARROT_TRY_ASSIGN(Json doc, store::parse_document(document, id));
+  Snapshot s;
+  s.id = id;
+  s.type = type == "periodic" ? SnapshotType::periodic : SnapshotType::action;
+  s.timestamp = ts;
+  s.document = std::move(doc);
+  return s;
+}
+
+// Runs `sql` with `bind` and collects each row as a Snapshot. Columns:
+// snapshot_id, snapshot_type, ts_us, document.
+template <typename Bind>
+Status query_snapshots(SQLite::Database& db,
+                       const char* sql,
+                       Bind&& bind,
+                       std::vector<Snapshot>* out) {
+  return store::guarded("cannot read snapshots", [&]() -> Status {
+    SQLite::Statement st(db, sql);
+    bind(st);
+    while (st.executeStep()) {
+      BARROT_TRY_ASSIGN(Snapshot s,
+                        snapshot_from_row(st.getColumn(0).getString(),
+                                          st.getColumn(1).getString(),
+                                          st.getColumn(2).getInt64(),
+                                          st.getColumn(3).getString()));
+      out->push_back(std::move(s));
+    }
+    return Status::OK();
+  });
+}
+
+} // namespace
+
+Result<Snapshot> Store::get(std::string_view id) {
+  BARROT_TRY(validate_snapshot_id(id));
+  std::vector<Snapshot> found;
+  BARROT_TRY(query_snapshots(
+      *m_impl->db,
+      "SELECT snapshot_id, snapshot_type, ts_us, document FROM snapshots WHERE snapshot_id = ?",
+      [&](SQLite::Statement& st) { st.bind(1, std::string(id)); },
+      &found));
+  if (found.empty()) {
+    return Status::NotFound("no snapshot " + std::string(id));
+  }
+  return std::move(found.front());
+}
+
+Result<Snapshot> Store::latest_periodic() {
+  BARROT_TRY_ASSIGN(auto found, latest(1, SnapshotType::periodic));
+  if (found.empty()) {
+    return Status::NotFound("no periodic snapshot yet");
+  }
+  return std::move(found.front());
+}
+
+Result<std::vector<Snapshot>> Store::latest(std::size_t count, std::optional<SnapshotType> type) {
+  std::vector<Snapshot> out;
+  const auto limit = static_cast<std::int64_t>(std::min<std::size_t>(count, INT64_MAX));
+  if (type) {
+    BARROT_TRY(query_snapshots(*m_impl->db,
+                               "SELECT snapshot_id, snapshot_type, ts_us, document FROM snapshots "
+                               "WHERE snapshot_type = ? ORDER BY ts_us DESC, seq DESC LIMIT ?",
+                               [&](SQLite::Statement& st) {
+                                 st.bind(1, std::string(to_string(*type)));
+                                 st.bind(2, limit);
+                               },
+                               &out));
+  } else {
+    BARROT_TRY(query_snapshots(*m_impl->db,
+                               "SELECT snapshot_id, snapshot_type, ts_us, document FROM snapshots "
+                               "ORDER BY ts_us DESC, seq DESC LIMIT ?",
+                               [&](SQLite::Statement& st) { st.bind(1, limit); },
+                               &out));
+  }
+  return out;
+}
+
+Status Store::list(const std::function<bool(const SnapshotInfo&)>& fn) {
+  return store::guarded("cannot list snapshots", [&]() -> Status {
+    SQLite::Statement st(*m_impl->db,
+                         "SELECT snapshot_id, snapshot_type, ts_us, action_type, status "
+                         "FROM snapshots ORDER BY ts_us, seq");
+    SnapshotInfo info;
+    while (st.executeStep()) {
+      info.id = st.getColumn(0).getString();
+      info.type = st.getColumn(1).getString() == "periodic" ? SnapshotType::periodic
+                                                            : SnapshotType::action;
+      info.timestamp = st.getColumn(2).getInt64();
+      info.action_type = st.getColumn(3).getString();
+      info.status = st.getColumn(4).getString();
+      if (!fn(info)) {
+        break;
+      }
+    }
+    return Status::OK();
+  });
+}
+
+Result<Summary> Store::summary() {
+  Summary sum;
+  BARROT_TRY(store::guarded("cannot summarize snapshots", [&]() -> Status {
+    SQLite::Database& db = *m_impl->db;
+    SQLite::Statement by_type(db,
+                              "SELECT snapshot_type, count(*), min(ts_us), max(ts_us) "
+                              "FROM snapshots GROUP BY snapshot_type");
+    while (by_type.executeStep()) {
+      const std::string type = by_type.getColumn(0).getString();
+      const std::int64_t n = by_type.getColumn(1).getInt64();
+      const TimeUs first = by_type.getColumn(2).getInt64();
+      const TimeUs last = by_type.getColumn(3).getInt64();
+      sum.total += n;
+      (type == "action" ? sum.actions : sum.periodic) = n;
+      (type == "action" ? sum.latest_action : sum.latest_periodic) = last;
+      sum.first = sum.first ? std::min(*sum.first, first) : first;
+      sum.last = sum.last ? std::max(*sum.last, last) : last;
+    }
+    SQLite::Statement by_status(db,
+                                "SELECT status, count(*) FROM snapshots "
+                                "WHERE status IS NOT NULL GROUP BY status");
+    while (by_status.executeStep()) {
+      sum.actions_by_status[by_status.getColumn(0).getString()] = by_status.getColumn(1).getInt64();
+    }
+    SQLite::Statement by_action(db,
+                                "SELECT action_type, count(*) FROM snapshots "
+                                "WHERE action_type IS NOT NULL GROUP BY action_type");
+    while (by_action.executeStep()) {
+      sum.actions_by_type[by_action.getColumn(0).getString()] = by_action.getColumn(1).getInt64();
+    }
+    return Status::OK();
+  }));
+  return sum;
+}
+
+const Options& Store::options() const { return m_impl->options; }
+const std::string& Store::db_path() const { return m_impl->db_path; }
+int Store::schema_version() const { return m_impl->schema_version; }
+int Store::latest_schema_version() { return store::latest_version(); }
+
+} // namespace barrot

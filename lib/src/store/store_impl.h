@@ -1,0 +1,73 @@
+// Store::Impl: shared by the store's translation units (writes, reads,
+// reconciliation, import). Not part of the public API.
+#pragma once
+
+#include <barrot/store.h>
+
+#include "mirror/mirror.h"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace barrot {
+
+// A snapshot ready to be inserted.
+struct PendingRow {
+  std::string id;
+  SnapshotType type = SnapshotType::action;
+  TimeUs ts = 0;
+  std::string action_type;
+  std::string status;
+  std::string origin = "barrot";
+  Json document;
+  std::string compact; // document serialized
+  std::int64_t seq = 0; // set on insert
+};
+
+struct Store::Impl {
+  Options options;
+  std::string db_path;
+  int schema_version = 0;
+  std::unique_ptr<SQLite::Database> db;
+  std::unique_ptr<mirror::Mirror> mirror;
+
+  // Seq ranges this process committed and mirrored since the last checkpoint:
+  // reconciliation need not re-read them. [first, last] inclusive, ascending.
+  std::vector<std::pair<std::int64_t, std::int64_t>> self_mirrored;
+  std::int64_t last_checkpoint_mono_us = 0;
+
+  std::unique_ptr<SQLite::Statement> insert_stmt;
+
+  // Inserts `rows` in one IMMEDIATE transaction, moving an id that is taken
+  // (in the database or as a file) forward in time until it is free, then
+  // mirrors them. REQUIRES: the caller holds no lock.
+  Status commit_and_mirror(std::vector<PendingRow>* rows, std::vector<Status>* mirror_status);
+
+  // Writes latest_periodic.json from the newest periodic row in the database.
+  Status write_latest_from_db();
+
+  // Brings the mirror up to date with rows past the checkpoint. When
+  // `wait` is false and another process holds the mirror lock, does nothing.
+  Status reconcile(bool wait);
+
+  // Full scan and repair. REQUIRES: the mirror lock held exclusive.
+  Status repair_locked(RepairReport* report);
+
+  // Moves the checkpoint to the newest row and the current log end.
+  // REQUIRES: the mirror lock held exclusive and the mirror complete up to it.
+  Status advance_checkpoint();
+
+  void note_self_mirrored(std::int64_t seq);
+  bool is_self_mirrored(std::int64_t seq) const;
+};
+
+// Renders `row.document` for a new id/timestamp when the first choice was taken.
+void rerender_with_time(PendingRow* row, TimeUs ts);
+
+} // namespace barrot

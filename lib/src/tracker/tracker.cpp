@@ -1,0 +1,102 @@
+#include <barrot/tracker.h>
+
+#include <cmath>
+
+namespace barrot {
+
+Result<Snapshot> ActionTracker::record(const ActionInput& input) {
+  return m_store.record_action(input);
+}
+
+Result<std::string> ActionTracker::track_action(const std::string& type,
+                                                const Json& details,
+                                                ActionStatus status) {
+  ActionInput in;
+  in.type = type;
+  in.details = details;
+  in.status = status;
+  BARROT_TRY_ASSIGN(Snapshot s, record(in));
+  return s.id;
+}
+
+Result<std::string> ActionTracker::track_start(const std::string& type, const Json& details) {
+  return track_action(type, details, ActionStatus::executing);
+}
+
+Result<std::string> ActionTracker::track_complete(const std::string& type, const Json& details) {
+  return track_action(type, details, ActionStatus::completed);
+}
+
+Result<std::string> ActionTracker::track_failure(const std::string& type,
+                                                 const std::string& error,
+                                                 const Json& details) {
+  if (!details.is_object()) {
+    return Status::InvalidArgument("details must be a JSON object");
+  }
+  Json d = details;
+  d["error"] = error;
+  return track_action(type, d, ActionStatus::failed);
+}
+
+namespace {
+
+Result<std::string> start_of(ActionTracker& tracker,
+                             const std::string& type,
+                             const Json& details,
+                             TimeUs at) {
+  ActionInput in;
+  in.type = type;
+  in.details = details;
+  in.at = at;
+  BARROT_TRY_ASSIGN(Snapshot s, tracker.record(in));
+  return s.id;
+}
+
+} // namespace
+
+TrackedAction::TrackedAction(ActionTracker& tracker, std::string type, Json details)
+    : m_tracker(tracker),
+      m_type(std::move(type)),
+      m_details(std::move(details)),
+      m_start(Status::IOError("not started")),
+      m_started_at(now_us()),
+      m_uncaught_at_start(std::uncaught_exceptions()) {
+  m_start = start_of(m_tracker, m_type, m_details, m_started_at);
+}
+
+TrackedAction::~TrackedAction() {
+  if (!m_finished) {
+    if (m_error.empty() && std::uncaught_exceptions() > m_uncaught_at_start) {
+      m_error = "exited by exception";
+    }
+    (void)finish(); // a destructor cannot report; the start snapshot stays as evidence
+  }
+}
+
+Result<std::string> TrackedAction::finish() {
+  if (m_finished) {
+    return Status::InvalidArgument("the action was already finished");
+  }
+  m_finished = true;
+  ActionInput in;
+  in.type = m_type;
+  in.details = m_details.is_object() ? m_details : Json::object();
+  const TimeUs end = now_us();
+  in.at = end;
+  in.started_at = m_started_at;
+  // Microsecond precision, as the timestamps.
+  in.details["duration_seconds"] = std::round(static_cast<double>(end - m_started_at)) / 1e6;
+  if (m_start.ok()) {
+    in.start_snapshot_id = m_start.value();
+  }
+  if (m_error.empty()) {
+    in.status = ActionStatus::completed;
+  } else {
+    in.status = ActionStatus::failed;
+    in.details["error"] = m_error;
+  }
+  BARROT_TRY_ASSIGN(Snapshot s, m_tracker.record(in));
+  return s.id;
+}
+
+} // namespace barrot

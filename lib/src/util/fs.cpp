@@ -1,0 +1,254 @@
+#include "fs.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace barrot::util {
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    reset(other.release());
+  }
+  return *this;
+}
+
+int UniqueFd::release() {
+  int fd = m_fd;
+  m_fd = -1;
+  return fd;
+}
+
+void UniqueFd::reset(int fd) {
+  if (m_fd >= 0) {
+    ::close(m_fd);
+  }
+  m_fd = fd;
+}
+
+Status errno_status(std::string_view what, std::string_view path, int err) {
+  std::string msg = std::string(what) + " " + std::string(path) + ": " + std::strerror(err);
+  if (err == EACCES || err == EROFS || err == ENOTDIR || err == EPERM) {
+    return Status::InvalidArgument(msg);
+  }
+  return Status::IOError(msg);
+}
+
+Status make_dirs(const std::string& path) {
+  if (path.empty()) {
+    return Status::InvalidArgument("empty directory path");
+  }
+  std::string prefix;
+  std::size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    prefix = path.substr(0, pos);
+    if (prefix.empty() || prefix == "/") {
+      continue;
+    }
+    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
+      return errno_status("cannot create directory", prefix, errno);
+    }
+  }
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) {
+    return errno_status("cannot stat", path, errno);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return Status::InvalidArgument("not a directory: " + path);
+  }
+  return Status::OK();
+}
+
+Status open_dir(const std::string& path, UniqueFd* out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return errno_status("cannot open directory", path, errno);
+  }
+  out->reset(fd);
+  return Status::OK();
+}
+
+std::string temp_name_for(const std::string& name) {
+  std::size_t slash = name.rfind('/');
+  if (slash == std::string::npos) {
+    return "." + name + ".tmp";
+  }
+  return name.substr(0, slash + 1) + "." + name.substr(slash + 1) + ".tmp";
+}
+
+Status write_all(int fd, std::string_view data, std::string_view path_for_errors) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return errno_status("cannot write", path_for_errors, errno);
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return Status::OK();
+}
+
+namespace {
+
+Status sync_fd(int fd, const std::string& path) {
+  if (::fsync(fd) != 0) {
+    return errno_status("cannot fsync", path, errno);
+  }
+  return Status::OK();
+}
+
+Status write_via_rename(int dir_fd,
+                        const std::string& name,
+                        std::string_view data,
+                        Overwrite overwrite,
+                        FsyncMode fsync_mode) {
+  const std::string tmp = temp_name_for(name);
+  UniqueFd fd(::openat(
+      dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (!fd.valid()) {
+    return errno_status("cannot create", tmp, errno);
+  }
+  Status s = write_all(fd.get(), data, tmp);
+  if (s.ok() && fsync_mode == FsyncMode::fsync) {
+    s = sync_fd(fd.get(), tmp);
+  }
+  fd.reset();
+  if (s.ok()) {
+    if (overwrite == Overwrite::no) {
+      // renameat2(RENAME_NOREPLACE) keeps the never-overwrite promise here too.
+      if (::renameat2(dir_fd, tmp.c_str(), dir_fd, name.c_str(), RENAME_NOREPLACE) != 0) {
+        s = errno == EEXIST ? Status::InvalidArgument("file exists: " + name)
+                            : errno_status("cannot rename to", name, errno);
+      }
+    } else if (::renameat(dir_fd, tmp.c_str(), dir_fd, name.c_str()) != 0) {
+      s = errno_status("cannot rename to", name, errno);
+    }
+  }
+  if (!s.ok()) {
+    ::unlinkat(dir_fd, tmp.c_str(), 0);
+    return s;
+  }
+  if (fsync_mode == FsyncMode::fsync) {
+    return sync_fd(dir_fd, "directory of " + name);
+  }
+  return Status::OK();
+}
+
+} // namespace
+
+Status write_file_atomic(int dir_fd,
+                         const std::string& name,
+                         std::string_view data,
+                         Overwrite overwrite,
+                         FsyncMode fsync_mode) {
+  if (overwrite == Overwrite::yes) {
+    return write_via_rename(dir_fd, name, data, overwrite, fsync_mode);
+  }
+  UniqueFd fd(::openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
+  if (!fd.valid()) {
+    if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL || errno == ENOENT) {
+      return write_via_rename(dir_fd, name, data, overwrite, fsync_mode);
+    }
+    return errno_status("cannot create a file in the directory of", name, errno);
+  }
+  BARROT_TRY(write_all(fd.get(), data, name));
+  if (fsync_mode == FsyncMode::fsync) {
+    BARROT_TRY(sync_fd(fd.get(), name));
+  }
+  // linkat through /proc needs no privilege, unlike AT_EMPTY_PATH.
+  char proc_path[64];
+  std::snprintf(proc_path, sizeof proc_path, "/proc/self/fd/%d", fd.get());
+  if (::linkat(AT_FDCWD, proc_path, dir_fd, name.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+    int err = errno;
+    if (err == EEXIST) {
+      return Status::InvalidArgument("file exists: " + name);
+    }
+    if (err == ENOENT) { // no /proc: fall back
+      return write_via_rename(dir_fd, name, data, overwrite, fsync_mode);
+    }
+    return errno_status("cannot link", name, err);
+  }
+  if (fsync_mode == FsyncMode::fsync) {
+    return sync_fd(dir_fd, "directory of " + name);
+  }
+  return Status::OK();
+}
+
+Status read_file(int dir_fd, const std::string& name, std::string* out, bool nofollow) {
+  int flags = O_RDONLY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0);
+  UniqueFd fd(::openat(dir_fd, name.c_str(), flags));
+  if (!fd.valid()) {
+    if (errno == ENOENT) {
+      return Status::NotFound("no such file: " + name);
+    }
+    return errno_status("cannot open", name, errno);
+  }
+  struct stat st{};
+  if (::fstat(fd.get(), &st) != 0) {
+    return errno_status("cannot stat", name, errno);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return Status::InvalidArgument("not a regular file: " + name);
+  }
+  out->clear();
+  out->reserve(static_cast<std::size_t>(st.st_size));
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return errno_status("cannot read", name, errno);
+    }
+    if (n == 0) {
+      break;
+    }
+    out->append(buf, static_cast<std::size_t>(n));
+  }
+  return Status::OK();
+}
+
+bool exists_at(int dir_fd, const std::string& name) {
+  struct stat st{};
+  return ::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+Status FileLock::lock(int fd, Mode mode) {
+  unlock();
+  int op = mode == Mode::shared ? LOCK_SH : LOCK_EX;
+  while (::flock(fd, op) != 0) {
+    if (errno != EINTR) {
+      return errno_status("cannot lock", "lock file", errno);
+    }
+  }
+  m_fd = fd;
+  return Status::OK();
+}
+
+bool FileLock::try_lock(int fd, Mode mode) {
+  unlock();
+  int op = (mode == Mode::shared ? LOCK_SH : LOCK_EX) | LOCK_NB;
+  if (::flock(fd, op) != 0) {
+    return false;
+  }
+  m_fd = fd;
+  return true;
+}
+
+void FileLock::unlock() {
+  if (m_fd >= 0) {
+    ::flock(m_fd, LOCK_UN);
+    m_fd = -1;
+  }
+}
+
+} // namespace barrot::util

@@ -1,0 +1,94 @@
+// POSIX file helpers: RAII descriptors, atomic file writes, appends, locks.
+// Knows nothing about snapshots.
+//
+// Thread-safety: functions are thread-safe; objects are used by one thread.
+#pragma once
+
+#include <barrot/status.h>
+
+#include <string>
+#include <string_view>
+
+namespace barrot::util {
+
+// An owned file descriptor; closed on destruction.
+class UniqueFd {
+public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : m_fd(fd) {}
+  ~UniqueFd() { reset(); }
+  UniqueFd(UniqueFd&& other) noexcept : m_fd(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+
+  int get() const { return m_fd; }
+  bool valid() const { return m_fd >= 0; }
+  int release();
+  void reset(int fd = -1);
+
+private:
+  int m_fd = -1;
+};
+
+enum class FsyncMode { none, fsync };
+enum class Overwrite { no, yes };
+
+// "<what> <path>: <strerror(errno)>" as an IOError (InvalidArgument for
+// EACCES/EROFS/ENOTDIR, which mean the place given cannot be used).
+Status errno_status(std::string_view what, std::string_view path, int err);
+
+// Creates `path` and its parents (mode 0755) if missing.
+Status make_dirs(const std::string& path);
+
+// Opens a directory for use with the *at() calls.
+Status open_dir(const std::string& path, UniqueFd* out);
+
+// Writes `data` to `name` in `dir_fd` so that the name never holds a partial
+// file. With Overwrite::no the file is built unnamed (O_TMPFILE) and linked
+// in, failing with EEXIST semantics (InvalidArgument "exists") if `name` is
+// taken, and a crash leaves nothing behind; where O_TMPFILE is unsupported,
+// or with Overwrite::yes, it is written to ".<name>.tmp" and renamed. With
+// FsyncMode::fsync the file and the directory are fsynced before returning.
+Status write_file_atomic(int dir_fd,
+                         const std::string& name,
+                         std::string_view data,
+                         Overwrite overwrite,
+                         FsyncMode fsync_mode);
+
+// The temporary name write_file_atomic uses for `name`.
+std::string temp_name_for(const std::string& name);
+
+// Writes all of `data` with one write() where the kernel allows (a regular
+// file opened O_APPEND gets it as one atomic append); loops on short writes.
+Status write_all(int fd, std::string_view data, std::string_view path_for_errors);
+
+// Reads a whole file relative to `dir_fd` (AT_FDCWD for a plain path).
+// NotFound when it does not exist. Does not follow a symlink at the last
+// component when `nofollow`.
+Status read_file(int dir_fd, const std::string& name, std::string* out, bool nofollow = true);
+
+// True when `name` exists in `dir_fd` (any type, not following links).
+bool exists_at(int dir_fd, const std::string& name);
+
+// An advisory lock on a file (flock), released on destruction or unlock().
+class FileLock {
+public:
+  enum class Mode { shared, exclusive };
+  FileLock() = default;
+  ~FileLock() { unlock(); }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+  // Blocks until the lock is held.
+  Status lock(int fd, Mode mode);
+  // Returns true when the lock was taken without waiting.
+  bool try_lock(int fd, Mode mode);
+  void unlock();
+  bool held() const { return m_fd >= 0; }
+
+private:
+  int m_fd = -1; // not owned
+};
+
+} // namespace barrot::util

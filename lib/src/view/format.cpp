@@ -1,0 +1,243 @@
+#include <barrot/view.h>
+
+#include <sstream>
+
+namespace barrot {
+
+namespace {
+
+// Details longer than this are cut in one-line views (the full text is in `view`).
+constexpr std::size_t k_line_details_chars = 120;
+
+std::string opt_time(const std::optional<TimeUs>& t) { return t ? format_iso8601(*t) : "-"; }
+
+Json opt_time_json(const std::optional<TimeUs>& t) {
+  return t ? Json(format_iso8601(*t)) : Json(nullptr);
+}
+
+std::string cut(std::string s, std::size_t n) {
+  if (s.size() <= n) {
+    return s;
+  }
+  s.resize(n);
+  // Do not leave half a UTF-8 sequence.
+  while (!s.empty() && (static_cast<unsigned char>(s.back()) & 0xC0) == 0x80) {
+    s.pop_back();
+  }
+  if (!s.empty() && static_cast<unsigned char>(s.back()) >= 0xC0) {
+    s.pop_back();
+  }
+  return s + "...";
+}
+
+std::string str_at(const Json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+} // namespace
+
+std::string_view status_mark(std::string_view status) {
+  if (status == "completed") {
+    return "✓";
+  }
+  if (status == "failed") {
+    return "✗";
+  }
+  if (status == "executing") {
+    return "…";
+  }
+  return "◆";
+}
+
+std::string format_line(const SnapshotInfo& info) {
+  std::string out;
+  out += status_mark(info.status);
+  out += ' ';
+  out += format_iso8601(info.timestamp);
+  out += "  ";
+  out += info.id;
+  if (info.type == SnapshotType::action) {
+    out += "  " + info.action_type + "  " + info.status;
+  }
+  return out;
+}
+
+std::string format_line(const Snapshot& s) {
+  SnapshotInfo info;
+  info.id = s.id;
+  info.type = s.type;
+  info.timestamp = s.timestamp;
+  std::string details;
+  if (s.type == SnapshotType::action) {
+    const Json& action = s.document.contains("action") ? s.document["action"] : Json::object();
+    info.action_type = str_at(action, "type");
+    info.status = str_at(action, "status");
+    if (action.contains("details")) {
+      details = action["details"].dump();
+    }
+  }
+  std::string out = format_line(info);
+  if (!details.empty() && details != "{}") {
+    out += "  " + cut(details, k_line_details_chars);
+  }
+  return out;
+}
+
+std::string format_snapshot(const Snapshot& s) {
+  std::ostringstream out;
+  out << "Snapshot:  " << s.id << "\n";
+  out << "Type:      " << to_string(s.type) << "\n";
+  out << "Timestamp: " << format_iso8601(s.timestamp) << "\n";
+  if (s.type == SnapshotType::action && s.document.contains("action")) {
+    const Json& a = s.document["action"];
+    const std::string status = str_at(a, "status");
+    out << "Action:    " << str_at(a, "type") << "\n";
+    out << "Status:    " << status_mark(status) << " " << status << "\n";
+    out << "Started:   " << str_at(a, "started_at") << "\n";
+    if (a.contains("start_snapshot_id")) {
+      out << "Start:     " << str_at(a, "start_snapshot_id") << "\n";
+    }
+    out << "Details:\n" << (a.contains("details") ? a["details"].dump(2) : "{}") << "\n";
+    return out.str();
+  }
+  for (const auto& [key, value] : s.document.items()) {
+    if (key == "snapshot_id" || key == "snapshot_type" || key == "timestamp" ||
+        key == "metadata") {
+      continue;
+    }
+    out << "\n[" << key << "]\n";
+    if (value.is_object()) {
+      for (const auto& [k, v] : value.items()) {
+        out << "  " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
+      }
+    } else {
+      out << "  " << (value.is_string() ? value.get<std::string>() : value.dump()) << "\n";
+    }
+  }
+  return out.str();
+}
+
+std::string format_summary(const Summary& sum) {
+  std::ostringstream out;
+  out << "Snapshots:        " << sum.total << " (" << sum.actions << " actions, " << sum.periodic
+      << " periodic)\n";
+  out << "First:            " << opt_time(sum.first) << "\n";
+  out << "Last:             " << opt_time(sum.last) << "\n";
+  out << "Latest action:    " << opt_time(sum.latest_action) << "\n";
+  out << "Latest periodic:  " << opt_time(sum.latest_periodic) << "\n";
+  if (!sum.actions_by_status.empty()) {
+    out << "Actions by status:\n";
+    for (const auto& [status, n] : sum.actions_by_status) {
+      out << "  " << status_mark(status) << " " << status << ": " << n << "\n";
+    }
+  }
+  if (!sum.actions_by_type.empty()) {
+    out << "Actions by type:\n";
+    for (const auto& [type, n] : sum.actions_by_type) {
+      out << "  " << type << ": " << n << "\n";
+    }
+  }
+  return out.str();
+}
+
+std::string format_problem(const Problem& p) {
+  std::string out(to_string(p.kind));
+  out += "  " + (p.path.empty() ? std::string("-") : p.path);
+  if (!p.id.empty() && p.path.find(p.id) == std::string::npos) {
+    out += "  " + p.id;
+  }
+  if (!p.detail.empty()) {
+    out += "  (" + p.detail + ")";
+  }
+  return out;
+}
+
+Json to_json(const Summary& sum) {
+  Json j = Json::object();
+  j["total"] = sum.total;
+  j["actions"] = sum.actions;
+  j["periodic"] = sum.periodic;
+  j["first"] = opt_time_json(sum.first);
+  j["last"] = opt_time_json(sum.last);
+  j["latest_action"] = opt_time_json(sum.latest_action);
+  j["latest_periodic"] = opt_time_json(sum.latest_periodic);
+  j["actions_by_status"] = Json::object();
+  for (const auto& [k, v] : sum.actions_by_status) {
+    j["actions_by_status"][k] = v;
+  }
+  j["actions_by_type"] = Json::object();
+  for (const auto& [k, v] : sum.actions_by_type) {
+    j["actions_by_type"][k] = v;
+  }
+  return j;
+}
+
+Json to_json(const SnapshotInfo& info) {
+  Json j = Json::object();
+  j["snapshot_id"] = info.id;
+  j["snapshot_type"] = to_string(info.type);
+  j["timestamp"] = format_iso8601(info.timestamp);
+  if (info.type == SnapshotType::action) {
+    j["action_type"] = info.action_type;
+    j["status"] = info.status;
+  }
+  return j;
+}
+
+namespace {
+
+Json problems_json(const std::vector<Problem>& problems) {
+  Json arr = Json::array();
+  for (const Problem& p : problems) {
+    Json j = Json::object();
+    j["kind"] = to_string(p.kind);
+    j["id"] = p.id;
+    j["path"] = p.path;
+    j["detail"] = p.detail;
+    arr.push_back(std::move(j));
+  }
+  return arr;
+}
+
+} // namespace
+
+Json to_json(const VerifyReport& r) {
+  Json j = Json::object();
+  j["clean"] = r.clean();
+  j["snapshots"] = r.snapshots;
+  j["files"] = r.files;
+  j["lines"] = r.lines;
+  j["problems"] = problems_json(r.problems);
+  return j;
+}
+
+Json to_json(const RepairReport& r) {
+  Json j = Json::object();
+  j["files_written"] = r.files_written;
+  j["lines_appended"] = r.lines_appended;
+  j["lines_dropped"] = r.lines_dropped;
+  j["log_rewritten"] = r.log_rewritten;
+  j["latest_written"] = r.latest_written;
+  j["temp_files_removed"] = r.temp_files_removed;
+  j["quarantine_dir"] = r.quarantine_dir;
+  j["left_alone"] = problems_json(r.left_alone);
+  return j;
+}
+
+Json to_json(const ImportReport& r) {
+  Json j = Json::object();
+  j["files_read"] = r.files_read;
+  j["lines_read"] = r.lines_read;
+  j["imported"] = r.imported;
+  j["already_present"] = r.already_present;
+  j["conflicts"] = r.conflicts;
+  Json skipped = Json::array();
+  for (const auto& s : r.skipped) {
+    skipped.push_back(Json{{"source", s.source}, {"reason", s.reason}});
+  }
+  j["skipped"] = std::move(skipped);
+  return j;
+}
+
+} // namespace barrot

@@ -1,0 +1,216 @@
+#include "cli.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <optional>
+
+namespace barrot::cli {
+
+namespace {
+
+constexpr const char* k_version = "0.1.0";
+
+std::vector<const Command*> all_commands() {
+  std::vector<const Command*> out;
+  for (const auto* list : {&write_commands(), &read_commands(), &maintain_commands()}) {
+    for (const Command& c : *list) {
+      out.push_back(&c);
+    }
+  }
+  return out;
+}
+
+const Command* find_command(const std::string& name) {
+  for (const Command* c : all_commands()) {
+    if (name == c->name) {
+      return c;
+    }
+  }
+  return nullptr;
+}
+
+void add_global_options(cxxopts::Options& o) {
+  o.add_options("Global")
+      ("d,dir", "snapshots directory (env BARROT_SNAPSHOTS_DIR; default ./snapshots)",
+       cxxopts::value<std::string>(), "DIR")
+      ("db", "database file (env BARROT_DB; default DIR/.barrot/barrot.db)",
+       cxxopts::value<std::string>(), "PATH")
+      ("sync", "normal or full: full fsyncs each commit (env BARROT_SYNC)",
+       cxxopts::value<std::string>(), "MODE")
+      ("json", "print JSON instead of text")
+      ("h,help", "show help");
+}
+
+// Global options that take a value in the next argument.
+bool takes_value(const std::string& arg) {
+  return arg == "-d" || arg == "--dir" || arg == "--db" || arg == "--sync";
+}
+
+std::string top_help() {
+  std::string s =
+      "barrot: record and inspect action and periodic snapshots\n\n"
+      "Usage: barrot [--dir DIR] [--db PATH] [--sync normal|full] [--json] COMMAND [ARGS]\n\n"
+      "Commands:\n";
+  for (const Command* c : all_commands()) {
+    std::string head = std::string(c->name) + " " + c->args;
+    head.resize(std::max<std::size_t>(head.size(), 34), ' ');
+    s += "  " + head + c->summary + "\n";
+  }
+  s += "\n'barrot COMMAND --help' shows a command's options. Exit codes: 0 ok, 1 failure,\n"
+       "2 bad usage or input (nothing written), 3 recorded but mirror incomplete.\n";
+  return s;
+}
+
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : nullptr;
+}
+
+Status apply_globals(const cxxopts::ParseResult& r, Context& ctx) {
+  if (const char* v = env("BARROT_SNAPSHOTS_DIR")) {
+    ctx.options.snapshots_dir = v;
+  }
+  if (const char* v = env("BARROT_DB")) {
+    ctx.options.db_path = v;
+  }
+  std::string sync = env("BARROT_SYNC") ? env("BARROT_SYNC") : "normal";
+  if (r.count("dir")) {
+    ctx.options.snapshots_dir = r["dir"].as<std::string>();
+  }
+  if (r.count("db")) {
+    ctx.options.db_path = r["db"].as<std::string>();
+  }
+  if (r.count("sync")) {
+    sync = r["sync"].as<std::string>();
+  }
+  if (sync == "normal") {
+    ctx.options.sync = Sync::normal;
+  } else if (sync == "full") {
+    ctx.options.sync = Sync::full;
+  } else {
+    return Status::InvalidArgument("unknown sync mode '" + sync + "' (expected normal or full)");
+  }
+  if (ctx.options.snapshots_dir.empty()) {
+    return Status::InvalidArgument("the snapshots directory is empty");
+  }
+  if (ctx.options.snapshots_dir.find('\0') != std::string::npos) {
+    return Status::InvalidArgument("the snapshots directory contains a NUL byte");
+  }
+  ctx.json = r.count("json") > 0;
+  return Status::OK();
+}
+
+int run_checked(int argc, char** argv, Context& ctx) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::optional<std::size_t> cmd_index;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (takes_value(args[i])) {
+      ++i;
+      continue;
+    }
+    if (args[i] == "--version") {
+      *ctx.out << "barrot " << k_version << " (schema " << Store::latest_schema_version()
+               << ")\n";
+      return k_exit_ok;
+    }
+    if (args[i] == "--") {
+      break;
+    }
+    if (args[i].empty() || args[i][0] != '-') {
+      cmd_index = i;
+      break;
+    }
+  }
+  if (!cmd_index) {
+    bool help = false;
+    for (const auto& a : args) {
+      help = help || a == "-h" || a == "--help";
+    }
+    (help ? *ctx.out : *ctx.err) << top_help();
+    return help ? k_exit_ok : k_exit_usage;
+  }
+  const std::string name = args[*cmd_index];
+  const Command* cmd = find_command(name);
+  if (cmd == nullptr) {
+    *ctx.err << "barrot: error: unknown command '" << name << "' (see barrot --help)\n";
+    return k_exit_usage;
+  }
+  cxxopts::Options options(std::string("barrot ") + cmd->name, cmd->summary);
+  options.custom_help(std::string("[OPTIONS]"));
+  options.positional_help(cmd->args);
+  add_global_options(options);
+  if (cmd->add_options != nullptr) {
+    cmd->add_options(options);
+  }
+  if (!cmd->positional.empty()) {
+    auto adder = options.add_options("Arguments");
+    for (const std::string& p : cmd->positional) {
+      adder(p, "", cxxopts::value<std::string>());
+    }
+    options.parse_positional(cmd->positional);
+  }
+  std::vector<std::string> rest;
+  rest.push_back(std::string("barrot ") + cmd->name);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (i != *cmd_index) {
+      rest.push_back(args[i]);
+    }
+  }
+  std::vector<char*> cargv;
+  for (auto& s : rest) {
+    cargv.push_back(s.data());
+  }
+  auto result = options.parse(static_cast<int>(cargv.size()), cargv.data());
+  if (result.count("help")) {
+    *ctx.out << options.help({"", "Global"});
+    return k_exit_ok;
+  }
+  if (!result.unmatched().empty()) {
+    *ctx.err << "barrot: error: unexpected argument '" << result.unmatched().front()
+             << "' (see barrot " << cmd->name << " --help)\n";
+    return k_exit_usage;
+  }
+  Status s = apply_globals(result, ctx);
+  if (!s.ok()) {
+    return fail(ctx, s);
+  }
+  return cmd->run(ctx, result);
+}
+
+} // namespace
+
+int fail(Context& ctx, const Status& status) {
+  *ctx.err << "barrot: error: " << status.message() << "\n";
+  return status.IsInvalidArgument() ? k_exit_usage : k_exit_failure;
+}
+
+Result<std::unique_ptr<Store>> open_store(Context& ctx, Access access) {
+  Options o = ctx.options;
+  o.access = access;
+  return Store::Open(o);
+}
+
+std::string positional(const cxxopts::ParseResult& args, const std::string& name) {
+  return args.count(name) ? args[name].as<std::string>() : std::string();
+}
+
+int run(int argc, char** argv) {
+  Context ctx;
+  ctx.out = &std::cout;
+  ctx.err = &std::cerr;
+  try {
+    return run_checked(argc, argv, ctx);
+  } catch (const cxxopts::exceptions::exception& e) {
+    *ctx.err << "barrot: error: " << e.what() << " (see barrot --help)\n";
+    return k_exit_usage;
+  } catch (const std::exception& e) {
+    *ctx.err << "barrot: error: " << e.what() << "\n";
+    return k_exit_failure;
+  } catch (...) {
+    *ctx.err << "barrot: error: unexpected failure\n";
+    return k_exit_failure;
+  }
+}
+
+} // namespace barrot::cli

@@ -1,0 +1,53 @@
+// The barrot command line: argument parsing and printing over the library.
+#pragma once
+
+#include <barrot/barrot.h>
+
+#include <cxxopts.hpp>
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace barrot::cli {
+
+// Exit codes (docs/cli.md).
+inline constexpr int k_exit_ok = 0;
+inline constexpr int k_exit_failure = 1;       // the operation failed, or found problems
+inline constexpr int k_exit_usage = 2;         // bad command line or input; nothing written
+inline constexpr int k_exit_mirror_behind = 3; // recorded, but a mirror file is not written yet
+
+// Parses argv and runs one subcommand. Never throws.
+int run(int argc, char** argv);
+
+struct Context {
+  Options options;
+  bool json = false;
+  std::ostream* out = nullptr;
+  std::ostream* err = nullptr;
+};
+
+// One subcommand: its options and what it does.
+struct Command {
+  const char* name;
+  const char* args;    // positional arguments for the usage line
+  const char* summary; // one line for `barrot --help`
+  std::vector<std::string> positional;
+  void (*add_options)(cxxopts::Options& options); // may be null
+  int (*run)(Context& ctx, const cxxopts::ParseResult& args);
+};
+
+const std::vector<Command>& write_commands();
+const std::vector<Command>& read_commands();
+const std::vector<Command>& maintain_commands();
+
+// Prints "barrot: error: <message>" and returns the exit code for `status`.
+int fail(Context& ctx, const Status& status);
+
+// Opens the store for ctx.options (read-only when `access` says so).
+Result<std::unique_ptr<Store>> open_store(Context& ctx, Access access);
+
+// The positional argument `name`, or "" when absent.
+std::string positional(const cxxopts::ParseResult& args, const std::string& name);
+
+} // namespace barrot::cli

@@ -1,0 +1,125 @@
+// Commands that read: latest, actions, all, view, summary.
+#include "cli.h"
+
+#include <charconv>
+#include <iostream>
+
+namespace barrot::cli {
+
+namespace {
+
+Result<std::size_t> parse_count(const std::string& text) {
+  std::size_t n = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || ptr != text.data() + text.size() || n == 0) {
+    return Status::InvalidArgument("N must be a positive whole number, not '" + text + "'");
+  }
+  return n;
+}
+
+int run_latest(Context& ctx, const cxxopts::ParseResult&) {
+  auto store = open_store(ctx, Access::read_only);
+  if (!store.ok()) {
+    return fail(ctx, store.status());
+  }
+  auto snap = (*store)->latest_periodic();
+  if (!snap.ok()) {
+    return fail(ctx, snap.status());
+  }
+  *ctx.out << (ctx.json ? snap->document.dump(2) + "\n" : format_snapshot(*snap));
+  return k_exit_ok;
+}
+
+int run_actions(Context& ctx, const cxxopts::ParseResult& args) {
+  std::size_t n = 10;
+  if (args.count("n")) {
+    auto parsed = parse_count(args["n"].as<std::string>());
+    if (!parsed.ok()) {
+      return fail(ctx, parsed.status());
+    }
+    n = *parsed;
+  }
+  auto store = open_store(ctx, Access::read_only);
+  if (!store.ok()) {
+    return fail(ctx, store.status());
+  }
+  auto snaps = (*store)->latest(n, SnapshotType::action);
+  if (!snaps.ok()) {
+    return fail(ctx, snaps.status());
+  }
+  if (ctx.json) {
+    Json arr = Json::array();
+    for (const Snapshot& s : *snaps) {
+      arr.push_back(s.document);
+    }
+    *ctx.out << arr.dump(2) << "\n";
+  } else {
+    for (const Snapshot& s : *snaps) {
+      *ctx.out << format_line(s) << "\n";
+    }
+  }
+  return k_exit_ok;
+}
+
+int run_all(Context& ctx, const cxxopts::ParseResult&) {
+  auto store = open_store(ctx, Access::read_only);
+  if (!store.ok()) {
+    return fail(ctx, store.status());
+  }
+  Status s = (*store)->list([&](const SnapshotInfo& info) {
+    *ctx.out << (ctx.json ? to_json(info).dump() : format_line(info)) << "\n";
+    return static_cast<bool>(*ctx.out);
+  });
+  return s.ok() ? k_exit_ok : fail(ctx, s);
+}
+
+int run_view(Context& ctx, const cxxopts::ParseResult& args) {
+  if (!args.count("id")) {
+    return fail(ctx, Status::InvalidArgument("missing snapshot ID"));
+  }
+  const std::string id = args["id"].as<std::string>();
+  Status valid = validate_snapshot_id(id);
+  if (!valid.ok()) {
+    return fail(ctx, valid);
+  }
+  auto store = open_store(ctx, Access::read_only);
+  if (!store.ok()) {
+    return fail(ctx, store.status());
+  }
+  auto snap = (*store)->get(id);
+  if (!snap.ok()) {
+    return fail(ctx, snap.status());
+  }
+  *ctx.out << (ctx.json ? snap->document.dump(2) + "\n" : format_snapshot(*snap));
+  return k_exit_ok;
+}
+
+int run_summary(Context& ctx, const cxxopts::ParseResult&) {
+  auto store = open_store(ctx, Access::read_only);
+  if (!store.ok()) {
+    return fail(ctx, store.status());
+  }
+  auto sum = (*store)->summary();
+  if (!sum.ok()) {
+    return fail(ctx, sum.status());
+  }
+  *ctx.out << (ctx.json ? to_json(*sum).dump(2) + "\n" : format_summary(*sum));
+  return k_exit_ok;
+}
+
+} // namespace
+
+const std::vector<Command>& read_commands() {
+  static const std::vector<Command> k_commands = {
+      {"latest", "", "show the latest periodic snapshot", {}, nullptr, run_latest},
+      {"actions", "[N]", "show the N most recent actions (default 10)", {"n"}, nullptr,
+       run_actions},
+      {"all", "", "list every snapshot, oldest first", {}, nullptr, run_all},
+      {"view", "ID", "show one snapshot", {"id"}, nullptr, run_view},
+      {"summary", "", "counts by type and status, first and last times", {}, nullptr,
+       run_summary},
+  };
+  return k_commands;
+}
+
+} // namespace barrot::cli

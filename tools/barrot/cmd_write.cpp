@@ -1,0 +1,180 @@
+// Commands that record snapshots: action, track, start, complete, fail, periodic.
+#include "cli.h"
+
+#include <cmath>
+#include <iostream>
+
+namespace barrot::cli {
+
+namespace {
+
+void add_status(cxxopts::Options& o) {
+  o.add_options()("status", "executing, completed or failed", cxxopts::value<std::string>(), "S")(
+      "q,quiet", "print only the snapshot id");
+}
+
+void add_link(cxxopts::Options& o) {
+  o.add_options()("start",
+                  "id of the snapshot that recorded the start: links to it, takes its "
+                  "started_at and adds duration_seconds",
+                  cxxopts::value<std::string>(),
+                  "ID")("q,quiet", "print only the snapshot id");
+}
+
+void add_quiet(cxxopts::Options& o) { o.add_options()("q,quiet", "print only the snapshot id"); }
+
+// Reports the recorded snapshot; exit 3 when its mirror is behind.
+int report(Context& ctx,
+           const cxxopts::ParseResult& args,
+           const Snapshot& s,
+           const std::string& human) {
+  if (args.count("quiet")) {
+    *ctx.out << s.id << "\n";
+  } else if (ctx.json) {
+    *ctx.out << s.document.dump(2) << "\n";
+  } else {
+    *ctx.out << human << "\n";
+  }
+  if (!s.mirror.ok()) {
+    *ctx.err << "barrot: warning: " << s.id << " is recorded, but its mirror is incomplete ("
+             << s.mirror.message() << "); 'barrot repair' completes it\n";
+    return k_exit_mirror_behind;
+  }
+  return k_exit_ok;
+}
+
+// Builds the input common to the action commands from TYPE and DETAILS.
+Status action_input(const cxxopts::ParseResult& args, ActionStatus status, ActionInput* in) {
+  in->type = positional(args, "type");
+  if (!args.count("type")) {
+    return Status::InvalidArgument("missing action TYPE");
+  }
+  BARROT_TRY(validate_action_type(in->type));
+  if (args.count("details")) {
+    BARROT_TRY_ASSIGN(in->details, parse_details_json(args["details"].as<std::string>()));
+  }
+  in->status = status;
+  if (args.count("status")) {
+    BARROT_TRY_ASSIGN(in->status, parse_action_status(args["status"].as<std::string>()));
+  }
+  return Status::OK();
+}
+
+// Applies --start ID: the link, the start time and the duration.
+Status apply_start(Store& store, const cxxopts::ParseResult& args, ActionInput* in) {
+  if (!args.count("start")) {
+    return Status::OK();
+  }
+  const std::string id = args["start"].as<std::string>();
+  BARROT_TRY(validate_snapshot_id(id).WithContext("--start"));
+  auto start = store.get(id);
+  if (!start.ok()) {
+    return start.status().IsNotFound()
+               ? Status::InvalidArgument("--start: no snapshot " + id + " in this store")
+               : start.status();
+  }
+  if (start->type != SnapshotType::action) {
+    return Status::InvalidArgument("--start: " + id + " is not an action snapshot");
+  }
+  const TimeUs now = now_us();
+  in->at = now;
+  in->started_at = start->timestamp;
+  in->start_snapshot_id = id;
+  if (!in->details.contains("duration_seconds")) {
+    in->details["duration_seconds"] = std::round(static_cast<double>(now - start->timestamp)) / 1e6;
+  }
+  return Status::OK();
+}
+
+int record(Context& ctx,
+           const cxxopts::ParseResult& args,
+           ActionStatus status,
+           bool tracker_wording) {
+  ActionInput in;
+  Status s = action_input(args, status, &in);
+  if (!s.ok()) {
+    return fail(ctx, s);
+  }
+  if (status == ActionStatus::failed && !args.count("status")) {
+    in.details["error"] = positional(args, "error");
+  }
+  auto store = open_store(ctx, Access::read_write);
+  if (!store.ok()) {
+    return fail(ctx, store.status());
+  }
+  s = apply_start(**store, args, &in);
+  if (!s.ok()) {
+    return fail(ctx, s);
+  }
+  auto snap = (*store)->record_action(in);
+  if (!snap.ok()) {
+    return fail(ctx, snap.status());
+  }
+  std::string human = tracker_wording
+                          ? "Tracked action " + in.type + ": " + snap->id
+                          : "Generated action snapshot: " + snap->id + "\n" +
+                                snap->document.dump(2);
+  return report(ctx, args, *snap, human);
+}
+
+int run_action(Context& ctx, const cxxopts::ParseResult& a) {
+  return record(ctx, a, ActionStatus::executing, false);
+}
+int run_track(Context& ctx, const cxxopts::ParseResult& a) {
+  return record(ctx, a, ActionStatus::executing, true);
+}
+int run_start(Context& ctx, const cxxopts::ParseResult& a) {
+  return record(ctx, a, ActionStatus::executing, true);
+}
+int run_complete(Context& ctx, const cxxopts::ParseResult& a) {
+  return record(ctx, a, ActionStatus::completed, true);
+}
+int run_fail(Context& ctx, const cxxopts::ParseResult& a) {
+  if (!a.count("error")) {
+    return fail(ctx, Status::InvalidArgument("missing ERROR message"));
+  }
+  return record(ctx, a, ActionStatus::failed, true);
+}
+
+void add_periodic(cxxopts::Options& o) {
+  o.add_options()("interval", "value of the snapshot's interval field (default 30_minutes)",
+                  cxxopts::value<std::string>(), "TEXT")("q,quiet", "print only the snapshot id");
+}
+
+int run_periodic(Context& ctx, const cxxopts::ParseResult& args) {
+  PeriodicConfig config;
+  if (args.count("interval")) {
+    config.interval = args["interval"].as<std::string>();
+  }
+  auto store = open_store(ctx, Access::read_write);
+  if (!store.ok()) {
+    return fail(ctx, store.status());
+  }
+  auto snap = take_periodic_snapshot(**store, config);
+  if (!snap.ok()) {
+    return fail(ctx, snap.status());
+  }
+  return report(ctx, args, *snap, "Generated periodic snapshot: " + snap->id);
+}
+
+} // namespace
+
+const std::vector<Command>& write_commands() {
+  static const std::vector<Command> k_commands = {
+      {"action", "TYPE [DETAILS_JSON]", "record an action snapshot (default status executing)",
+       {"type", "details"}, add_status, run_action},
+      {"track", "TYPE [DETAILS_JSON]", "record an action (the tracker's wording)",
+       {"type", "details"}, add_status, run_track},
+      {"start", "TYPE [DETAILS_JSON]", "record the start of an action (executing)",
+       {"type", "details"}, add_quiet, run_start},
+      {"complete", "TYPE [DETAILS_JSON]", "record the completion of an action",
+       {"type", "details"}, add_link, run_complete},
+      {"fail", "TYPE ERROR [DETAILS_JSON]", "record the failure of an action",
+       {"type", "error", "details"}, add_link, run_fail},
+      {"periodic", "", "record a periodic snapshot of the system state", {}, add_periodic,
+       run_periodic},
+  };
+  return k_commands;
+}
+
+} // namespace barrot::cli
