@@ -48,6 +48,7 @@ int run_verify(Context& ctx, const cxxopts::ParseResult&) {
 }
 
 int run_repair(Context& ctx, const cxxopts::ParseResult&) {
+  ctx.options.reconcile_on_open = false; // the report should show all that was fixed
   auto store = open_store(ctx, Access::read_write);
   if (!store.ok()) {
     return fail(ctx, store.status());
@@ -68,6 +69,7 @@ int run_mirror(Context& ctx, const cxxopts::ParseResult& args) {
   if (!args.count("rebuild")) {
     return fail(ctx, Status::InvalidArgument("mirror needs --rebuild"));
   }
+  ctx.options.reconcile_on_open = false;
   auto store = open_store(ctx, Access::read_write);
   if (!store.ok()) {
     return fail(ctx, store.status());

@@ -103,9 +103,10 @@ Result<ImportReport> Store::import_legacy(const std::string& dir) {
   //    being the complete per-snapshot record).
   std::map<std::string, Candidate> found; // by id
   auto offer = [&](PendingRow&& row, const std::string& source) {
-    auto it = found.find(row.id);
+    const std::string id = row.id;
+    auto it = found.find(id);
     if (it == found.end()) {
-      found.emplace(row.id, Candidate{std::move(row), source});
+      found.emplace(id, Candidate{std::move(row), source});
     } else if (!same_json(it->second.row.document, row.document)) {
       ++report.conflicts;
       report.skipped.push_back(

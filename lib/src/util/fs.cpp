@@ -68,6 +68,9 @@ Status make_dirs(const std::string& path) {
 Status open_dir(const std::string& path, UniqueFd* out) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
+    if (errno == ENOENT) {
+      return Status::InvalidArgument("no such directory: " + path);
+    }
     return errno_status("cannot open directory", path, errno);
   }
   out->reset(fd);

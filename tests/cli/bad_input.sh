@@ -1,0 +1,88 @@
+# Bad input: a clear message, exit 2 (1 for runtime failures), and nothing written.
+source "$(dirname "$0")/lib.sh"
+
+expect 0 "$BARROT" action seed
+before=$(listing | sort | md5sum)
+log_before=$(md5sum < snapshots/action_log.jsonl)
+
+unchanged() {
+  [ "$(listing | sort | md5sum)" = "$before" ] || fail "files changed after: $*"
+  [ "$(md5sum < snapshots/action_log.jsonl)" = "$log_before" ] || fail "log changed after: $*"
+  [ "$(count total)" = 1 ] || fail "database changed after: $*"
+}
+
+expect 2 "$BARROT" action deploy '{"env": prod}'
+contains "$T/err" "barrot: error: details are not valid JSON"
+unchanged invalid json
+expect 2 "$BARROT" action deploy '[1,2]'
+contains "$T/err" "details must be a JSON object, not array"
+expect 2 "$BARROT" action deploy '"text"'
+expect 2 "$BARROT" action ''
+contains "$T/err" "action type is empty"
+expect 2 "$BARROT" action $'dep\nloy'
+contains "$T/err" "control character"
+expect 2 "$BARROT" action "$(printf 'a%.0s' {1..200})"
+contains "$T/err" "at most 128"
+expect 2 "$BARROT" action deploy --status done
+contains "$T/err" "unknown status 'done'"
+expect 2 "$BARROT" fail deploy
+contains "$T/err" "missing ERROR"
+expect 2 "$BARROT" complete deploy --start ../../etc/passwd
+contains "$T/err" "not a snapshot id"
+expect 2 "$BARROT" complete deploy --start action_20200101_000000_000000
+contains "$T/err" "no snapshot action_20200101_000000_000000"
+unchanged bad actions
+
+expect 2 "$BARROT" view ../../etc/passwd
+contains "$T/err" "not a snapshot id"
+expect 2 "$BARROT" view /etc/passwd
+expect 2 "$BARROT" view "action_20251222_023211_483890/../x"
+expect 1 "$BARROT" view action_20200101_000000_000000
+contains "$T/err" "no snapshot action_20200101_000000_000000"
+expect 2 "$BARROT" actions 0
+expect 2 "$BARROT" actions ten
+contains "$T/err" "positive whole number"
+
+expect 2 "$BARROT" frobnicate
+contains "$T/err" "unknown command 'frobnicate'"
+expect 2 "$BARROT" action deploy --bogus
+expect 2 "$BARROT" action deploy '{}' extra
+contains "$T/err" "unexpected argument 'extra'"
+expect 2 "$BARROT" --sync sometimes action deploy
+contains "$T/err" "unknown sync mode"
+BARROT_SYNC=weird expect 2 "$BARROT" action deploy
+expect 2 "$BARROT" mirror
+expect 2 "$BARROT" import
+unchanged usage errors
+
+# An unusable snapshots directory.
+echo x > "$T/afile"
+expect 2 "$BARROT" --dir "$T/afile" action deploy
+contains "$T/err" "afile"
+expect 2 "$BARROT" --dir "$T/afile/sub" action deploy
+[ "$(cat "$T/afile")" = x ] || fail "file clobbered"
+
+# A database file that is not SQLite, or newer than this binary.
+head -c 8192 /dev/urandom > "$T/garbage.db"
+cp "$T/garbage.db" "$T/garbage.copy"
+expect 1 "$BARROT" --db "$T/garbage.db" --dir "$T/g" action deploy
+contains "$T/err" "garbage.db"
+cmp "$T/garbage.db" "$T/garbage.copy" || fail "garbage database was modified"
+[ -z "$(ls "$T/g" 2>/dev/null | grep '\.json$' || true)" ] || fail "wrote a file without a database"
+
+expect 0 "$BARROT" --dir "$T/new" action deploy
+db="$T/new/.barrot/barrot.db"
+"$BARROT" --dir "$T/new" summary >/dev/null
+python_free_bump() { printf 'PRAGMA user_version = 99;\n' | sqlite3 "$db"; }
+if command -v sqlite3 >/dev/null; then
+  python_free_bump
+  expect 1 "$BARROT" --dir "$T/new" action deploy
+  contains "$T/err" "newer than this barrot understands"
+  expect 1 "$BARROT" --dir "$T/new" summary
+fi
+
+# Reading a store that does not exist.
+expect 1 "$BARROT" --dir "$T/nowhere" summary
+contains "$T/err" "no barrot store"
+[ ! -e "$T/nowhere" ] || fail "a read created the directory"
+echo "bad_input: ok"

@@ -1,0 +1,67 @@
+# The main commands on a fresh store, text and JSON output.
+source "$(dirname "$0")/lib.sh"
+
+expect 0 "$BARROT" --help
+contains "$T/out" "Commands:"
+expect 2 "$BARROT"
+expect 0 "$BARROT" --version
+contains "$T/out" "barrot "
+for cmd in action track start complete fail periodic latest actions all view summary verify repair mirror import; do
+  expect 0 "$BARROT" "$cmd" --help
+  contains "$T/out" "barrot $cmd"
+done
+
+expect 0 "$BARROT" periodic
+contains "$T/out" "Generated periodic snapshot: periodic_"
+expect 0 "$BARROT" action deployment '{"environment":"production","version":"1.0.0"}' --status completed
+contains "$T/out" "Generated action snapshot: action_"
+contains "$T/out" '"environment": "production"'
+id=$(head -1 "$T/out" | awk '{print $4}')
+[ -f "snapshots/$id.json" ] || fail "no file for $id"
+jq -e '.action.status == "completed"' "snapshots/$id.json" >/dev/null || fail "status not recorded"
+
+expect 0 "$BARROT" start migrate '{"db":"main"}' -q
+start=$(cat "$T/out")
+[[ $start =~ ^action_[0-9]{8}_[0-9]{6}_[0-9]{6}$ ]] || fail "quiet output '$start'"
+expect 0 "$BARROT" complete migrate --start "$start" -q
+done_id=$(cat "$T/out")
+jq -e --arg s "$start" '.action.start_snapshot_id == $s and .action.status == "completed"
+  and (.action.details.duration_seconds >= 0)' "snapshots/$done_id.json" >/dev/null \
+  || fail "completion not linked to its start"
+expect 0 "$BARROT" fail deploy "disk full" '{"env":"prod"}'
+contains "$T/out" "Tracked action deploy: action_"
+expect 0 "$BARROT" track build '{"x":1}'
+contains "$T/out" "Tracked action build: action_"
+
+[ "$(count total)" = 6 ] || fail "total $(count total)"
+[ "$(count actions)" = 5 ] || fail "actions"
+[ "$("$BARROT" summary --json | jq -r '.actions_by_status.failed')" = 1 ] || fail "failed count"
+[ "$(wc -l < snapshots/action_log.jsonl)" = 5 ] || fail "log lines"
+jq -e . snapshots/action_log.jsonl >/dev/null || fail "log lines are not JSON"
+
+expect 0 "$BARROT" actions 2
+[ "$(wc -l < "$T/out")" = 2 ] || fail "actions 2 printed $(wc -l < "$T/out") lines"
+contains "$T/out" "build"
+expect 0 "$BARROT" --json actions 3
+[ "$(jq length "$T/out")" = 3 ] || fail "actions --json"
+expect 0 "$BARROT" all
+[ "$(wc -l < "$T/out")" = 6 ] || fail "all"
+expect 0 "$BARROT" view "$id"
+contains "$T/out" "deployment"
+expect 0 "$BARROT" view "$id" --json
+cmp <(jq -S . "$T/out") <(jq -S . "snapshots/$id.json") || fail "view --json differs from the file"
+expect 0 "$BARROT" latest
+contains "$T/out" "[system_state]"
+cmp <(jq -S . snapshots/latest_periodic.json) <("$BARROT" latest --json | jq -S .) \
+  || fail "latest_periodic.json differs from latest"
+expect 0 "$BARROT" verify
+contains "$T/out" "clean"
+
+# Global options before or after the command, and the environment variable.
+expect 0 "$BARROT" --dir "$T/other" action x
+expect 0 "$BARROT" action y --dir "$T/other"
+[ "$(ls "$T/other" | grep -c '^action_.*\.json$')" = 2 ] || fail "--dir not honoured"
+expect 0 "$BARROT" --sync full action durable
+expect 0 "$BARROT" --db "$T/separate.db" --dir "$T/third" action z
+[ -f "$T/separate.db" ] || fail "--db not honoured"
+echo "basics: ok"

@@ -1,0 +1,27 @@
+# Several processes write one store at once: every snapshot exactly once in
+# the database, as a file and as a log line; every line valid JSON.
+source "$(dirname "$0")/lib.sh"
+
+pids=()
+for w in 1 2 3 4; do
+  batch=$(( w % 2 == 0 ? 7 : 1 ))
+  "$WRITER" "$BARROT_SNAPSHOTS_DIR" 300 "$batch" 50 > "$T/acked.$w" 2>"$T/err.$w" &
+  pids+=($!)
+done
+for _ in 1 2 3; do "$BARROT" track cli_writer '{"from":"cli"}' -q >> "$T/acked.cli"; done
+for p in "${pids[@]}"; do wait "$p" || { cat "$T"/err.*; fail "writer failed"; }; done
+
+cat "$T"/acked.* | sort > "$T/acked"
+[ "$(wc -l < "$T/acked")" = 1203 ] || fail "acked $(wc -l < "$T/acked")"
+[ "$(uniq -d "$T/acked" | wc -l)" = 0 ] || fail "duplicate ids"
+[ "$(count total)" = 1203 ] || fail "database holds $(count total)"
+[ "$(ls snapshots | grep -cE '^(action|periodic)_.*\.json$')" = 1203 ] || fail "files"
+actions=$(grep -c '^action_' "$T/acked")
+[ "$(wc -l < snapshots/action_log.jsonl)" = "$actions" ] || fail "log lines"
+jq -r .snapshot_id snapshots/action_log.jsonl | sort | uniq -d | grep . && fail "duplicate lines"
+cmp <(jq -r .snapshot_id snapshots/action_log.jsonl | sort) <(grep '^action_' "$T/acked") \
+  || fail "log ids differ from acknowledged ids"
+expect 0 "$BARROT" verify
+cmp <(jq -S . snapshots/latest_periodic.json) <("$BARROT" latest --json | jq -S .) \
+  || fail "latest_periodic.json is not the newest periodic snapshot"
+echo "concurrent_writers: ok"

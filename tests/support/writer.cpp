@@ -1,0 +1,62 @@
+// Test helper: writes snapshots into a store and prints each id on stdout
+// (flushed) once the store has acknowledged it.
+//
+//   barrot_test_writer DIR COUNT [BATCH] [PERIODIC_EVERY]
+//
+// COUNT 0 writes until killed. BATCH > 1 uses record_actions. Every
+// PERIODIC_EVERY-th write is a periodic snapshot (0: none).
+#include <barrot/barrot.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <unistd.h>
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: barrot_test_writer DIR COUNT [BATCH] [PERIODIC_EVERY]\n");
+    return 2;
+  }
+  barrot::Options options;
+  options.snapshots_dir = argv[1];
+  const long count = std::atol(argv[2]);
+  const long batch = argc > 3 ? std::max(1L, std::atol(argv[3])) : 1;
+  const long periodic_every = argc > 4 ? std::atol(argv[4]) : 0;
+  auto store = barrot::Store::Open(options);
+  if (!store.ok()) {
+    std::fprintf(stderr, "open: %s\n", store.status().ToString().c_str());
+    return 1;
+  }
+  const std::string pid = std::to_string(::getpid());
+  for (long n = 0; count == 0 || n < count;) {
+    if (periodic_every > 0 && n % periodic_every == periodic_every - 1) {
+      auto s = (*store)->record_periodic(barrot::PeriodicInput{});
+      if (!s.ok()) {
+        std::fprintf(stderr, "periodic: %s\n", s.status().ToString().c_str());
+        return 1;
+      }
+      std::printf("%s\n", s->id.c_str());
+      std::fflush(stdout);
+      ++n;
+      continue;
+    }
+    std::vector<barrot::ActionInput> inputs;
+    for (long i = 0; i < batch && (count == 0 || n < count); ++i, ++n) {
+      barrot::ActionInput in;
+      in.type = "writer";
+      in.details = barrot::Json{{"pid", pid}, {"n", n}};
+      in.status = barrot::ActionStatus::completed;
+      inputs.push_back(std::move(in));
+    }
+    auto s = (*store)->record_actions(inputs);
+    if (!s.ok()) {
+      std::fprintf(stderr, "write: %s\n", s.status().ToString().c_str());
+      return 1;
+    }
+    for (const auto& snap : *s) {
+      std::printf("%s\n", snap.id.c_str());
+    }
+    std::fflush(stdout);
+  }
+  return 0;
+}

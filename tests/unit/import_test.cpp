@@ -1,0 +1,145 @@
+#include "support/test_util.h"
+
+#include <filesystem>
+
+using namespace barrot;
+using namespace barrot::test;
+
+namespace {
+
+const std::string k_legacy = std::string(BARROT_TEST_DATA) + "/legacy-snapshots";
+
+// A writable copy of the legacy fixture.
+std::string copy_legacy(const TempDir& dir) {
+  const std::string to = dir / "legacy";
+  std::filesystem::copy(k_legacy, to);
+  return to;
+}
+
+nlohmann::json parse_file(const std::string& path) {
+  return nlohmann::json::parse(read_text(path));
+}
+
+} // namespace
+
+TEST_CASE("the legacy export imports whole and re-exports equivalent files", "[import]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  auto r = store->import_legacy(k_legacy);
+  REQUIRE_OK(r.status());
+  CHECK(r->imported == 16);
+  CHECK(r->skipped.empty());
+  CHECK(r->files_read == 17);
+  CHECK(r->lines_read == 15);
+  for (const auto& name : list_dir(k_legacy)) {
+    INFO(name);
+    const std::string ours = dir / ("snapshots/" + name);
+    REQUIRE(file_exists(ours));
+    if (name == "action_log.jsonl") {
+      auto a = read_lines(k_legacy + "/" + name);
+      auto b = read_lines(ours);
+      REQUIRE(a.size() == b.size());
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        CHECK(nlohmann::json::parse(a[i]) == nlohmann::json::parse(b[i]));
+      }
+    } else {
+      CHECK(parse_file(k_legacy + "/" + name) == parse_file(ours));
+    }
+  }
+  auto v = store->verify();
+  REQUIRE_OK(v.status());
+  CHECK(v->clean());
+}
+
+TEST_CASE("legacy statuses are kept as recorded and marked as imported", "[import]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  REQUIRE_OK(store->import_legacy(k_legacy).status());
+  const std::string db = store->db_path();
+  CHECK(query_int(db, "SELECT count(*) FROM snapshots WHERE origin = 'import'") == 16);
+  CHECK(query_int(db, "SELECT count(*) FROM actions WHERE status = 'executing'") == 15);
+}
+
+TEST_CASE("a second import adds nothing", "[import]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  REQUIRE_OK(store->import_legacy(k_legacy).status());
+  const std::string log = read_text(dir / "snapshots/action_log.jsonl");
+  auto r = store->import_legacy(k_legacy);
+  REQUIRE_OK(r.status());
+  CHECK(r->imported == 0);
+  CHECK(r->already_present == 16);
+  CHECK(read_text(dir / "snapshots/action_log.jsonl") == log);
+}
+
+TEST_CASE("an import in place leaves the legacy files as they were", "[import]") {
+  TempDir dir;
+  const std::string legacy = copy_legacy(dir);
+  Options o;
+  o.snapshots_dir = legacy;
+  auto store = open_store(o);
+  auto r = store->import_legacy(legacy);
+  REQUIRE_OK(r.status());
+  CHECK(r->imported == 16);
+  for (const auto& name : list_dir(k_legacy)) {
+    INFO(name);
+    CHECK(read_text(legacy + "/" + name) == read_text(k_legacy + "/" + name));
+  }
+  CHECK(store->verify()->clean());
+}
+
+TEST_CASE("damaged legacy inputs are named and skipped, the rest imported", "[import]") {
+  TempDir dir;
+  const std::string legacy = copy_legacy(dir);
+  const std::string victim = legacy + "/action_20251222_022057_454420.json";
+  std::string text = read_text(victim);
+  write_text(victim, text.substr(0, text.size() / 2));
+  write_text(legacy + "/action_20251222_999999_000000.json", "{}");       // impossible time
+  write_text(legacy + "/action_20251223_000000_000000.json", "[1, 2]");   // not an object
+  write_text(legacy + "/action_20251224_000000_000000.json",
+             R"({"snapshot_id": "action_20251224_000000_000000", "snapshot_type": "action",
+                 "timestamp": "2025-12-24T00:00:00Z",
+                 "action": {"type": "x", "status": "bogus", "details": {}}})");
+  std::string log = read_text(legacy + "/action_log.jsonl");
+  write_text(legacy + "/action_log.jsonl", log + "{\"snapshot_id\": \"act");
+  auto store = open_store(options_in(dir));
+  auto r = store->import_legacy(legacy);
+  REQUIRE_OK(r.status());
+  // The truncated file's snapshot still arrives through its log line.
+  CHECK(r->imported == 16);
+  std::map<std::string, std::string> reasons;
+  for (const auto& s : r->skipped) {
+    reasons[s.source] = s.reason;
+  }
+  CHECK(reasons.size() == 5);
+  CHECK(reasons["action_20251222_022057_454420.json"].find("not valid JSON") !=
+        std::string::npos);
+  CHECK(reasons["action_20251223_000000_000000.json"] == "not a JSON object");
+  CHECK(reasons["action_20251224_000000_000000.json"].find("bogus") != std::string::npos);
+  CHECK(reasons["action_log.jsonl:16"].find("cut short") != std::string::npos);
+  CHECK(store->verify()->clean());
+}
+
+TEST_CASE("importing from a directory that does not exist fails cleanly", "[import]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  auto r = store->import_legacy(dir / "nope");
+  CHECK_FALSE(r.ok());
+  CHECK(r.status().message().find("nope") != std::string::npos);
+  CHECK(store->summary()->total == 0);
+}
+
+TEST_CASE("a stored snapshot is never replaced by a different imported one", "[import]") {
+  TempDir dir;
+  const std::string legacy = copy_legacy(dir);
+  auto store = open_store(options_in(dir));
+  REQUIRE_OK(store->import_legacy(legacy).status());
+  const std::string id = "action_20251222_023615_449526";
+  Json doc = Json::parse(read_text(legacy + "/" + id + ".json"));
+  doc["action"]["status"] = "completed";
+  write_text(legacy + "/" + id + ".json", doc.dump(2));
+  auto r = store->import_legacy(legacy);
+  REQUIRE_OK(r.status());
+  CHECK(r->conflicts >= 1);
+  CHECK(store->get(id)->document["action"]["status"] == "executing");
+}

@@ -1,0 +1,287 @@
+#include "store/render.h"
+#include "support/test_util.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <set>
+
+using namespace barrot;
+using namespace barrot::test;
+
+namespace {
+
+struct Fixture {
+  TempDir dir;
+  Options options = options_in(dir);
+  std::vector<std::string> ids;
+  std::string snaps = dir / "snapshots";
+  std::string db = dir / "snapshots/.barrot/barrot.db";
+  std::string log = dir / "snapshots/action_log.jsonl";
+
+  // Records `n` actions and one periodic snapshot through a store that is closed again.
+  explicit Fixture(int n = 3) {
+    auto store = open_store(options);
+    for (int i = 0; i < n; ++i) {
+      auto s = store->record_action(action("step", Json{{"i", i}}));
+      REQUIRE_OK(s.status());
+      ids.push_back(s->id);
+    }
+    auto p = store->record_periodic(PeriodicInput{});
+    REQUIRE_OK(p.status());
+    ids.push_back(p->id);
+  }
+
+  std::string file(const std::string& id) const { return snaps + "/" + id + ".json"; }
+
+  VerifyReport verify() {
+    Options ro = options;
+    ro.access = Access::read_only; // an open for writing would reconcile first
+    auto r = open_store(ro)->verify();
+    REQUIRE_OK(r.status());
+    return *r;
+  }
+
+  std::multiset<std::string> kinds() {
+    std::multiset<std::string> out;
+    for (const Problem& p : verify().problems) {
+      out.insert(std::string(to_string(p.kind)));
+    }
+    return out;
+  }
+
+  RepairReport repair() {
+    Options o = options;
+    o.reconcile_on_open = false; // let repair, not the open, do the work
+    auto r = open_store(o)->repair();
+    REQUIRE_OK(r.status());
+    CHECK(verify().clean());
+    return *r;
+  }
+
+  // Inserts a row as a writer that crashed right after its commit leaves it.
+  std::string commit_without_mirror(TimeUs at) {
+    const std::string id = make_snapshot_id(SnapshotType::action, at);
+    ActionInput in = action("crashed");
+    Json doc = store::action_document(id, at, in);
+    exec_sql(db, "INSERT INTO snapshots (snapshot_id, snapshot_type, ts_us, action_type, status, "
+                 "document) VALUES ('" + id + "', 'action', " + std::to_string(at) +
+                     ", 'crashed', 'executing', '" + doc.dump() + "')");
+    return id;
+  }
+};
+
+Options no_reconcile(Options o) {
+  o.reconcile_on_open = false;
+  return o;
+}
+
+} // namespace
+
+TEST_CASE("a fresh store verifies clean", "[mirror]") {
+  Fixture f;
+  VerifyReport r = f.verify();
+  CHECK(r.clean());
+  CHECK(r.snapshots == 4);
+  CHECK(r.files == 4);
+  CHECK(r.lines == 3);
+}
+
+TEST_CASE("a deleted mirror file is reported and rewritten", "[mirror][repair]") {
+  Fixture f;
+  REQUIRE(::unlink(f.file(f.ids[1]).c_str()) == 0);
+  CHECK(f.kinds() == std::multiset<std::string>{"missing_file"});
+  RepairReport r = f.repair();
+  CHECK(r.files_written == 1);
+  CHECK(file_exists(f.file(f.ids[1])));
+}
+
+TEST_CASE("an edited mirror file is reported, kept aside and rewritten", "[mirror][repair]") {
+  Fixture f;
+  std::string text = read_text(f.file(f.ids[0]));
+  std::string edited = text;
+  edited.replace(edited.find("\"step\""), 6, "\"STEP\"");
+  write_text(f.file(f.ids[0]), edited);
+  CHECK(f.kinds() == std::multiset<std::string>{"different_file"});
+  RepairReport r = f.repair();
+  CHECK(read_text(f.file(f.ids[0])) == text);
+  REQUIRE_FALSE(r.quarantine_dir.empty());
+  CHECK(read_text(f.snaps + "/" + r.quarantine_dir + "/" + f.ids[0] + ".json") == edited);
+}
+
+TEST_CASE("a reformatted but equal file is not a disagreement", "[mirror]") {
+  Fixture f;
+  Json doc = Json::parse(read_text(f.file(f.ids[0])));
+  write_text(f.file(f.ids[0]), doc.dump(4));
+  CHECK(f.verify().clean());
+}
+
+TEST_CASE("a truncated mirror file is reported as torn", "[mirror][repair]") {
+  Fixture f;
+  std::string text = read_text(f.file(f.ids[2]));
+  write_text(f.file(f.ids[2]), text.substr(0, text.size() / 2));
+  CHECK(f.kinds() == std::multiset<std::string>{"torn_file"});
+  f.repair();
+  CHECK(read_text(f.file(f.ids[2])) == text);
+}
+
+TEST_CASE("a torn last log line is reported and replaced", "[mirror][repair]") {
+  Fixture f;
+  std::string log = read_text(f.log);
+  write_text(f.log, log.substr(0, log.size() - 40));
+  auto kinds = f.kinds();
+  CHECK(kinds.count("torn_line") == 1);
+  CHECK(kinds.count("missing_line") == 1);
+  RepairReport r = f.repair();
+  CHECK(r.log_rewritten);
+  CHECK(read_text(f.log) == log);
+}
+
+TEST_CASE("duplicate and edited log lines are fixed, unknown lines kept", "[mirror][repair]") {
+  Fixture f;
+  auto lines = read_lines(f.log);
+  const std::string foreign =
+      R"({"snapshot_id": "action_20200101_000000_000000", "snapshot_type": "action"})";
+  std::string edited = lines[1];
+  edited.replace(edited.find("\"step\""), 6, "\"STEP\"");
+  write_text(f.log, lines[0] + "\n" + lines[0] + "\n" + edited + "\n" + foreign + "\n" +
+                        lines[2] + "\n");
+  CHECK(f.kinds() == std::multiset<std::string>{"duplicate_line", "different_line",
+                                                "extra_line"});
+  auto r = open_store(no_reconcile(f.options))->repair();
+  REQUIRE_OK(r.status());
+  REQUIRE(r->left_alone.size() == 1);
+  CHECK(r->left_alone[0].kind == Problem::Kind::extra_line);
+  CHECK(f.kinds() == std::multiset<std::string>{"extra_line"}); // left alone, still reported
+  CHECK(read_lines(f.log) ==
+        std::vector<std::string>{lines[0], lines[1], foreign, lines[2]});
+}
+
+TEST_CASE("a missing log line is appended once", "[mirror][repair]") {
+  Fixture f;
+  auto lines = read_lines(f.log);
+  write_text(f.log, lines[0] + "\n" + lines[2] + "\n");
+  CHECK(f.kinds() == std::multiset<std::string>{"missing_line"});
+  RepairReport r = f.repair();
+  CHECK(r.lines_appended == 1);
+  CHECK_FALSE(r.log_rewritten);
+  CHECK(read_lines(f.log).size() == 3);
+}
+
+TEST_CASE("stale, missing and orphan latest_periodic.json are told apart", "[mirror]") {
+  Fixture f;
+  const std::string latest = f.snaps + "/latest_periodic.json";
+  SECTION("stale") {
+    write_text(latest, "{\"snapshot_id\":\"periodic_20000101_000000\"}");
+    CHECK(f.kinds() == std::multiset<std::string>{"stale_latest"});
+  }
+  SECTION("missing") {
+    REQUIRE(::unlink(latest.c_str()) == 0);
+    CHECK(f.kinds() == std::multiset<std::string>{"missing_latest"});
+  }
+  f.repair();
+  CHECK(read_text(latest) == read_text(f.file(f.ids[3])));
+}
+
+TEST_CASE("extra snapshot files are reported and never deleted", "[mirror]") {
+  Fixture f;
+  const std::string extra = f.snaps + "/action_20200101_000000_000000.json";
+  write_text(extra, "{}");
+  write_text(f.snaps + "/notes.json", "{}"); // not snapshot-named: not ours
+  CHECK(f.kinds() == std::multiset<std::string>{"extra_file"});
+  auto r = open_store(f.options)->repair();
+  REQUIRE_OK(r.status());
+  CHECK(r->left_alone.size() == 1);
+  CHECK(file_exists(extra));
+}
+
+TEST_CASE("temp files left by an interrupted write are removed", "[mirror]") {
+  Fixture f;
+  write_text(f.snaps + "/.latest_periodic.json.tmp", "{\"half");
+  CHECK(f.kinds() == std::multiset<std::string>{"temp_file"});
+  RepairReport r = f.repair();
+  CHECK(r.temp_files_removed == 1);
+}
+
+TEST_CASE("a commit whose mirror a crash cut off is mirrored on the next open",
+          "[mirror][crash]") {
+  Fixture f;
+  const std::string id = f.commit_without_mirror(parse_iso8601("2030-01-01T00:00:00Z").value());
+  CHECK(f.kinds() == std::multiset<std::string>{"missing_file", "missing_line"});
+  { open_store(f.options); } // reconciles
+  CHECK(f.verify().clean());
+  CHECK(file_exists(f.file(id)));
+  CHECK(read_lines(f.log).size() == 4);
+}
+
+TEST_CASE("reconciliation does not append a line the crashed writer already wrote",
+          "[mirror][crash]") {
+  Fixture f;
+  const TimeUs at = parse_iso8601("2030-01-01T00:00:00Z").value();
+  const std::string id = f.commit_without_mirror(at);
+  // The writer got as far as the log line, not the file (order in a batch).
+  std::string doc = store::action_document(id, at, action("crashed")).dump();
+  std::ofstream(f.log, std::ios::app) << doc << "\n";
+  { open_store(f.options); }
+  CHECK(f.verify().clean());
+  CHECK(read_lines(f.log).size() == 4);
+}
+
+TEST_CASE("reconciliation replaces a torn tail left by a crash", "[mirror][crash]") {
+  Fixture f;
+  const std::string id = f.commit_without_mirror(parse_iso8601("2030-01-01T00:00:00Z").value());
+  std::ofstream(f.log, std::ios::app) << "{\"snapshot_id\":\"" << id << "\",\"snaps";
+  { open_store(f.options); }
+  CHECK(f.verify().clean());
+}
+
+TEST_CASE("verify changes nothing", "[mirror]") {
+  Fixture f;
+  REQUIRE(::unlink(f.file(f.ids[0]).c_str()) == 0);
+  const std::string log = read_text(f.log);
+  Options ro = f.options;
+  ro.access = Access::read_only;
+  for (int i = 0; i < 2; ++i) {
+    auto r = open_store(ro)->verify();
+    REQUIRE_OK(r.status());
+    CHECK(r->problems.size() == 1);
+  }
+  CHECK_FALSE(file_exists(f.file(f.ids[0])));
+  CHECK(read_text(f.log) == log);
+}
+
+TEST_CASE("rebuild rewrites every file and the log from the database", "[mirror]") {
+  Fixture f;
+  write_text(f.log, "garbage\n");
+  REQUIRE(::unlink(f.file(f.ids[3]).c_str()) == 0);
+  auto store = open_store(no_reconcile(f.options));
+  auto r = store->rebuild_mirror();
+  REQUIRE_OK(r.status());
+  CHECK(r->files_written == 4);
+  CHECK(r->log_rewritten);
+  CHECK(f.verify().clean());
+  CHECK(read_text(f.snaps + "/" + r->quarantine_dir + "/action_log.jsonl") == "garbage\n");
+}
+
+TEST_CASE("a log replaced behind the store's back is fully reconciled", "[mirror][crash]") {
+  Fixture f;
+  std::string log = read_text(f.log);
+  REQUIRE(::unlink(f.log.c_str()) == 0);
+  write_text(f.log, log.substr(0, log.find('\n') + 1)); // a new, shorter file
+  { open_store(f.options); }
+  CHECK(f.verify().clean());
+  CHECK(read_text(f.log).size() == log.size());
+}
+
+TEST_CASE("writes go on into a log that repair replaced", "[mirror]") {
+  Fixture f;
+  auto writer = open_store(f.options);
+  REQUIRE_OK(writer->record_action(action("before")).status());
+  std::string log = read_text(f.log);
+  write_text(f.log + ".tmp", log + "torn");
+  REQUIRE(::rename((f.log + ".tmp").c_str(), f.log.c_str()) == 0);
+  f.repair(); // rewrites (replaces) the log
+  REQUIRE_OK(writer->record_action(action("after")).status());
+  CHECK(f.verify().clean());
+  CHECK(read_lines(f.log).size() == 5);
+}

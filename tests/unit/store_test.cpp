@@ -1,0 +1,277 @@
+#include "support/test_util.h"
+
+#include <set>
+
+using namespace barrot;
+using namespace barrot::test;
+
+namespace {
+
+std::string db_of(const TempDir& dir) { return dir / "snapshots/.barrot/barrot.db"; }
+
+} // namespace
+
+TEST_CASE("an action is written to the database, its file and the log", "[store]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  ActionInput in = action("deployment", Json{{"environment", "production"}, {"version", "1.0.0"}});
+  in.status = ActionStatus::completed;
+  auto snap = store->record_action(in);
+  REQUIRE_OK(snap.status());
+  REQUIRE_OK(snap->mirror);
+
+  const Json& doc = snap->document;
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : doc.items()) {
+    keys.push_back(k);
+  }
+  CHECK(keys == std::vector<std::string>{"snapshot_id", "snapshot_type", "timestamp", "action",
+                                         "metadata"});
+  CHECK(doc["action"]["status"] == "completed");
+  CHECK(doc["action"]["started_at"] == doc["timestamp"]);
+  CHECK(doc["metadata"]["generated_by"] == "BarrotSnapshotGenerator");
+
+  CHECK(read_text(dir / ("snapshots/" + snap->id + ".json")) == doc.dump(2));
+  auto lines = read_lines(dir / "snapshots/action_log.jsonl");
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0] == doc.dump());
+  auto stored = store->get(snap->id);
+  REQUIRE_OK(stored.status());
+  CHECK(stored->document == doc);
+}
+
+TEST_CASE("the true status is recorded for each of the three", "[store]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  for (ActionStatus st : {ActionStatus::executing, ActionStatus::completed, ActionStatus::failed}) {
+    ActionInput in = action("job");
+    in.status = st;
+    auto snap = store->record_action(in);
+    REQUIRE_OK(snap.status());
+    CHECK(snap->document["action"]["status"] == std::string(to_string(st)));
+  }
+  auto sum = store->summary();
+  REQUIRE_OK(sum.status());
+  CHECK(sum->actions_by_status == std::map<std::string, std::int64_t>{
+                                      {"completed", 1}, {"executing", 1}, {"failed", 1}});
+}
+
+TEST_CASE("two actions in the same microsecond both get kept", "[store][ids]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  const TimeUs t = parse_iso8601("2025-12-22T02:32:11.483890Z").value();
+  std::set<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    ActionInput in = action("same", Json{{"i", i}});
+    in.at = t;
+    auto snap = store->record_action(in);
+    REQUIRE_OK(snap.status());
+    ids.insert(snap->id);
+    CHECK(snap->document["timestamp"] == format_iso8601(snap->timestamp));
+  }
+  CHECK(ids == std::set<std::string>{"action_20251222_023211_483890",
+                                     "action_20251222_023211_483891",
+                                     "action_20251222_023211_483892"});
+  CHECK(read_lines(dir / "snapshots/action_log.jsonl").size() == 3);
+}
+
+TEST_CASE("two periodic snapshots in the same second both get kept", "[store][ids]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  PeriodicInput in;
+  in.at = parse_iso8601("2025-12-22T02:32:11.100000Z").value();
+  auto a = store->record_periodic(in);
+  in.at = parse_iso8601("2025-12-22T02:32:11.900000Z").value();
+  auto b = store->record_periodic(in);
+  REQUIRE_OK(a.status());
+  REQUIRE_OK(b.status());
+  CHECK(a->id == "periodic_20251222_023211");
+  CHECK(b->id == "periodic_20251222_023212");
+  CHECK(b->document["timestamp"] == "2025-12-22T02:32:12.900000Z");
+}
+
+TEST_CASE("an id whose file already exists is not overwritten", "[store][ids]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  const std::string foreign = dir / "snapshots/action_20251222_023211_483890.json";
+  write_text(foreign, "{\"not\":\"ours\"}");
+  ActionInput in = action("x");
+  in.at = parse_iso8601("2025-12-22T02:32:11.483890Z").value();
+  auto snap = store->record_action(in);
+  REQUIRE_OK(snap.status());
+  CHECK(snap->id == "action_20251222_023211_483891");
+  CHECK(read_text(foreign) == "{\"not\":\"ours\"}");
+}
+
+TEST_CASE("latest_periodic.json is the newest periodic by timestamp", "[store]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  PeriodicInput newer;
+  newer.at = parse_iso8601("2025-12-22T03:00:00Z").value();
+  PeriodicInput older;
+  older.at = parse_iso8601("2025-12-22T02:30:00Z").value();
+  auto n = store->record_periodic(newer);
+  auto o = store->record_periodic(older); // recorded later, but older
+  REQUIRE_OK(n.status());
+  REQUIRE_OK(o.status());
+  CHECK(read_text(dir / "snapshots/latest_periodic.json") == n->document.dump(2));
+  auto latest = store->latest_periodic();
+  REQUIRE_OK(latest.status());
+  CHECK(latest->id == n->id);
+}
+
+TEST_CASE("periodic snapshots carry the seed's sections in order", "[store][periodic]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  auto snap = take_periodic_snapshot(*store, PeriodicConfig{});
+  REQUIRE_OK(snap.status());
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : snap->document.items()) {
+    keys.push_back(k);
+  }
+  CHECK(keys == std::vector<std::string>{"snapshot_id", "snapshot_type", "timestamp", "interval",
+                                         "system_state", "build_state", "rail_status",
+                                         "active_processes", "workflows", "cognitive_state",
+                                         "task_progress", "metadata"});
+  CHECK(snap->document["interval"] == "30_minutes");
+  CHECK(snap->document["system_state"]["uptime_seconds"].get<std::int64_t>() > 0);
+  CHECK(snap->document["system_state"]["health"] == "operational");
+}
+
+TEST_CASE("a batch is one transaction and one append", "[store][batch]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  std::vector<ActionInput> inputs;
+  for (int i = 0; i < 50; ++i) {
+    inputs.push_back(action("batch", Json{{"i", i}}));
+  }
+  auto snaps = store->record_actions(inputs);
+  REQUIRE_OK(snaps.status());
+  CHECK(snaps->size() == 50);
+  CHECK(read_lines(dir / "snapshots/action_log.jsonl").size() == 50);
+  std::set<std::string> ids;
+  for (const auto& s : *snaps) {
+    ids.insert(s.id);
+    CHECK(file_exists(dir / ("snapshots/" + s.id + ".json")));
+  }
+  CHECK(ids.size() == 50);
+}
+
+TEST_CASE("bad input is rejected and nothing is written", "[store][input]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  SECTION("empty type") {
+    CHECK(store->record_action(action("")).status().IsInvalidArgument());
+  }
+  SECTION("control characters in the type") {
+    CHECK(store->record_action(action("a\x01")).status().IsInvalidArgument());
+  }
+  SECTION("details that are not an object") {
+    CHECK(store->record_action(action("t", Json::array({1}))).status().IsInvalidArgument());
+  }
+  SECTION("details with invalid UTF-8") {
+    CHECK(store->record_action(action("t", Json{{"k", "\xff"}})).status().IsInvalidArgument());
+  }
+  SECTION("oversized details") {
+    Json big{{"blob", std::string(k_max_details_bytes, 'x')}};
+    CHECK(store->record_action(action("t", big)).status().IsInvalidArgument());
+  }
+  SECTION("one bad action in a batch rejects the whole batch") {
+    auto r = store->record_actions({action("good"), action("")});
+    CHECK(r.status().IsInvalidArgument());
+    CHECK(r.status().message().find("action 2") != std::string::npos);
+  }
+  SECTION("a start id that is not an id") {
+    ActionInput in = action("t");
+    in.start_snapshot_id = "../../etc/passwd";
+    CHECK(store->record_action(in).status().IsInvalidArgument());
+  }
+  CHECK(query_int(db_of(dir), "SELECT count(*) FROM snapshots") == 0);
+  CHECK(read_text(dir / "snapshots/action_log.jsonl").empty());
+  for (const auto& name : list_dir(dir / "snapshots")) {
+    CHECK((name == ".barrot" || name == "action_log.jsonl"));
+  }
+}
+
+TEST_CASE("get rejects non-ids and reports unknown ids as not found", "[store]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  CHECK(store->get("../../etc/passwd").status().IsInvalidArgument());
+  CHECK(store->get("/etc/passwd").status().IsInvalidArgument());
+  CHECK(store->get(std::string("action_\0", 8)).status().IsInvalidArgument());
+  CHECK(store->get("action_20251222_023211_483890").status().IsNotFound());
+}
+
+TEST_CASE("latest lists newest first, by type or all", "[store]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  const TimeUs base = parse_iso8601("2025-01-01T00:00:00Z").value();
+  for (int i = 0; i < 5; ++i) {
+    ActionInput in = action("t", Json{{"i", i}});
+    in.at = base + i * 1'000'000;
+    REQUIRE_OK(store->record_action(in).status());
+  }
+  PeriodicInput p;
+  p.at = base + 10'000'000;
+  REQUIRE_OK(store->record_periodic(p).status());
+  auto actions = store->latest(3, SnapshotType::action);
+  REQUIRE_OK(actions.status());
+  REQUIRE(actions->size() == 3);
+  CHECK((*actions)[0].document["action"]["details"]["i"] == 4);
+  CHECK((*actions)[2].document["action"]["details"]["i"] == 2);
+  auto all = store->latest(2, std::nullopt);
+  REQUIRE_OK(all.status());
+  CHECK((*all)[0].type == SnapshotType::periodic);
+  std::vector<std::string> listed;
+  REQUIRE_OK(store->list([&](const SnapshotInfo& info) {
+    listed.push_back(info.id);
+    return true;
+  }));
+  CHECK(listed.size() == 6);
+  CHECK(listed.front() == "action_20250101_000000_000000");
+  CHECK(listed.back() == "periodic_20250101_000010");
+}
+
+TEST_CASE("a read-only store refuses writes and needs an existing store", "[store]") {
+  TempDir dir;
+  Options o = options_in(dir);
+  o.access = Access::read_only;
+  CHECK(Store::Open(o).status().IsNotFound());
+  REQUIRE_OK(open_store(options_in(dir))->record_action(action("t")).status());
+  auto ro = open_store(o);
+  CHECK(ro->record_action(action("t")).status().IsInvalidArgument());
+  CHECK(ro->summary()->actions == 1);
+}
+
+TEST_CASE("a snapshots directory that cannot be created is a clear error", "[store][input]") {
+  TempDir dir;
+  write_text(dir / "file", "x");
+  Options o;
+  o.snapshots_dir = dir / "file/snapshots";
+  auto r = Store::Open(o);
+  CHECK(r.status().IsInvalidArgument());
+  CHECK(r.status().message().find("file/snapshots") != std::string::npos);
+}
+
+TEST_CASE("the database can live outside the snapshots directory", "[store]") {
+  TempDir dir;
+  Options o = options_in(dir);
+  o.db_path = dir / "elsewhere.db";
+  auto store = open_store(o);
+  REQUIRE_OK(store->record_action(action("t")).status());
+  CHECK(query_int(dir / "elsewhere.db", "SELECT count(*) FROM snapshots") == 1);
+  CHECK_FALSE(file_exists(db_of(dir)));
+}
+
+TEST_CASE("sync=full writes and reads back", "[store]") {
+  TempDir dir;
+  Options o = options_in(dir);
+  o.sync = Sync::full;
+  auto store = open_store(o);
+  auto snap = store->record_action(action("durable"));
+  REQUIRE_OK(snap.status());
+  CHECK(store->get(snap->id).ok());
+  auto report = store->verify();
+  REQUIRE_OK(report.status());
+  CHECK(report->clean());
+}
