@@ -48,7 +48,7 @@ Status validate_details(const Json& details, std::string* compact_out) {
   return Status::OK();
 }
 
-Status prepare_action(const ActionInput& in, TimeUs now, PendingRow* row) {
+Status prepare_action(const ActionInput& in, TimeUs default_ts, PendingRow* row) {
   BARROT_TRY(validate_action_type(in.type));
   std::string details_text;
   BARROT_TRY(validate_details(in.details, &details_text));
@@ -56,7 +56,7 @@ Status prepare_action(const ActionInput& in, TimeUs now, PendingRow* row) {
     BARROT_TRY(validate_snapshot_id(in.start_snapshot_id).WithContext("start snapshot id"));
   }
   row->type = SnapshotType::action;
-  row->ts = in.at.value_or(now);
+  row->ts = in.at.value_or(default_ts);
   row->id = make_snapshot_id(SnapshotType::action, row->ts);
   row->action_type = in.type;
   row->status = std::string(to_string(in.status));
@@ -84,6 +84,11 @@ void rerender_with_time(PendingRow* row, TimeUs ts) {
 }
 
 // --- Store::Impl --------------------------------------------------------------
+
+TimeUs Store::Impl::next_action_time() {
+  last_action_ts = std::max(now_us(), last_action_ts + 1);
+  return last_action_ts;
+}
 
 void Store::Impl::note_self_mirrored(std::int64_t seq) {
   if (!self_mirrored.empty() && self_mirrored.back().second + 1 == seq) {
@@ -263,9 +268,9 @@ Result<Snapshot> Store::record_action(const ActionInput& input) {
 Result<std::vector<Snapshot>> Store::record_actions(const std::vector<ActionInput>& inputs) {
   BARROT_TRY(require_writable(m_impl->options));
   std::vector<PendingRow> rows(inputs.size());
-  const TimeUs now = now_us();
   for (std::size_t i = 0; i < inputs.size(); ++i) {
-    Status s = prepare_action(inputs[i], now, &rows[i]);
+    const TimeUs ts = inputs[i].at ? *inputs[i].at : m_impl->next_action_time();
+    Status s = prepare_action(inputs[i], ts, &rows[i]);
     if (!s.ok()) {
       return inputs.size() == 1 ? s : s.WithContext("action " + std::to_string(i + 1));
     }

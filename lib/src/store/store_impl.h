@@ -44,6 +44,14 @@ struct Store::Impl {
 
   std::unique_ptr<SQLite::Statement> insert_stmt;
 
+  // The newest action time this Store handed out: actions recorded without
+  // an explicit time get strictly increasing times, so a batch, or a tight
+  // loop, never collides with itself (docs/formats.md, "Ids").
+  TimeUs last_action_ts = 0;
+
+  // now_us(), moved past last_action_ts when needed.
+  TimeUs next_action_time();
+
   // Inserts `rows` in one IMMEDIATE transaction, moving an id that is taken
   // (in the database or as a file) forward in time until it is free, then
   // mirrors them. REQUIRES: the caller holds no lock.

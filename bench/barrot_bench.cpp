@@ -1,0 +1,339 @@
+// barrot_bench: Barrot's write path against baselines measured in the same
+// run, on the same disk, with the same details and no fsync on either side
+// (except the rows that say fsync). Prints rates and ratios; see
+// docs/performance.md for how to read them.
+//
+//   barrot_bench [--n N] [--batch B] [--full-n N] [--runs R] [--dir DIR]
+//                [--baseline PY] [--python EXE] [--smoke] [--cleanup]
+//
+// Outputs are kept (in ./bench-out-XXXXXX unless --dir) unless --cleanup:
+// on ext4, creating files within minutes of deleting many is 2-4x slower, so
+// deleting a run's output right before the next run would skew it.
+#include <barrot/barrot.h>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+struct Config {
+  long n = 20000;        // snapshots per in-process row
+  long batch = 100;      // batch size for record_actions
+  long full_n = 2000;    // writes in the fsync rows
+  int runs = 15;         // process starts per process row
+  std::string dir;       // base directory; default: a new one under the cwd
+  std::string baseline = BARROT_DEFAULT_BASELINE;
+  std::string python = "/usr/bin/python3";
+};
+
+barrot::Json details_for(long i) {
+  // The baseline's details: same keys, same values.
+  return barrot::Json{{"environment", "production"}, {"version", "1.0.0"}, {"n", i}};
+}
+
+void row(const char* what, double rate, const std::string& note) {
+  std::printf("%-46s %12.0f/s %9.1f us   %s\n", what, rate, 1e6 / rate, note.c_str());
+}
+
+std::string ratio(double x, const char* against, const char* goal) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%.2fx %s%s%s", x, against, goal[0] ? "  goal " : "", goal);
+  return buf;
+}
+
+// Runs argv with the given environment additions, stdout/stderr to /dev/null;
+// returns wall seconds, or -1 on failure.
+double time_process(const std::vector<std::string>& argv, const std::string& env_dir) {
+  std::vector<char*> args;
+  for (const auto& a : argv) {
+    args.push_back(const_cast<char*>(a.c_str()));
+  }
+  args.push_back(nullptr);
+  std::vector<std::string> env_store;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "BARROT_SNAPSHOTS_DIR=", 21) != 0) {
+      env_store.emplace_back(*e);
+    }
+  }
+  env_store.push_back("BARROT_SNAPSHOTS_DIR=" + env_dir);
+  std::vector<char*> envp;
+  for (auto& e : env_store) {
+    envp.push_back(e.data());
+  }
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  auto t0 = Clock::now();
+  int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) {
+    return -1;
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  double s = seconds_since(t0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? s : -1;
+}
+
+double median_process(const std::vector<std::string>& argv, const std::string& dir, int runs) {
+  std::vector<double> t;
+  for (int i = 0; i < runs; ++i) {
+    double s = time_process(argv, dir);
+    if (s < 0) {
+      return -1;
+    }
+    t.push_back(s);
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+bool exists(const std::string& p) {
+  struct stat st{};
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+// The Python baseline's in-process rate, or -1 when it cannot run here.
+double python_rate(const Config& c, const std::string& dir) {
+  if (!exists(c.python) || !exists(c.baseline)) {
+    return -1;
+  }
+  std::filesystem::create_directories(dir);
+  std::string cmd = "cd '" + dir + "' && BARROT_SNAPSHOTS_DIR='" + dir + "/snapshots' '" +
+                    c.python + "' '" + c.baseline + "' bench " + std::to_string(c.n);
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) {
+    return -1;
+  }
+  char buf[512] = {};
+  size_t got = std::fread(buf, 1, sizeof buf - 1, p);
+  buf[got] = '\0';
+  if (::pclose(p) != 0) {
+    return -1;
+  }
+  barrot::Json j = barrot::Json::parse(buf, nullptr, false);
+  return j.is_object() && j.contains("actions_per_s") ? j["actions_per_s"].get<double>() : -1;
+}
+
+std::unique_ptr<barrot::Store> open(const std::string& dir, barrot::Sync sync) {
+  barrot::Options o;
+  o.snapshots_dir = dir;
+  o.sync = sync;
+  auto s = barrot::Store::Open(o);
+  if (!s.ok()) {
+    std::fprintf(stderr, "barrot_bench: %s\n", s.status().ToString().c_str());
+    std::exit(1);
+  }
+  return std::move(s).value();
+}
+
+void check(const barrot::Status& s) {
+  if (!s.ok()) {
+    std::fprintf(stderr, "barrot_bench: %s\n", s.ToString().c_str());
+    std::exit(1);
+  }
+}
+
+double barrot_single(const std::string& dir, long n, barrot::Sync sync) {
+  auto store = open(dir, sync);
+  barrot::ActionInput in;
+  in.type = "deployment";
+  auto t0 = Clock::now();
+  for (long i = 0; i < n; ++i) {
+    in.details = details_for(i);
+    auto r = store->record_action(in);
+    check(r.status());
+    check(r->mirror);
+  }
+  return n / seconds_since(t0);
+}
+
+double barrot_batched(const std::string& dir, long n, long batch) {
+  auto store = open(dir, barrot::Sync::normal);
+  std::vector<barrot::ActionInput> inputs;
+  auto t0 = Clock::now();
+  for (long i = 0; i < n;) {
+    inputs.clear();
+    for (long k = 0; k < batch && i < n; ++k, ++i) {
+      barrot::ActionInput in;
+      in.type = "deployment";
+      in.details = details_for(i);
+      inputs.push_back(std::move(in));
+    }
+    auto r = store->record_actions(inputs);
+    check(r.status());
+  }
+  return n / seconds_since(t0);
+}
+
+// Ceiling rows: what one small file per snapshot costs on this disk.
+double small_files(const std::string& dir, long n, bool rename_too) {
+  std::filesystem::create_directories(dir);
+  const std::string text(420, 'x');
+  auto t0 = Clock::now();
+  for (long i = 0; i < n; ++i) {
+    std::string name = dir + "/f" + std::to_string(i) + ".json";
+    std::string target = rename_too ? dir + "/.f" + std::to_string(i) + ".tmp" : name;
+    int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+      std::perror("small file");
+      std::exit(1);
+    }
+    ::close(fd);
+    if (rename_too && ::rename(target.c_str(), name.c_str()) != 0) {
+      std::perror("rename");
+      std::exit(1);
+    }
+  }
+  return n / seconds_since(t0);
+}
+
+double append_fsync(const std::string& dir, long n) {
+  std::filesystem::create_directories(dir);
+  int fd = ::open((dir + "/log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const std::string line(380, 'x');
+  auto t0 = Clock::now();
+  for (long i = 0; i < n; ++i) {
+    if (::write(fd, line.data(), line.size()) < 0 || ::fsync(fd) != 0) {
+      std::perror("append+fsync");
+      std::exit(1);
+    }
+  }
+  double rate = n / seconds_since(t0);
+  ::close(fd);
+  return rate;
+}
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: barrot_bench [--n N] [--batch B] [--full-n N] [--runs R] [--dir DIR]\n"
+               "                    [--baseline PY] [--python EXE] [--smoke] [--cleanup]\n");
+  return 2;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  Config c;
+  bool cleanup = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "--n") {
+      c.n = std::atol(next().c_str());
+    } else if (a == "--batch") {
+      c.batch = std::atol(next().c_str());
+    } else if (a == "--full-n") {
+      c.full_n = std::atol(next().c_str());
+    } else if (a == "--runs") {
+      c.runs = std::atoi(next().c_str());
+    } else if (a == "--dir") {
+      c.dir = next();
+    } else if (a == "--baseline") {
+      c.baseline = next();
+    } else if (a == "--python") {
+      c.python = next();
+    } else if (a == "--cleanup") {
+      cleanup = true;
+    } else if (a == "--smoke") {
+      c.n = 500;
+      c.full_n = 50;
+      c.runs = 3;
+    } else {
+      return usage();
+    }
+  }
+  if (c.n <= 0 || c.batch <= 0 || c.full_n <= 0 || c.runs <= 0) {
+    return usage();
+  }
+  if (c.dir.empty()) {
+    char templ[] = "./bench-out-XXXXXX";
+    if (::mkdtemp(templ) == nullptr) {
+      std::perror("mkdtemp");
+      return 1;
+    }
+    c.dir = templ;
+  }
+  c.dir = std::filesystem::absolute(c.dir).string();
+  std::printf("barrot_bench: n=%ld batch=%ld full_n=%ld runs=%d dir=%s\n", c.n, c.batch, c.full_n,
+              c.runs, c.dir.c_str());
+  std::printf("%-46s %14s %12s   %s\n", "what", "rate", "each", "ratio");
+
+  const double py = python_rate(c, c.dir + "/py");
+  const double one = barrot_single(c.dir + "/single", c.n, barrot::Sync::normal);
+  const double bat = barrot_batched(c.dir + "/batch", c.n, c.batch);
+  const double cw = small_files(c.dir + "/files_cw", c.n, false);
+  const double cwr = small_files(c.dir + "/files_cwr", c.n, true);
+  const double full = barrot_single(c.dir + "/full", c.full_n, barrot::Sync::full);
+  const double fs = append_fsync(c.dir + "/fsync", c.full_n);
+
+  if (py > 0) {
+    row("python baseline (legacy write path)", py, "1.00x baseline");
+    row("barrot record_action (one call each)", one, ratio(one / py, "baseline", ">= 1.5x"));
+    row("barrot record_actions (batches)", bat, ratio(bat / py, "baseline", ">= 3x"));
+  } else {
+    std::printf("python baseline: not run (%s or %s missing)\n", c.python.c_str(),
+                c.baseline.c_str());
+    row("barrot record_action (one call each)", one, "");
+    row("barrot record_actions (batches)", bat, "");
+  }
+  row("ceiling: create+write a small file", cw, ratio(one / cw, "(record_action / this)", ""));
+  row("ceiling: create+write+rename a small file", cwr,
+      ratio(one / cwr, "(record_action / this)", ""));
+  row("append+fsync loop", fs, "1.00x fsync baseline");
+  row("barrot record_action, sync=full", full, ratio(full / fs, "append+fsync", ">= 0.5x"));
+
+  const std::string cli = BARROT_CLI_PATH;
+  const double t_barrot = median_process(
+      {cli, "track", "deployment", R"({"environment":"production","version":"1.0.0"})"},
+      c.dir + "/proc_barrot", c.runs);
+  const double t_true = median_process({"/bin/true"}, c.dir, c.runs);
+  double t_py = -1;
+  if (exists(c.python) && exists(c.baseline)) {
+    t_py = median_process(
+        {c.python, c.baseline, "action", "deployment",
+         R"({"environment":"production","version":"1.0.0"})"},
+        c.dir + "/proc_py", c.runs);
+  }
+  std::printf("%-46s %12.2f ms\n", "process: true (median)", t_true * 1e3);
+  if (t_py > 0) {
+    std::printf("%-46s %12.2f ms   1.00x baseline\n", "process: python py_baseline.py action",
+                t_py * 1e3);
+  }
+  char note[96] = "";
+  if (t_py > 0 && t_barrot > 0) {
+    std::snprintf(note, sizeof note, "%.1fx faster than python  goal >= 10x", t_py / t_barrot);
+  }
+  std::printf("%-46s %12.2f ms   %s\n", "process: barrot track (median)", t_barrot * 1e3, note);
+  if (cleanup) {
+    std::error_code ec;
+    std::filesystem::remove_all(c.dir, ec);
+  } else {
+    std::printf("outputs kept in %s (remove them when done; see docs/performance.md)\n",
+                c.dir.c_str());
+  }
+  return 0;
+}

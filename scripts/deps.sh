@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs, from Debian 12's packages, whatever of Barrot's build and test
+# dependencies is missing. Idempotent and quiet when nothing is missing.
+set -euo pipefail
+packages=(
+  g++ cmake make                 # toolchain
+  libsqlite3-dev sqlite3         # SQLite (library; shell for tests and benchmarks)
+  libsqlitecpp-dev               # SQLiteCpp
+  nlohmann-json3-dev             # JSON
+  libcxxopts-dev                 # CLI parsing
+  catch2                         # unit tests (v2)
+  jq                             # CLI tests read JSON output with it
+  clang-format                   # the formatting check
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite: a warnings-as-errors build with every test, the same
+# tests under AddressSanitizer + UndefinedBehaviorSanitizer, the formatting
+# check, and a smoke run of the benchmark program.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+
+echo "== build (CI: -O2 -g, asserts on, -Werror)"
+cmake -S . -B build-ci -DCMAKE_BUILD_TYPE=CI -DBARROT_WARNINGS_AS_ERRORS=ON >/dev/null
+cmake --build build-ci -j2 >/dev/null
+echo "== format check"
+cmake --build build-ci --target check_format
+echo "== tests"
+(cd build-ci && ctest -j2 --output-on-failure --timeout 600)
+echo "== benchmark smoke run"
+build-ci/bench/barrot_bench --smoke --cleanup
+
+echo "== build (ASan + UBSan)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBARROT_SANITIZE=ON \
+  -DBARROT_WARNINGS_AS_ERRORS=ON -DBARROT_BUILD_BENCHMARKS=OFF >/dev/null
+cmake --build build-asan -j2 >/dev/null
+echo "== tests under ASan + UBSan"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -j2 --output-on-failure --timeout 600)
