@@ -12,7 +12,6 @@
 #include <barrot/barrot.h>
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <spawn.h>
 #include <string>
 #include <vector>
 
@@ -37,11 +37,11 @@ double seconds_since(Clock::time_point t0) {
 }
 
 struct Config {
-  long n = 20000;        // snapshots per in-process row
-  long batch = 100;      // batch size for record_actions
-  long full_n = 2000;    // writes in the fsync rows
-  int runs = 15;         // process starts per process row
-  std::string dir;       // base directory; default: a new one under the cwd
+  long n = 20000;     // snapshots per in-process row
+  long batch = 100;   // batch size for record_actions
+  long full_n = 2000; // writes in the fsync rows
+  int runs = 15;      // process starts per process row
+  std::string dir;    // base directory; default: a new one under the cwd
   std::string baseline = BARROT_DEFAULT_BASELINE;
   std::string python = "/usr/bin/python3";
 };
@@ -112,7 +112,7 @@ double median_process(const std::vector<std::string>& argv, const std::string& d
 }
 
 bool exists(const std::string& p) {
-  struct stat st{};
+  struct stat st {};
   return ::stat(p.c_str(), &st) == 0;
 }
 
@@ -278,8 +278,12 @@ int main(int argc, char** argv) {
     c.dir = templ;
   }
   c.dir = std::filesystem::absolute(c.dir).string();
-  std::printf("barrot_bench: n=%ld batch=%ld full_n=%ld runs=%d dir=%s\n", c.n, c.batch, c.full_n,
-              c.runs, c.dir.c_str());
+  std::printf("barrot_bench: n=%ld batch=%ld full_n=%ld runs=%d dir=%s\n",
+              c.n,
+              c.batch,
+              c.full_n,
+              c.runs,
+              c.dir.c_str());
   std::printf("%-46s %14s %12s   %s\n", "what", "rate", "each", "ratio");
 
   const double py = python_rate(c, c.dir + "/py");
@@ -295,13 +299,14 @@ int main(int argc, char** argv) {
     row("barrot record_action (one call each)", one, ratio(one / py, "baseline", ">= 1.5x"));
     row("barrot record_actions (batches)", bat, ratio(bat / py, "baseline", ">= 3x"));
   } else {
-    std::printf("python baseline: not run (%s or %s missing)\n", c.python.c_str(),
-                c.baseline.c_str());
+    std::printf(
+        "python baseline: not run (%s or %s missing)\n", c.python.c_str(), c.baseline.c_str());
     row("barrot record_action (one call each)", one, "");
     row("barrot record_actions (batches)", bat, "");
   }
   row("ceiling: create+write a small file", cw, ratio(one / cw, "(record_action / this)", ""));
-  row("ceiling: create+write+rename a small file", cwr,
+  row("ceiling: create+write+rename a small file",
+      cwr,
       ratio(one / cwr, "(record_action / this)", ""));
   row("append+fsync loop", fs, "1.00x fsync baseline");
   row("barrot record_action, sync=full", full, ratio(full / fs, "append+fsync", ">= 0.5x"));
@@ -309,19 +314,23 @@ int main(int argc, char** argv) {
   const std::string cli = BARROT_CLI_PATH;
   const double t_barrot = median_process(
       {cli, "track", "deployment", R"({"environment":"production","version":"1.0.0"})"},
-      c.dir + "/proc_barrot", c.runs);
+      c.dir + "/proc_barrot",
+      c.runs);
   const double t_true = median_process({"/bin/true"}, c.dir, c.runs);
   double t_py = -1;
   if (exists(c.python) && exists(c.baseline)) {
-    t_py = median_process(
-        {c.python, c.baseline, "action", "deployment",
-         R"({"environment":"production","version":"1.0.0"})"},
-        c.dir + "/proc_py", c.runs);
+    t_py = median_process({c.python,
+                           c.baseline,
+                           "action",
+                           "deployment",
+                           R"({"environment":"production","version":"1.0.0"})"},
+                          c.dir + "/proc_py",
+                          c.runs);
   }
   std::printf("%-46s %12.2f ms\n", "process: true (median)", t_true * 1e3);
   if (t_py > 0) {
-    std::printf("%-46s %12.2f ms   1.00x baseline\n", "process: python py_baseline.py action",
-                t_py * 1e3);
+    std::printf(
+        "%-46s %12.2f ms   1.00x baseline\n", "process: python py_baseline.py action", t_py * 1e3);
   }
   char note[96] = "";
   if (t_py > 0 && t_barrot > 0) {

@@ -60,7 +60,7 @@ void write_text(const std::string& path, const std::string& text) {
 }
 
 bool file_exists(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   return ::lstat(path.c_str(), &st) == 0;
 }
 

@@ -7,10 +7,11 @@
 // PERIODIC_EVERY-th write is a periodic snapshot (0: none).
 #include <barrot/barrot.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <unistd.h>
 
 int main(int argc, char** argv) {
   if (argc < 3) {

@@ -94,8 +94,8 @@ TEST_CASE("damaged legacy inputs are named and skipped, the rest imported", "[im
   const std::string victim = legacy + "/action_20251222_022057_454420.json";
   std::string text = read_text(victim);
   write_text(victim, text.substr(0, text.size() / 2));
-  write_text(legacy + "/action_20251222_999999_000000.json", "{}");       // impossible time
-  write_text(legacy + "/action_20251223_000000_000000.json", "[1, 2]");   // not an object
+  write_text(legacy + "/action_20251222_999999_000000.json", "{}");     // impossible time
+  write_text(legacy + "/action_20251223_000000_000000.json", "[1, 2]"); // not an object
   write_text(legacy + "/action_20251224_000000_000000.json",
              R"({"snapshot_id": "action_20251224_000000_000000", "snapshot_type": "action",
                  "timestamp": "2025-12-24T00:00:00Z",
@@ -112,8 +112,7 @@ TEST_CASE("damaged legacy inputs are named and skipped, the rest imported", "[im
     reasons[s.source] = s.reason;
   }
   CHECK(reasons.size() == 5);
-  CHECK(reasons["action_20251222_022057_454420.json"].find("not valid JSON") !=
-        std::string::npos);
+  CHECK(reasons["action_20251222_022057_454420.json"].find("not valid JSON") != std::string::npos);
   CHECK(reasons["action_20251223_000000_000000.json"] == "not a JSON object");
   CHECK(reasons["action_20251224_000000_000000.json"].find("bogus") != std::string::npos);
   CHECK(reasons["action_log.jsonl:16"].find("cut short") != std::string::npos);

@@ -64,9 +64,11 @@ struct Fixture {
     const std::string id = make_snapshot_id(SnapshotType::action, at);
     ActionInput in = action("crashed");
     Json doc = store::action_document(id, at, in);
-    exec_sql(db, "INSERT INTO snapshots (snapshot_id, snapshot_type, ts_us, action_type, status, "
-                 "document) VALUES ('" + id + "', 'action', " + std::to_string(at) +
-                     ", 'crashed', 'executing', '" + doc.dump() + "')");
+    exec_sql(db,
+             "INSERT INTO snapshots (snapshot_id, snapshot_type, ts_us, action_type, status, "
+             "document) VALUES ('" +
+                 id + "', 'action', " + std::to_string(at) + ", 'crashed', 'executing', '" +
+                 doc.dump() + "')");
     return id;
   }
 };
@@ -144,17 +146,15 @@ TEST_CASE("duplicate and edited log lines are fixed, unknown lines kept", "[mirr
       R"({"snapshot_id": "action_20200101_000000_000000", "snapshot_type": "action"})";
   std::string edited = lines[1];
   edited.replace(edited.find("\"step\""), 6, "\"STEP\"");
-  write_text(f.log, lines[0] + "\n" + lines[0] + "\n" + edited + "\n" + foreign + "\n" +
-                        lines[2] + "\n");
-  CHECK(f.kinds() == std::multiset<std::string>{"duplicate_line", "different_line",
-                                                "extra_line"});
+  write_text(f.log,
+             lines[0] + "\n" + lines[0] + "\n" + edited + "\n" + foreign + "\n" + lines[2] + "\n");
+  CHECK(f.kinds() == std::multiset<std::string>{"duplicate_line", "different_line", "extra_line"});
   auto r = open_store(no_reconcile(f.options))->repair();
   REQUIRE_OK(r.status());
   REQUIRE(r->left_alone.size() == 1);
   CHECK(r->left_alone[0].kind == Problem::Kind::extra_line);
   CHECK(f.kinds() == std::multiset<std::string>{"extra_line"}); // left alone, still reported
-  CHECK(read_lines(f.log) ==
-        std::vector<std::string>{lines[0], lines[1], foreign, lines[2]});
+  CHECK(read_lines(f.log) == std::vector<std::string>{lines[0], lines[1], foreign, lines[2]});
 }
 
 TEST_CASE("a missing log line is appended once", "[mirror][repair]") {
@@ -203,8 +203,7 @@ TEST_CASE("temp files left by an interrupted write are removed", "[mirror]") {
   CHECK(r.temp_files_removed == 1);
 }
 
-TEST_CASE("a commit whose mirror a crash cut off is mirrored on the next open",
-          "[mirror][crash]") {
+TEST_CASE("a commit whose mirror a crash cut off is mirrored on the next open", "[mirror][crash]") {
   Fixture f;
   const std::string id = f.commit_without_mirror(parse_iso8601("2030-01-01T00:00:00Z").value());
   CHECK(f.kinds() == std::multiset<std::string>{"missing_file", "missing_line"});

@@ -12,8 +12,9 @@ TEST_CASE("a fresh store is at the latest schema version", "[schema]") {
   auto store = open_store(options_in(dir));
   CHECK(store->schema_version() == Store::latest_schema_version());
   CHECK(query_int(store->db_path(), "PRAGMA user_version") == Store::latest_schema_version());
-  CHECK(query_int(store->db_path(), "SELECT count(*) FROM sqlite_master WHERE name = "
-                                    "'snapshots_fts'") == 1);
+  CHECK(query_int(store->db_path(),
+                  "SELECT count(*) FROM sqlite_master WHERE name = "
+                  "'snapshots_fts'") == 1);
 }
 
 TEST_CASE("a store at every older version upgrades and keeps its rows", "[schema]") {
@@ -57,8 +58,7 @@ TEST_CASE("a schema newer than the binary is refused and left untouched", "[sche
   CHECK(Store::Open(o).status().IsSchemaTooNew());
 }
 
-TEST_CASE("a file that is not SQLite is reported as corruption and left untouched",
-          "[schema]") {
+TEST_CASE("a file that is not SQLite is reported as corruption and left untouched", "[schema]") {
   TempDir dir;
   Options o = options_in(dir);
   o.db_path = dir / "garbage.db";

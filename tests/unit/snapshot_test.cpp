@@ -75,9 +75,14 @@ TEST_CASE("ISO 8601 parsing accepts offsets and short fractions", "[snapshot]") 
 }
 
 TEST_CASE("malformed timestamps are rejected with the reason", "[snapshot]") {
-  for (const char* bad : {"", "2025-12-06", "2025-12-06T03:15:00", "2025-02-30T00:00:00Z",
-                          "2025-12-06T25:00:00Z", "2025-12-06T03:15:00.Z",
-                          "2025-12-06T03:15:00Zjunk", "yesterday"}) {
+  for (const char* bad : {"",
+                          "2025-12-06",
+                          "2025-12-06T03:15:00",
+                          "2025-02-30T00:00:00Z",
+                          "2025-12-06T25:00:00Z",
+                          "2025-12-06T03:15:00.Z",
+                          "2025-12-06T03:15:00Zjunk",
+                          "yesterday"}) {
     INFO(bad);
     auto r = parse_iso8601(bad);
     REQUIRE_FALSE(r.ok());

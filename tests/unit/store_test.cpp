@@ -7,7 +7,9 @@ using namespace barrot::test;
 
 namespace {
 
-std::string db_of(const TempDir& dir) { return dir / "snapshots/.barrot/barrot.db"; }
+std::string db_of(const TempDir& dir) {
+  return dir / "snapshots/.barrot/barrot.db";
+}
 
 } // namespace
 
@@ -25,8 +27,8 @@ TEST_CASE("an action is written to the database, its file and the log", "[store]
   for (const auto& [k, v] : doc.items()) {
     keys.push_back(k);
   }
-  CHECK(keys == std::vector<std::string>{"snapshot_id", "snapshot_type", "timestamp", "action",
-                                         "metadata"});
+  CHECK(keys == std::vector<std::string>{
+                    "snapshot_id", "snapshot_type", "timestamp", "action", "metadata"});
   CHECK(doc["action"]["status"] == "completed");
   CHECK(doc["action"]["started_at"] == doc["timestamp"]);
   CHECK(doc["metadata"]["generated_by"] == "BarrotSnapshotGenerator");
@@ -52,8 +54,8 @@ TEST_CASE("the true status is recorded for each of the three", "[store]") {
   }
   auto sum = store->summary();
   REQUIRE_OK(sum.status());
-  CHECK(sum->actions_by_status == std::map<std::string, std::int64_t>{
-                                      {"completed", 1}, {"executing", 1}, {"failed", 1}});
+  CHECK(sum->actions_by_status ==
+        std::map<std::string, std::int64_t>{{"completed", 1}, {"executing", 1}, {"failed", 1}});
 }
 
 TEST_CASE("two actions in the same microsecond both get kept", "[store][ids]") {
@@ -129,10 +131,18 @@ TEST_CASE("periodic snapshots carry the seed's sections in order", "[store][peri
   for (const auto& [k, v] : snap->document.items()) {
     keys.push_back(k);
   }
-  CHECK(keys == std::vector<std::string>{"snapshot_id", "snapshot_type", "timestamp", "interval",
-                                         "system_state", "build_state", "rail_status",
-                                         "active_processes", "workflows", "cognitive_state",
-                                         "task_progress", "metadata"});
+  CHECK(keys == std::vector<std::string>{"snapshot_id",
+                                         "snapshot_type",
+                                         "timestamp",
+                                         "interval",
+                                         "system_state",
+                                         "build_state",
+                                         "rail_status",
+                                         "active_processes",
+                                         "workflows",
+                                         "cognitive_state",
+                                         "task_progress",
+                                         "metadata"});
   CHECK(snap->document["interval"] == "30_minutes");
   CHECK(snap->document["system_state"]["uptime_seconds"].get<std::int64_t>() > 0);
   CHECK(snap->document["system_state"]["health"] == "operational");

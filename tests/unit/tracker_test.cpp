@@ -23,8 +23,7 @@ TEST_CASE("the tracker records start, completion and failure truthfully", "[trac
   CHECK(f["details"]["env"] == "prod");
 }
 
-TEST_CASE("a tracked scope that ends normally records completion with its duration",
-          "[tracker]") {
+TEST_CASE("a tracked scope that ends normally records completion with its duration", "[tracker]") {
   TempDir dir;
   auto store = open_store(options_in(dir));
   ActionTracker tracker(*store);

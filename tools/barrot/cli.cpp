@@ -31,15 +31,17 @@ const Command* find_command(const std::string& name) {
 }
 
 void add_global_options(cxxopts::Options& o) {
-  o.add_options("Global")
-      ("d,dir", "snapshots directory (env BARROT_SNAPSHOTS_DIR; default ./snapshots)",
-       cxxopts::value<std::string>(), "DIR")
-      ("db", "database file (env BARROT_DB; default DIR/.barrot/barrot.db)",
-       cxxopts::value<std::string>(), "PATH")
-      ("sync", "normal or full: full fsyncs each commit (env BARROT_SYNC)",
-       cxxopts::value<std::string>(), "MODE")
-      ("json", "print JSON instead of text")
-      ("h,help", "show help");
+  o.add_options("Global")("d,dir",
+                          "snapshots directory (env BARROT_SNAPSHOTS_DIR; default ./snapshots)",
+                          cxxopts::value<std::string>(),
+                          "DIR")("db",
+                                 "database file (env BARROT_DB; default DIR/.barrot/barrot.db)",
+                                 cxxopts::value<std::string>(),
+                                 "PATH")(
+      "sync",
+      "normal or full: full fsyncs each commit (env BARROT_SYNC)",
+      cxxopts::value<std::string>(),
+      "MODE")("json", "print JSON instead of text")("h,help", "show help");
 }
 
 // Global options that take a value in the next argument.
@@ -110,8 +112,7 @@ int run_checked(int argc, char** argv, Context& ctx) {
       continue;
     }
     if (args[i] == "--version") {
-      *ctx.out << "barrot " << k_version << " (schema " << Store::latest_schema_version()
-               << ")\n";
+      *ctx.out << "barrot " << k_version << " (schema " << Store::latest_schema_version() << ")\n";
       return k_exit_ok;
     }
     if (args[i] == "--") {

@@ -17,8 +17,8 @@ void print_repair(Context& ctx, const RepairReport& r) {
            << ", temp files removed: " << r.temp_files_removed
            << (r.latest_written ? ", latest_periodic.json written" : "") << "\n";
   if (!r.quarantine_dir.empty()) {
-    *ctx.out << "replaced content kept in " << ctx.options.snapshots_dir << "/"
-             << r.quarantine_dir << "\n";
+    *ctx.out << "replaced content kept in " << ctx.options.snapshots_dir << "/" << r.quarantine_dir
+             << "\n";
   }
   for (const Problem& p : r.left_alone) {
     *ctx.out << "left alone: " << format_problem(p) << "\n";
@@ -101,8 +101,8 @@ int run_import(Context& ctx, const cxxopts::ParseResult& args) {
       *ctx.out << "skipped " << s.source << ": " << s.reason << "\n";
     }
     *ctx.out << "imported " << r->imported << ", already present " << r->already_present
-             << ", conflicts " << r->conflicts << ", skipped " << r->skipped.size()
-             << " (read " << r->files_read << " files, " << r->lines_read << " log lines)\n";
+             << ", conflicts " << r->conflicts << ", skipped " << r->skipped.size() << " (read "
+             << r->files_read << " files, " << r->lines_read << " log lines)\n";
   }
   return k_exit_ok;
 }
@@ -111,12 +111,24 @@ int run_import(Context& ctx, const cxxopts::ParseResult& args) {
 
 const std::vector<Command>& maintain_commands() {
   static const std::vector<Command> k_commands = {
-      {"verify", "", "compare database, files and log; exit 1 on any disagreement", {}, nullptr,
+      {"verify",
+       "",
+       "compare database, files and log; exit 1 on any disagreement",
+       {},
+       nullptr,
        run_verify},
       {"repair", "", "fix every disagreement from the database", {}, nullptr, run_repair},
-      {"mirror", "--rebuild", "rewrite all mirror files and the log from the database", {},
-       add_mirror, run_mirror},
-      {"import", "DIR", "import a legacy snapshots directory (idempotent)", {"source"}, nullptr,
+      {"mirror",
+       "--rebuild",
+       "rewrite all mirror files and the log from the database",
+       {},
+       add_mirror,
+       run_mirror},
+      {"import",
+       "DIR",
+       "import a legacy snapshots directory (idempotent)",
+       {"source"},
+       nullptr,
        run_import},
   };
   return k_commands;

@@ -112,12 +112,15 @@ int run_summary(Context& ctx, const cxxopts::ParseResult&) {
 const std::vector<Command>& read_commands() {
   static const std::vector<Command> k_commands = {
       {"latest", "", "show the latest periodic snapshot", {}, nullptr, run_latest},
-      {"actions", "[N]", "show the N most recent actions (default 10)", {"n"}, nullptr,
+      {"actions",
+       "[N]",
+       "show the N most recent actions (default 10)",
+       {"n"},
+       nullptr,
        run_actions},
       {"all", "", "list every snapshot, oldest first", {}, nullptr, run_all},
       {"view", "ID", "show one snapshot", {"id"}, nullptr, run_view},
-      {"summary", "", "counts by type and status, first and last times", {}, nullptr,
-       run_summary},
+      {"summary", "", "counts by type and status, first and last times", {}, nullptr, run_summary},
   };
   return k_commands;
 }

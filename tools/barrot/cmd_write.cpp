@@ -21,7 +21,9 @@ void add_link(cxxopts::Options& o) {
                   "ID")("q,quiet", "print only the snapshot id");
 }
 
-void add_quiet(cxxopts::Options& o) { o.add_options()("q,quiet", "print only the snapshot id"); }
+void add_quiet(cxxopts::Options& o) {
+  o.add_options()("q,quiet", "print only the snapshot id");
+}
 
 // Reports the recorded snapshot; exit 3 when its mirror is behind.
 int report(Context& ctx,
@@ -110,10 +112,9 @@ int record(Context& ctx,
   if (!snap.ok()) {
     return fail(ctx, snap.status());
   }
-  std::string human = tracker_wording
-                          ? "Tracked action " + in.type + ": " + snap->id
-                          : "Generated action snapshot: " + snap->id + "\n" +
-                                snap->document.dump(2);
+  std::string human =
+      tracker_wording ? "Tracked action " + in.type + ": " + snap->id
+                      : "Generated action snapshot: " + snap->id + "\n" + snap->document.dump(2);
   return report(ctx, args, *snap, human);
 }
 
@@ -137,8 +138,10 @@ int run_fail(Context& ctx, const cxxopts::ParseResult& a) {
 }
 
 void add_periodic(cxxopts::Options& o) {
-  o.add_options()("interval", "value of the snapshot's interval field (default 30_minutes)",
-                  cxxopts::value<std::string>(), "TEXT")("q,quiet", "print only the snapshot id");
+  o.add_options()("interval",
+                  "value of the snapshot's interval field (default 30_minutes)",
+                  cxxopts::value<std::string>(),
+                  "TEXT")("q,quiet", "print only the snapshot id");
 }
 
 int run_periodic(Context& ctx, const cxxopts::ParseResult& args) {
@@ -161,17 +164,41 @@ int run_periodic(Context& ctx, const cxxopts::ParseResult& args) {
 
 const std::vector<Command>& write_commands() {
   static const std::vector<Command> k_commands = {
-      {"action", "TYPE [DETAILS_JSON]", "record an action snapshot (default status executing)",
-       {"type", "details"}, add_status, run_action},
-      {"track", "TYPE [DETAILS_JSON]", "record an action (the tracker's wording)",
-       {"type", "details"}, add_status, run_track},
-      {"start", "TYPE [DETAILS_JSON]", "record the start of an action (executing)",
-       {"type", "details"}, add_quiet, run_start},
-      {"complete", "TYPE [DETAILS_JSON]", "record the completion of an action",
-       {"type", "details"}, add_link, run_complete},
-      {"fail", "TYPE ERROR [DETAILS_JSON]", "record the failure of an action",
-       {"type", "error", "details"}, add_link, run_fail},
-      {"periodic", "", "record a periodic snapshot of the system state", {}, add_periodic,
+      {"action",
+       "TYPE [DETAILS_JSON]",
+       "record an action snapshot (default status executing)",
+       {"type", "details"},
+       add_status,
+       run_action},
+      {"track",
+       "TYPE [DETAILS_JSON]",
+       "record an action (the tracker's wording)",
+       {"type", "details"},
+       add_status,
+       run_track},
+      {"start",
+       "TYPE [DETAILS_JSON]",
+       "record the start of an action (executing)",
+       {"type", "details"},
+       add_quiet,
+       run_start},
+      {"complete",
+       "TYPE [DETAILS_JSON]",
+       "record the completion of an action",
+       {"type", "details"},
+       add_link,
+       run_complete},
+      {"fail",
+       "TYPE ERROR [DETAILS_JSON]",
+       "record the failure of an action",
+       {"type", "error", "details"},
+       add_link,
+       run_fail},
+      {"periodic",
+       "",
+       "record a periodic snapshot of the system state",
+       {},
+       add_periodic,
        run_periodic},
   };
   return k_commands;

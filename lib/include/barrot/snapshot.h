@@ -71,12 +71,12 @@ BARROT_EXPORT std::string make_snapshot_id(SnapshotType type, TimeUs t);
 
 // What to record for one action.
 struct ActionInput {
-  std::string type;                        // REQUIRES: validate_action_type(type).ok()
-  Json details = Json::object();           // REQUIRES: a JSON object
+  std::string type;              // REQUIRES: validate_action_type(type).ok()
+  Json details = Json::object(); // REQUIRES: a JSON object
   ActionStatus status = ActionStatus::executing;
-  std::optional<TimeUs> at;                // snapshot time; default: now
-  std::optional<TimeUs> started_at;        // when the action began; default: the snapshot time
-  std::string start_snapshot_id;           // the id of the snapshot that recorded the start, if any
+  std::optional<TimeUs> at;         // snapshot time; default: now
+  std::optional<TimeUs> started_at; // when the action began; default: the snapshot time
+  std::string start_snapshot_id;    // the id of the snapshot that recorded the start, if any
 };
 
 // What to record for one periodic snapshot. `sections` holds the state

@@ -29,8 +29,8 @@ struct SnapshotInfo {
   std::string id;
   SnapshotType type = SnapshotType::action;
   TimeUs timestamp = 0;
-  std::string action_type;    // empty for periodic snapshots
-  std::string status;         // empty for periodic snapshots
+  std::string action_type; // empty for periodic snapshots
+  std::string status;      // empty for periodic snapshots
 };
 
 struct Summary {
@@ -48,19 +48,19 @@ struct Summary {
 // One disagreement between the database and the mirror.
 struct Problem {
   enum class Kind {
-    missing_file,      // a snapshot has no <id>.json
-    different_file,    // <id>.json holds other content than the database
-    torn_file,         // <id>.json is not valid JSON (e.g. cut short)
-    extra_file,        // a snapshot-named file the database does not hold
-    missing_line,      // an action snapshot has no line in action_log.jsonl
-    different_line,    // its line holds other content
-    torn_line,         // a line that is not valid JSON, or lacks its newline
-    duplicate_line,    // a second line for the same snapshot
-    extra_line,        // a line for a snapshot the database does not hold
-    missing_latest,    // latest_periodic.json is absent but periodic snapshots exist
-    stale_latest,      // latest_periodic.json is not the newest periodic snapshot
-    extra_latest,      // latest_periodic.json exists but no periodic snapshot does
-    temp_file,         // a temporary file left by an interrupted write
+    missing_file,   // a snapshot has no <id>.json
+    different_file, // <id>.json holds other content than the database
+    torn_file,      // <id>.json is not valid JSON (e.g. cut short)
+    extra_file,     // a snapshot-named file the database does not hold
+    missing_line,   // an action snapshot has no line in action_log.jsonl
+    different_line, // its line holds other content
+    torn_line,      // a line that is not valid JSON, or lacks its newline
+    duplicate_line, // a second line for the same snapshot
+    extra_line,     // a line for a snapshot the database does not hold
+    missing_latest, // latest_periodic.json is absent but periodic snapshots exist
+    stale_latest,   // latest_periodic.json is not the newest periodic snapshot
+    extra_latest,   // latest_periodic.json exists but no periodic snapshot does
+    temp_file,      // a temporary file left by an interrupted write
   };
   Kind kind;
   std::string id;     // the snapshot id, when one is known
@@ -79,14 +79,14 @@ struct VerifyReport {
 };
 
 struct RepairReport {
-  std::int64_t files_written = 0;     // missing or damaged files rewritten
-  std::int64_t lines_appended = 0;    // missing log lines appended
-  std::int64_t lines_dropped = 0;     // torn, duplicate or stale lines removed
+  std::int64_t files_written = 0;  // missing or damaged files rewritten
+  std::int64_t lines_appended = 0; // missing log lines appended
+  std::int64_t lines_dropped = 0;  // torn, duplicate or stale lines removed
   bool log_rewritten = false;
   bool latest_written = false;
   std::int64_t temp_files_removed = 0;
-  std::vector<Problem> left_alone;    // extra files and lines: not ours to delete
-  std::string quarantine_dir;         // where replaced content was kept, if any
+  std::vector<Problem> left_alone; // extra files and lines: not ours to delete
+  std::string quarantine_dir;      // where replaced content was kept, if any
 };
 
 struct ImportReport {

@@ -29,8 +29,7 @@ public:
   Result<std::string> track_start(const std::string& type, const Json& details = Json::object());
 
   // Records the completion of an action (status completed).
-  Result<std::string> track_complete(const std::string& type,
-                                     const Json& details = Json::object());
+  Result<std::string> track_complete(const std::string& type, const Json& details = Json::object());
 
   // Records a failure (status failed) with `error` as details["error"].
   Result<std::string> track_failure(const std::string& type,
@@ -84,10 +83,8 @@ private:
 // Runs `fn` inside a TrackedAction. If it throws, the failure snapshot holds
 // the exception's message, and the exception is rethrown.
 template <typename Fn>
-decltype(auto) run_tracked(ActionTracker& tracker,
-                           const std::string& type,
-                           const Json& details,
-                           Fn&& fn) {
+decltype(auto)
+run_tracked(ActionTracker& tracker, const std::string& type, const Json& details, Fn&& fn) {
   TrackedAction action(tracker, type, details);
   try {
     return std::forward<Fn>(fn)();

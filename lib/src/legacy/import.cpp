@@ -1,11 +1,11 @@
 // Importing a legacy snapshots directory (the Python system's output).
-#include <barrot/store.h>
-
 #include "mirror/mirror.h"
 #include "store/database.h"
 #include "store/render.h"
 #include "store/store_impl.h"
 #include "util/fs.h"
+
+#include <barrot/store.h>
 
 #include <SQLiteCpp/Transaction.h>
 
@@ -201,8 +201,7 @@ Result<ImportReport> Store::import_legacy(const std::string& dir) {
   std::vector<PendingRow*> added;
   BARROT_TRY(store::guarded("cannot import", [&]() -> Status {
     SQLite::Transaction txn(*m_impl->db, SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement existing(*m_impl->db,
-                               "SELECT document FROM snapshots WHERE snapshot_id = ?");
+    SQLite::Statement existing(*m_impl->db, "SELECT document FROM snapshots WHERE snapshot_id = ?");
     SQLite::Statement& insert = *m_impl->insert_stmt;
     for (PendingRow* row : rows) {
       existing.reset();

@@ -10,10 +10,8 @@ namespace barrot::mirror {
 
 using util::errno_status;
 
-Status Mirror::Open(const std::string& dir,
-                    Sync sync,
-                    Access access,
-                    std::unique_ptr<Mirror>* out) {
+Status
+Mirror::Open(const std::string& dir, Sync sync, Access access, std::unique_ptr<Mirror>* out) {
   std::unique_ptr<Mirror> m(new Mirror());
   m->m_dir = dir;
   m->m_sync = sync;
@@ -28,16 +26,14 @@ Status Mirror::Open(const std::string& dir,
     if (::faccessat(m->m_dir_fd.get(), ".", W_OK, AT_EACCESS) != 0) {
       return Status::InvalidArgument("snapshots directory " + dir + " is not writable");
     }
-    int fd = ::openat(m->m_dir_fd.get(), k_lock_name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-                      0644);
+    int fd =
+        ::openat(m->m_dir_fd.get(), k_lock_name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) {
       return errno_status("cannot open lock file in", dir, errno);
     }
     m->m_lock_fd.reset(fd);
-    fd = ::openat(m->m_dir_fd.get(),
-                  k_latest_lock_name,
-                  O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-                  0644);
+    fd = ::openat(
+        m->m_dir_fd.get(), k_latest_lock_name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) {
       return errno_status("cannot open lock file in", dir, errno);
     }
@@ -75,15 +71,13 @@ Status Mirror::replace_file(const std::string& name, std::string_view text) {
 }
 
 Status Mirror::ensure_log_open() {
-  struct stat st{};
+  struct stat st {};
   if (m_log_fd.valid() && ::fstatat(m_dir_fd.get(), k_log_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
       static_cast<std::int64_t>(st.st_ino) == m_log_inode) {
     return Status::OK();
   }
-  int fd = ::openat(m_dir_fd.get(),
-                    k_log_name,
-                    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-                    0644);
+  int fd = ::openat(
+      m_dir_fd.get(), k_log_name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) {
     return errno_status("cannot open", m_dir + "/" + k_log_name, errno);
   }
@@ -102,7 +96,7 @@ Status Mirror::append_log(std::string_view lines) {
 }
 
 Status Mirror::log_identity(LogIdentity* out) const {
-  struct stat st{};
+  struct stat st {};
   if (::fstatat(m_dir_fd.get(), k_log_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
     if (errno == ENOENT) {
       *out = LogIdentity{};

@@ -11,10 +11,10 @@
 // Thread-safety: one thread at a time.
 #pragma once
 
+#include "util/fs.h"
+
 #include <barrot/options.h>
 #include <barrot/status.h>
-
-#include "util/fs.h"
 
 #include <cstdint>
 #include <memory>
@@ -38,7 +38,8 @@ struct LogIdentity {
 class Mirror {
 public:
   // Opens (on read_write: creates, and checks writable) the directory `dir`.
-  static Status Open(const std::string& dir, Sync sync, Access access, std::unique_ptr<Mirror>* out);
+  static Status
+  Open(const std::string& dir, Sync sync, Access access, std::unique_ptr<Mirror>* out);
 
   const std::string& dir() const { return m_dir; }
   int dir_fd() const { return m_dir_fd.get(); }

@@ -1,13 +1,13 @@
 // Keeping the mirror in step with the database: the latest periodic copy,
 // reconciliation after a crash, verify, repair and rebuild.
-#include <barrot/store.h>
-
 #include "mirror/mirror.h"
 #include "store/database.h"
 #include "store/render.h"
 #include "store/store_impl.h"
 #include "util/fs.h"
 #include "util/time.h"
+
+#include <barrot/store.h>
 
 #include <SQLiteCpp/Transaction.h>
 
@@ -149,7 +149,8 @@ struct RowRef {
 
 bool is_snapshot_file_name(const std::string& name, std::string* id) {
   constexpr std::string_view k_ext = ".json";
-  if (name.size() <= k_ext.size() || name.compare(name.size() - k_ext.size(), k_ext.size(), k_ext) != 0) {
+  if (name.size() <= k_ext.size() ||
+      name.compare(name.size() - k_ext.size(), k_ext.size(), k_ext) != 0) {
     return false;
   }
   *id = name.substr(0, name.size() - k_ext.size());
@@ -163,7 +164,7 @@ bool is_temp_name(const std::string& name) {
 // What a full scan found, with what repair needs to act on it.
 struct Scan {
   VerifyReport report;
-  std::vector<std::string> files_to_write; // ids
+  std::vector<std::string> files_to_write;      // ids
   std::vector<std::string> files_to_quarantine; // ids whose current file is kept aside
   std::vector<std::string> temp_files;
   bool log_needs_rewrite = false;
@@ -380,8 +381,8 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
       RowRef ref;
       ref.seq = st.getColumn(0).getInt64();
       std::string id = st.getColumn(1).getString();
-      ref.type = st.getColumn(2).getString() == "periodic" ? SnapshotType::periodic
-                                                           : SnapshotType::action;
+      ref.type =
+          st.getColumn(2).getString() == "periodic" ? SnapshotType::periodic : SnapshotType::action;
       BARROT_TRY_ASSIGN(Json doc, store::parse_document(st.getColumn(3).getString(), id));
       const std::string name = mirror::Mirror::file_name(id);
       ++rep.snapshots;
@@ -427,7 +428,8 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
       std::string id;
       if (is_snapshot_file_name(name, &id)) {
         if (rows.count(id) == 0) {
-          problem(Problem::Kind::extra_file, id, name, "not in the database (barrot import adds it)");
+          problem(
+              Problem::Kind::extra_file, id, name, "not in the database (barrot import adds it)");
         }
       } else if (is_temp_name(name)) {
         problem(Problem::Kind::temp_file, "", name, "left by an interrupted write");
@@ -448,14 +450,18 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
       const std::string where = "line " + std::to_string(number);
       std::string id = has_nl ? line_id(line) : std::string();
       if (id.empty()) {
-        problem(Problem::Kind::torn_line, "", k_log_name,
+        problem(Problem::Kind::torn_line,
+                "",
+                k_log_name,
                 where + (has_nl ? ": not a JSON snapshot" : ": no newline (cut short)"));
         scan->log_needs_rewrite = true;
         return;
       }
       auto it = rows.find(id);
       if (it == rows.end() || it->second.type != SnapshotType::action) {
-        problem(Problem::Kind::extra_line, id, k_log_name,
+        problem(Problem::Kind::extra_line,
+                id,
+                k_log_name,
                 where + (it == rows.end() ? ": not in the database" : ": not an action snapshot"));
         return;
       }
@@ -470,7 +476,9 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
       std::string expected = doc_st.executeStep() ? doc_st.getColumn(0).getString() : "";
       Match match = compare_text(line, expected);
       if (match != Match::same) {
-        problem(Problem::Kind::different_line, id, k_log_name,
+        problem(Problem::Kind::different_line,
+                id,
+                k_log_name,
                 where + (match == Match::torn ? ": not valid JSON" : ": content differs"));
         scan->log_needs_rewrite = true;
       }
@@ -500,7 +508,9 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
     const bool exists = util::exists_at(m.dir_fd(), k_latest_name);
     if (!have) {
       if (exists) {
-        problem(Problem::Kind::extra_latest, "", k_latest_name,
+        problem(Problem::Kind::extra_latest,
+                "",
+                k_latest_name,
                 "the database holds no periodic snapshot");
       }
       return Status::OK();
@@ -524,9 +534,7 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
 // the database holds them (first copy only), lines of unknown snapshots kept
 // as they are, torn and duplicate lines moved to quarantine, missing lines
 // appended in seq order. Atomic (temp file, rename).
-Status rewrite_log(Store::Impl& impl,
-                   const std::string& stamp,
-                   RepairReport* report) {
+Status rewrite_log(Store::Impl& impl, const std::string& stamp, RepairReport* report) {
   SQLite::Database& db = *impl.db;
   mirror::Mirror& m = *impl.mirror;
   std::string old_log;
@@ -577,8 +585,8 @@ Status rewrite_log(Store::Impl& impl,
     return Status::OK();
   }));
   if (!rejected.empty()) {
-    BARROT_TRY(m.quarantine_text("action_log.rejected.jsonl", rejected, stamp,
-                                 &report->quarantine_dir));
+    BARROT_TRY(
+        m.quarantine_text("action_log.rejected.jsonl", rejected, stamp, &report->quarantine_dir));
   }
   BARROT_TRY(m.replace_file(k_log_name, out));
   report->log_rewritten = true;

@@ -1,6 +1,6 @@
-#include <barrot/periodic.h>
-
 #include "util/fs.h"
+
+#include <barrot/periodic.h>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -18,11 +18,15 @@ std::string human_duration(std::int64_t seconds) {
   const std::int64_t m = seconds % 3600 / 60;
   char buf[64];
   if (d > 0) {
-    std::snprintf(buf, sizeof buf, "%lldd %lldh %lldm", static_cast<long long>(d),
-                  static_cast<long long>(h), static_cast<long long>(m));
-  } else {
-    std::snprintf(buf, sizeof buf, "%lldh %lldm", static_cast<long long>(h),
+    std::snprintf(buf,
+                  sizeof buf,
+                  "%lldd %lldh %lldm",
+                  static_cast<long long>(d),
+                  static_cast<long long>(h),
                   static_cast<long long>(m));
+  } else {
+    std::snprintf(
+        buf, sizeof buf, "%lldh %lldm", static_cast<long long>(h), static_cast<long long>(m));
   }
   return buf;
 }

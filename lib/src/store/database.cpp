@@ -38,7 +38,9 @@ Status status_from_exception(const std::exception& e, std::string_view context) 
   }
 }
 
-int latest_version() { return k_migrations[k_migration_count - 1].version; }
+int latest_version() {
+  return k_migrations[k_migration_count - 1].version;
+}
 
 namespace {
 
@@ -57,8 +59,7 @@ Status migrate(SQLite::Database& db, int target, int* version_after) {
     if (version > latest_version()) {
       return Status::SchemaTooNew("database schema version " + std::to_string(version) +
                                   " is newer than this barrot understands (" +
-                                  std::to_string(latest_version()) +
-                                  "); use a newer barrot");
+                                  std::to_string(latest_version()) + "); use a newer barrot");
     }
     for (std::size_t i = 0; i < k_migration_count; ++i) {
       const Migration& m = k_migrations[i];
@@ -91,8 +92,8 @@ Status open_database(const std::string& path,
   const bool rw = options.access == Access::read_write;
   return guarded("cannot open database " + path, [&]() -> Status {
     int flags = rw ? (SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) : SQLite::OPEN_READONLY;
-    auto db = std::make_unique<SQLite::Database>(path, flags | SQLite::OPEN_NOMUTEX,
-                                                 options.busy_timeout_ms);
+    auto db = std::make_unique<SQLite::Database>(
+        path, flags | SQLite::OPEN_NOMUTEX, options.busy_timeout_ms);
     // The first read tells a non-database file (SQLITE_NOTADB) from a database.
     int version = read_user_version(*db);
     if (version > latest_version()) {

@@ -39,8 +39,8 @@ Json periodic_document(const std::string& id, TimeUs ts, const PeriodicInput& in
   doc["timestamp"] = format_iso8601(ts);
   doc["interval"] = input.interval;
   for (const auto& [key, value] : input.sections.items()) {
-    if (key != "snapshot_id" && key != "snapshot_type" && key != "timestamp" &&
-        key != "interval" && key != "metadata") {
+    if (key != "snapshot_id" && key != "snapshot_type" && key != "timestamp" && key != "interval" &&
+        key != "metadata") {
       doc[key] = value;
     }
   }
@@ -48,9 +48,13 @@ Json periodic_document(const std::string& id, TimeUs ts, const PeriodicInput& in
   return doc;
 }
 
-std::string compact(const Json& doc) { return doc.dump(); }
+std::string compact(const Json& doc) {
+  return doc.dump();
+}
 
-std::string pretty(const Json& doc) { return doc.dump(2); }
+std::string pretty(const Json& doc) {
+  return doc.dump(2);
+}
 
 Result<Json> parse_document(const std::string& text, const std::string& id) {
   Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);

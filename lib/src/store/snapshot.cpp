@@ -1,8 +1,8 @@
 // Snapshot vocabulary: names, validation, ids and timestamps.
-#include <barrot/snapshot.h>
-
 #include "util/time.h"
 #include "util/utf8.h"
+
+#include <barrot/snapshot.h>
 
 #include <cstdio>
 #include <string>
@@ -111,10 +111,9 @@ Status validate_snapshot_id(std::string_view id) {
                all_digits(rest.substr(9, 6)) &&
                (!action || (rest[15] == '_' && all_digits(rest.substr(16, 6))));
   if (!shape) {
-    return Status::InvalidArgument("malformed snapshot id: '" + printable(id) + "' (expected " +
-                                   (action ? "action_YYYYMMDD_HHMMSS_ffffff" :
-                                             "periodic_YYYYMMDD_HHMMSS") +
-                                   ")");
+    return Status::InvalidArgument(
+        "malformed snapshot id: '" + printable(id) + "' (expected " +
+        (action ? "action_YYYYMMDD_HHMMSS_ffffff" : "periodic_YYYYMMDD_HHMMSS") + ")");
   }
   util::CivilTime t;
   t.year = to_int(rest.substr(0, 4));
@@ -148,7 +147,9 @@ Result<Json> parse_details_json(std::string_view text) {
   return j;
 }
 
-TimeUs now_us() { return util::realtime_us(); }
+TimeUs now_us() {
+  return util::realtime_us();
+}
 
 std::string format_iso8601(TimeUs t) {
   util::CivilTime c = util::to_civil(t);
@@ -202,9 +203,9 @@ Result<TimeUs> parse_iso8601(std::string_view text) {
   // YYYY-MM-DDTHH:MM:SS
   if (text.size() < 19 || !all_digits(text.substr(0, 4)) || text[4] != '-' ||
       !all_digits(text.substr(5, 2)) || text[7] != '-' || !all_digits(text.substr(8, 2)) ||
-      (text[10] != 'T' && text[10] != 't' && text[10] != ' ') ||
-      !all_digits(text.substr(11, 2)) || text[13] != ':' || !all_digits(text.substr(14, 2)) ||
-      text[16] != ':' || !all_digits(text.substr(17, 2))) {
+      (text[10] != 'T' && text[10] != 't' && text[10] != ' ') || !all_digits(text.substr(11, 2)) ||
+      text[13] != ':' || !all_digits(text.substr(14, 2)) || text[16] != ':' ||
+      !all_digits(text.substr(17, 2))) {
     return bad("not of the form YYYY-MM-DDTHH:MM:SS");
   }
   util::CivilTime c;

@@ -1,10 +1,10 @@
 // Store: opening, writing and reading snapshots.
-#include <barrot/store.h>
-
 #include "store/database.h"
 #include "store/render.h"
 #include "store/store_impl.h"
 #include "util/time.h"
+
+#include <barrot/store.h>
 
 #include <SQLiteCpp/Transaction.h>
 
@@ -26,7 +26,7 @@ constexpr std::int64_t k_checkpoint_interval_us = 60'000'000;
 constexpr int k_max_id_attempts = 1'000'000;
 
 bool path_exists(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
 }
 
@@ -42,8 +42,7 @@ Status validate_details(const Json& details, std::string* compact_out) {
   }
   if (compact_out->size() > k_max_details_bytes) {
     return Status::InvalidArgument("details are " + std::to_string(compact_out->size()) +
-                                   " bytes (at most " + std::to_string(k_max_details_bytes) +
-                                   ")");
+                                   " bytes (at most " + std::to_string(k_max_details_bytes) + ")");
   }
   return Status::OK();
 }
@@ -220,8 +219,8 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
     return Status::NotFound("no barrot store at " + impl->db_path +
                             " (record a snapshot first, or pass --dir / --db)");
   }
-  BARROT_TRY(mirror::Mirror::Open(options.snapshots_dir, options.sync, options.access,
-                                  &impl->mirror));
+  BARROT_TRY(
+      mirror::Mirror::Open(options.snapshots_dir, options.sync, options.access, &impl->mirror));
   BARROT_TRY(store::open_database(impl->db_path, options, &impl->db, &impl->schema_version));
   if (rw) {
     BARROT_TRY(store::guarded("cannot prepare statements", [&]() -> Status {
@@ -330,10 +329,8 @@ Result<Snapshot> snapshot_from_row(const std::string& id,
 // Runs `sql` with `bind` and collects each row as a Snapshot. Columns:
 // snapshot_id, snapshot_type, ts_us, document.
 template <typename Bind>
-Status query_snapshots(SQLite::Database& db,
-                       const char* sql,
-                       Bind&& bind,
-                       std::vector<Snapshot>* out) {
+Status
+query_snapshots(SQLite::Database& db, const char* sql, Bind&& bind, std::vector<Snapshot>* out) {
   return store::guarded("cannot read snapshots", [&]() -> Status {
     SQLite::Statement st(db, sql);
     bind(st);
@@ -377,20 +374,22 @@ Result<std::vector<Snapshot>> Store::latest(std::size_t count, std::optional<Sna
   std::vector<Snapshot> out;
   const auto limit = static_cast<std::int64_t>(std::min<std::size_t>(count, INT64_MAX));
   if (type) {
-    BARROT_TRY(query_snapshots(*m_impl->db,
-                               "SELECT snapshot_id, snapshot_type, ts_us, document FROM snapshots "
-                               "WHERE snapshot_type = ? ORDER BY ts_us DESC, seq DESC LIMIT ?",
-                               [&](SQLite::Statement& st) {
-                                 st.bind(1, std::string(to_string(*type)));
-                                 st.bind(2, limit);
-                               },
-                               &out));
+    BARROT_TRY(query_snapshots(
+        *m_impl->db,
+        "SELECT snapshot_id, snapshot_type, ts_us, document FROM snapshots "
+        "WHERE snapshot_type = ? ORDER BY ts_us DESC, seq DESC LIMIT ?",
+        [&](SQLite::Statement& st) {
+          st.bind(1, std::string(to_string(*type)));
+          st.bind(2, limit);
+        },
+        &out));
   } else {
-    BARROT_TRY(query_snapshots(*m_impl->db,
-                               "SELECT snapshot_id, snapshot_type, ts_us, document FROM snapshots "
-                               "ORDER BY ts_us DESC, seq DESC LIMIT ?",
-                               [&](SQLite::Statement& st) { st.bind(1, limit); },
-                               &out));
+    BARROT_TRY(query_snapshots(
+        *m_impl->db,
+        "SELECT snapshot_id, snapshot_type, ts_us, document FROM snapshots "
+        "ORDER BY ts_us DESC, seq DESC LIMIT ?",
+        [&](SQLite::Statement& st) { st.bind(1, limit); },
+        &out));
   }
   return out;
 }
@@ -403,8 +402,8 @@ Status Store::list(const std::function<bool(const SnapshotInfo&)>& fn) {
     SnapshotInfo info;
     while (st.executeStep()) {
       info.id = st.getColumn(0).getString();
-      info.type = st.getColumn(1).getString() == "periodic" ? SnapshotType::periodic
-                                                            : SnapshotType::action;
+      info.type =
+          st.getColumn(1).getString() == "periodic" ? SnapshotType::periodic : SnapshotType::action;
       info.timestamp = st.getColumn(2).getInt64();
       info.action_type = st.getColumn(3).getString();
       info.status = st.getColumn(4).getString();
@@ -451,9 +450,17 @@ Result<Summary> Store::summary() {
   return sum;
 }
 
-const Options& Store::options() const { return m_impl->options; }
-const std::string& Store::db_path() const { return m_impl->db_path; }
-int Store::schema_version() const { return m_impl->schema_version; }
-int Store::latest_schema_version() { return store::latest_version(); }
+const Options& Store::options() const {
+  return m_impl->options;
+}
+const std::string& Store::db_path() const {
+  return m_impl->db_path;
+}
+int Store::schema_version() const {
+  return m_impl->schema_version;
+}
+int Store::latest_schema_version() {
+  return store::latest_version();
+}
 
 } // namespace barrot

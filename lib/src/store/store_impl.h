@@ -2,9 +2,9 @@
 // reconciliation, import). Not part of the public API.
 #pragma once
 
-#include <barrot/store.h>
-
 #include "mirror/mirror.h"
+
+#include <barrot/store.h>
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
@@ -26,7 +26,7 @@ struct PendingRow {
   std::string status;
   std::string origin = "barrot";
   Json document;
-  std::string compact; // document serialized
+  std::string compact;  // document serialized
   std::int64_t seq = 0; // set on insert
 };
 

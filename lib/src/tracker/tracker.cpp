@@ -8,9 +8,8 @@ Result<Snapshot> ActionTracker::record(const ActionInput& input) {
   return m_store.record_action(input);
 }
 
-Result<std::string> ActionTracker::track_action(const std::string& type,
-                                                const Json& details,
-                                                ActionStatus status) {
+Result<std::string>
+ActionTracker::track_action(const std::string& type, const Json& details, ActionStatus status) {
   ActionInput in;
   in.type = type;
   in.details = details;
@@ -40,10 +39,8 @@ Result<std::string> ActionTracker::track_failure(const std::string& type,
 
 namespace {
 
-Result<std::string> start_of(ActionTracker& tracker,
-                             const std::string& type,
-                             const Json& details,
-                             TimeUs at) {
+Result<std::string>
+start_of(ActionTracker& tracker, const std::string& type, const Json& details, TimeUs at) {
   ActionInput in;
   in.type = type;
   in.details = details;
@@ -55,11 +52,8 @@ Result<std::string> start_of(ActionTracker& tracker,
 } // namespace
 
 TrackedAction::TrackedAction(ActionTracker& tracker, std::string type, Json details)
-    : m_tracker(tracker),
-      m_type(std::move(type)),
-      m_details(std::move(details)),
-      m_start(Status::IOError("not started")),
-      m_started_at(now_us()),
+    : m_tracker(tracker), m_type(std::move(type)), m_details(std::move(details)),
+      m_start(Status::IOError("not started")), m_started_at(now_us()),
       m_uncaught_at_start(std::uncaught_exceptions()) {
   m_start = start_of(m_tracker, m_type, m_details, m_started_at);
 }

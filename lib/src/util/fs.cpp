@@ -55,7 +55,7 @@ Status make_dirs(const std::string& path) {
       return errno_status("cannot create directory", prefix, errno);
     }
   }
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return errno_status("cannot stat", path, errno);
   }
@@ -114,8 +114,8 @@ Status write_via_rename(int dir_fd,
                         Overwrite overwrite,
                         FsyncMode fsync_mode) {
   const std::string tmp = temp_name_for(name);
-  UniqueFd fd(::openat(
-      dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+  UniqueFd fd(
+      ::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
   if (!fd.valid()) {
     return errno_status("cannot create", tmp, errno);
   }
@@ -194,7 +194,7 @@ Status read_file(int dir_fd, const std::string& name, std::string* out, bool nof
     }
     return errno_status("cannot open", name, errno);
   }
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd.get(), &st) != 0) {
     return errno_status("cannot stat", name, errno);
   }
@@ -221,7 +221,7 @@ Status read_file(int dir_fd, const std::string& name, std::string* out, bool nof
 }
 
 bool exists_at(int dir_fd, const std::string& name) {
-  struct stat st{};
+  struct stat st {};
   return ::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 

@@ -9,7 +9,9 @@ namespace {
 // Details longer than this are cut in one-line views (the full text is in `view`).
 constexpr std::size_t k_line_details_chars = 120;
 
-std::string opt_time(const std::optional<TimeUs>& t) { return t ? format_iso8601(*t) : "-"; }
+std::string opt_time(const std::optional<TimeUs>& t) {
+  return t ? format_iso8601(*t) : "-";
+}
 
 Json opt_time_json(const std::optional<TimeUs>& t) {
   return t ? Json(format_iso8601(*t)) : Json(nullptr);
@@ -102,8 +104,7 @@ std::string format_snapshot(const Snapshot& s) {
     return out.str();
   }
   for (const auto& [key, value] : s.document.items()) {
-    if (key == "snapshot_id" || key == "snapshot_type" || key == "timestamp" ||
-        key == "metadata") {
+    if (key == "snapshot_id" || key == "snapshot_type" || key == "timestamp" || key == "metadata") {
       continue;
     }
     out << "\n[" << key << "]\n";
