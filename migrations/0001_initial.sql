@@ -6,7 +6,7 @@
 -- form is <snapshot_id>.json. The other columns are extracted from it when
 -- it is written, for indexing.
 CREATE TABLE snapshots (
-  seq           INTEGER PRIMARY KEY,                 -- insertion order
+  seq           INTEGER PRIMARY KEY AUTOINCREMENT,   -- insertion order, never reused
   snapshot_id   TEXT    NOT NULL UNIQUE,
   snapshot_type TEXT    NOT NULL CHECK (snapshot_type IN ('action', 'periodic')),
   ts_us         INTEGER NOT NULL,                    -- UTC microseconds since the epoch
@@ -19,7 +19,6 @@ CREATE TABLE snapshots (
   CHECK ((snapshot_type = 'action') = (action_type IS NOT NULL AND status IS NOT NULL))
 );
 
-CREATE INDEX snapshots_by_time        ON snapshots (ts_us);
 CREATE INDEX snapshots_by_type_time   ON snapshots (snapshot_type, ts_us);
 CREATE INDEX snapshots_by_action_time ON snapshots (action_type, ts_us);
 CREATE INDEX snapshots_by_status_time ON snapshots (status, ts_us);
@@ -30,21 +29,26 @@ BEGIN
   SELECT RAISE(ABORT, 'snapshots are immutable');
 END;
 
--- Full-text index over action type and details (actions only), kept in step
--- by triggers. External content: the text is not stored twice.
+-- Full-text index over action type and details (actions only). External
+-- content: the text is not stored twice. Rows are indexed in batches, not
+-- one transaction each (a per-row FTS5 update more than doubles the cost of
+-- a write): every action with seq <= fts_state.indexed_seq is indexed, and
+-- newer ones (at most about a minute of writes) are found by scanning.
 CREATE VIRTUAL TABLE snapshots_fts USING fts5(
   action_type, details, content = 'snapshots', content_rowid = 'seq'
 );
 
-CREATE TRIGGER snapshots_fts_insert AFTER INSERT ON snapshots
-WHEN new.snapshot_type = 'action'
-BEGIN
-  INSERT INTO snapshots_fts (rowid, action_type, details)
-  VALUES (new.seq, new.action_type, new.details);
-END;
+CREATE TABLE fts_state (
+  id          INTEGER PRIMARY KEY CHECK (id = 1),
+  indexed_seq INTEGER NOT NULL
+);
+INSERT INTO fts_state (id, indexed_seq) VALUES (1, 0);
 
+-- Only indexed rows may be removed from the index (FTS5 'delete' of a row it
+-- never saw would corrupt it).
 CREATE TRIGGER snapshots_fts_delete AFTER DELETE ON snapshots
 WHEN old.snapshot_type = 'action'
+ AND old.seq <= (SELECT indexed_seq FROM fts_state WHERE id = 1)
 BEGIN
   INSERT INTO snapshots_fts (snapshots_fts, rowid, action_type, details)
   VALUES ('delete', old.seq, old.action_type, old.details);

@@ -119,6 +119,19 @@ TEST_CASE("damaged legacy inputs are named and skipped, the rest imported", "[im
   CHECK(store->verify()->clean());
 }
 
+TEST_CASE("a stale latest_periodic.json copy never wins over the original", "[import]") {
+  TempDir dir;
+  const std::string legacy = copy_legacy(dir);
+  Json latest = Json::parse(read_text(legacy + "/latest_periodic.json"));
+  latest["interval"] = "stale";
+  write_text(legacy + "/latest_periodic.json", latest.dump(2));
+  auto store = open_store(options_in(dir));
+  auto r = store->import_legacy(legacy);
+  REQUIRE_OK(r.status());
+  CHECK(r->conflicts == 1);
+  CHECK(store->get("periodic_20251222_023211")->document["interval"] == "30_minutes");
+}
+
 TEST_CASE("importing from a directory that does not exist fails cleanly", "[import]") {
   TempDir dir;
   auto store = open_store(options_in(dir));

@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 
@@ -183,6 +184,18 @@ TEST_CASE("stale, missing and orphan latest_periodic.json are told apart", "[mir
   CHECK(read_text(latest) == read_text(f.file(f.ids[3])));
 }
 
+TEST_CASE("a latest_periodic.json without periodic snapshots is reported", "[mirror]") {
+  TempDir dir;
+  Options o = options_in(dir);
+  REQUIRE_OK(open_store(o)->record_action(action("only")).status());
+  write_text(dir / "snapshots/latest_periodic.json", "{}");
+  o.access = Access::read_only;
+  auto r = open_store(o)->verify();
+  REQUIRE_OK(r.status());
+  REQUIRE(r->problems.size() == 1);
+  CHECK(r->problems[0].kind == Problem::Kind::extra_latest);
+}
+
 TEST_CASE("extra snapshot files are reported and never deleted", "[mirror]") {
   Fixture f;
   const std::string extra = f.snaps + "/action_20200101_000000_000000.json";
@@ -195,12 +208,57 @@ TEST_CASE("extra snapshot files are reported and never deleted", "[mirror]") {
   CHECK(file_exists(extra));
 }
 
-TEST_CASE("temp files left by an interrupted write are removed", "[mirror]") {
+TEST_CASE("temp files left by an interrupted write are removed, others' are not", "[mirror]") {
   Fixture f;
   write_text(f.snaps + "/.latest_periodic.json.tmp", "{\"half");
-  CHECK(f.kinds() == std::multiset<std::string>{"temp_file"});
+  write_text(f.snaps + "/." + f.ids[0] + ".json.tmp", "{\"half");
+  write_text(f.snaps + "/.notes.tmp", "mine");
+  CHECK(f.kinds() == std::multiset<std::string>{"temp_file", "temp_file"});
   RepairReport r = f.repair();
-  CHECK(r.temp_files_removed == 1);
+  CHECK(r.temp_files_removed == 2);
+  CHECK(read_text(f.snaps + "/.notes.tmp") == "mine");
+}
+
+TEST_CASE("a line torn by a killed writer and glued to the next append is healed",
+          "[mirror][crash]") {
+  Fixture f;
+  const TimeUs at = parse_iso8601("2030-01-01T00:00:00Z").value();
+  const std::string torn_id = f.commit_without_mirror(at);
+  const std::string next_id = f.commit_without_mirror(at + 1);
+  const std::string torn = store::action_document(torn_id, at, action("crashed")).dump();
+  const std::string next = store::action_document(next_id, at + 1, action("crashed")).dump();
+  // The first writer died inside its write(); the second appended after it.
+  std::ofstream(f.log, std::ios::app) << torn.substr(0, torn.size() / 2) << next << "\n";
+  { open_store(f.options); }
+  CHECK(f.verify().clean());
+  auto lines = read_lines(f.log);
+  CHECK(lines.size() == 5);
+  CHECK(std::count(lines.begin(), lines.end(), next) == 1);
+  CHECK(std::count(lines.begin(), lines.end(), torn) == 1);
+}
+
+TEST_CASE("a FIFO planted as a snapshot file does not hang the store", "[mirror][hostile]") {
+  Fixture f;
+  REQUIRE(::unlink(f.file(f.ids[0]).c_str()) == 0);
+  REQUIRE(::mkfifo(f.file(f.ids[0]).c_str(), 0644) == 0);
+  CHECK(f.kinds() == std::multiset<std::string>{"torn_file"});
+  RepairReport r = f.repair();
+  CHECK(r.files_written == 1);
+  CHECK(read_text(f.file(f.ids[0])).find(f.ids[0]) != std::string::npos);
+}
+
+TEST_CASE("quarantine never replaces what an earlier repair kept", "[mirror][repair]") {
+  Fixture f;
+  std::vector<std::string> kept;
+  for (const char* edit : {"\"ONE\"", "\"TWO\""}) {
+    std::string text = read_text(f.file(f.ids[0]));
+    text.replace(text.find("\"step\""), 6, edit);
+    write_text(f.file(f.ids[0]), text);
+    RepairReport r = f.repair();
+    kept.push_back(read_text(f.snaps + "/" + r.quarantine_dir + "/" + f.ids[0] + ".json"));
+  }
+  CHECK(kept[0].find("ONE") != std::string::npos);
+  CHECK(kept[1].find("TWO") != std::string::npos);
 }
 
 TEST_CASE("a commit whose mirror a crash cut off is mirrored on the next open", "[mirror][crash]") {

@@ -1,5 +1,10 @@
 #include "support/test_util.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <limits>
 #include <set>
 
 using namespace barrot;
@@ -201,6 +206,58 @@ TEST_CASE("bad input is rejected and nothing is written", "[store][input]") {
   for (const auto& name : list_dir(dir / "snapshots")) {
     CHECK((name == ".barrot" || name == "action_log.jsonl"));
   }
+}
+
+TEST_CASE("deeply nested details and impossible times are refused", "[store][input]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  Json deep = Json::object();
+  Json* cur = &deep;
+  for (int i = 0; i < 100; ++i) {
+    (*cur)["k"] = Json::object();
+    cur = &(*cur)["k"];
+  }
+  auto r = store->record_action(action("deep", deep));
+  CHECK(r.status().IsInvalidArgument());
+  CHECK(r.status().message().find("nest deeper") != std::string::npos);
+  ActionInput far = action("far");
+  far.at = std::numeric_limits<TimeUs>::max() - 1;
+  CHECK(store->record_action(far).status().IsInvalidArgument());
+  PeriodicInput early;
+  early.at = std::numeric_limits<TimeUs>::min();
+  CHECK(store->record_periodic(early).status().IsInvalidArgument());
+  CHECK(store->summary()->total == 0);
+}
+
+TEST_CASE("a writer that cannot get the store's lock fails with Busy, not a hang",
+          "[store][lock]") {
+  TempDir dir;
+  Options o = options_in(dir);
+  o.busy_timeout_ms = 200;
+  auto store = open_store(o);
+  int fd = ::open((dir / "snapshots/.barrot/lock").c_str(), O_RDONLY);
+  REQUIRE(fd >= 0);
+  REQUIRE(::flock(fd, LOCK_EX) == 0); // as a long repair would
+  auto r = store->record_action(action("blocked"));
+  ::close(fd);
+  CHECK(r.status().IsBusy());
+  REQUIRE_OK(store->record_action(action("free again")).status());
+}
+
+TEST_CASE("the full-text index catches up when a writer closes", "[store][fts]") {
+  TempDir dir;
+  Options o = options_in(dir);
+  {
+    auto store = open_store(o);
+    REQUIRE_OK(store->record_action(action("deploy", Json{{"error", "disk full"}})).status());
+    REQUIRE_OK(store->record_action(action("build", Json{{"result", "green"}})).status());
+  }
+  const std::string db = dir / "snapshots/.barrot/barrot.db";
+  CHECK(query_int(db, "SELECT count(*) FROM snapshots_fts WHERE snapshots_fts MATCH 'disk'") == 1);
+  CHECK(query_int(db, "SELECT count(*) FROM snapshots_fts WHERE snapshots_fts MATCH 'green'") == 1);
+  CHECK(query_int(db, "SELECT indexed_seq FROM fts_state") ==
+        query_int(db, "SELECT max(seq) FROM snapshots"));
+  exec_sql(db, "INSERT INTO snapshots_fts(snapshots_fts) VALUES ('integrity-check')");
 }
 
 TEST_CASE("get rejects non-ids and reports unknown ids as not found", "[store]") {

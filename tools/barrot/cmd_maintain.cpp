@@ -9,7 +9,7 @@ namespace {
 
 void print_repair(Context& ctx, const RepairReport& r) {
   if (ctx.json) {
-    *ctx.out << to_json(r).dump(2) << "\n";
+    *ctx.out << dump_json(to_json(r)) << "\n";
     return;
   }
   *ctx.out << "files written: " << r.files_written << ", log lines appended: " << r.lines_appended
@@ -35,7 +35,7 @@ int run_verify(Context& ctx, const cxxopts::ParseResult&) {
     return fail(ctx, r.status());
   }
   if (ctx.json) {
-    *ctx.out << to_json(*r).dump(2) << "\n";
+    *ctx.out << dump_json(to_json(*r)) << "\n";
   } else {
     for (const Problem& p : r->problems) {
       *ctx.out << format_problem(p) << "\n";
@@ -95,7 +95,7 @@ int run_import(Context& ctx, const cxxopts::ParseResult& args) {
     return fail(ctx, r.status());
   }
   if (ctx.json) {
-    *ctx.out << to_json(*r).dump(2) << "\n";
+    *ctx.out << dump_json(to_json(*r)) << "\n";
   } else {
     for (const auto& s : r->skipped) {
       *ctx.out << "skipped " << s.source << ": " << s.reason << "\n";

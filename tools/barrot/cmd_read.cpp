@@ -26,7 +26,7 @@ int run_latest(Context& ctx, const cxxopts::ParseResult&) {
   if (!snap.ok()) {
     return fail(ctx, snap.status());
   }
-  *ctx.out << (ctx.json ? snap->document.dump(2) + "\n" : format_snapshot(*snap));
+  *ctx.out << (ctx.json ? dump_json(snap->document) + "\n" : format_snapshot(*snap));
   return k_exit_ok;
 }
 
@@ -52,7 +52,7 @@ int run_actions(Context& ctx, const cxxopts::ParseResult& args) {
     for (const Snapshot& s : *snaps) {
       arr.push_back(s.document);
     }
-    *ctx.out << arr.dump(2) << "\n";
+    *ctx.out << dump_json(arr) << "\n";
   } else {
     for (const Snapshot& s : *snaps) {
       *ctx.out << format_line(s) << "\n";
@@ -67,7 +67,7 @@ int run_all(Context& ctx, const cxxopts::ParseResult&) {
     return fail(ctx, store.status());
   }
   Status s = (*store)->list([&](const SnapshotInfo& info) {
-    *ctx.out << (ctx.json ? to_json(info).dump() : format_line(info)) << "\n";
+    *ctx.out << (ctx.json ? dump_json(to_json(info), -1) : format_line(info)) << "\n";
     return static_cast<bool>(*ctx.out);
   });
   return s.ok() ? k_exit_ok : fail(ctx, s);
@@ -90,7 +90,7 @@ int run_view(Context& ctx, const cxxopts::ParseResult& args) {
   if (!snap.ok()) {
     return fail(ctx, snap.status());
   }
-  *ctx.out << (ctx.json ? snap->document.dump(2) + "\n" : format_snapshot(*snap));
+  *ctx.out << (ctx.json ? dump_json(snap->document) + "\n" : format_snapshot(*snap));
   return k_exit_ok;
 }
 
@@ -103,7 +103,7 @@ int run_summary(Context& ctx, const cxxopts::ParseResult&) {
   if (!sum.ok()) {
     return fail(ctx, sum.status());
   }
-  *ctx.out << (ctx.json ? to_json(*sum).dump(2) + "\n" : format_summary(*sum));
+  *ctx.out << (ctx.json ? dump_json(to_json(*sum)) + "\n" : format_summary(*sum));
   return k_exit_ok;
 }
 

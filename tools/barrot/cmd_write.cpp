@@ -33,7 +33,7 @@ int report(Context& ctx,
   if (args.count("quiet")) {
     *ctx.out << s.id << "\n";
   } else if (ctx.json) {
-    *ctx.out << s.document.dump(2) << "\n";
+    *ctx.out << dump_json(s.document) << "\n";
   } else {
     *ctx.out << human << "\n";
   }
@@ -68,7 +68,6 @@ Status apply_start(Store& store, const cxxopts::ParseResult& args, ActionInput* 
     return Status::OK();
   }
   const std::string id = args["start"].as<std::string>();
-  BARROT_TRY(validate_snapshot_id(id).WithContext("--start"));
   auto start = store.get(id);
   if (!start.ok()) {
     return start.status().IsNotFound()
@@ -100,6 +99,12 @@ int record(Context& ctx,
   if (status == ActionStatus::failed && !args.count("status")) {
     in.details["error"] = positional(args, "error");
   }
+  if (args.count("start")) { // checked before the store is opened (and created)
+    s = validate_snapshot_id(args["start"].as<std::string>()).WithContext("--start");
+    if (!s.ok()) {
+      return fail(ctx, s);
+    }
+  }
   auto store = open_store(ctx, Access::read_write);
   if (!store.ok()) {
     return fail(ctx, store.status());
@@ -114,7 +119,7 @@ int record(Context& ctx,
   }
   std::string human =
       tracker_wording ? "Tracked action " + in.type + ": " + snap->id
-                      : "Generated action snapshot: " + snap->id + "\n" + snap->document.dump(2);
+                      : "Generated action snapshot: " + snap->id + "\n" + dump_json(snap->document);
   return report(ctx, args, *snap, human);
 }
 

@@ -61,7 +61,7 @@ public:
   const Result<std::string>& start() const { return m_start; }
 
   // Adds a key to the details of the end snapshot.
-  void set(const std::string& key, Json value) { m_details[key] = std::move(value); }
+  void set(const std::string& key, Json value);
 
   // Marks the action failed with `error`; the end snapshot is recorded at scope exit.
   void fail(std::string error) { m_error = std::move(error); }

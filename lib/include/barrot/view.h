@@ -24,6 +24,10 @@ BARROT_EXPORT std::string format_snapshot(const Snapshot& snapshot);
 BARROT_EXPORT std::string format_summary(const Summary& summary);
 BARROT_EXPORT std::string format_problem(const Problem& problem);
 
+// `j` as text (compact for indent < 0); invalid UTF-8 in strings (e.g. file
+// names from disk) is replaced by U+FFFD rather than failing.
+BARROT_EXPORT std::string dump_json(const Json& j, int indent = 2);
+
 BARROT_EXPORT Json to_json(const Summary& summary);
 BARROT_EXPORT Json to_json(const SnapshotInfo& info);
 BARROT_EXPORT Json to_json(const VerifyReport& report);

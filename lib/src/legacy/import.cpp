@@ -70,9 +70,11 @@ Status candidate_from_json(const Json& doc, const std::string& expect_id, Pendin
     BARROT_TRY(str(*it, "status", &row->status));
     BARROT_TRY(parse_action_status(row->status).status());
     auto details = it->find("details");
-    if (details == it->end() || !details->is_object()) {
-      return Status::InvalidArgument("action details are not a JSON object");
+    if (details == it->end()) {
+      return Status::InvalidArgument("no action details");
     }
+    std::string details_text;
+    BARROT_TRY(validate_details(*details, &details_text).WithContext("action details"));
   } else {
     row->type = SnapshotType::periodic;
   }
@@ -91,11 +93,9 @@ bool same_json(const Json& a, const Json& b) {
 
 } // namespace
 
-Result<ImportReport> Store::import_legacy(const std::string& dir) {
-  if (m_impl->options.access != Access::read_write) {
-    return Status::InvalidArgument("the store was opened read-only");
-  }
-  ImportReport report;
+namespace {
+
+Status import_into(Store::Impl& impl, const std::string& dir, ImportReport& report) {
   util::UniqueFd src;
   BARROT_TRY(util::open_dir(dir, &src).WithContext("import"));
 
@@ -128,7 +128,13 @@ Result<ImportReport> Store::import_legacy(const std::string& dir) {
     }
     ::closedir(d);
   }
-  std::sort(names.begin(), names.end());
+  // latest_periodic.json last: it is a copy, and the original file should
+  // win if the two disagree.
+  std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
+    const bool la = a == mirror::k_latest_name;
+    const bool lb = b == mirror::k_latest_name;
+    return la != lb ? lb : a < b;
+  });
   for (const std::string& name : names) {
     std::string text;
     Status s = util::read_file(src.get(), name, &text);
@@ -197,12 +203,13 @@ Result<ImportReport> Store::import_legacy(const std::string& dir) {
     return a->ts != b->ts ? a->ts < b->ts : a->id < b->id;
   });
   util::FileLock lock;
-  BARROT_TRY(lock.lock(m_impl->mirror->lock_fd(), util::FileLock::Mode::exclusive));
+  BARROT_TRY(lock.lock(
+      impl.mirror->lock_fd(), util::FileLock::Mode::exclusive, impl.options.busy_timeout_ms));
   std::vector<PendingRow*> added;
   BARROT_TRY(store::guarded("cannot import", [&]() -> Status {
-    SQLite::Transaction txn(*m_impl->db, SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement existing(*m_impl->db, "SELECT document FROM snapshots WHERE snapshot_id = ?");
-    SQLite::Statement& insert = *m_impl->insert_stmt;
+    SQLite::Transaction txn(*impl.db, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement existing(*impl.db, "SELECT document FROM snapshots WHERE snapshot_id = ?");
+    SQLite::Statement& insert = *impl.insert_stmt;
     for (PendingRow* row : rows) {
       existing.reset();
       existing.bind(1, row->id);
@@ -217,21 +224,9 @@ Result<ImportReport> Store::import_legacy(const std::string& dir) {
         }
         continue;
       }
-      insert.reset();
-      insert.bind(1, row->id);
-      insert.bind(2, std::string(to_string(row->type)));
-      insert.bind(3, row->ts);
-      if (row->type == SnapshotType::action) {
-        insert.bind(4, row->action_type);
-        insert.bind(5, row->status);
-      } else {
-        insert.bind(4);
-        insert.bind(5);
-      }
-      insert.bind(6, row->origin);
-      insert.bindNoCopy(7, row->compact);
+      bind_insert(insert, *row);
       insert.exec();
-      row->seq = m_impl->db->getLastInsertRowid();
+      row->seq = impl.db->getLastInsertRowid();
       added.push_back(row);
     }
     txn.commit();
@@ -243,12 +238,24 @@ Result<ImportReport> Store::import_legacy(const std::string& dir) {
     // and lines that already hold the same snapshot (an import in place),
     // and appends only the lines the whole log lacks.
     RepairReport repaired;
-    Status s = m_impl->repair_locked(&repaired);
+    Status s = impl.repair_locked(&repaired);
     if (!s.ok()) {
       return s.WithContext("imported " + std::to_string(added.size()) +
                            " snapshots, but mirroring them failed (run barrot repair)");
     }
   }
+  return Status::OK();
+}
+
+} // namespace
+
+Result<ImportReport> Store::import_legacy(const std::string& dir) {
+  if (m_impl->options.access != Access::read_write) {
+    return Status::InvalidArgument("the store was opened read-only");
+  }
+  ImportReport report;
+  BARROT_TRY(store::guarded("cannot import " + dir,
+                            [&]() -> Status { return import_into(*m_impl, dir, report); }));
   return report;
 }
 

@@ -26,14 +26,18 @@ Mirror::Open(const std::string& dir, Sync sync, Access access, std::unique_ptr<M
     if (::faccessat(m->m_dir_fd.get(), ".", W_OK, AT_EACCESS) != 0) {
       return Status::InvalidArgument("snapshots directory " + dir + " is not writable");
     }
-    int fd =
-        ::openat(m->m_dir_fd.get(), k_lock_name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    int fd = ::openat(m->m_dir_fd.get(),
+                      k_lock_name,
+                      O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+                      0644);
     if (fd < 0) {
       return errno_status("cannot open lock file in", dir, errno);
     }
     m->m_lock_fd.reset(fd);
-    fd = ::openat(
-        m->m_dir_fd.get(), k_latest_lock_name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    fd = ::openat(m->m_dir_fd.get(),
+                  k_latest_lock_name,
+                  O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+                  0644);
     if (fd < 0) {
       return errno_status("cannot open lock file in", dir, errno);
     }
@@ -76,8 +80,10 @@ Status Mirror::ensure_log_open() {
       static_cast<std::int64_t>(st.st_ino) == m_log_inode) {
     return Status::OK();
   }
-  int fd = ::openat(
-      m_dir_fd.get(), k_log_name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  int fd = ::openat(m_dir_fd.get(),
+                    k_log_name,
+                    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+                    0644);
   if (fd < 0) {
     return errno_status("cannot open", m_dir + "/" + k_log_name, errno);
   }
@@ -92,7 +98,7 @@ Status Mirror::ensure_log_open() {
 
 Status Mirror::append_log(std::string_view lines) {
   BARROT_TRY(ensure_log_open());
-  return util::write_all(m_log_fd.get(), lines, k_log_name);
+  return util::append_once(m_log_fd.get(), lines, k_log_name);
 }
 
 Status Mirror::log_identity(LogIdentity* out) const {
@@ -140,6 +146,26 @@ Status Mirror::sync_everything() const {
   return Status::OK();
 }
 
+Status Mirror::sync_files(const std::vector<std::string>& names) const {
+  for (const std::string& name : names) {
+    util::UniqueFd fd(
+        ::openat(m_dir_fd.get(), name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (!fd.valid()) {
+      if (errno == ENOENT) {
+        continue;
+      }
+      return errno_status("cannot open for fsync", name, errno);
+    }
+    if (::fsync(fd.get()) != 0) {
+      return errno_status("cannot fsync", name, errno);
+    }
+  }
+  if (::fsync(m_dir_fd.get()) != 0) {
+    return errno_status("cannot fsync", m_dir, errno);
+  }
+  return Status::OK();
+}
+
 Status Mirror::ensure_quarantine(const std::string& stamp, std::string* folder) {
   *folder = std::string(k_quarantine_dir) + "/" + stamp;
   return util::make_dirs(m_dir + "/" + *folder);
@@ -147,11 +173,18 @@ Status Mirror::ensure_quarantine(const std::string& stamp, std::string* folder) 
 
 Status Mirror::quarantine(const std::string& name, const std::string& stamp, std::string* folder) {
   BARROT_TRY(ensure_quarantine(stamp, folder));
-  std::string target = *folder + "/" + name;
-  if (::renameat(m_dir_fd.get(), name.c_str(), m_dir_fd.get(), target.c_str()) != 0) {
-    return errno_status("cannot move to quarantine", name, errno);
+  const std::string base = *folder + "/" + name;
+  std::string target = base;
+  for (int n = 1;; ++n) {
+    if (::renameat2(
+            m_dir_fd.get(), name.c_str(), m_dir_fd.get(), target.c_str(), RENAME_NOREPLACE) == 0) {
+      return Status::OK();
+    }
+    if (errno != EEXIST || n > 1000) {
+      return errno_status("cannot move to quarantine", name, errno);
+    }
+    target = base + "." + std::to_string(n);
   }
-  return Status::OK();
 }
 
 Status Mirror::quarantine_text(const std::string& name,
@@ -160,7 +193,7 @@ Status Mirror::quarantine_text(const std::string& name,
                                std::string* folder) {
   BARROT_TRY(ensure_quarantine(stamp, folder));
   return util::write_file_atomic(
-      m_dir_fd.get(), *folder + "/" + name, text, util::Overwrite::yes, util::FsyncMode::none);
+      m_dir_fd.get(), *folder + "/" + name, text, util::Overwrite::no, util::FsyncMode::none);
 }
 
 } // namespace barrot::mirror

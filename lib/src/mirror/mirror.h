@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace barrot::mirror {
 
@@ -71,8 +72,12 @@ public:
   // Makes everything written to the directory durable (syncfs).
   Status sync_everything() const;
 
+  // fsyncs the files `names` that exist, then the directory.
+  Status sync_files(const std::vector<std::string>& names) const;
+
   // Moves `name` into the quarantine folder `stamp` (created on first use),
-  // keeping it for inspection. Returns the folder, relative to dir().
+  // keeping it for inspection; never replaces anything already kept there.
+  // Returns the folder, relative to dir().
   Status quarantine(const std::string& name, const std::string& stamp, std::string* folder);
 
   // Writes `text` as a file into the quarantine folder `stamp`.

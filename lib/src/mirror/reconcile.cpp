@@ -89,6 +89,10 @@ Match compare_file(int dir_fd, const std::string& name, const std::string& expec
   return compare_text(text, expected);
 }
 
+bool is_json_object(std::string_view text) {
+  return nlohmann::json::accept(text) && !text.empty() && text.front() == '{';
+}
+
 // The snapshot id of a log line, or "" when the line is not a JSON object
 // with a string snapshot_id. Lines Barrot wrote are recognized without a full
 // parse.
@@ -111,32 +115,19 @@ std::string line_id(std::string_view line) {
   return j["snapshot_id"].get<std::string>();
 }
 
-// Calls fn(line, line_number, has_newline) for each line of `text`.
-template <typename Fn>
-void for_each_line(std::string_view text, Fn&& fn) {
-  std::size_t pos = 0;
-  std::int64_t number = 0;
-  while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    bool has_nl = nl != std::string_view::npos;
-    std::size_t end = has_nl ? nl : text.size();
-    fn(text.substr(pos, end - pos), ++number, has_nl);
-    pos = end + 1;
-  }
-}
-
 std::string quarantine_stamp() {
   util::CivilTime t = util::to_civil(util::realtime_us());
   char buf[64];
   std::snprintf(buf,
                 sizeof buf,
-                "%04d%02d%02dT%02d%02d%02dZ-%d",
+                "%04d%02d%02dT%02d%02d%02d.%06dZ-%d",
                 t.year,
                 t.month,
                 t.day,
                 t.hour,
                 t.minute,
                 t.second,
+                t.micros,
                 static_cast<int>(::getpid()));
   return buf;
 }
@@ -157,8 +148,17 @@ bool is_snapshot_file_name(const std::string& name, std::string* id) {
   return validate_snapshot_id(*id).ok();
 }
 
-bool is_temp_name(const std::string& name) {
-  return name.size() > 5 && name[0] == '.' && name.compare(name.size() - 4, 4, ".tmp") == 0;
+// Temp names Barrot itself uses (util::temp_name_for of its own files); a
+// user's ".notes.tmp" is not ours to delete.
+bool is_our_temp_name(const std::string& name) {
+  constexpr std::string_view k_tmp = ".tmp";
+  if (name.size() < 6 || name[0] != '.' ||
+      name.compare(name.size() - k_tmp.size(), k_tmp.size(), k_tmp) != 0) {
+    return false;
+  }
+  const std::string inner = name.substr(1, name.size() - 1 - k_tmp.size());
+  std::string id;
+  return inner == k_latest_name || inner == k_log_name || is_snapshot_file_name(inner, &id);
 }
 
 // What a full scan found, with what repair needs to act on it.
@@ -184,7 +184,8 @@ std::string document_by_seq(SQLite::Database& db, std::int64_t seq) {
 
 Status Store::Impl::write_latest_from_db() {
   FileLock lock;
-  BARROT_TRY(lock.lock(mirror->latest_lock_fd(), FileLock::Mode::exclusive));
+  BARROT_TRY(
+      lock.lock(mirror->latest_lock_fd(), FileLock::Mode::exclusive, options.busy_timeout_ms));
   std::string document;
   BARROT_TRY(store::guarded("cannot read the latest periodic snapshot", [&]() -> Status {
     SQLite::Statement st(*db,
@@ -204,13 +205,41 @@ Status Store::Impl::write_latest_from_db() {
 
 // --- Checkpoint and reconciliation ------------------------------------------------
 
-Status Store::Impl::advance_checkpoint() {
+Status Store::Impl::advance_checkpoint(std::int64_t unchecked_rows) {
   if (options.sync == Sync::full) {
-    BARROT_TRY(mirror->sync_everything());
+    // What a power cut could still take must reach the disk before the
+    // checkpoint says it is there. A few rows (a CLI write): fsync their files,
+    // the log and the directory; many: one syncfs is cheaper.
+    constexpr std::int64_t k_max_rows_to_fsync_one_by_one = 64;
+    if (unchecked_rows > k_max_rows_to_fsync_one_by_one) {
+      BARROT_TRY(mirror->sync_everything());
+    } else {
+      std::vector<std::string> names;
+      BARROT_TRY(store::guarded("cannot list new snapshots", [&]() -> Status {
+        SQLite::Statement st(*db,
+                             "SELECT snapshot_id FROM snapshots WHERE seq > "
+                             "(SELECT seq FROM mirror_checkpoint WHERE id = 1)");
+        while (st.executeStep()) {
+          names.push_back(mirror::Mirror::file_name(st.getColumn(0).getString()));
+        }
+        return Status::OK();
+      }));
+      names.push_back(k_log_name);
+      names.push_back(k_latest_name);
+      BARROT_TRY(mirror->sync_files(names));
+    }
   }
   mirror::LogIdentity log;
   BARROT_TRY(mirror->log_identity(&log));
   BARROT_TRY(store::guarded("cannot move the mirror checkpoint", [&]() -> Status {
+    SQLite::Transaction txn(*db, SQLite::TransactionBehavior::IMMEDIATE);
+    // Full-text index: the actions it has not seen, in one batch.
+    db->exec("INSERT INTO snapshots_fts (rowid, action_type, details) "
+             "SELECT seq, action_type, details FROM snapshots "
+             "WHERE seq > (SELECT indexed_seq FROM fts_state WHERE id = 1) "
+             "AND snapshot_type = 'action' ORDER BY seq");
+    db->exec("UPDATE fts_state SET indexed_seq = "
+             "(SELECT coalesce(max(seq), 0) FROM snapshots) WHERE id = 1");
     SQLite::Statement st(*db,
                          "UPDATE mirror_checkpoint SET seq = (SELECT coalesce(max(seq), 0) FROM "
                          "snapshots), log_offset = ?, log_inode = ?, updated_us = ? WHERE id = 1");
@@ -218,6 +247,7 @@ Status Store::Impl::advance_checkpoint() {
     st.bind(2, log.inode);
     st.bind(3, util::realtime_us());
     st.exec();
+    txn.commit();
     return Status::OK();
   }));
   self_mirrored.clear();
@@ -252,13 +282,17 @@ Status apply_repair(Store::Impl& impl, Scan& scan, RepairReport* report);
 
 } // namespace
 
-Status Store::Impl::reconcile(bool wait) {
-  FileLock lock;
-  if (wait) {
-    BARROT_TRY(lock.lock(mirror->lock_fd(), FileLock::Mode::exclusive));
-  } else if (!lock.try_lock(mirror->lock_fd(), FileLock::Mode::exclusive)) {
-    return Status::OK(); // writers are active; they or a later open will do it
-  }
+Status Store::Impl::reconcile(int wait_ms) {
+  return store::guarded("cannot reconcile the mirror", [&]() -> Status {
+    FileLock lock;
+    if (!lock.lock(mirror->lock_fd(), FileLock::Mode::exclusive, wait_ms).ok()) {
+      return Status::OK(); // writers are active; they or a later open will do it
+    }
+    return reconcile_locked();
+  });
+}
+
+Status Store::Impl::reconcile_locked() {
   Checkpoint cp;
   BARROT_TRY(read_checkpoint(*db, &cp));
   mirror::LogIdentity log;
@@ -276,12 +310,14 @@ Status Store::Impl::reconcile(bool wait) {
     std::string document;
   };
   std::vector<Row> rows;
+  std::unordered_map<std::string, std::size_t> row_by_id;
   BARROT_TRY(store::guarded("cannot read new snapshots", [&]() -> Status {
     SQLite::Statement st(*db,
                          "SELECT seq, snapshot_id, snapshot_type, document FROM snapshots "
                          "WHERE seq > ? ORDER BY seq");
     st.bind(1, cp.seq);
     while (st.executeStep()) {
+      row_by_id.emplace(st.getColumn(1).getString(), rows.size());
       rows.push_back({st.getColumn(0).getInt64(),
                       st.getColumn(1).getString(),
                       st.getColumn(2).getString() == "periodic" ? SnapshotType::periodic
@@ -294,13 +330,21 @@ Status Store::Impl::reconcile(bool wait) {
     return Status::OK();
   }
 
+  // The log past the checkpoint: each line must be whole and, when it is one
+  // of the new rows, hold exactly that row; anything else (a line torn by a
+  // killed writer, then glued to the next append) needs a full repair.
   std::string tail;
   BARROT_TRY(mirror->read_log_from(cp.log_offset, &tail));
   std::unordered_set<std::string> tail_ids;
   bool tail_damaged = false;
   for_each_line(tail, [&](std::string_view line, std::int64_t, bool has_nl) {
     std::string id = has_nl ? line_id(line) : std::string();
-    if (id.empty()) {
+    auto it = row_by_id.find(id);
+    const bool ok =
+        !id.empty() &&
+        (it == row_by_id.end() ? is_json_object(line)
+                               : compare_text(line, rows[it->second].document) == Match::same);
+    if (!ok) {
       tail_damaged = true;
     } else {
       tail_ids.insert(std::move(id));
@@ -309,21 +353,21 @@ Status Store::Impl::reconcile(bool wait) {
 
   const int dir_fd = mirror->dir_fd();
   bool any_periodic = false;
-  bool any_missing_line = false;
+  std::string lines;
+  std::int64_t unchecked = 0;
   std::string stamp;
   std::string folder;
   for (const Row& row : rows) {
-    if (row.type == SnapshotType::periodic) {
-      any_periodic = true;
-    }
-    ::unlinkat(dir_fd, util::temp_name_for(mirror::Mirror::file_name(row.id)).c_str(), 0);
+    any_periodic = any_periodic || row.type == SnapshotType::periodic;
     if (is_self_mirrored(row.seq)) {
       continue;
     }
+    ++unchecked;
+    const std::string name = mirror::Mirror::file_name(row.id);
+    ::unlinkat(dir_fd, util::temp_name_for(name).c_str(), 0);
     BARROT_TRY_ASSIGN(Json doc, store::parse_document(row.document, row.id));
     const std::string pretty = store::pretty(doc);
-    const std::string name = mirror::Mirror::file_name(row.id);
-    Match m = compare_file(dir_fd, name, pretty);
+    const Match m = compare_file(dir_fd, name, pretty);
     if (m == Match::different || m == Match::torn) {
       if (stamp.empty()) {
         stamp = quarantine_stamp();
@@ -334,7 +378,8 @@ Status Store::Impl::reconcile(bool wait) {
       BARROT_TRY(mirror->write_snapshot_file(row.id, pretty));
     }
     if (row.type == SnapshotType::action && tail_ids.count(row.id) == 0) {
-      any_missing_line = true;
+      lines += row.document;
+      lines += '\n';
     }
   }
   ::unlinkat(dir_fd, util::temp_name_for(k_latest_name).c_str(), 0);
@@ -345,18 +390,10 @@ Status Store::Impl::reconcile(bool wait) {
     RepairReport report;
     return repair_locked(&report);
   }
-  if (any_missing_line) {
-    std::string lines;
-    for (const Row& row : rows) {
-      if (row.type == SnapshotType::action && tail_ids.count(row.id) == 0 &&
-          !is_self_mirrored(row.seq)) {
-        lines += row.document;
-        lines += '\n';
-      }
-    }
+  if (!lines.empty()) {
     BARROT_TRY(mirror->append_log(lines));
   }
-  return advance_checkpoint();
+  return advance_checkpoint(unchecked);
 }
 
 // --- Full scan, verify, repair ---------------------------------------------------
@@ -431,7 +468,7 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
           problem(
               Problem::Kind::extra_file, id, name, "not in the database (barrot import adds it)");
         }
-      } else if (is_temp_name(name)) {
+      } else if (is_our_temp_name(name)) {
         problem(Problem::Kind::temp_file, "", name, "left by an interrupted write");
         scan->temp_files.push_back(name);
       }
@@ -442,7 +479,6 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
   // 3. The log, line by line.
   std::string log;
   BARROT_TRY(m.read_log_from(0, &log));
-  Status line_status;
   BARROT_TRY(store::guarded("cannot check the action log", [&]() -> Status {
     SQLite::Statement doc_st(db, "SELECT document FROM snapshots WHERE seq = ?");
     for_each_line(log, [&](std::string_view line, std::int64_t number, bool has_nl) {
@@ -527,7 +563,7 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
     }
     return Status::OK();
   }));
-  return line_status;
+  return Status::OK();
 }
 
 // Rewrites the log: lines of database snapshots in their present order as
@@ -593,13 +629,39 @@ Status rewrite_log(Store::Impl& impl, const std::string& stamp, RepairReport* re
   return Status::OK();
 }
 
+// Moves aside the files a scan found damaged, into quarantine folder `stamp`.
+Status quarantine_damaged(mirror::Mirror& m,
+                          const Scan& scan,
+                          const std::string& stamp,
+                          RepairReport* report) {
+  for (const std::string& id : scan.files_to_quarantine) {
+    BARROT_TRY(m.quarantine(mirror::Mirror::file_name(id), stamp, &report->quarantine_dir));
+  }
+  return Status::OK();
+}
+
+// The end of every repair: temp files go, extra content is reported as left
+// alone, and the checkpoint moves to the (now complete) end.
+Status finish_repair(Store::Impl& impl, const Scan& scan, RepairReport* report) {
+  for (const std::string& name : scan.temp_files) {
+    if (::unlinkat(impl.mirror->dir_fd(), name.c_str(), 0) == 0) {
+      ++report->temp_files_removed;
+    }
+  }
+  for (const Problem& p : scan.report.problems) {
+    if (p.kind == Problem::Kind::extra_file || p.kind == Problem::Kind::extra_line ||
+        p.kind == Problem::Kind::extra_latest) {
+      report->left_alone.push_back(p);
+    }
+  }
+  return impl.advance_checkpoint(scan.report.snapshots);
+}
+
 Status apply_repair(Store::Impl& impl, Scan& scan, RepairReport* report) {
   SQLite::Database& db = *impl.db;
   mirror::Mirror& m = *impl.mirror;
   const std::string stamp = quarantine_stamp();
-  for (const std::string& id : scan.files_to_quarantine) {
-    BARROT_TRY(m.quarantine(mirror::Mirror::file_name(id), stamp, &report->quarantine_dir));
-  }
+  BARROT_TRY(quarantine_damaged(m, scan, stamp, report));
   BARROT_TRY(store::guarded("cannot repair snapshot files", [&]() -> Status {
     SQLite::Statement st(db, "SELECT document FROM snapshots WHERE snapshot_id = ?");
     for (const std::string& id : scan.files_to_write) {
@@ -614,11 +676,6 @@ Status apply_repair(Store::Impl& impl, Scan& scan, RepairReport* report) {
     }
     return Status::OK();
   }));
-  for (const std::string& name : scan.temp_files) {
-    if (::unlinkat(m.dir_fd(), name.c_str(), 0) == 0) {
-      ++report->temp_files_removed;
-    }
-  }
   if (scan.log_needs_rewrite) {
     BARROT_TRY(rewrite_log(impl, stamp, report));
   } else if (!scan.missing_line_seqs.empty()) {
@@ -637,13 +694,7 @@ Status apply_repair(Store::Impl& impl, Scan& scan, RepairReport* report) {
     BARROT_TRY(impl.write_latest_from_db());
     report->latest_written = true;
   }
-  for (const Problem& p : scan.report.problems) {
-    if (p.kind == Problem::Kind::extra_file || p.kind == Problem::Kind::extra_line ||
-        p.kind == Problem::Kind::extra_latest) {
-      report->left_alone.push_back(p);
-    }
-  }
-  return impl.advance_checkpoint();
+  return finish_repair(impl, scan, report);
 }
 
 } // namespace
@@ -654,42 +705,54 @@ Status Store::Impl::repair_locked(RepairReport* report) {
   return apply_repair(*this, scan, report);
 }
 
-Result<VerifyReport> Store::verify() {
-  FileLock lock;
-  if (m_impl->mirror->lock_fd() >= 0) {
-    BARROT_TRY(lock.lock(m_impl->mirror->lock_fd(), FileLock::Mode::exclusive));
+namespace {
+
+Status require_writable(const Options& options) {
+  if (options.access != Access::read_write) {
+    return Status::InvalidArgument("the store was opened read-only");
   }
+  return Status::OK();
+}
+
+} // namespace
+
+Result<VerifyReport> Store::verify() {
   Scan scan;
-  BARROT_TRY(full_scan(*m_impl, &scan));
+  BARROT_TRY(store::guarded("cannot verify", [&]() -> Status {
+    FileLock lock;
+    if (m_impl->mirror->lock_fd() >= 0) {
+      BARROT_TRY(lock.lock(
+          m_impl->mirror->lock_fd(), FileLock::Mode::exclusive, m_impl->options.busy_timeout_ms));
+    }
+    return full_scan(*m_impl, &scan);
+  }));
   return std::move(scan.report);
 }
 
 Result<RepairReport> Store::repair() {
-  if (m_impl->options.access != Access::read_write) {
-    return Status::InvalidArgument("the store was opened read-only");
-  }
-  FileLock lock;
-  BARROT_TRY(lock.lock(m_impl->mirror->lock_fd(), FileLock::Mode::exclusive));
+  BARROT_TRY(require_writable(m_impl->options));
   RepairReport report;
-  BARROT_TRY(m_impl->repair_locked(&report));
+  BARROT_TRY(store::guarded("cannot repair", [&]() -> Status {
+    FileLock lock;
+    BARROT_TRY(lock.lock(
+        m_impl->mirror->lock_fd(), FileLock::Mode::exclusive, m_impl->options.busy_timeout_ms));
+    return m_impl->repair_locked(&report);
+  }));
   return report;
 }
 
 Result<RepairReport> Store::rebuild_mirror() {
-  if (m_impl->options.access != Access::read_write) {
-    return Status::InvalidArgument("the store was opened read-only");
-  }
-  FileLock lock;
-  BARROT_TRY(lock.lock(m_impl->mirror->lock_fd(), FileLock::Mode::exclusive));
-  Scan scan;
-  BARROT_TRY(full_scan(*m_impl, &scan));
+  BARROT_TRY(require_writable(m_impl->options));
   RepairReport report;
-  mirror::Mirror& m = *m_impl->mirror;
-  const std::string stamp = quarantine_stamp();
-  for (const std::string& id : scan.files_to_quarantine) {
-    BARROT_TRY(m.quarantine(mirror::Mirror::file_name(id), stamp, &report.quarantine_dir));
-  }
   BARROT_TRY(store::guarded("cannot rebuild the mirror", [&]() -> Status {
+    FileLock lock;
+    BARROT_TRY(lock.lock(
+        m_impl->mirror->lock_fd(), FileLock::Mode::exclusive, m_impl->options.busy_timeout_ms));
+    Scan scan;
+    BARROT_TRY(full_scan(*m_impl, &scan));
+    mirror::Mirror& m = *m_impl->mirror;
+    const std::string stamp = quarantine_stamp();
+    BARROT_TRY(quarantine_damaged(m, scan, stamp, &report));
     SQLite::Statement st(*m_impl->db,
                          "SELECT snapshot_id, snapshot_type, document FROM snapshots ORDER BY seq");
     std::string log;
@@ -713,22 +776,10 @@ Result<RepairReport> Store::rebuild_mirror() {
       BARROT_TRY(m.replace_file(k_log_name, log));
       report.log_rewritten = true;
     }
-    return Status::OK();
+    BARROT_TRY(m_impl->write_latest_from_db());
+    report.latest_written = true;
+    return finish_repair(*m_impl, scan, &report);
   }));
-  for (const std::string& name : scan.temp_files) {
-    if (::unlinkat(m.dir_fd(), name.c_str(), 0) == 0) {
-      ++report.temp_files_removed;
-    }
-  }
-  BARROT_TRY(m_impl->write_latest_from_db());
-  report.latest_written = true;
-  for (const Problem& p : scan.report.problems) {
-    if (p.kind == Problem::Kind::extra_file || p.kind == Problem::Kind::extra_line ||
-        p.kind == Problem::Kind::extra_latest) {
-      report.left_alone.push_back(p);
-    }
-  }
-  BARROT_TRY(m_impl->advance_checkpoint());
   return report;
 }
 

@@ -1,4 +1,5 @@
 #include "util/fs.h"
+#include "util/utf8.h"
 
 #include <barrot/periodic.h>
 
@@ -45,7 +46,7 @@ Json system_state(Store& store, TimeUs now) {
     s["uptime_error"] = st.ok() ? "cannot parse /proc/uptime" : st.message();
   }
   char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) == 0) {
+  if (::gethostname(host, sizeof host - 1) == 0 && util::is_valid_utf8(host)) {
     s["hostname"] = host;
   }
   auto sum = store.summary();

@@ -2,6 +2,7 @@
 #include "store/database.h"
 #include "store/render.h"
 #include "store/store_impl.h"
+#include "util/fs.h"
 #include "util/time.h"
 
 #include <barrot/store.h>
@@ -25,30 +26,55 @@ constexpr std::int64_t k_checkpoint_interval_us = 60'000'000;
 // only a clock stuck far in the future of existing ids could reach it.
 constexpr int k_max_id_attempts = 1'000'000;
 
+// How long an open waits for other processes to let go of the mirror lock
+// before it leaves reconciliation to them: long enough to slip between the
+// commits of busy writers, short enough not to be noticed.
+constexpr int k_open_reconcile_wait_ms = 250;
+
+// JSON nesting deeper than this is refused: SQLite's JSON functions stop at
+// 1000 levels, and nothing real needs more than a handful.
+constexpr int k_max_details_depth = 64;
+
+// Snapshot times must fall in years 0001 to 9999, so ids keep their shape.
+constexpr TimeUs k_min_time_us = -62135596800LL * 1'000'000; // 0001-01-01T00:00:00Z
+constexpr TimeUs k_max_time_us = 253402214400LL * 1'000'000; // 9999-12-31T00:00:00Z
+
+Status validate_time(std::optional<TimeUs> t, const char* what) {
+  if (t && (*t < k_min_time_us || *t > k_max_time_us)) {
+    return Status::InvalidArgument(std::string(what) + " is outside years 0001 to 9999");
+  }
+  return Status::OK();
+}
+
+int json_depth(const Json& j) {
+  // Iterative, so a hostile document cannot overflow the stack here.
+  int deepest = 0;
+  std::vector<std::pair<const Json*, int>> stack{{&j, 1}};
+  while (!stack.empty()) {
+    auto [node, depth] = stack.back();
+    stack.pop_back();
+    deepest = std::max(deepest, depth);
+    if (depth > k_max_details_depth) {
+      break;
+    }
+    if (node->is_structured()) {
+      for (const auto& child : *node) {
+        stack.emplace_back(&child, depth + 1);
+      }
+    }
+  }
+  return deepest;
+}
+
 bool path_exists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
 }
 
-Status validate_details(const Json& details, std::string* compact_out) {
-  if (!details.is_object()) {
-    return Status::InvalidArgument(std::string("details must be a JSON object, not ") +
-                                   details.type_name());
-  }
-  try {
-    *compact_out = details.dump();
-  } catch (const Json::exception& e) {
-    return Status::InvalidArgument(std::string("details cannot be serialized: ") + e.what());
-  }
-  if (compact_out->size() > k_max_details_bytes) {
-    return Status::InvalidArgument("details are " + std::to_string(compact_out->size()) +
-                                   " bytes (at most " + std::to_string(k_max_details_bytes) + ")");
-  }
-  return Status::OK();
-}
-
 Status prepare_action(const ActionInput& in, TimeUs default_ts, PendingRow* row) {
   BARROT_TRY(validate_action_type(in.type));
+  BARROT_TRY(validate_time(in.at, "the snapshot time"));
+  BARROT_TRY(validate_time(in.started_at, "started_at"));
   std::string details_text;
   BARROT_TRY(validate_details(in.details, &details_text));
   if (!in.start_snapshot_id.empty()) {
@@ -66,6 +92,27 @@ Status prepare_action(const ActionInput& in, TimeUs default_ts, PendingRow* row)
 
 } // namespace
 
+Status validate_details(const Json& details, std::string* compact_out) {
+  if (!details.is_object()) {
+    return Status::InvalidArgument(std::string("details must be a JSON object, not ") +
+                                   details.type_name());
+  }
+  if (json_depth(details) > k_max_details_depth) {
+    return Status::InvalidArgument("details nest deeper than " +
+                                   std::to_string(k_max_details_depth) + " levels");
+  }
+  try {
+    *compact_out = details.dump();
+  } catch (const Json::exception& e) {
+    return Status::InvalidArgument(std::string("details cannot be serialized: ") + e.what());
+  }
+  if (compact_out->size() > k_max_details_bytes) {
+    return Status::InvalidArgument("details are " + std::to_string(compact_out->size()) +
+                                   " bytes (at most " + std::to_string(k_max_details_bytes) + ")");
+  }
+  return Status::OK();
+}
+
 void rerender_with_time(PendingRow* row, TimeUs ts) {
   const std::string old_iso = row->document["timestamp"].get<std::string>();
   const std::string iso = format_iso8601(ts);
@@ -80,6 +127,22 @@ void rerender_with_time(PendingRow* row, TimeUs ts) {
     }
   }
   row->compact = store::compact(row->document);
+}
+
+void bind_insert(SQLite::Statement& st, const PendingRow& row) {
+  st.reset();
+  st.bind(1, row.id);
+  st.bind(2, std::string(to_string(row.type)));
+  st.bind(3, row.ts);
+  if (row.type == SnapshotType::action) {
+    st.bind(4, row.action_type);
+    st.bind(5, row.status);
+  } else {
+    st.bind(4);
+    st.bind(5);
+  }
+  st.bind(6, row.origin);
+  st.bindNoCopy(7, row.compact);
 }
 
 // --- Store::Impl --------------------------------------------------------------
@@ -112,7 +175,7 @@ bool Store::Impl::is_self_mirrored(std::int64_t seq) const {
 Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
                                       std::vector<Status>* mirror_status) {
   util::FileLock lock;
-  BARROT_TRY(lock.lock(mirror->lock_fd(), util::FileLock::Mode::shared));
+  BARROT_TRY(lock.lock(mirror->lock_fd(), util::FileLock::Mode::shared, options.busy_timeout_ms));
   BARROT_TRY(store::guarded("cannot record snapshot", [&]() -> Status {
     SQLite::Transaction txn(*db, SQLite::TransactionBehavior::IMMEDIATE);
     SQLite::Statement& st = *insert_stmt;
@@ -122,19 +185,7 @@ Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
           return Status::IOError("no free snapshot id near " + row.id);
         }
         if (!mirror->file_exists(row.id)) {
-          st.reset();
-          st.bind(1, row.id);
-          st.bind(2, std::string(to_string(row.type)));
-          st.bind(3, row.ts);
-          if (row.type == SnapshotType::action) {
-            st.bind(4, row.action_type);
-            st.bind(5, row.status);
-          } else {
-            st.bind(4);
-            st.bind(5);
-          }
-          st.bind(6, row.origin);
-          st.bindNoCopy(7, row.compact);
+          bind_insert(st, row);
           st.exec();
           if (db->getChanges() == 1) {
             row.seq = db->getLastInsertRowid();
@@ -189,7 +240,7 @@ Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
 
   if (util::monotonic_us() - last_checkpoint_mono_us > k_checkpoint_interval_us) {
     // Best effort: a failure here leaves work for the next open, nothing more.
-    (void)reconcile(/*wait=*/false);
+    (void)reconcile(/*wait_ms=*/0);
   }
   return Status::OK();
 }
@@ -201,7 +252,7 @@ Store::Store(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 Store::~Store() {
   if (m_impl && m_impl->options.access == Access::read_write && !m_impl->self_mirrored.empty()) {
     // Leave a fresh checkpoint so the next open has nothing to look at.
-    (void)m_impl->reconcile(/*wait=*/false);
+    (void)m_impl->reconcile(/*wait_ms=*/0);
   }
 }
 
@@ -219,9 +270,17 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
     return Status::NotFound("no barrot store at " + impl->db_path +
                             " (record a snapshot first, or pass --dir / --db)");
   }
+  // The database first: a file that is not a store (or is too new) is
+  // refused before anything is created in the snapshots directory.
+  if (rw) {
+    const std::size_t slash = impl->db_path.rfind('/');
+    if (slash != std::string::npos && slash > 0) {
+      BARROT_TRY(util::make_dirs(impl->db_path.substr(0, slash)).WithContext("database directory"));
+    }
+  }
+  BARROT_TRY(store::open_database(impl->db_path, options, &impl->db, &impl->schema_version));
   BARROT_TRY(
       mirror::Mirror::Open(options.snapshots_dir, options.sync, options.access, &impl->mirror));
-  BARROT_TRY(store::open_database(impl->db_path, options, &impl->db, &impl->schema_version));
   if (rw) {
     BARROT_TRY(store::guarded("cannot prepare statements", [&]() -> Status {
       impl->insert_stmt = std::make_unique<SQLite::Statement>(
@@ -232,7 +291,7 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
     }));
     impl->last_checkpoint_mono_us = util::monotonic_us();
     if (options.reconcile_on_open) {
-      BARROT_TRY(impl->reconcile(/*wait=*/false));
+      BARROT_TRY(impl->reconcile(k_open_reconcile_wait_ms));
     }
   }
   return std::unique_ptr<Store>(new Store(std::move(impl)));
@@ -292,6 +351,7 @@ Result<Snapshot> Store::record_periodic(const PeriodicInput& input) {
   if (input.interval.empty() || input.interval.size() > 64) {
     return Status::InvalidArgument("periodic interval must be 1 to 64 characters");
   }
+  BARROT_TRY(validate_time(input.at, "the snapshot time"));
   std::vector<PendingRow> rows(1);
   PendingRow& row = rows[0];
   row.type = SnapshotType::periodic;
@@ -384,10 +444,16 @@ Result<std::vector<Snapshot>> Store::latest(std::size_t count, std::optional<Sna
         },
         &out));
   } else {
+    // Each arm walks its (snapshot_type, ts_us) index backwards.
     BARROT_TRY(query_snapshots(
         *m_impl->db,
-        "SELECT snapshot_id, snapshot_type, ts_us, document FROM snapshots "
-        "ORDER BY ts_us DESC, seq DESC LIMIT ?",
+        "SELECT snapshot_id, snapshot_type, ts_us, document FROM ("
+        " SELECT * FROM (SELECT seq, snapshot_id, snapshot_type, ts_us, document FROM snapshots"
+        "  WHERE snapshot_type = 'action' ORDER BY ts_us DESC, seq DESC LIMIT ?1)"
+        " UNION ALL"
+        " SELECT * FROM (SELECT seq, snapshot_id, snapshot_type, ts_us, document FROM snapshots"
+        "  WHERE snapshot_type = 'periodic' ORDER BY ts_us DESC, seq DESC LIMIT ?1))"
+        " ORDER BY ts_us DESC, seq DESC LIMIT ?1",
         [&](SQLite::Statement& st) { st.bind(1, limit); },
         &out));
   }
@@ -396,20 +462,35 @@ Result<std::vector<Snapshot>> Store::latest(std::size_t count, std::optional<Sna
 
 Status Store::list(const std::function<bool(const SnapshotInfo&)>& fn) {
   return store::guarded("cannot list snapshots", [&]() -> Status {
-    SQLite::Statement st(*m_impl->db,
-                         "SELECT snapshot_id, snapshot_type, ts_us, action_type, status "
-                         "FROM snapshots ORDER BY ts_us, seq");
+    // Two cursors, each in (snapshot_type, ts_us) index order, merged: every
+    // snapshot oldest first without sorting the table.
+    const char* sql = "SELECT snapshot_id, ts_us, seq, action_type, status FROM snapshots "
+                      "WHERE snapshot_type = ? ORDER BY ts_us, seq";
+    SQLite::Statement actions(*m_impl->db, sql);
+    SQLite::Statement periodic(*m_impl->db, sql);
+    actions.bind(1, "action");
+    periodic.bind(1, "periodic");
+    bool have_a = actions.executeStep();
+    bool have_p = periodic.executeStep();
     SnapshotInfo info;
-    while (st.executeStep()) {
+    while (have_a || have_p) {
+      bool take_a = have_a;
+      if (have_a && have_p) {
+        const auto key = [](SQLite::Statement& st) {
+          return std::make_pair(st.getColumn(1).getInt64(), st.getColumn(2).getInt64());
+        };
+        take_a = key(actions) < key(periodic);
+      }
+      SQLite::Statement& st = take_a ? actions : periodic;
       info.id = st.getColumn(0).getString();
-      info.type =
-          st.getColumn(1).getString() == "periodic" ? SnapshotType::periodic : SnapshotType::action;
-      info.timestamp = st.getColumn(2).getInt64();
+      info.type = take_a ? SnapshotType::action : SnapshotType::periodic;
+      info.timestamp = st.getColumn(1).getInt64();
       info.action_type = st.getColumn(3).getString();
       info.status = st.getColumn(4).getString();
       if (!fn(info)) {
         break;
       }
+      (take_a ? have_a : have_p) = st.executeStep();
     }
     return Status::OK();
   });

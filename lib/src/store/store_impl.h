@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -60,16 +61,22 @@ struct Store::Impl {
   // Writes latest_periodic.json from the newest periodic row in the database.
   Status write_latest_from_db();
 
-  // Brings the mirror up to date with rows past the checkpoint. When
-  // `wait` is false and another process holds the mirror lock, does nothing.
-  Status reconcile(bool wait);
+  // Brings the mirror up to date with rows past the checkpoint. Waits at
+  // most `wait_ms` for the mirror lock; when other processes keep it longer,
+  // does nothing (they, or a later open, will).
+  Status reconcile(int wait_ms);
+
+  // reconcile() with the mirror lock already held exclusive.
+  Status reconcile_locked();
 
   // Full scan and repair. REQUIRES: the mirror lock held exclusive.
   Status repair_locked(RepairReport* report);
 
-  // Moves the checkpoint to the newest row and the current log end.
+  // Indexes the actions not yet in the full-text index, and moves the mirror
+  // checkpoint to the newest row and the current log end, in one transaction.
+  // `unchecked_rows`: rows past the old checkpoint (to fsync with Sync::full).
   // REQUIRES: the mirror lock held exclusive and the mirror complete up to it.
-  Status advance_checkpoint();
+  Status advance_checkpoint(std::int64_t unchecked_rows);
 
   void note_self_mirrored(std::int64_t seq);
   bool is_self_mirrored(std::int64_t seq) const;
@@ -77,5 +84,26 @@ struct Store::Impl {
 
 // Renders `row.document` for a new id/timestamp when the first choice was taken.
 void rerender_with_time(PendingRow* row, TimeUs ts);
+
+// OK for a JSON object of at most k_max_details_bytes (compact) and 64
+// levels; sets `compact_out` to its compact text.
+Status validate_details(const Json& details, std::string* compact_out);
+
+// Binds `row` to Store::Impl::insert_stmt's parameters.
+void bind_insert(SQLite::Statement& st, const PendingRow& row);
+
+// Calls fn(line, line_number, has_newline) for each line of `text`.
+template <typename Fn>
+void for_each_line(std::string_view text, Fn&& fn) {
+  std::size_t pos = 0;
+  std::int64_t number = 0;
+  while (pos < text.size()) {
+    std::size_t nl = text.find('\n', pos);
+    bool has_nl = nl != std::string_view::npos;
+    std::size_t end = has_nl ? nl : text.size();
+    fn(text.substr(pos, end - pos), ++number, has_nl);
+    pos = end + 1;
+  }
+}
 
 } // namespace barrot

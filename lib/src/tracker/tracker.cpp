@@ -67,6 +67,12 @@ TrackedAction::~TrackedAction() {
   }
 }
 
+void TrackedAction::set(const std::string& key, Json value) {
+  if (m_details.is_object()) { // otherwise the start was refused already
+    m_details[key] = std::move(value);
+  }
+}
+
 Result<std::string> TrackedAction::finish() {
   if (m_finished) {
     return Status::InvalidArgument("the action was already finished");

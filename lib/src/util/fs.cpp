@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -99,6 +100,22 @@ Status write_all(int fd, std::string_view data, std::string_view path_for_errors
   return Status::OK();
 }
 
+Status append_once(int fd, std::string_view data, std::string_view path_for_errors) {
+  ssize_t n = 0;
+  do {
+    n = ::write(fd, data.data(), data.size());
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    return errno_status("cannot append to", path_for_errors, errno);
+  }
+  if (static_cast<std::size_t>(n) != data.size()) {
+    return Status::IOError("short write to " + std::string(path_for_errors) + " (" +
+                           std::to_string(n) + " of " + std::to_string(data.size()) +
+                           " bytes; disk full?)");
+  }
+  return Status::OK();
+}
+
 namespace {
 
 Status sync_fd(int fd, const std::string& path) {
@@ -114,8 +131,11 @@ Status write_via_rename(int dir_fd,
                         Overwrite overwrite,
                         FsyncMode fsync_mode) {
   const std::string tmp = temp_name_for(name);
+  // A leftover (or planted) temp file is removed, never written through: a
+  // hard link planted there must not let us truncate its target.
+  ::unlinkat(dir_fd, tmp.c_str(), 0);
   UniqueFd fd(
-      ::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+      ::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
   if (!fd.valid()) {
     return errno_status("cannot create", tmp, errno);
   }
@@ -185,8 +205,10 @@ Status write_file_atomic(int dir_fd,
   return Status::OK();
 }
 
-Status read_file(int dir_fd, const std::string& name, std::string* out, bool nofollow) {
-  int flags = O_RDONLY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0);
+Status read_file(
+    int dir_fd, const std::string& name, std::string* out, bool nofollow, std::size_t max_bytes) {
+  // O_NONBLOCK: opening a FIFO planted in the directory must not hang us.
+  int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0);
   UniqueFd fd(::openat(dir_fd, name.c_str(), flags));
   if (!fd.valid()) {
     if (errno == ENOENT) {
@@ -200,6 +222,10 @@ Status read_file(int dir_fd, const std::string& name, std::string* out, bool nof
   }
   if (!S_ISREG(st.st_mode)) {
     return Status::InvalidArgument("not a regular file: " + name);
+  }
+  if (static_cast<std::size_t>(st.st_size) > max_bytes) {
+    return Status::InvalidArgument(name + " is larger than " + std::to_string(max_bytes) +
+                                   " bytes");
   }
   out->clear();
   out->reserve(static_cast<std::size_t>(st.st_size));
@@ -215,6 +241,10 @@ Status read_file(int dir_fd, const std::string& name, std::string* out, bool nof
     if (n == 0) {
       break;
     }
+    if (out->size() + static_cast<std::size_t>(n) > max_bytes) {
+      return Status::InvalidArgument(name + " is larger than " + std::to_string(max_bytes) +
+                                     " bytes");
+    }
     out->append(buf, static_cast<std::size_t>(n));
   }
   return Status::OK();
@@ -225,16 +255,30 @@ bool exists_at(int dir_fd, const std::string& name) {
   return ::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-Status FileLock::lock(int fd, Mode mode) {
+Status FileLock::lock(int fd, Mode mode, int timeout_ms) {
   unlock();
-  int op = mode == Mode::shared ? LOCK_SH : LOCK_EX;
-  while (::flock(fd, op) != 0) {
-    if (errno != EINTR) {
-      return errno_status("cannot lock", "lock file", errno);
+  const int op = (mode == Mode::shared ? LOCK_SH : LOCK_EX) | LOCK_NB;
+  // Poll rather than block, so a stuck holder turns into Busy, not a hang.
+  // Back off from 0.1 ms to 20 ms: short waits (another writer's commit)
+  // stay short, long ones cost little CPU.
+  long waited_us = 0;
+  long step_us = 100;
+  for (;;) {
+    if (::flock(fd, op) == 0) {
+      m_fd = fd;
+      return Status::OK();
     }
+    if (errno != EWOULDBLOCK && errno != EINTR) {
+      return errno_status("cannot lock", "the store's lock file", errno);
+    }
+    if (waited_us >= static_cast<long>(timeout_ms) * 1000) {
+      return Status::Busy("another process held the store's lock for " +
+                          std::to_string(timeout_ms / 1000) + " s (a long verify or repair?)");
+    }
+    ::usleep(static_cast<useconds_t>(step_us));
+    waited_us += step_us;
+    step_us = std::min(step_us * 2, 20'000L);
   }
-  m_fd = fd;
-  return Status::OK();
 }
 
 bool FileLock::try_lock(int fd, Mode mode) {

@@ -59,14 +59,31 @@ Status write_file_atomic(int dir_fd,
 // The temporary name write_file_atomic uses for `name`.
 std::string temp_name_for(const std::string& name);
 
-// Writes all of `data` with one write() where the kernel allows (a regular
-// file opened O_APPEND gets it as one atomic append); loops on short writes.
+// Writes all of `data`, looping on short writes.
 Status write_all(int fd, std::string_view data, std::string_view path_for_errors);
 
-// Reads a whole file relative to `dir_fd` (AT_FDCWD for a plain path).
-// NotFound when it does not exist. Does not follow a symlink at the last
-// component when `nofollow`.
-Status read_file(int dir_fd, const std::string& name, std::string* out, bool nofollow = true);
+// Appends `data` with exactly one write() to a descriptor opened O_APPEND, so
+// that concurrent appenders never interleave. A short write (full disk, or a
+// fatal signal between pages) is an IOError: the tail it leaves is torn and
+// is found by the next reconciliation; retrying could interleave with
+// another process's append.
+Status append_once(int fd, std::string_view data, std::string_view path_for_errors);
+
+// The largest file read_file reads by default: far above any snapshot
+// (details are capped at 1 MiB), small enough that a planted huge file
+// cannot exhaust memory.
+inline constexpr std::size_t k_max_read_bytes = 64u << 20;
+
+// Reads a whole regular file relative to `dir_fd` (AT_FDCWD for a plain
+// path). NotFound when it does not exist; InvalidArgument for anything that
+// is not a regular file (FIFOs and devices are never opened for blocking
+// reads) or is larger than `max_bytes`. Does not follow a symlink at the
+// last component when `nofollow`.
+Status read_file(int dir_fd,
+                 const std::string& name,
+                 std::string* out,
+                 bool nofollow = true,
+                 std::size_t max_bytes = k_max_read_bytes);
 
 // True when `name` exists in `dir_fd` (any type, not following links).
 bool exists_at(int dir_fd, const std::string& name);
@@ -80,8 +97,8 @@ public:
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
 
-  // Blocks until the lock is held.
-  Status lock(int fd, Mode mode);
+  // Waits until the lock is held, at most `timeout_ms` (Busy after that).
+  Status lock(int fd, Mode mode, int timeout_ms);
   // Returns true when the lock was taken without waiting.
   bool try_lock(int fd, Mode mode);
   void unlock();

@@ -154,6 +154,10 @@ std::string format_problem(const Problem& p) {
   return out;
 }
 
+std::string dump_json(const Json& j, int indent) {
+  return j.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
 Json to_json(const Summary& sum) {
   Json j = Json::object();
   j["total"] = sum.total;
