@@ -33,16 +33,17 @@ END;
 -- content: the text is not stored twice. Rows are indexed in batches, not
 -- one transaction each (a per-row FTS5 update more than doubles the cost of
 -- a write): every action with seq <= fts_state.indexed_seq is indexed, and
--- newer ones (at most about a minute of writes) are found by scanning.
+-- newer ones (at most a minute or 1000 rows of writes) are found by scanning.
 CREATE VIRTUAL TABLE snapshots_fts USING fts5(
   action_type, details, content = 'snapshots', content_rowid = 'seq'
 );
 
 CREATE TABLE fts_state (
   id          INTEGER PRIMARY KEY CHECK (id = 1),
-  indexed_seq INTEGER NOT NULL
+  indexed_seq INTEGER NOT NULL,
+  updated_us  INTEGER NOT NULL
 );
-INSERT INTO fts_state (id, indexed_seq) VALUES (1, 0);
+INSERT INTO fts_state (id, indexed_seq, updated_us) VALUES (1, 0, 0);
 
 -- Only indexed rows may be removed from the index (FTS5 'delete' of a row it
 -- never saw would corrupt it).

@@ -60,6 +60,13 @@ std::string_view to_string(Problem::Kind kind) {
 
 namespace {
 
+// The full-text index is brought up to date when this many actions wait, or
+// this long after it last was: batches of ~1000 cost about what 10 single
+// rows do, and a minute is as stale as a search ever sees it (the rest is
+// scanned).
+constexpr std::int64_t k_fts_batch_rows = 1000;
+constexpr std::int64_t k_fts_batch_interval_us = 60'000'000;
+
 // How a mirror file compares with the database's document.
 enum class Match { same, missing, different, torn };
 
@@ -205,7 +212,7 @@ Status Store::Impl::write_latest_from_db() {
 
 // --- Checkpoint and reconciliation ------------------------------------------------
 
-Status Store::Impl::advance_checkpoint(std::int64_t unchecked_rows) {
+Status Store::Impl::advance_checkpoint(std::int64_t unchecked_rows, bool fts_now) {
   if (options.sync == Sync::full) {
     // What a power cut could still take must reach the disk before the
     // checkpoint says it is there. A few rows (a CLI write): fsync their files,
@@ -233,13 +240,26 @@ Status Store::Impl::advance_checkpoint(std::int64_t unchecked_rows) {
   BARROT_TRY(mirror->log_identity(&log));
   BARROT_TRY(store::guarded("cannot move the mirror checkpoint", [&]() -> Status {
     SQLite::Transaction txn(*db, SQLite::TransactionBehavior::IMMEDIATE);
-    // Full-text index: the actions it has not seen, in one batch.
-    db->exec("INSERT INTO snapshots_fts (rowid, action_type, details) "
-             "SELECT seq, action_type, details FROM snapshots "
-             "WHERE seq > (SELECT indexed_seq FROM fts_state WHERE id = 1) "
-             "AND snapshot_type = 'action' ORDER BY seq");
-    db->exec("UPDATE fts_state SET indexed_seq = "
-             "(SELECT coalesce(max(seq), 0) FROM snapshots) WHERE id = 1");
+    // Full-text index: the actions it has not seen, in one batch, once enough
+    // are waiting (or enough time passed) for a batch to pay off.
+    const TimeUs now = util::realtime_us();
+    SQLite::Statement due(*db,
+                          "SELECT (SELECT coalesce(max(seq), 0) FROM snapshots) - indexed_seq "
+                          ">= ? OR ? - updated_us >= ? FROM fts_state WHERE id = 1");
+    due.bind(1, k_fts_batch_rows);
+    due.bind(2, now);
+    due.bind(3, k_fts_batch_interval_us);
+    if (fts_now || (due.executeStep() && due.getColumn(0).getInt() != 0)) {
+      db->exec("INSERT INTO snapshots_fts (rowid, action_type, details) "
+               "SELECT seq, action_type, details FROM snapshots "
+               "WHERE seq > (SELECT indexed_seq FROM fts_state WHERE id = 1) "
+               "AND snapshot_type = 'action' ORDER BY seq");
+      SQLite::Statement mark(*db,
+                             "UPDATE fts_state SET indexed_seq = (SELECT coalesce(max(seq), 0) "
+                             "FROM snapshots), updated_us = ? WHERE id = 1");
+      mark.bind(1, now);
+      mark.exec();
+    }
     SQLite::Statement st(*db,
                          "UPDATE mirror_checkpoint SET seq = (SELECT coalesce(max(seq), 0) FROM "
                          "snapshots), log_offset = ?, log_inode = ?, updated_us = ? WHERE id = 1");
@@ -393,7 +413,7 @@ Status Store::Impl::reconcile_locked() {
   if (!lines.empty()) {
     BARROT_TRY(mirror->append_log(lines));
   }
-  return advance_checkpoint(unchecked);
+  return advance_checkpoint(unchecked, /*fts_now=*/false);
 }
 
 // --- Full scan, verify, repair ---------------------------------------------------
@@ -654,7 +674,7 @@ Status finish_repair(Store::Impl& impl, const Scan& scan, RepairReport* report) 
       report->left_alone.push_back(p);
     }
   }
-  return impl.advance_checkpoint(scan.report.snapshots);
+  return impl.advance_checkpoint(scan.report.snapshots, /*fts_now=*/true);
 }
 
 Status apply_repair(Store::Impl& impl, Scan& scan, RepairReport* report) {

