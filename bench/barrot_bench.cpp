@@ -11,6 +11,8 @@
 // deleting a run's output right before the next run would skew it.
 #include <barrot/barrot.h>
 
+#include <sqlite3.h>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -189,6 +191,50 @@ double barrot_batched(const std::string& dir, long n, long batch) {
   return n / seconds_since(t0);
 }
 
+// Floor rows: the same rows inserted with plain SQLite (prepared statement,
+// WAL, synchronous=NORMAL, Barrot's schema and indexes, no mirror), `batch`
+// rows per transaction. What one transaction per snapshot costs here.
+double raw_sqlite(const std::string& dir, long n, long batch) {
+  { open(dir, barrot::Sync::normal); } // creates the schema
+  sqlite3* db = nullptr;
+  if (sqlite3_open((dir + "/.barrot/barrot.db").c_str(), &db) != SQLITE_OK) {
+    std::fprintf(stderr, "barrot_bench: cannot open raw database\n");
+    std::exit(1);
+  }
+  sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db,
+                     "INSERT INTO snapshots (snapshot_id, snapshot_type, ts_us, action_type, "
+                     "status, document) VALUES (?, 'action', ?, 'deployment', 'executing', ?)",
+                     -1,
+                     &st,
+                     nullptr);
+  const barrot::TimeUs t0_us = barrot::now_us();
+  auto t0 = Clock::now();
+  for (long i = 0; i < n;) {
+    sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+    for (long k = 0; k < batch && i < n; ++k, ++i) {
+      const barrot::TimeUs ts = t0_us + i;
+      const std::string id = barrot::make_snapshot_id(barrot::SnapshotType::action, ts);
+      barrot::Json doc{{"snapshot_id", id}, {"details", details_for(i)}};
+      const std::string text = doc.dump();
+      sqlite3_bind_text(st, 1, id.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(st, 2, ts);
+      sqlite3_bind_text(st, 3, text.c_str(), -1, SQLITE_TRANSIENT);
+      if (sqlite3_step(st) != SQLITE_DONE) {
+        std::fprintf(stderr, "barrot_bench: %s\n", sqlite3_errmsg(db));
+        std::exit(1);
+      }
+      sqlite3_reset(st);
+    }
+    sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  }
+  const double rate = n / seconds_since(t0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return rate;
+}
+
 // Ceiling rows: what one small file per snapshot costs on this disk.
 double small_files(const std::string& dir, long n, bool rename_too) {
   std::filesystem::create_directories(dir);
@@ -289,6 +335,8 @@ int main(int argc, char** argv) {
   const double py = python_rate(c, c.dir + "/py");
   const double one = barrot_single(c.dir + "/single", c.n, barrot::Sync::normal);
   const double bat = barrot_batched(c.dir + "/batch", c.n, c.batch);
+  const double raw1 = raw_sqlite(c.dir + "/raw1", c.n, 1);
+  const double rawb = raw_sqlite(c.dir + "/rawb", c.n, c.batch);
   const double cw = small_files(c.dir + "/files_cw", c.n, false);
   const double cwr = small_files(c.dir + "/files_cwr", c.n, true);
   const double full = barrot_single(c.dir + "/full", c.full_n, barrot::Sync::full);
@@ -304,6 +352,10 @@ int main(int argc, char** argv) {
     row("barrot record_action (one call each)", one, "");
     row("barrot record_actions (batches)", bat, "");
   }
+  row("floor: plain SQLite, 1 row per transaction",
+      raw1,
+      ratio(one / raw1, "(record_action / this)", ""));
+  row("floor: plain SQLite, batches", rawb, ratio(bat / rawb, "(record_actions / this)", ""));
   row("ceiling: create+write a small file", cw, ratio(one / cw, "(record_action / this)", ""));
   row("ceiling: create+write+rename a small file",
       cwr,

@@ -13,9 +13,26 @@ namespace barrot::store {
 
 namespace {
 
-constexpr int k_wal_autocheckpoint_pages = 64;
+// SQLite's own automatic checkpoint threshold, kept for long-lived writers.
+constexpr int k_wal_autocheckpoint_frames = 1000;
+
+int on_wal_commit(void* state, sqlite3* db, const char* name, int frames) {
+  static_cast<WalState*>(state)->frames = frames;
+  if (frames >= k_wal_autocheckpoint_frames) {
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    static_cast<WalState*>(state)->frames = 0;
+  }
+  return SQLITE_OK;
+}
 
 } // namespace
+
+void checkpoint_if_long(SQLite::Database& db, WalState& wal) {
+  if (wal.frames >= k_close_checkpoint_frames) {
+    sqlite3_wal_checkpoint_v2(db.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    wal.frames = 0;
+  }
+}
 
 Status status_from_exception(const std::exception& e, std::string_view context) {
   std::string msg = std::string(context) + ": " + e.what();
@@ -94,7 +111,8 @@ Status migrate(SQLite::Database& db, int target, int* version_after) {
 Status open_database(const std::string& path,
                      const Options& options,
                      std::unique_ptr<SQLite::Database>* out,
-                     int* schema_version) {
+                     int* schema_version,
+                     WalState* wal) {
   const bool rw = options.access == Access::read_write;
   return guarded("cannot open database " + path, [&]() -> Status {
     int flags = rw ? (SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) : SQLite::OPEN_READONLY;
@@ -124,12 +142,10 @@ Status open_database(const std::string& path,
                                         : "PRAGMA synchronous = NORMAL");
     // A CLI process opens, writes once and closes: a WAL checkpoint at every
     // close would cost two fsyncs per command. The WAL is checkpointed by the
-    // automatic checkpoint (every 1000 pages) instead; nothing is less durable.
+    // automatic checkpoint (every 1000 frames) and by checkpoint_if_long()
+    // when a Store closes; nothing is less durable.
     sqlite3_db_config(db->getHandle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-    // ...but every process that opens the store first re-reads the WAL to
-    // rebuild its index, so the WAL is kept short: 64 pages is about six
-    // CLI writes. Measured: a 1000-page (default) WAL cost ~1 ms per start.
-    db->exec("PRAGMA wal_autocheckpoint = " + std::to_string(k_wal_autocheckpoint_pages));
+    sqlite3_wal_hook(db->getHandle(), on_wal_commit, wal);
     db->exec("PRAGMA foreign_keys = ON");
     *schema_version = version;
     *out = std::move(db);

@@ -250,9 +250,15 @@ Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
 Store::Store(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 
 Store::~Store() {
-  if (m_impl && m_impl->options.access == Access::read_write && !m_impl->self_mirrored.empty()) {
-    // Leave a fresh checkpoint so the next open has nothing to look at.
-    (void)m_impl->reconcile(/*wait_ms=*/0);
+  if (m_impl && m_impl->options.access == Access::read_write) {
+    if (!m_impl->self_mirrored.empty()) {
+      // Leave a fresh checkpoint so the next open has nothing to look at.
+      (void)m_impl->reconcile(/*wait_ms=*/0);
+    }
+    try {
+      store::checkpoint_if_long(*m_impl->db, m_impl->wal);
+    } catch (...) { // a destructor cannot report; the next close tries again
+    }
   }
 }
 
@@ -278,7 +284,8 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
       BARROT_TRY(util::make_dirs(impl->db_path.substr(0, slash)).WithContext("database directory"));
     }
   }
-  BARROT_TRY(store::open_database(impl->db_path, options, &impl->db, &impl->schema_version));
+  BARROT_TRY(
+      store::open_database(impl->db_path, options, &impl->db, &impl->schema_version, &impl->wal));
   BARROT_TRY(
       mirror::Mirror::Open(options.snapshots_dir, options.sync, options.access, &impl->mirror));
   if (rw) {

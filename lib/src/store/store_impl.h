@@ -3,6 +3,7 @@
 #pragma once
 
 #include "mirror/mirror.h"
+#include "store/database.h"
 
 #include <barrot/store.h>
 
@@ -35,6 +36,7 @@ struct Store::Impl {
   Options options;
   std::string db_path;
   int schema_version = 0;
+  store::WalState wal; // declared before db: the connection's hook points here
   std::unique_ptr<SQLite::Database> db;
   std::unique_ptr<mirror::Mirror> mirror;
 
