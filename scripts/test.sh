@@ -9,6 +9,12 @@ scripts/deps.sh
 echo "== build (CI: -O2 -g, asserts on, -Werror)"
 cmake -S . -B build-ci -DCMAKE_BUILD_TYPE=CI -DBARROT_WARNINGS_AS_ERRORS=ON >/dev/null
 cmake --build build-ci -j2 >/dev/null
+echo "== one SQLite per program"
+for p in build-ci/tools/barrot build-ci/tests/barrot_tests build-ci/bench/barrot_bench; do
+  if readelf -d "$p" | grep -q 'libsqlite3'; then
+    echo "$p links libsqlite3 dynamically beside the static copy" >&2; exit 1
+  fi
+done
 echo "== format check"
 cmake --build build-ci --target check_format
 echo "== tests"

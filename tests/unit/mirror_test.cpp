@@ -1,3 +1,4 @@
+#include "mirror/mirror.h"
 #include "store/render.h"
 #include "support/test_util.h"
 
@@ -247,18 +248,31 @@ TEST_CASE("a FIFO planted as a snapshot file does not hang the store", "[mirror]
   CHECK(read_text(f.file(f.ids[0])).find(f.ids[0]) != std::string::npos);
 }
 
-TEST_CASE("quarantine never replaces what an earlier repair kept", "[mirror][repair]") {
-  Fixture f;
-  std::vector<std::string> kept;
-  for (const char* edit : {"\"ONE\"", "\"TWO\""}) {
-    std::string text = read_text(f.file(f.ids[0]));
-    text.replace(text.find("\"step\""), 6, edit);
-    write_text(f.file(f.ids[0]), text);
-    RepairReport r = f.repair();
-    kept.push_back(read_text(f.snaps + "/" + r.quarantine_dir + "/" + f.ids[0] + ".json"));
+TEST_CASE("quarantine never replaces what it already kept", "[mirror][repair]") {
+  TempDir dir;
+  std::unique_ptr<mirror::Mirror> m;
+  REQUIRE_OK(mirror::Mirror::Open(dir.path(), Sync::normal, Access::read_write, &m));
+  std::string folder;
+  for (const char* text : {"one", "two"}) {
+    write_text(dir / "x.json", text);
+    REQUIRE_OK(m->quarantine("x.json", "same-stamp", &folder));
+    REQUIRE_OK(m->quarantine_text("lines", text, "same-stamp", &folder));
   }
-  CHECK(kept[0].find("ONE") != std::string::npos);
-  CHECK(kept[1].find("TWO") != std::string::npos);
+  const std::string kept = dir / (folder + "/");
+  CHECK(read_text(kept + "x.json") == "one");
+  CHECK(read_text(kept + "x.json.1") == "two");
+  CHECK(read_text(kept + "lines") == "one");
+  CHECK(read_text(kept + "lines.1") == "two");
+  CHECK_FALSE(file_exists(dir / "x.json"));
+}
+
+TEST_CASE("a FIFO planted as the log does not hang the store", "[mirror][hostile]") {
+  Fixture f;
+  REQUIRE(::unlink(f.log.c_str()) == 0);
+  REQUIRE(::mkfifo(f.log.c_str(), 0644) == 0);
+  auto store = Store::Open(f.options); // the log's inode changed: a full scan
+  CHECK_FALSE(store.ok());
+  CHECK(store.status().message().find("action_log.jsonl") != std::string::npos);
 }
 
 TEST_CASE("a commit whose mirror a crash cut off is mirrored on the next open", "[mirror][crash]") {

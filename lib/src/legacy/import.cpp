@@ -32,6 +32,7 @@ Status candidate_from_json(const Json& doc, const std::string& expect_id, Pendin
   if (!doc.is_object()) {
     return Status::InvalidArgument("not a JSON object");
   }
+  BARROT_TRY(validate_depth(doc, "the snapshot's values"));
   auto str = [&](const Json& obj, const char* key, std::string* out) -> Status {
     auto it = obj.find(key);
     if (it == obj.end() || !it->is_string()) {

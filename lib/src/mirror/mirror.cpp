@@ -117,9 +117,14 @@ Status Mirror::log_identity(LogIdentity* out) const {
 
 Status Mirror::read_log_from(std::int64_t offset, std::string* out) const {
   out->clear();
-  util::UniqueFd fd(::openat(m_dir_fd.get(), k_log_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  util::UniqueFd fd(
+      ::openat(m_dir_fd.get(), k_log_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (!fd.valid()) {
     return errno == ENOENT ? Status::OK() : errno_status("cannot open", k_log_name, errno);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return Status::InvalidArgument(m_dir + "/" + k_log_name + " is not a regular file");
   }
   char buf[1 << 16];
   for (off_t pos = offset;;) {
@@ -192,8 +197,13 @@ Status Mirror::quarantine_text(const std::string& name,
                                const std::string& stamp,
                                std::string* folder) {
   BARROT_TRY(ensure_quarantine(stamp, folder));
+  const std::string base = *folder + "/" + name;
+  std::string target = base;
+  for (int n = 1; util::exists_at(m_dir_fd.get(), target); ++n) {
+    target = base + "." + std::to_string(n);
+  }
   return util::write_file_atomic(
-      m_dir_fd.get(), *folder + "/" + name, text, util::Overwrite::no, util::FsyncMode::none);
+      m_dir_fd.get(), target, text, util::Overwrite::no, util::FsyncMode::none);
 }
 
 } // namespace barrot::mirror

@@ -281,18 +281,24 @@ struct Checkpoint {
   std::int64_t seq = 0;
   std::int64_t log_offset = 0;
   std::int64_t log_inode = 0;
+  std::int64_t updated_us = 0;
 };
+
+// A checkpoint this old with rows past it suggests a writer died mid-write.
+constexpr std::int64_t k_stale_checkpoint_us = 2'000'000;
 
 Status read_checkpoint(SQLite::Database& db, Checkpoint* cp) {
   return store::guarded("cannot read the mirror checkpoint", [&]() -> Status {
     SQLite::Statement st(db,
-                         "SELECT seq, log_offset, log_inode FROM mirror_checkpoint WHERE id = 1");
+                         "SELECT seq, log_offset, log_inode, updated_us FROM mirror_checkpoint "
+                         "WHERE id = 1");
     if (!st.executeStep()) {
       return Status::Corruption("the mirror_checkpoint row is missing");
     }
     cp->seq = st.getColumn(0).getInt64();
     cp->log_offset = st.getColumn(1).getInt64();
     cp->log_inode = st.getColumn(2).getInt64();
+    cp->updated_us = st.getColumn(3).getInt64();
     return Status::OK();
   });
 }
@@ -304,8 +310,22 @@ Status apply_repair(Store::Impl& impl, Scan& scan, RepairReport* report);
 
 Status Store::Impl::reconcile(int wait_ms) {
   return store::guarded("cannot reconcile the mirror", [&]() -> Status {
+    // A look without the lock first: usually there is nothing to do, and
+    // then no writer should be made to wait for us, nor we for them.
+    Checkpoint cp;
+    BARROT_TRY(read_checkpoint(*db, &cp));
+    mirror::LogIdentity log;
+    BARROT_TRY(mirror->log_identity(&log));
+    const std::int64_t newest = db->execAndGet("SELECT coalesce(max(seq), 0) FROM snapshots");
+    if (newest == cp.seq && log.size == cp.log_offset && log.inode == cp.log_inode) {
+      return Status::OK();
+    }
+    // Rows past a checkpoint that moved recently belong to live writers, who
+    // will move it themselves: try once. A checkpoint that has not moved for
+    // a while is what a crash leaves: worth waiting a little for.
+    const bool stale = util::realtime_us() - cp.updated_us > k_stale_checkpoint_us;
     FileLock lock;
-    if (!lock.lock(mirror->lock_fd(), FileLock::Mode::exclusive, wait_ms).ok()) {
+    if (!lock.lock(mirror->lock_fd(), FileLock::Mode::exclusive, stale ? wait_ms : 0).ok()) {
       return Status::OK(); // writers are active; they or a later open will do it
     }
     return reconcile_locked();
@@ -360,10 +380,8 @@ Status Store::Impl::reconcile_locked() {
   for_each_line(tail, [&](std::string_view line, std::int64_t, bool has_nl) {
     std::string id = has_nl ? line_id(line) : std::string();
     auto it = row_by_id.find(id);
-    const bool ok =
-        !id.empty() &&
-        (it == row_by_id.end() ? is_json_object(line)
-                               : compare_text(line, rows[it->second].document) == Match::same);
+    const bool ok = !id.empty() && (it == row_by_id.end() ? is_json_object(line)
+                                                          : line == rows[it->second].document);
     if (!ok) {
       tail_damaged = true;
     } else {
@@ -374,7 +392,6 @@ Status Store::Impl::reconcile_locked() {
   const int dir_fd = mirror->dir_fd();
   bool any_periodic = false;
   std::string lines;
-  std::int64_t unchecked = 0;
   std::string stamp;
   std::string folder;
   for (const Row& row : rows) {
@@ -382,7 +399,6 @@ Status Store::Impl::reconcile_locked() {
     if (is_self_mirrored(row.seq)) {
       continue;
     }
-    ++unchecked;
     const std::string name = mirror::Mirror::file_name(row.id);
     ::unlinkat(dir_fd, util::temp_name_for(name).c_str(), 0);
     BARROT_TRY_ASSIGN(Json doc, store::parse_document(row.document, row.id));
@@ -413,7 +429,7 @@ Status Store::Impl::reconcile_locked() {
   if (!lines.empty()) {
     BARROT_TRY(mirror->append_log(lines));
   }
-  return advance_checkpoint(unchecked, /*fts_now=*/false);
+  return advance_checkpoint(static_cast<std::int64_t>(rows.size()), /*fts_now=*/false);
 }
 
 // --- Full scan, verify, repair ---------------------------------------------------

@@ -27,11 +27,17 @@ int on_wal_commit(void* state, sqlite3* db, const char* name, int frames) {
 
 } // namespace
 
-void checkpoint_if_long(SQLite::Database& db, WalState& wal) {
-  if (wal.frames >= k_close_checkpoint_frames) {
-    sqlite3_wal_checkpoint_v2(db.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    wal.frames = 0;
+void checkpoint_if_long(SQLite::Database& db, WalState& wal, int busy_timeout_ms) {
+  if (wal.frames < k_close_checkpoint_frames) {
+    return;
   }
+  // TRUNCATE, not PASSIVE: the next process rebuilds its WAL index by reading
+  // every frame still in the file, checkpointed or not. Without waiting: if
+  // another process is using the WAL right now, a later close will do it.
+  sqlite3_busy_timeout(db.getHandle(), 0);
+  sqlite3_wal_checkpoint_v2(db.getHandle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  sqlite3_busy_timeout(db.getHandle(), busy_timeout_ms);
+  wal.frames = 0;
 }
 
 Status status_from_exception(const std::exception& e, std::string_view context) {

@@ -49,8 +49,9 @@ Status open_database(const std::string& path,
                      int* schema_version,
                      WalState* wal);
 
-// A PASSIVE checkpoint when the WAL is longer than k_close_checkpoint_frames.
-void checkpoint_if_long(SQLite::Database& db, WalState& wal);
+// Checkpoints and truncates the WAL when it is longer than
+// k_close_checkpoint_frames and nobody else is using it at this moment.
+void checkpoint_if_long(SQLite::Database& db, WalState& wal, int busy_timeout_ms);
 
 // Applies migrations up to `target` (all when -1), each in its own
 // IMMEDIATE transaction that re-reads the version, so concurrent openers

@@ -38,10 +38,12 @@ constexpr int k_max_details_depth = 64;
 // Snapshot times must fall in years 0001 to 9999, so ids keep their shape.
 constexpr TimeUs k_min_time_us = -62135596800LL * 1'000'000; // 0001-01-01T00:00:00Z
 constexpr TimeUs k_max_time_us = 253402214400LL * 1'000'000; // 9999-12-31T00:00:00Z
+// (a day short of the end, so moving a taken id forward can never leave 9999)
 
 Status validate_time(std::optional<TimeUs> t, const char* what) {
   if (t && (*t < k_min_time_us || *t > k_max_time_us)) {
-    return Status::InvalidArgument(std::string(what) + " is outside years 0001 to 9999");
+    return Status::InvalidArgument(std::string(what) +
+                                   " is outside 0001-01-01 to 9999-12-31T00:00:00Z");
   }
   return Status::OK();
 }
@@ -97,10 +99,7 @@ Status validate_details(const Json& details, std::string* compact_out) {
     return Status::InvalidArgument(std::string("details must be a JSON object, not ") +
                                    details.type_name());
   }
-  if (json_depth(details) > k_max_details_depth) {
-    return Status::InvalidArgument("details nest deeper than " +
-                                   std::to_string(k_max_details_depth) + " levels");
-  }
+  BARROT_TRY(validate_depth(details, "details"));
   try {
     *compact_out = details.dump();
   } catch (const Json::exception& e) {
@@ -109,6 +108,14 @@ Status validate_details(const Json& details, std::string* compact_out) {
   if (compact_out->size() > k_max_details_bytes) {
     return Status::InvalidArgument("details are " + std::to_string(compact_out->size()) +
                                    " bytes (at most " + std::to_string(k_max_details_bytes) + ")");
+  }
+  return Status::OK();
+}
+
+Status validate_depth(const Json& doc, const char* what) {
+  if (json_depth(doc) > k_max_details_depth) {
+    return Status::InvalidArgument(std::string(what) + " nest deeper than " +
+                                   std::to_string(k_max_details_depth) + " levels");
   }
   return Status::OK();
 }
@@ -256,7 +263,7 @@ Store::~Store() {
       (void)m_impl->reconcile(/*wait_ms=*/0);
     }
     try {
-      store::checkpoint_if_long(*m_impl->db, m_impl->wal);
+      store::checkpoint_if_long(*m_impl->db, m_impl->wal, m_impl->options.busy_timeout_ms);
     } catch (...) { // a destructor cannot report; the next close tries again
     }
   }

@@ -76,9 +76,9 @@ struct Store::Impl {
 
   // Moves the mirror checkpoint to the newest row and the current log end,
   // and brings the full-text index up to date when it is due (or `fts_now`),
-  // in one transaction. `unchecked_rows`: rows past the old checkpoint (what
-  // to fsync with Sync::full). REQUIRES: the mirror lock held exclusive and
-  // the mirror complete up to the newest row.
+  // in one transaction. `unchecked_rows`: how many rows lie past the old
+  // checkpoint (with Sync::full, a few are fsynced one by one, many by syncfs). REQUIRES: the
+  // mirror lock held exclusive and the mirror complete up to the newest row.
   Status advance_checkpoint(std::int64_t unchecked_rows, bool fts_now);
 
   void note_self_mirrored(std::int64_t seq);
@@ -91,6 +91,10 @@ void rerender_with_time(PendingRow* row, TimeUs ts);
 // OK for a JSON object of at most k_max_details_bytes (compact) and 64
 // levels; sets `compact_out` to its compact text.
 Status validate_details(const Json& details, std::string* compact_out);
+
+// InvalidArgument when `doc` nests deeper than 64 levels (checked without
+// recursion, before anything recursive such as dump() touches it).
+Status validate_depth(const Json& doc, const char* what);
 
 // Binds `row` to Store::Impl::insert_stmt's parameters.
 void bind_insert(SQLite::Statement& st, const PendingRow& row);

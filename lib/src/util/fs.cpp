@@ -273,7 +273,7 @@ Status FileLock::lock(int fd, Mode mode, int timeout_ms) {
     }
     if (waited_us >= static_cast<long>(timeout_ms) * 1000) {
       return Status::Busy("another process held the store's lock for " +
-                          std::to_string(timeout_ms / 1000) + " s (a long verify or repair?)");
+                          std::to_string(timeout_ms) + " ms (a long verify, repair or import?)");
     }
     ::usleep(static_cast<useconds_t>(step_us));
     waited_us += step_us;
