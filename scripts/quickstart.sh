@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBARROT_BUILD_TESTS=OFF >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBARROT_BUILD_TESTS=OFF -DBARROT_BUILD_BENCHMARKS=OFF >/dev/null
 cmake --build build -j2 >/dev/null
 barrot=build/tools/barrot
 $barrot periodic
