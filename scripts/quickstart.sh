@@ -9,5 +9,5 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBARROT_BUILD_TESTS=OFF -DBARROT
 cmake --build build -j2 >/dev/null
 barrot=build/tools/barrot
 $barrot periodic
-$barrot track quickstart '{"source": "README quick start"}'
+$barrot track quickstart '{"source": "README quick start"}' --status completed
 $barrot summary
