@@ -24,4 +24,20 @@ cmp <(jq -r .snapshot_id snapshots/action_log.jsonl | sort) <(grep '^action_' "$
 expect 0 "$BARROT" verify
 cmp <(jq -S . snapshots/latest_periodic.json) <("$BARROT" latest --json | jq -S .) \
   || fail "latest_periodic.json is not the newest periodic snapshot"
+# Three processes claiming the very same microsecond for every action: each
+# snapshot still gets its own id (the time moves on by 1 us), none is lost.
+export BARROT_SNAPSHOTS_DIR="$T/same_us"
+pids=()
+for w in 1 2 3; do
+  BARROT_TEST_AT=1766370731483890 "$WRITER" "$BARROT_SNAPSHOTS_DIR" 60 $(( w == 2 ? 4 : 1 )) \
+    > "$T/same.$w" 2>"$T/same_err.$w" &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || { cat "$T"/same_err.*; fail "writer failed"; }; done
+cat "$T"/same.* | sort > "$T/same"
+[ "$(sort -u "$T/same" | wc -l)" = 180 ] || fail "same-microsecond ids not unique"
+[ "$(head -1 "$T/same")" = action_20251222_023211_483890 ] || fail "first id $(head -1 "$T/same")"
+[ "$(tail -1 "$T/same")" = action_20251222_023211_484069 ] || fail "ids are not consecutive"
+[ "$(count total)" = 180 ] || fail "database holds $(count total)"
+expect 0 "$BARROT" verify
 echo "concurrent_writers: ok"

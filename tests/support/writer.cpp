@@ -4,7 +4,9 @@
 //   barrot_test_writer DIR COUNT [BATCH] [PERIODIC_EVERY]
 //
 // COUNT 0 writes until killed. BATCH > 1 uses record_actions. Every
-// PERIODIC_EVERY-th write is a periodic snapshot (0: none).
+// PERIODIC_EVERY-th write is a periodic snapshot (0: none). With
+// BARROT_TEST_AT=<microseconds> every action claims that same time, so
+// concurrent writers collide on every id.
 #include <barrot/barrot.h>
 
 #include <unistd.h>
@@ -29,6 +31,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string pid = std::to_string(::getpid());
+  const char* fixed_at = std::getenv("BARROT_TEST_AT");
   for (long n = 0; count == 0 || n < count;) {
     if (periodic_every > 0 && n % periodic_every == periodic_every - 1) {
       auto s = (*store)->record_periodic(barrot::PeriodicInput{});
@@ -47,6 +50,9 @@ int main(int argc, char** argv) {
       in.type = "writer";
       in.details = barrot::Json{{"pid", pid}, {"n", n}};
       in.status = barrot::ActionStatus::completed;
+      if (fixed_at != nullptr) {
+        in.at = std::atoll(fixed_at);
+      }
       inputs.push_back(std::move(in));
     }
     auto s = (*store)->record_actions(inputs);

@@ -47,6 +47,22 @@ int fail(Context& ctx, const Status& status);
 // Opens the store for ctx.options (read-only when `access` says so).
 Result<std::unique_ptr<Store>> open_store(Context& ctx, Access access);
 
+// Opens the store with `access`, runs `op(Store&)` (returning a Result), and
+// on success returns `print(value)`; any error is printed and becomes its
+// exit code.
+template <typename Op, typename Print>
+int run_on_store(Context& ctx, Access access, Op&& op, Print&& print) {
+  auto store = open_store(ctx, access);
+  if (!store.ok()) {
+    return fail(ctx, store.status());
+  }
+  auto result = op(**store);
+  if (!result.ok()) {
+    return fail(ctx, result.status());
+  }
+  return print(*result);
+}
+
 // The positional argument `name`, or "" when absent.
 std::string positional(const cxxopts::ParseResult& args, const std::string& name);
 

@@ -7,10 +7,10 @@ namespace barrot::cli {
 
 namespace {
 
-void print_repair(Context& ctx, const RepairReport& r) {
+int print_repair(Context& ctx, const RepairReport& r) {
   if (ctx.json) {
     *ctx.out << dump_json(to_json(r)) << "\n";
-    return;
+    return k_exit_ok;
   }
   *ctx.out << "files written: " << r.files_written << ", log lines appended: " << r.lines_appended
            << ", dropped: " << r.lines_dropped << (r.log_rewritten ? " (log rewritten)" : "")
@@ -23,42 +23,36 @@ void print_repair(Context& ctx, const RepairReport& r) {
   for (const Problem& p : r.left_alone) {
     *ctx.out << "left alone: " << format_problem(p) << "\n";
   }
+  return k_exit_ok;
 }
 
 int run_verify(Context& ctx, const cxxopts::ParseResult&) {
-  auto store = open_store(ctx, Access::read_only);
-  if (!store.ok()) {
-    return fail(ctx, store.status());
-  }
-  auto r = (*store)->verify();
-  if (!r.ok()) {
-    return fail(ctx, r.status());
-  }
-  if (ctx.json) {
-    *ctx.out << dump_json(to_json(*r)) << "\n";
-  } else {
-    for (const Problem& p : r->problems) {
-      *ctx.out << format_problem(p) << "\n";
-    }
-    *ctx.out << (r->clean() ? "clean: " : "problems: ") << r->problems.size() << " problem(s); "
-             << r->snapshots << " snapshots, " << r->files << " files, " << r->lines
-             << " log lines checked\n";
-  }
-  return r->clean() ? k_exit_ok : k_exit_failure;
+  return run_on_store(
+      ctx,
+      Access::read_only,
+      [](Store& store) { return store.verify(); },
+      [&](const VerifyReport& r) {
+        if (ctx.json) {
+          *ctx.out << dump_json(to_json(r)) << "\n";
+        } else {
+          for (const Problem& p : r.problems) {
+            *ctx.out << format_problem(p) << "\n";
+          }
+          *ctx.out << (r.clean() ? "clean: " : "problems: ") << r.problems.size() << " problem(s); "
+                   << r.snapshots << " snapshots, " << r.files << " files, " << r.lines
+                   << " log lines checked\n";
+        }
+        return r.clean() ? k_exit_ok : k_exit_failure;
+      });
 }
 
 int run_repair(Context& ctx, const cxxopts::ParseResult&) {
   ctx.options.reconcile_on_open = false; // the report should show all that was fixed
-  auto store = open_store(ctx, Access::read_write);
-  if (!store.ok()) {
-    return fail(ctx, store.status());
-  }
-  auto r = (*store)->repair();
-  if (!r.ok()) {
-    return fail(ctx, r.status());
-  }
-  print_repair(ctx, *r);
-  return k_exit_ok;
+  return run_on_store(
+      ctx,
+      Access::read_write,
+      [](Store& store) { return store.repair(); },
+      [&](const RepairReport& r) { return print_repair(ctx, r); });
 }
 
 void add_mirror(cxxopts::Options& o) {
@@ -70,41 +64,34 @@ int run_mirror(Context& ctx, const cxxopts::ParseResult& args) {
     return fail(ctx, Status::InvalidArgument("mirror needs --rebuild"));
   }
   ctx.options.reconcile_on_open = false;
-  auto store = open_store(ctx, Access::read_write);
-  if (!store.ok()) {
-    return fail(ctx, store.status());
-  }
-  auto r = (*store)->rebuild_mirror();
-  if (!r.ok()) {
-    return fail(ctx, r.status());
-  }
-  print_repair(ctx, *r);
-  return k_exit_ok;
+  return run_on_store(
+      ctx,
+      Access::read_write,
+      [](Store& store) { return store.rebuild_mirror(); },
+      [&](const RepairReport& r) { return print_repair(ctx, r); });
 }
 
 int run_import(Context& ctx, const cxxopts::ParseResult& args) {
   if (!args.count("source")) {
     return fail(ctx, Status::InvalidArgument("missing DIR to import from"));
   }
-  auto store = open_store(ctx, Access::read_write);
-  if (!store.ok()) {
-    return fail(ctx, store.status());
-  }
-  auto r = (*store)->import_legacy(args["source"].as<std::string>());
-  if (!r.ok()) {
-    return fail(ctx, r.status());
-  }
-  if (ctx.json) {
-    *ctx.out << dump_json(to_json(*r)) << "\n";
-  } else {
-    for (const auto& s : r->skipped) {
-      *ctx.out << "skipped " << s.source << ": " << s.reason << "\n";
-    }
-    *ctx.out << "imported " << r->imported << ", already present " << r->already_present
-             << ", conflicts " << r->conflicts << ", skipped " << r->skipped.size() << " (read "
-             << r->files_read << " files, " << r->lines_read << " log lines)\n";
-  }
-  return k_exit_ok;
+  return run_on_store(
+      ctx,
+      Access::read_write,
+      [&](Store& store) { return store.import_legacy(args["source"].as<std::string>()); },
+      [&](const ImportReport& r) {
+        if (ctx.json) {
+          *ctx.out << dump_json(to_json(r)) << "\n";
+          return k_exit_ok;
+        }
+        for (const auto& s : r.skipped) {
+          *ctx.out << "skipped " << s.source << ": " << s.reason << "\n";
+        }
+        *ctx.out << "imported " << r.imported << ", already present " << r.already_present
+                 << ", conflicts " << r.conflicts << ", skipped " << r.skipped.size() << " (read "
+                 << r.files_read << " files, " << r.lines_read << " log lines)\n";
+        return k_exit_ok;
+      });
 }
 
 } // namespace

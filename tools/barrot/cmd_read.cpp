@@ -17,17 +17,17 @@ Result<std::size_t> parse_count(const std::string& text) {
   return n;
 }
 
-int run_latest(Context& ctx, const cxxopts::ParseResult&) {
-  auto store = open_store(ctx, Access::read_only);
-  if (!store.ok()) {
-    return fail(ctx, store.status());
-  }
-  auto snap = (*store)->latest_periodic();
-  if (!snap.ok()) {
-    return fail(ctx, snap.status());
-  }
-  *ctx.out << (ctx.json ? dump_json(snap->document) + "\n" : format_snapshot(*snap));
+int print_snapshot(Context& ctx, const Snapshot& snap) {
+  *ctx.out << (ctx.json ? dump_json(snap.document) + "\n" : format_snapshot(snap));
   return k_exit_ok;
+}
+
+int run_latest(Context& ctx, const cxxopts::ParseResult&) {
+  return run_on_store(
+      ctx,
+      Access::read_only,
+      [](Store& store) { return store.latest_periodic(); },
+      [&](const Snapshot& snap) { return print_snapshot(ctx, snap); });
 }
 
 int run_actions(Context& ctx, const cxxopts::ParseResult& args) {
@@ -39,26 +39,24 @@ int run_actions(Context& ctx, const cxxopts::ParseResult& args) {
     }
     n = *parsed;
   }
-  auto store = open_store(ctx, Access::read_only);
-  if (!store.ok()) {
-    return fail(ctx, store.status());
-  }
-  auto snaps = (*store)->latest(n, SnapshotType::action);
-  if (!snaps.ok()) {
-    return fail(ctx, snaps.status());
-  }
-  if (ctx.json) {
-    Json arr = Json::array();
-    for (const Snapshot& s : *snaps) {
-      arr.push_back(s.document);
-    }
-    *ctx.out << dump_json(arr) << "\n";
-  } else {
-    for (const Snapshot& s : *snaps) {
-      *ctx.out << format_line(s) << "\n";
-    }
-  }
-  return k_exit_ok;
+  return run_on_store(
+      ctx,
+      Access::read_only,
+      [&](Store& store) { return store.latest(n, SnapshotType::action); },
+      [&](const std::vector<Snapshot>& snaps) {
+        if (ctx.json) {
+          Json arr = Json::array();
+          for (const Snapshot& s : snaps) {
+            arr.push_back(s.document);
+          }
+          *ctx.out << dump_json(arr) << "\n";
+        } else {
+          for (const Snapshot& s : snaps) {
+            *ctx.out << format_line(s) << "\n";
+          }
+        }
+        return k_exit_ok;
+      });
 }
 
 int run_all(Context& ctx, const cxxopts::ParseResult&) {
@@ -78,33 +76,26 @@ int run_view(Context& ctx, const cxxopts::ParseResult& args) {
     return fail(ctx, Status::InvalidArgument("missing snapshot ID"));
   }
   const std::string id = args["id"].as<std::string>();
-  Status valid = validate_snapshot_id(id);
+  Status valid = validate_snapshot_id(id); // before anything is opened
   if (!valid.ok()) {
     return fail(ctx, valid);
   }
-  auto store = open_store(ctx, Access::read_only);
-  if (!store.ok()) {
-    return fail(ctx, store.status());
-  }
-  auto snap = (*store)->get(id);
-  if (!snap.ok()) {
-    return fail(ctx, snap.status());
-  }
-  *ctx.out << (ctx.json ? dump_json(snap->document) + "\n" : format_snapshot(*snap));
-  return k_exit_ok;
+  return run_on_store(
+      ctx,
+      Access::read_only,
+      [&](Store& store) { return store.get(id); },
+      [&](const Snapshot& snap) { return print_snapshot(ctx, snap); });
 }
 
 int run_summary(Context& ctx, const cxxopts::ParseResult&) {
-  auto store = open_store(ctx, Access::read_only);
-  if (!store.ok()) {
-    return fail(ctx, store.status());
-  }
-  auto sum = (*store)->summary();
-  if (!sum.ok()) {
-    return fail(ctx, sum.status());
-  }
-  *ctx.out << (ctx.json ? dump_json(to_json(*sum)) + "\n" : format_summary(*sum));
-  return k_exit_ok;
+  return run_on_store(
+      ctx,
+      Access::read_only,
+      [](Store& store) { return store.summary(); },
+      [&](const Summary& sum) {
+        *ctx.out << (ctx.json ? dump_json(to_json(sum)) + "\n" : format_summary(sum));
+        return k_exit_ok;
+      });
 }
 
 } // namespace
