@@ -8,6 +8,7 @@ packages=(
   libsqlitecpp-dev               # SQLiteCpp
   nlohmann-json3-dev             # JSON
   libcxxopts-dev                 # CLI parsing
+  libyaml-cpp-dev                # build manifest, workflows, configuration (YAML)
   catch2                         # unit tests (v2)
   jq                             # CLI tests read JSON output with it
   clang-format                   # the formatting check

@@ -13,7 +13,8 @@ constexpr const char* k_version = "0.1.0";
 
 std::vector<const Command*> all_commands() {
   std::vector<const Command*> out;
-  for (const auto* list : {&write_commands(), &read_commands(), &maintain_commands()}) {
+  for (const auto* list :
+       {&write_commands(), &periodic_commands(), &read_commands(), &maintain_commands()}) {
     for (const Command& c : *list) {
       out.push_back(&c);
     }

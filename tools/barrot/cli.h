@@ -40,6 +40,14 @@ struct Command {
 const std::vector<Command>& write_commands();
 const std::vector<Command>& read_commands();
 const std::vector<Command>& maintain_commands();
+const std::vector<Command>& periodic_commands();
+
+// Prints a recorded snapshot (`-q`: the id; `--json`: the document; else
+// `human`); exit 3 with a warning when its mirror is incomplete.
+int report(Context& ctx,
+           const cxxopts::ParseResult& args,
+           const Snapshot& s,
+           const std::string& human);
 
 // Prints "barrot: error: <message>" and returns the exit code for `status`.
 int fail(Context& ctx, const Status& status);

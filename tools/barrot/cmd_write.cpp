@@ -1,4 +1,4 @@
-// Commands that record snapshots: action, track, start, complete, fail, periodic.
+// Commands that record actions: action, track, start, complete, fail.
 #include "cli.h"
 
 #include <cmath>
@@ -25,6 +25,8 @@ void add_quiet(cxxopts::Options& o) {
   o.add_options()("q,quiet", "print only the snapshot id");
 }
 
+} // namespace
+
 // Reports the recorded snapshot; exit 3 when its mirror is behind.
 int report(Context& ctx,
            const cxxopts::ParseResult& args,
@@ -44,6 +46,8 @@ int report(Context& ctx,
   }
   return k_exit_ok;
 }
+
+namespace {
 
 // Builds the input common to the action commands from TYPE and DETAILS.
 Status action_input(const cxxopts::ParseResult& args, ActionStatus status, ActionInput* in) {
@@ -142,29 +146,6 @@ int run_fail(Context& ctx, const cxxopts::ParseResult& a) {
   return record(ctx, a, ActionStatus::failed, true);
 }
 
-void add_periodic(cxxopts::Options& o) {
-  o.add_options()("interval",
-                  "value of the snapshot's interval field (default 30_minutes)",
-                  cxxopts::value<std::string>(),
-                  "TEXT")("q,quiet", "print only the snapshot id");
-}
-
-int run_periodic(Context& ctx, const cxxopts::ParseResult& args) {
-  PeriodicConfig config;
-  if (args.count("interval")) {
-    config.interval = args["interval"].as<std::string>();
-  }
-  auto store = open_store(ctx, Access::read_write);
-  if (!store.ok()) {
-    return fail(ctx, store.status());
-  }
-  auto snap = take_periodic_snapshot(**store, config);
-  if (!snap.ok()) {
-    return fail(ctx, snap.status());
-  }
-  return report(ctx, args, *snap, "Generated periodic snapshot: " + snap->id);
-}
-
 } // namespace
 
 const std::vector<Command>& write_commands() {
@@ -199,12 +180,6 @@ const std::vector<Command>& write_commands() {
        {"type", "error", "details"},
        add_link,
        run_fail},
-      {"periodic",
-       "",
-       "record a periodic snapshot of the system state",
-       {},
-       add_periodic,
-       run_periodic},
   };
   return k_commands;
 }

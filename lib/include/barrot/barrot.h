@@ -1,6 +1,7 @@
 // The whole public API of the barrot library.
 #pragma once
 
+#include <barrot/daemon.h>
 #include <barrot/options.h>
 #include <barrot/periodic.h>
 #include <barrot/snapshot.h>

@@ -146,6 +146,20 @@ public:
 
   Result<Summary> summary();
 
+  // Actions recorded as started (executing) by Barrot with no end snapshot
+  // linked to them (action.start_snapshot_id), newest first, at most `limit`.
+  Result<std::vector<SnapshotInfo>> open_actions(std::size_t limit);
+
+  // Actions that ended (completed or failed) after `since`, newest first, at
+  // most `limit`; `total` gets how many there are in all.
+  Result<std::vector<SnapshotInfo>>
+  ended_actions_since(TimeUs since, std::size_t limit, std::int64_t* total);
+
+  // Snapshots committed but not known to be mirrored: past the mirror
+  // checkpoint and not mirrored by this Store. Normally 0; more means another
+  // writer is in the middle of a write, or died in one.
+  Result<std::int64_t> mirror_backlog();
+
   // --- Mirror maintenance -----------------------------------------------------
 
   // Compares every snapshot with its file and log line. Changes nothing.

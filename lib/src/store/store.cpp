@@ -545,6 +545,74 @@ Result<Summary> Store::summary() {
   return sum;
 }
 
+namespace {
+
+Status collect_infos(SQLite::Statement& st, std::vector<SnapshotInfo>* out) {
+  while (st.executeStep()) {
+    SnapshotInfo info;
+    info.id = st.getColumn(0).getString();
+    info.type = SnapshotType::action;
+    info.timestamp = st.getColumn(1).getInt64();
+    info.action_type = st.getColumn(2).getString();
+    info.status = st.getColumn(3).getString();
+    out->push_back(std::move(info));
+  }
+  return Status::OK();
+}
+
+std::int64_t clamp_limit(std::size_t limit) {
+  return static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX));
+}
+
+} // namespace
+
+Result<std::vector<SnapshotInfo>> Store::open_actions(std::size_t limit) {
+  std::vector<SnapshotInfo> out;
+  BARROT_TRY(store::guarded("cannot list open actions", [&]() -> Status {
+    SQLite::Statement st(*m_impl->db,
+                         "SELECT s.snapshot_id, s.ts_us, s.action_type, s.status FROM actions s "
+                         "WHERE s.status = 'executing' AND s.origin = 'barrot' AND NOT EXISTS "
+                         "(SELECT 1 FROM actions e WHERE e.start_snapshot_id = s.snapshot_id) "
+                         "ORDER BY s.ts_us DESC LIMIT ?");
+    st.bind(1, clamp_limit(limit));
+    return collect_infos(st, &out);
+  }));
+  return out;
+}
+
+Result<std::vector<SnapshotInfo>>
+Store::ended_actions_since(TimeUs since, std::size_t limit, std::int64_t* total) {
+  std::vector<SnapshotInfo> out;
+  BARROT_TRY(store::guarded("cannot list ended actions", [&]() -> Status {
+    const std::string where =
+        " FROM snapshots WHERE status IN ('completed', 'failed') AND ts_us > ?";
+    SQLite::Statement count(*m_impl->db, "SELECT count(*)" + where);
+    count.bind(1, since);
+    *total = count.executeStep() ? count.getColumn(0).getInt64() : 0;
+    SQLite::Statement st(*m_impl->db,
+                         "SELECT snapshot_id, ts_us, action_type, status" + where +
+                             " ORDER BY ts_us DESC LIMIT ?");
+    st.bind(1, since);
+    st.bind(2, clamp_limit(limit));
+    return collect_infos(st, &out);
+  }));
+  return out;
+}
+
+Result<std::int64_t> Store::mirror_backlog() {
+  std::int64_t n = 0;
+  BARROT_TRY(store::guarded("cannot read the mirror checkpoint", [&]() -> Status {
+    SQLite::Statement st(*m_impl->db,
+                         "SELECT seq FROM snapshots WHERE seq > "
+                         "(SELECT seq FROM mirror_checkpoint WHERE id = 1)");
+    while (st.executeStep()) {
+      n += m_impl->is_self_mirrored(st.getColumn(0).getInt64()) ? 0 : 1;
+    }
+    return Status::OK();
+  }));
+  return n;
+}
+
 const Options& Store::options() const {
   return m_impl->options;
 }

@@ -1,0 +1,17 @@
+// YAML documents as JSON values. Knows nothing about snapshots.
+#pragma once
+
+#include <barrot/snapshot.h>
+#include <barrot/status.h>
+
+#include <string>
+
+namespace barrot::util {
+
+// Parses the YAML text `text` (named `what` in errors) into JSON: mappings to
+// objects (keys as strings), sequences to arrays, scalars to strings (YAML
+// scalars are untyped here: "1.0.0" stays "1.0.0"), null to null.
+// InvalidArgument naming the line on a syntax error.
+Result<Json> parse_yaml(const std::string& text, const std::string& what);
+
+} // namespace barrot::util

@@ -1,0 +1,36 @@
+# Periodic snapshots from the CLI: inputs, configuration errors, the daemon and its signals.
+source "$(dirname "$0")/lib.sh"
+
+mkdir -p base
+cp "$DATA/build_manifest.yaml" base/
+expect 0 "$BARROT" periodic --base-dir base --process 'barrot*' --json
+jq -e '.build_state.build_signature == "BNDL-V2" and .rail_status.deployment == "stable"
+  and .active_processes.count == 1 and .interval == "30_minutes"' "$T/out" >/dev/null \
+  || { cat "$T/out"; fail "periodic sections"; }
+
+# Configuration: a typo is named, nothing is written.
+printf 'base_dir: base\nintervall: 5m\n' > bad.yaml
+expect 2 "$BARROT" periodic --config bad.yaml
+contains "$T/err" "'intervall' is not a setting"
+BARROT_CONFIG=bad.yaml expect 2 "$BARROT" periodic
+expect 2 "$BARROT" periodic --interval soon
+contains "$T/err" "invalid duration 'soon'"
+[ "$(count periodic)" = 1 ] || fail "a refused configuration wrote a snapshot"
+printf 'base_dir: base\ninterval: 15m\n' > good.yaml
+expect 0 "$BARROT" periodic --config good.yaml --json
+jq -e '.interval == "15_minutes" and .build_state.build_signature == "BNDL-V2"' "$T/out" \
+  >/dev/null || fail "configuration file not applied"
+
+# The daemon: one snapshot per second until SIGTERM, then a clean exit.
+"$BARROT" daemon --interval 1s --base-dir base 2>"$T/daemon.err" &
+pid=$!
+sleep 3.4
+kill -TERM "$pid"
+rc=0; wait "$pid" || rc=$?
+[ "$rc" = 0 ] || { cat "$T/daemon.err"; fail "daemon exited $rc"; }
+contains "$T/daemon.err" "stopped after"
+n=$(grep -c '^barrot daemon: snapshot periodic_' "$T/daemon.err")
+[ "$n" -ge 3 ] && [ "$n" -le 5 ] || { cat "$T/daemon.err"; fail "daemon took $n snapshots in 3.4 s"; }
+[ "$(count periodic)" = $((2 + n)) ] || fail "periodic count"
+expect 0 "$BARROT" verify
+echo "periodic: ok ($n daemon snapshots)"

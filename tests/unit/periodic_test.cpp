@@ -1,0 +1,253 @@
+#include "support/test_util.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+using namespace barrot;
+using namespace barrot::test;
+
+namespace {
+
+const std::string k_manifest = std::string(BARROT_TEST_DATA) + "/build_manifest.yaml";
+
+struct Base {
+  TempDir dir;
+  Options options = options_in(dir);
+  PeriodicConfig config;
+  std::unique_ptr<Store> store = open_store(options);
+
+  Base() { config.base_dir = dir.path(); }
+
+  void put(const std::string& rel, const std::string& text) {
+    std::filesystem::create_directories(std::filesystem::path(dir / rel).parent_path());
+    write_text(dir / rel, text);
+  }
+
+  Json collect() {
+    PeriodicInput in = collect_periodic(*store, config);
+    return in.sections;
+  }
+};
+
+} // namespace
+
+TEST_CASE("a periodic snapshot has every section, in the seed's order", "[periodic]") {
+  Base b;
+  auto snap = take_periodic_snapshot(*b.store, b.config);
+  REQUIRE_OK(snap.status());
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : snap->document.items()) {
+    keys.push_back(k);
+  }
+  CHECK(keys == std::vector<std::string>{"snapshot_id",
+                                         "snapshot_type",
+                                         "timestamp",
+                                         "interval",
+                                         "system_state",
+                                         "build_state",
+                                         "rail_status",
+                                         "active_processes",
+                                         "workflows",
+                                         "cognitive_state",
+                                         "task_progress",
+                                         "metadata"});
+  CHECK(snap->document["interval"] == "30_minutes");
+}
+
+TEST_CASE("system_state reports real figures", "[periodic]") {
+  Base b;
+  REQUIRE_OK(b.store->record_action(action("before")).status());
+  Json s = b.collect()["system_state"];
+  CHECK(s["uptime_seconds"].get<std::int64_t>() > 0);
+  CHECK(s["load_average"].size() == 3);
+  CHECK(s["memory"]["total_kb"].get<std::int64_t>() > 0);
+  CHECK(s["disk"]["total_bytes"].get<std::int64_t>() >=
+        s["disk"]["free_bytes"].get<std::int64_t>());
+  CHECK(s["snapshots_stored"] == 1);
+  CHECK(s["hostname"].is_string());
+  CHECK(s["health"] == "operational");
+  CHECK_FALSE(s.contains("health_reasons"));
+}
+
+TEST_CASE("build_state and rail_status come from the manifest", "[periodic][manifest]") {
+  Base b;
+  SECTION("present") {
+    b.config.manifest_path = k_manifest;
+    Json j = b.collect();
+    CHECK(j["build_state"]["build_signature"] == "BNDL-V2");
+    CHECK(j["build_state"]["timestamp"] == "2026-01-06T11:29:03Z");
+    CHECK(j["build_state"]["modules"].size() == 6);
+    CHECK(j["build_state"]["provenance_hash"] == "123e4567-e89b-12d3-a456-426614174000");
+    CHECK(j["rail_status"]["deployment"] == "stable");
+    CHECK(j["system_state"]["health"] == "operational");
+  }
+  SECTION("missing") {
+    Json j = b.collect();
+    CHECK(j["build_state"] == Json{{"status", "no_build_manifest"}});
+    CHECK(j["rail_status"] == Json{{"status", "no_build_manifest"}});
+  }
+  SECTION("invalid YAML") {
+    b.put("build_manifest.yaml", "build_signature: [unclosed\n");
+    Json j = b.collect();
+    CHECK(j["build_state"]["error"].get<std::string>().find("line") != std::string::npos);
+    CHECK(j["system_state"]["health"] == "degraded");
+    CHECK(j["system_state"]["health_reasons"][0].get<std::string>().find("build_state") == 0);
+  }
+  SECTION("not a mapping") {
+    b.put("build_manifest.yaml", "- just\n- a list\n");
+    Json j = b.collect();
+    CHECK(j["build_state"]["error"].get<std::string>().find("not a mapping") != std::string::npos);
+    CHECK(j["rail_status"].contains("error"));
+  }
+}
+
+TEST_CASE("processes come from /proc, filtered, without command lines", "[periodic][proc]") {
+  Base b;
+  Json all = b.collect()["active_processes"];
+  CHECK(all["count"].get<std::int64_t>() > 1);
+  CHECK(all["processes"].size() <= 50);
+  b.config.process_patterns = {"barrot_test*"};
+  Json mine = b.collect()["active_processes"];
+  REQUIRE(mine["count"] == 1);
+  const Json& p = mine["processes"][0];
+  CHECK(p["pid"] == static_cast<std::int64_t>(::getpid()));
+  CHECK(p["rss_kb"].get<std::int64_t>() > 0);
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : p.items()) {
+    keys.push_back(k);
+  }
+  CHECK(keys == std::vector<std::string>{"pid", "name", "state", "rss_kb", "cpu_seconds"});
+  b.config.max_processes = 0;
+  Json none = b.collect()["active_processes"];
+  CHECK(none["count"] == 1);
+  CHECK(none["processes"].empty());
+}
+
+TEST_CASE("workflows: scheduled from workflow files, active and completed from the store",
+          "[periodic][workflows]") {
+  Base b;
+  b.put(".github/workflows/snap.yml",
+        "name: Barrot snapshot\non:\n  schedule:\n    - cron: '*/30 * * * *'\n"
+        "  workflow_dispatch:\njobs: {}\n");
+  b.put(".github/workflows/ci.yaml", "name: CI\non: [push]\njobs: {}\n");
+  b.put(".github/workflows/broken.yml", "on: [unclosed\n");
+  ActionTracker tracker(*b.store);
+  auto open = tracker.track_start("deploy");
+  REQUIRE_OK(open.status());
+  { TrackedAction done(tracker, "build"); }
+  Json w = b.collect()["workflows"];
+  REQUIRE(w["scheduled"].size() == 1);
+  CHECK(w["scheduled"][0]["name"] == "Barrot snapshot");
+  CHECK(w["scheduled"][0]["cron"] == Json::array({"*/30 * * * *"}));
+  REQUIRE(w["active"].size() == 1);
+  CHECK(w["active"][0]["snapshot_id"] == *open);
+  CHECK(w["completed_count"] == 1);
+  CHECK(w["completed"][0]["type"] == "build");
+  // The broken file is named, the snapshot still taken.
+  auto snap = take_periodic_snapshot(*b.store, b.config);
+  REQUIRE_OK(snap.status());
+  CHECK(snap->document["system_state"]["health"] == "degraded");
+  // Completed counts only what ended since the previous periodic snapshot.
+  CHECK(b.collect()["workflows"]["completed_count"] == 0);
+}
+
+TEST_CASE("cognitive_state and task_progress from the memory bundles", "[periodic]") {
+  Base b;
+  SECTION("absent") {
+    Json j = b.collect();
+    CHECK(j["cognitive_state"] == Json{{"status", "no_protocol_registry"}});
+    CHECK(j["task_progress"] == Json{{"status", "no_outcome_relay"}});
+    CHECK(j["system_state"]["health"] == "operational");
+  }
+  SECTION("present") {
+    b.put("memory-bundles/protocols/registry.json",
+          R"({"protocols": ["Cross Reliance", {"name": "Cross Annex"}, "Cross Index"]})");
+    std::string relay;
+    for (int i = 1; i <= 14; ++i) {
+      relay += "entry " + std::to_string(i) + "\n\n";
+    }
+    b.put("memory-bundles/outcome-relay.md", relay);
+    Json j = b.collect();
+    CHECK(j["cognitive_state"]["protocols"] ==
+          Json::array({"Cross Reliance", "Cross Annex", "Cross Index"}));
+    CHECK(j["cognitive_state"]["status"] == "active");
+    CHECK(j["task_progress"]["total_entries"] == 14);
+    CHECK(j["task_progress"]["recent_activities"].size() == 10);
+    CHECK(j["task_progress"]["recent_activities"][9] == "entry 14");
+  }
+  SECTION("invalid registry") {
+    b.put("memory-bundles/protocols/registry.json", "{nope");
+    Json j = b.collect();
+    CHECK(j["cognitive_state"].contains("error"));
+    CHECK(j["system_state"]["health"] == "degraded");
+  }
+}
+
+TEST_CASE("the configuration file sets what it names and refuses the rest", "[periodic][config]") {
+  TempDir dir;
+  PeriodicConfig c;
+  write_text(dir / "ok.yaml",
+             "base_dir: /srv/app\ninterval: 15m\nprocess_patterns: [nginx*, postgres]\n"
+             "max_processes: 10\nmanifest: /etc/manifest.yaml\n");
+  REQUIRE_OK(load_periodic_config(dir / "ok.yaml", &c));
+  CHECK(c.base_dir == "/srv/app");
+  CHECK(c.interval_seconds == 900);
+  CHECK(c.process_patterns == std::vector<std::string>{"nginx*", "postgres"});
+  CHECK(c.max_processes == 10);
+  CHECK(resolved(c).workflows_dir == "/srv/app/.github/workflows");
+  CHECK(resolved(c).manifest_path == "/etc/manifest.yaml");
+
+  write_text(dir / "typo.yaml", "base_dir: /srv\nintervall: 15m\n");
+  Status s = load_periodic_config(dir / "typo.yaml", &c);
+  CHECK(s.IsInvalidArgument());
+  CHECK(s.message().find("line 2: 'intervall' is not a setting") != std::string::npos);
+  write_text(dir / "type.yaml", "process_patterns: nginx\n");
+  CHECK(load_periodic_config(dir / "type.yaml", &c).message().find("list") != std::string::npos);
+  write_text(dir / "bad.yaml", "interval: soon\n");
+  CHECK(load_periodic_config(dir / "bad.yaml", &c).message().find("invalid duration") !=
+        std::string::npos);
+  write_text(dir / "list.yaml", "- a\n");
+  CHECK(load_periodic_config(dir / "list.yaml", &c).IsInvalidArgument());
+  CHECK(load_periodic_config(dir / "missing.yaml", &c).IsInvalidArgument());
+  CHECK(c.base_dir == "/srv/app"); // failed loads changed nothing
+}
+
+TEST_CASE("durations parse in the common forms", "[periodic][config]") {
+  CHECK(parse_duration("90").value() == 90);
+  CHECK(parse_duration("90s").value() == 90);
+  CHECK(parse_duration("30m").value() == 1800);
+  CHECK(parse_duration("30_minutes").value() == 1800);
+  CHECK(parse_duration("2h").value() == 7200);
+  CHECK(parse_duration("1d").value() == 86400);
+  for (const char* bad : {"", "0", "-5m", "5x", "m", "99999999999999999999"}) {
+    INFO(bad);
+    CHECK(parse_duration(bad).status().IsInvalidArgument());
+  }
+  CHECK(interval_name(1800) == "30_minutes");
+  CHECK(interval_name(3600) == "1_hours");
+  CHECK(interval_name(45) == "45_seconds");
+}
+
+TEST_CASE("the daemon takes snapshots on a fixed schedule and stops when told",
+          "[periodic][daemon]") {
+  TempDir dir;
+  std::atomic<bool> stop{false};
+  PeriodicConfig c;
+  c.base_dir = dir.path();
+  c.interval_seconds = 1;
+  DaemonOptions d;
+  d.stop = &stop;
+  d.max_snapshots = 3;
+  std::vector<std::string> log;
+  d.log = [&](const std::string& line) { log.push_back(line); };
+  REQUIRE_OK(run_periodic_daemon(options_in(dir), c, d));
+  auto store = open_store(options_in(dir));
+  auto snaps = store->latest(10, SnapshotType::periodic);
+  REQUIRE(snaps->size() == 3);
+  // One second apart (ids are per second, so they are all distinct too).
+  const TimeUs gap = (*snaps)[0].timestamp - (*snaps)[2].timestamp;
+  CHECK(gap >= 1'900'000);
+  CHECK(gap <= 2'600'000);
+  CHECK(log.back() == "stopped after 3 snapshot(s)");
+}
