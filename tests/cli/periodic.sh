@@ -34,4 +34,22 @@ n=$(grep -c '^barrot daemon: snapshot periodic_' "$T/daemon.err")
 [ "$n" -ge 3 ] && [ "$n" -le 5 ] || { cat "$T/daemon.err"; fail "daemon took $n snapshots in 3.4 s"; }
 [ "$(count periodic)" = $((2 + n)) ] || fail "periodic count"
 expect 0 "$BARROT" verify
+
+# diff: the last two by default, or the ones named.
+sed -i 's/deployment: stable/deployment: degraded/' base/build_manifest.yaml
+expect 0 "$BARROT" periodic --base-dir base
+expect 0 "$BARROT" diff
+contains "$T/out" 'rail_status.deployment: "stable" -> "degraded"'
+first=$("$BARROT" all --json | jq -r 'select(.snapshot_type == "periodic") | .snapshot_id' | head -1)
+expect 0 "$BARROT" diff "$first" --json
+jq -e --arg f "$first" '.from == $f and (.to | startswith("periodic_"))' "$T/out" >/dev/null \
+  || fail "diff A"
+action=$("$BARROT" track x -q)
+expect 2 "$BARROT" diff "$action"
+contains "$T/err" "is not a periodic snapshot"
+expect 2 "$BARROT" diff ../../etc/passwd
+expect 1 "$BARROT" --dir "$T/empty" diff
+"$BARROT" --dir "$T/one" periodic -q >/dev/null
+expect 1 "$BARROT" --dir "$T/one" diff
+contains "$T/err" "needs two periodic snapshots"
 echo "periodic: ok ($n daemon snapshots)"

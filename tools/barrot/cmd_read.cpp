@@ -98,6 +98,48 @@ int run_summary(Context& ctx, const cxxopts::ParseResult&) {
       });
 }
 
+// The two snapshots `diff` compares: A and B, A and the latest periodic,
+// or the latest two.
+Result<Json> diff_for(Store& store, const std::string& a, const std::string& b) {
+  std::vector<Snapshot> pair;
+  for (const std::string& id : {a, b}) {
+    if (!id.empty()) {
+      BARROT_TRY_ASSIGN(Snapshot s, store.get(id));
+      pair.push_back(std::move(s));
+    }
+  }
+  if (pair.size() < 2) {
+    BARROT_TRY_ASSIGN(auto newest, store.latest(2 - pair.size(), SnapshotType::periodic));
+    if (newest.size() < 2 - pair.size()) {
+      return Status::NotFound("diff needs two periodic snapshots; the store has " +
+                              std::to_string(newest.size() + pair.size()));
+    }
+    for (auto it = newest.rbegin(); it != newest.rend(); ++it) {
+      pair.push_back(std::move(*it));
+    }
+  }
+  return diff_periodic(pair[0], pair[1]);
+}
+
+int run_diff(Context& ctx, const cxxopts::ParseResult& args) {
+  const std::string a = positional(args, "a");
+  const std::string b = positional(args, "b");
+  for (const std::string& id : {a, b}) {
+    Status s = id.empty() ? Status::OK() : validate_snapshot_id(id);
+    if (!s.ok()) {
+      return fail(ctx, s);
+    }
+  }
+  return run_on_store(
+      ctx,
+      Access::read_only,
+      [&](Store& store) { return diff_for(store, a, b); },
+      [&](const Json& d) {
+        *ctx.out << (ctx.json ? dump_json(d) + "\n" : format_diff(d));
+        return k_exit_ok;
+      });
+}
+
 } // namespace
 
 const std::vector<Command>& read_commands() {
@@ -111,6 +153,12 @@ const std::vector<Command>& read_commands() {
        run_actions},
       {"all", "", "list every snapshot, oldest first", {}, nullptr, run_all},
       {"view", "ID", "show one snapshot", {"id"}, nullptr, run_view},
+      {"diff",
+       "[A] [B]",
+       "what changed between two periodic snapshots (default: the last two)",
+       {"a", "b"},
+       nullptr,
+       run_diff},
       {"summary", "", "counts by type and status, first and last times", {}, nullptr, run_summary},
   };
   return k_commands;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <barrot/daemon.h>
+#include <barrot/diff.h>
 #include <barrot/options.h>
 #include <barrot/periodic.h>
 #include <barrot/snapshot.h>
