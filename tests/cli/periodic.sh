@@ -52,4 +52,24 @@ expect 1 "$BARROT" --dir "$T/empty" diff
 "$BARROT" --dir "$T/one" periodic -q >/dev/null
 expect 1 "$BARROT" --dir "$T/one" diff
 contains "$T/err" "needs two periodic snapshots"
+# A failing source is recorded in the snapshot and said on stderr.
+printf 'rail_status: [\n' > "$T/broken.yaml"
+expect 0 "$BARROT" periodic --base-dir base --manifest "$T/broken.yaml" --json
+contains "$T/err" "barrot: warning: build_state:"
+jq -e '.system_state.health == "degraded" and (.build_state | has("error"))' "$T/out" \
+  >/dev/null || fail "a broken manifest was not recorded"
+
+# The daemon survives a failing tick: the database is garbage at first, then fixed.
+head -c 8192 /dev/urandom > "$T/later.db"
+"$BARROT" --db "$T/later.db" --dir "$T/later" daemon --interval 1s 2>"$T/later.err" &
+pid=$!
+sleep 1.5
+rm -f "$T/later.db"
+sleep 1.5
+kill -INT "$pid"
+rc=0; wait "$pid" || rc=$?
+[ "$rc" = 0 ] || { cat "$T/later.err"; fail "daemon exited $rc after an error"; }
+contains "$T/later.err" "barrot daemon: error:"
+contains "$T/later.err" "barrot daemon: snapshot periodic_"
+
 echo "periodic: ok ($n daemon snapshots)"

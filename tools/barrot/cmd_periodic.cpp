@@ -102,6 +102,9 @@ int run_periodic(Context& ctx, const cxxopts::ParseResult& args) {
   if (!snap.ok()) {
     return fail(ctx, snap.status());
   }
+  for (const std::string& reason : health_reasons(*snap)) { // recorded, and said
+    *ctx.err << "barrot: warning: " << reason << "\n";
+  }
   return report(ctx, args, *snap, "Generated periodic snapshot: " + snap->id);
 }
 

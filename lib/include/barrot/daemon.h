@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace barrot {
 
@@ -29,6 +30,10 @@ struct DaemonOptions {
 // failing tick (store busy, disk full) is logged and the next one tries
 // again. Returns OK when stopped; InvalidArgument for an unusable
 // configuration found before the first tick.
+// The reasons a periodic snapshot gave for a degraded health (a source that
+// failed, low disk, unmirrored snapshots); empty when operational.
+BARROT_EXPORT std::vector<std::string> health_reasons(const Snapshot& snapshot);
+
 BARROT_EXPORT Status run_periodic_daemon(const Options& store_options,
                                          const PeriodicConfig& config,
                                          const DaemonOptions& daemon);

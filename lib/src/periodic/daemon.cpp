@@ -28,6 +28,19 @@ void sleep_until(std::int64_t target_mono_us, const std::atomic<bool>& stop) {
 
 } // namespace
 
+std::vector<std::string> health_reasons(const Snapshot& snapshot) {
+  std::vector<std::string> out;
+  const Json& doc = snapshot.document;
+  if (doc.contains("system_state") && doc["system_state"].contains("health_reasons")) {
+    for (const Json& r : doc["system_state"]["health_reasons"]) {
+      if (r.is_string()) {
+        out.push_back(r.get<std::string>());
+      }
+    }
+  }
+  return out;
+}
+
 Status run_periodic_daemon(const Options& store_options,
                            const PeriodicConfig& config,
                            const DaemonOptions& daemon) {
@@ -55,6 +68,9 @@ Status run_periodic_daemon(const Options& store_options,
         ++taken;
         log("snapshot " + snap->id +
             (snap->mirror.ok() ? "" : " (mirror incomplete: " + snap->mirror.message() + ")"));
+        for (const std::string& reason : health_reasons(*snap)) {
+          log("warning: " + reason);
+        }
       } else {
         log("error: " + snap.status().message());
       }
