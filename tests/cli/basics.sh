@@ -57,6 +57,18 @@ cmp <(jq -S . snapshots/latest_periodic.json) <("$BARROT" latest --json | jq -S 
 expect 0 "$BARROT" verify
 contains "$T/out" "clean"
 
+# Read-only SQL in every output format; writes refused.
+expect 0 "$BARROT" sql "SELECT status, count(*) AS n FROM actions GROUP BY status ORDER BY status" -o csv
+[ "$(tr -d '\r' < "$T/out")" = "$(printf 'status,n\ncompleted,2\nexecuting,2\nfailed,1')" ] \
+  || { cat "$T/out"; fail "sql csv"; }
+expect 0 "$BARROT" sql "SELECT action_type FROM actions ORDER BY seq" --json
+[ "$(jq length "$T/out")" = 5 ] || fail "sql json"
+expect 0 "$BARROT" sql "SELECT count(*) AS n FROM snapshots"
+contains "$T/out" "(1 row)"
+expect 2 "$BARROT" sql "DELETE FROM snapshots"
+contains "$T/err" "read-only"
+[ "$(count total)" = 6 ] || fail "sql wrote"
+
 # Global options before or after the command, and the environment variable.
 expect 0 "$BARROT" --dir "$T/other" action x
 expect 0 "$BARROT" action y --dir "$T/other"

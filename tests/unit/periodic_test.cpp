@@ -66,8 +66,12 @@ TEST_CASE("system_state reports real figures", "[periodic]") {
         s["disk"]["free_bytes"].get<std::int64_t>());
   CHECK(s["snapshots_stored"] == 1);
   CHECK(s["hostname"].is_string());
-  CHECK(s["health"] == "operational");
-  CHECK_FALSE(s.contains("health_reasons"));
+  // Operational, unless this machine's disk is nearly full (a real reason).
+  if (s["health"] != "operational") {
+    for (const Json& r : s["health_reasons"]) {
+      CHECK(r.get<std::string>().find("disk space") != std::string::npos);
+    }
+  }
 }
 
 TEST_CASE("build_state and rail_status come from the manifest", "[periodic][manifest]") {
@@ -80,7 +84,6 @@ TEST_CASE("build_state and rail_status come from the manifest", "[periodic][mani
     CHECK(j["build_state"]["modules"].size() == 6);
     CHECK(j["build_state"]["provenance_hash"] == "123e4567-e89b-12d3-a456-426614174000");
     CHECK(j["rail_status"]["deployment"] == "stable");
-    CHECK(j["system_state"]["health"] == "operational");
   }
   SECTION("missing") {
     Json j = b.collect();
@@ -94,6 +97,28 @@ TEST_CASE("build_state and rail_status come from the manifest", "[periodic][mani
     CHECK(j["system_state"]["health"] == "degraded");
     CHECK(j["system_state"]["health_reasons"][0].get<std::string>().find("build_state") == 0);
   }
+  SECTION("rail_status that is not a mapping") {
+    b.put("build_manifest.yaml", "build_signature: X\nrail_status: [a, b]\n");
+    Json j = b.collect();
+    CHECK(j["build_state"]["build_signature"] == "X");
+    CHECK(j["rail_status"].contains("error"));
+    CHECK(j["system_state"]["health"] == "degraded");
+  }
+  SECTION("invalid UTF-8 and alias bombs") {
+    b.put("build_manifest.yaml",
+          "build_signature: \"\xff\"\na: &a [x, x, x, x, x, x, x, x, x, x]\n"
+          "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, "
+          "*b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, "
+          "*d, *d, *d, *d, *d, *d]\n");
+    auto snap = take_periodic_snapshot(*b.store, b.config); // never fails
+    REQUIRE_OK(snap.status());
+    CHECK(snap->document["build_state"]["error"].get<std::string>().find("aliases") !=
+          std::string::npos);
+    b.put("build_manifest.yaml", "build_signature: \"\xff\"\n");
+    auto utf = take_periodic_snapshot(*b.store, b.config);
+    REQUIRE_OK(utf.status());
+    CHECK(utf->document["build_state"]["build_signature"] == "\xEF\xBF\xBD");
+  }
   SECTION("not a mapping") {
     b.put("build_manifest.yaml", "- just\n- a list\n");
     Json j = b.collect();
@@ -106,7 +131,7 @@ TEST_CASE("processes come from /proc, filtered, without command lines", "[period
   Base b;
   Json all = b.collect()["active_processes"];
   CHECK(all["count"].get<std::int64_t>() > 1);
-  CHECK(all["processes"].size() <= 50);
+  CHECK(all["processes"].size() == std::min<std::size_t>(50, all["count"].get<std::size_t>()));
   b.config.process_patterns = {"barrot_test*"}; // other test processes may run beside us
   Json mine = b.collect()["active_processes"];
   REQUIRE(mine["count"].get<std::int64_t>() >= 1);
@@ -165,7 +190,8 @@ TEST_CASE("cognitive_state and task_progress from the memory bundles", "[periodi
     Json j = b.collect();
     CHECK(j["cognitive_state"] == Json{{"status", "no_protocol_registry"}});
     CHECK(j["task_progress"] == Json{{"status", "no_outcome_relay"}});
-    CHECK(j["system_state"]["health"] == "operational");
+    CHECK(j["system_state"].value("health_reasons", Json::array()).dump().find("cognitive") ==
+          std::string::npos);
   }
   SECTION("present") {
     b.put("memory-bundles/protocols/registry.json",
@@ -248,6 +274,7 @@ TEST_CASE("the daemon takes snapshots on a fixed schedule and stops when told",
   d.max_snapshots = 3;
   std::vector<std::string> log;
   d.log = [&](const std::string& line) { log.push_back(line); };
+  { open_store(options_in(dir)); } // created beforehand: every tick costs the same
   REQUIRE_OK(run_periodic_daemon(options_in(dir), c, d));
   auto store = open_store(options_in(dir));
   auto snaps = store->latest(10, SnapshotType::periodic);
@@ -255,6 +282,6 @@ TEST_CASE("the daemon takes snapshots on a fixed schedule and stops when told",
   // One second apart (ids are per second, so they are all distinct too).
   const TimeUs gap = (*snaps)[0].timestamp - (*snaps)[2].timestamp;
   CHECK(gap >= 1'900'000);
-  CHECK(gap <= 2'600'000);
+  CHECK(gap <= 3'100'000); // a tick landing in the previous one's second moves 1 s on
   CHECK(log.back() == "stopped after 3 snapshot(s)");
 }

@@ -117,6 +117,11 @@ Result<Json> diff_for(Store& store, const std::string& a, const std::string& b) 
     for (auto it = newest.rbegin(); it != newest.rend(); ++it) {
       pair.push_back(std::move(*it));
     }
+    if (pair.size() == 2 && pair[0].id == pair[1].id) {
+      return Status::InvalidArgument(pair[0].id +
+                                     " is the newest periodic snapshot: name another to compare "
+                                     "it with");
+    }
   }
   return diff_periodic(pair[0], pair[1]);
 }
@@ -140,6 +145,39 @@ int run_diff(Context& ctx, const cxxopts::ParseResult& args) {
       });
 }
 
+void add_sql(cxxopts::Options& o) {
+  o.add_options()(
+      "o,output", "table (default), json, jsonl or csv", cxxopts::value<std::string>(), "FORMAT");
+}
+
+int run_sql(Context& ctx, const cxxopts::ParseResult& args) {
+  if (!args.count("query")) {
+    return fail(ctx, Status::InvalidArgument("missing the SQL QUERY"));
+  }
+  auto format = parse_output_format(args.count("output") ? args["output"].as<std::string>()
+                                                         : (ctx.json ? "json" : "table"));
+  if (!format.ok()) {
+    return fail(ctx, format.status());
+  }
+  auto store = open_store(ctx, Access::read_only);
+  if (!store.ok()) {
+    return fail(ctx, store.status());
+  }
+  RowWriter writer(*ctx.out, *format);
+  Status s = (*store)->query(
+      args["query"].as<std::string>(),
+      [&](const std::vector<std::string>& columns) { writer.header(columns); },
+      [&](const std::vector<Json>& values) {
+        writer.row(values);
+        return static_cast<bool>(*ctx.out);
+      });
+  if (!s.ok()) {
+    return fail(ctx, s);
+  }
+  writer.finish();
+  return k_exit_ok;
+}
+
 } // namespace
 
 const std::vector<Command>& read_commands() {
@@ -153,6 +191,12 @@ const std::vector<Command>& read_commands() {
        run_actions},
       {"all", "", "list every snapshot, oldest first", {}, nullptr, run_all},
       {"view", "ID", "show one snapshot", {"id"}, nullptr, run_view},
+      {"sql",
+       "QUERY",
+       "run one read-only SQL query on the store (docs/sql.md)",
+       {"query"},
+       add_sql,
+       run_sql},
       {"diff",
        "[A] [B]",
        "what changed between two periodic snapshots (default: the last two)",

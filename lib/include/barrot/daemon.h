@@ -24,7 +24,8 @@ struct DaemonOptions {
   std::int64_t max_snapshots = 0;
 };
 
-// Takes a periodic snapshot now and then every `config.interval_seconds`,
+// Takes a periodic snapshot now and then every `config.interval_seconds` (at
+// most a year),
 // on a fixed schedule (start + k * interval, so it never drifts; a tick that
 // overran skips to the next slot). Each tick opens the store afresh, so a
 // failing tick (store busy, disk full) is logged and the next one tries

@@ -155,10 +155,21 @@ public:
   Result<std::vector<SnapshotInfo>>
   ended_actions_since(TimeUs since, std::size_t limit, std::int64_t* total);
 
-  // Snapshots committed but not known to be mirrored: past the mirror
-  // checkpoint and not mirrored by this Store. Normally 0; more means another
-  // writer is in the middle of a write, or died in one.
+  // Snapshots committed but not known to be mirrored: past a mirror
+  // checkpoint that has not moved for two minutes (live writers move it every
+  // minute), and not mirrored by this Store. Normally 0; more means a writer
+  // died or is stuck mid-write (the next read-write open reconciles).
   Result<std::int64_t> mirror_backlog();
+
+  // Runs one read-only SQL statement (SELECT, WITH ... SELECT, or a read-only
+  // PRAGMA such as table_info) and calls `header` once with the column names,
+  // then `row` per row until it returns false. Anything that could write or
+  // reach outside the store is refused with InvalidArgument before it runs:
+  // INSERT/UPDATE/DELETE/DDL, ATTACH/DETACH, transactions, pragmas that set
+  // or change state, load_extension(), and more than one statement.
+  Status query(const std::string& sql,
+               const std::function<void(const std::vector<std::string>& columns)>& header,
+               const std::function<bool(const std::vector<Json>& values)>& row);
 
   // --- Mirror maintenance -----------------------------------------------------
 

@@ -6,7 +6,10 @@
 #include <barrot/snapshot.h>
 #include <barrot/store.h>
 
+#include <iosfwd>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace barrot {
 
@@ -23,6 +26,30 @@ BARROT_EXPORT std::string format_snapshot(const Snapshot& snapshot);
 
 BARROT_EXPORT std::string format_summary(const Summary& summary);
 BARROT_EXPORT std::string format_problem(const Problem& problem);
+
+// Output formats for tabular results (`barrot sql`, searches).
+enum class OutputFormat { table, json, jsonl, csv };
+
+// "table", "json", "jsonl" or "csv"; InvalidArgument otherwise.
+BARROT_EXPORT Result<OutputFormat> parse_output_format(std::string_view name);
+
+// Writes rows in one of the formats: table (aligned columns; rows are held
+// until finish() to size them), json (one array of objects), jsonl (one
+// object per line), csv (RFC 4180, a header line first).
+class BARROT_EXPORT RowWriter {
+public:
+  RowWriter(std::ostream& out, OutputFormat format) : m_out(out), m_format(format) {}
+  void header(const std::vector<std::string>& columns);
+  void row(const std::vector<Json>& values);
+  void finish();
+
+private:
+  std::ostream& m_out;
+  OutputFormat m_format;
+  std::vector<std::string> m_columns;
+  std::vector<std::vector<std::string>> m_table; // table format only
+  std::size_t m_rows = 0;
+};
 
 // `j` as text (compact for indent < 0); invalid UTF-8 in strings (e.g. file
 // names from disk) is replaced by U+FFFD rather than failing.

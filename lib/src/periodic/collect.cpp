@@ -48,12 +48,12 @@ std::string human_duration(std::int64_t seconds) {
 
 // Text safe to put in JSON: invalid UTF-8 bytes become U+FFFD.
 std::string safe_text(const std::string& s) {
-  if (util::is_valid_utf8(s)) {
-    return s;
-  }
-  Json j = s;
-  return Json::parse(j.dump(-1, ' ', false, Json::error_handler_t::replace)).get<std::string>();
+  return util::to_valid_utf8(s);
 }
+
+// Inputs larger than this are refused: a section of a snapshot taken every
+// 30 minutes should stay small (action details have the same cap).
+constexpr std::size_t k_max_input_bytes = 1 << 20;
 
 Json section_from(const std::function<Json()>& fn,
                   std::vector<std::string>* problems,
@@ -138,7 +138,7 @@ Json system_state(Store& store,
 // build_state and rail_status, from one reading of the manifest.
 void manifest_sections(const PeriodicConfig& config, Json* build, Json* rails) {
   std::string text;
-  Status s = util::read_file(AT_FDCWD, config.manifest_path, &text, false);
+  Status s = util::read_file(AT_FDCWD, config.manifest_path, &text, false, k_max_input_bytes);
   if (s.IsNotFound()) {
     *build = Json{{"status", "no_build_manifest"}};
     *rails = *build;
@@ -250,8 +250,8 @@ Json scheduled_workflows(const std::string& dir, std::vector<std::string>* probl
   std::sort(names.begin(), names.end());
   for (const std::string& n : names) {
     std::string text;
-    Status s = util::read_file(AT_FDCWD, dir + "/" + n, &text, false);
-    auto doc = s.ok() ? util::parse_yaml(text, n) : Result<Json>(s);
+    Status s = util::read_file(AT_FDCWD, dir + "/" + n, &text, false, k_max_input_bytes);
+    auto doc = s.ok() ? util::parse_yaml(text, safe_text(n)) : Result<Json>(s);
     if (!doc.ok()) {
       problems->push_back("workflow " + doc.status().message());
       continue;
@@ -274,7 +274,7 @@ Json scheduled_workflows(const std::string& dir, std::vector<std::string>* probl
     }
     Json w = Json::object();
     w["name"] = doc->contains("name") && (*doc)["name"].is_string() ? (*doc)["name"] : Json(n);
-    w["file"] = n;
+    w["file"] = safe_text(n);
     w["cron"] = std::move(crons);
     out.push_back(std::move(w));
   }
@@ -307,7 +307,7 @@ Json workflows(Store& store, const PeriodicConfig& config, std::vector<std::stri
 
 Json cognitive_state(const PeriodicConfig& config) {
   std::string text;
-  Status s = util::read_file(AT_FDCWD, config.registry_path, &text, false);
+  Status s = util::read_file(AT_FDCWD, config.registry_path, &text, false, k_max_input_bytes);
   if (s.IsNotFound()) {
     return Json{{"status", "no_protocol_registry"}};
   }
@@ -336,7 +336,7 @@ Json cognitive_state(const PeriodicConfig& config) {
 
 Json task_progress(const PeriodicConfig& config) {
   std::string text;
-  Status s = util::read_file(AT_FDCWD, config.outcome_relay_path, &text, false);
+  Status s = util::read_file(AT_FDCWD, config.outcome_relay_path, &text, false, 64u << 20);
   if (s.IsNotFound()) {
     return Json{{"status", "no_outcome_relay"}};
   }
@@ -402,6 +402,9 @@ PeriodicInput collect_periodic(Store& store, const PeriodicConfig& config_in) {
       },
       &reasons,
       "build_state");
+  if (rails.is_object() && rails.contains("error") && !build.contains("error")) {
+    reasons.push_back("rail_status: " + rails["error"].get<std::string>());
+  }
   in.sections["system_state"] = std::move(system);
   in.sections["build_state"] = std::move(build);
   in.sections["rail_status"] = std::move(rails);

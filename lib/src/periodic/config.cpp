@@ -34,8 +34,10 @@ Result<std::int64_t> parse_duration(std::string_view text) {
   } else {
     return bad();
   }
-  if (n > INT64_MAX / scale / 1'000'000) {
-    return bad();
+  // A year at most: longer is a typo, and keeps every later sum in range.
+  constexpr std::int64_t k_max_seconds = 366 * 86400;
+  if (n > k_max_seconds / scale) {
+    return Status::InvalidArgument("duration '" + std::string(text) + "' is longer than a year");
   }
   return n * scale;
 }

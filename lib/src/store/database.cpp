@@ -7,7 +7,10 @@
 #include <SQLiteCpp/Transaction.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
 #include <string>
+#include <thread>
 
 namespace barrot::store {
 
@@ -114,11 +117,13 @@ Status migrate(SQLite::Database& db, int target, int* version_after) {
   });
 }
 
-Status open_database(const std::string& path,
-                     const Options& options,
-                     std::unique_ptr<SQLite::Database>* out,
-                     int* schema_version,
-                     WalState* wal) {
+namespace {
+
+Status open_database_once(const std::string& path,
+                          const Options& options,
+                          std::unique_ptr<SQLite::Database>* out,
+                          int* schema_version,
+                          WalState* wal) {
   const bool rw = options.access == Access::read_write;
   return guarded("cannot open database " + path, [&]() -> Status {
     int flags = rw ? (SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) : SQLite::OPEN_READONLY;
@@ -157,6 +162,27 @@ Status open_database(const std::string& path,
     *out = std::move(db);
     return Status::OK();
   });
+}
+
+} // namespace
+
+Status open_database(const std::string& path,
+                     const Options& options,
+                     std::unique_ptr<SQLite::Database>* out,
+                     int* schema_version,
+                     WalState* wal) {
+  // While another process creates the store or switches it to WAL, SQLite can
+  // answer BUSY at once, without waiting in the busy handler: try again,
+  // within the same busy timeout.
+  const auto start = std::chrono::steady_clock::now();
+  for (int delay_ms = 2;; delay_ms = std::min(delay_ms * 2, 100)) {
+    Status s = open_database_once(path, options, out, schema_version, wal);
+    const auto waited = std::chrono::steady_clock::now() - start;
+    if (!s.IsBusy() || waited > std::chrono::milliseconds(options.busy_timeout_ms)) {
+      return s;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+  }
 }
 
 } // namespace barrot::store

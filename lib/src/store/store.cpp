@@ -602,9 +602,13 @@ Store::ended_actions_since(TimeUs since, std::size_t limit, std::int64_t* total)
 Result<std::int64_t> Store::mirror_backlog() {
   std::int64_t n = 0;
   BARROT_TRY(store::guarded("cannot read the mirror checkpoint", [&]() -> Status {
+    // Live writers move the checkpoint at least every minute; rows past a
+    // checkpoint older than two are what a crash or a stuck writer left.
     SQLite::Statement st(*m_impl->db,
                          "SELECT seq FROM snapshots WHERE seq > "
-                         "(SELECT seq FROM mirror_checkpoint WHERE id = 1)");
+                         "(SELECT seq FROM mirror_checkpoint WHERE id = 1) AND "
+                         "(SELECT updated_us FROM mirror_checkpoint WHERE id = 1) < ?");
+    st.bind(1, now_us() - 2 * k_checkpoint_interval_us);
     while (st.executeStep()) {
       n += m_impl->is_self_mirrored(st.getColumn(0).getInt64()) ? 0 : 1;
     }

@@ -43,6 +43,31 @@ bool is_valid_utf8(std::string_view s) {
   return true;
 }
 
+std::string to_valid_utf8(std::string_view s) {
+  if (is_valid_utf8(s)) {
+    return std::string(s);
+  }
+  std::string out;
+  for (std::size_t i = 0; i < s.size();) {
+    // The longest valid sequence starting here, if any.
+    std::size_t len = 0;
+    for (std::size_t n = 1; n <= 4 && i + n <= s.size(); ++n) {
+      if (is_valid_utf8(s.substr(i, n))) {
+        len = n;
+        break;
+      }
+    }
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(s.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
+}
+
 bool has_control_chars(std::string_view s) {
   for (unsigned char c : s) {
     if (c < 0x20 || c == 0x7F) {

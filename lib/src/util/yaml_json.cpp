@@ -1,17 +1,26 @@
 #include "util/yaml_json.h"
 
+#include "util/utf8.h"
+
 #include <yaml-cpp/yaml.h>
 
 namespace barrot::util {
 
 namespace {
 
-// Depth-limited so a hostile document cannot exhaust the stack.
+// Depth-limited so a hostile document cannot exhaust the stack, and
+// node-limited so aliases (`*a` repeated at every level) cannot expand a few
+// hundred bytes into billions of values.
 constexpr int k_max_depth = 64;
+constexpr std::size_t k_max_nodes = 100'000;
 
-Status to_json(const YAML::Node& node, int depth, Json* out) {
+Status to_json(const YAML::Node& node, int depth, std::size_t* nodes, Json* out) {
   if (depth > k_max_depth) {
     return Status::InvalidArgument("nests deeper than " + std::to_string(k_max_depth) + " levels");
+  }
+  if (++*nodes > k_max_nodes) {
+    return Status::InvalidArgument("holds more than " + std::to_string(k_max_nodes) +
+                                   " values (aliases expanded)");
   }
   switch (node.Type()) {
   case YAML::NodeType::Null:
@@ -19,13 +28,13 @@ Status to_json(const YAML::Node& node, int depth, Json* out) {
     *out = nullptr;
     return Status::OK();
   case YAML::NodeType::Scalar:
-    *out = node.Scalar();
+    *out = to_valid_utf8(node.Scalar());
     return Status::OK();
   case YAML::NodeType::Sequence: {
     *out = Json::array();
     for (const auto& item : node) {
       Json j;
-      BARROT_TRY(to_json(item, depth + 1, &j));
+      BARROT_TRY(to_json(item, depth + 1, nodes, &j));
       out->push_back(std::move(j));
     }
     return Status::OK();
@@ -38,8 +47,8 @@ Status to_json(const YAML::Node& node, int depth, Json* out) {
                                        std::to_string(kv.first.Mark().line + 1) + ")");
       }
       Json j;
-      BARROT_TRY(to_json(kv.second, depth + 1, &j));
-      (*out)[kv.first.Scalar()] = std::move(j);
+      BARROT_TRY(to_json(kv.second, depth + 1, nodes, &j));
+      (*out)[to_valid_utf8(kv.first.Scalar())] = std::move(j);
     }
     return Status::OK();
   }
@@ -54,7 +63,8 @@ Result<Json> parse_yaml(const std::string& text, const std::string& what) {
   Json out;
   try {
     YAML::Node root = YAML::Load(text);
-    BARROT_TRY(to_json(root, 0, &out).WithContext(what));
+    std::size_t nodes = 0;
+    BARROT_TRY(to_json(root, 0, &nodes, &out).WithContext(what));
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(what + ": line " + std::to_string(e.mark.line + 1) + ": " +
                                    e.msg);

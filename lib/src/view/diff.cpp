@@ -1,6 +1,7 @@
 #include <barrot/diff.h>
 #include <barrot/view.h>
 
+#include <cmath>
 #include <map>
 #include <set>
 #include <sstream>
@@ -43,9 +44,10 @@ void diff_values(const std::string& path, const Json& a, const Json& b, Json* ch
   }
   Json entry{{"from", a}, {"to", b}};
   if (a.is_number() && b.is_number()) {
+    // In doubles: exact for every figure a snapshot holds, and no overflow.
     const double d = b.get<double>() - a.get<double>();
-    if (a.is_number_integer() && b.is_number_integer()) {
-      entry["delta"] = b.get<std::int64_t>() - a.get<std::int64_t>();
+    if (a.is_number_integer() && b.is_number_integer() && std::abs(d) < 9e15) {
+      entry["delta"] = static_cast<std::int64_t>(d);
     } else {
       entry["delta"] = d;
     }
@@ -151,8 +153,10 @@ Result<Json> diff_periodic(const Snapshot& a, const Snapshot& b) {
   const Json& sa = section(a.document, "system_state");
   const Json& sb = section(b.document, "system_state");
   bool rebooted = false;
-  if (sa.contains("uptime_seconds") && sb.contains("uptime_seconds") && b.timestamp > a.timestamp) {
-    rebooted = sb["uptime_seconds"].get<std::int64_t>() < sa["uptime_seconds"].get<std::int64_t>();
+  if (sa.is_object() && sb.is_object() && sa.contains("uptime_seconds") &&
+      sb.contains("uptime_seconds") && sa["uptime_seconds"].is_number() &&
+      sb["uptime_seconds"].is_number() && b.timestamp > a.timestamp) {
+    rebooted = sb["uptime_seconds"].get<double>() < sa["uptime_seconds"].get<double>();
   }
   out["rebooted"] = rebooted;
   out["processes"] = processes_diff(section(a.document, "active_processes"),
@@ -192,7 +196,27 @@ Result<Json> diff_periodic(const Snapshot& a, const Snapshot& b) {
   return out;
 }
 
-std::string format_diff(const Json& d) {
+std::string format_diff(const Json& d_in) {
+  // Tolerate any object: fill in what diff_periodic always sets.
+  Json d = d_in.is_object() ? d_in : Json::object();
+  for (const char* key : {"processes", "workflows", "changed"}) {
+    if (!d.contains(key) || !d[key].is_object()) {
+      d[key] = Json::object();
+    }
+  }
+  for (const char* key : {"appeared", "gone"}) {
+    if (!d["processes"].contains(key) || !d["processes"][key].is_object()) {
+      d["processes"][key] = Json::object();
+    }
+  }
+  if (!d["processes"].contains("count") || !d["processes"]["count"].is_object()) {
+    d["processes"]["count"] = Json{{"from", nullptr}, {"to", nullptr}};
+  }
+  for (const char* key : {"started", "ended", "scheduled_added", "scheduled_removed"}) {
+    if (!d["workflows"].contains(key) || !d["workflows"][key].is_array()) {
+      d["workflows"][key] = Json::array();
+    }
+  }
   std::ostringstream out;
   const std::int64_t secs = d.value("seconds_between", std::int64_t{0});
   out << d.value("from", "") << " -> " << d.value("to", "") << " (" << secs / 60 << "m "
@@ -206,14 +230,15 @@ std::string format_diff(const Json& d) {
       << (p.value("complete_lists", true) ? "" : " (among the largest listed)") << "\n";
   for (const char* key : {"appeared", "gone"}) {
     for (const auto& [name, n] : p[key].items()) {
-      out << "  " << key << ": " << name << (n.get<std::int64_t>() > 1 ? " x" + n.dump() : "")
-          << "\n";
+      out << "  " << key << ": " << name
+          << (n.is_number() && n.get<double>() > 1 ? " x" + n.dump() : "") << "\n";
     }
   }
   const Json& w = d["workflows"];
   for (const char* key : {"started", "ended"}) {
     for (const Json& id : w[key]) {
-      out << "action " << key << ": " << id.get<std::string>() << "\n";
+      out << "action " << key << ": " << (id.is_string() ? id.get<std::string>() : id.dump())
+          << "\n";
     }
   }
   for (const char* key : {"scheduled_added", "scheduled_removed"}) {
@@ -223,11 +248,14 @@ std::string format_diff(const Json& d) {
     }
   }
   for (const auto& [path, c] : d["changed"].items()) {
-    out << path << ": " << dump_json(c["from"], -1) << " -> " << dump_json(c["to"], -1);
-    if (c.contains("delta")) {
+    if (!c.is_object()) {
+      continue;
+    }
+    out << path << ": " << dump_json(c.value("from", Json()), -1) << " -> "
+        << dump_json(c.value("to", Json()), -1);
+    if (c.contains("delta") && c["delta"].is_number()) {
       const Json& delta = c["delta"];
-      const bool positive =
-          delta.is_number_integer() ? delta.get<std::int64_t>() > 0 : delta.get<double>() > 0;
+      const bool positive = delta.get<double>() > 0;
       out << " (" << (positive ? "+" : "") << dump_json(delta, -1) << ")";
     }
     out << "\n";

@@ -1,5 +1,7 @@
 #include <barrot/view.h>
 
+#include <algorithm>
+#include <ostream>
 #include <sstream>
 
 namespace barrot {
@@ -152,6 +154,145 @@ std::string format_problem(const Problem& p) {
     out += "  (" + p.detail + ")";
   }
   return out;
+}
+
+Result<OutputFormat> parse_output_format(std::string_view name) {
+  if (name == "table") {
+    return OutputFormat::table;
+  }
+  if (name == "json") {
+    return OutputFormat::json;
+  }
+  if (name == "jsonl") {
+    return OutputFormat::jsonl;
+  }
+  if (name == "csv") {
+    return OutputFormat::csv;
+  }
+  return Status::InvalidArgument("unknown output format '" + std::string(name) +
+                                 "' (expected table, json, jsonl or csv)");
+}
+
+namespace {
+
+// A cell as plain text: strings as they are, everything else as JSON.
+std::string cell_text(const Json& v) {
+  if (v.is_string()) {
+    return v.get<std::string>();
+  }
+  return v.is_null() ? std::string() : dump_json(v, -1);
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) {
+    return s;
+  }
+  std::string out = "\"";
+  for (char c : s) {
+    out += c;
+    if (c == '"') {
+      out += '"';
+    }
+  }
+  return out + "\"";
+}
+
+// Display width in code points (close enough for aligning columns).
+std::size_t width(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) {
+    n += (c & 0xC0) != 0x80;
+  }
+  return n;
+}
+
+} // namespace
+
+void RowWriter::header(const std::vector<std::string>& columns) {
+  m_columns = columns;
+  if (m_format == OutputFormat::csv) {
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      m_out << (i ? "," : "") << csv_field(columns[i]);
+    }
+    m_out << "\r\n";
+  } else if (m_format == OutputFormat::json) {
+    m_out << "[";
+  }
+}
+
+void RowWriter::row(const std::vector<Json>& values) {
+  auto object = [&] {
+    Json o = Json::object();
+    for (std::size_t i = 0; i < values.size() && i < m_columns.size(); ++i) {
+      o[m_columns[i]] = values[i];
+    }
+    return o;
+  };
+  switch (m_format) {
+  case OutputFormat::json:
+    m_out << (m_rows ? ",\n  " : "\n  ") << dump_json(object(), -1);
+    break;
+  case OutputFormat::jsonl:
+    m_out << dump_json(object(), -1) << "\n";
+    break;
+  case OutputFormat::csv:
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      m_out << (i ? "," : "") << csv_field(cell_text(values[i]));
+    }
+    m_out << "\r\n";
+    break;
+  case OutputFormat::table: {
+    std::vector<std::string> cells;
+    for (const Json& v : values) {
+      std::string t = cell_text(v);
+      for (char& c : t) {
+        if (c == '\n' || c == '\t' || c == '\r') {
+          c = ' ';
+        }
+      }
+      cells.push_back(std::move(t));
+    }
+    m_table.push_back(std::move(cells));
+    break;
+  }
+  }
+  ++m_rows;
+}
+
+void RowWriter::finish() {
+  if (m_format == OutputFormat::json) {
+    m_out << (m_rows ? "\n]\n" : "]\n");
+  }
+  if (m_format != OutputFormat::table) {
+    return;
+  }
+  std::vector<std::size_t> widths(m_columns.size(), 0);
+  for (std::size_t i = 0; i < m_columns.size(); ++i) {
+    widths[i] = width(m_columns[i]);
+  }
+  for (const auto& r : m_table) {
+    for (std::size_t i = 0; i < r.size() && i < widths.size(); ++i) {
+      widths[i] = std::max(widths[i], width(r[i]));
+    }
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string out;
+    for (std::size_t i = 0; i < cells.size() && i < widths.size(); ++i) {
+      out += cells[i];
+      if (i + 1 < cells.size()) {
+        out += std::string(widths[i] - width(cells[i]) + 2, ' ');
+      }
+    }
+    while (!out.empty() && out.back() == ' ') {
+      out.pop_back();
+    }
+    m_out << out << "\n";
+  };
+  line(m_columns);
+  for (const auto& r : m_table) {
+    line(r);
+  }
+  m_out << "(" << m_rows << (m_rows == 1 ? " row)\n" : " rows)\n");
 }
 
 std::string dump_json(const Json& j, int indent) {

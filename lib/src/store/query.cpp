@@ -1,0 +1,179 @@
+// Store::query: read-only SQL for analytics, fenced by an authorizer.
+#include "store/database.h"
+#include "store/store_impl.h"
+
+#include <barrot/store.h>
+
+#include <sqlite3.h>
+
+#include <cctype>
+#include <cstring>
+#include <set>
+#include <string>
+
+namespace barrot {
+
+namespace {
+
+// Pragmas that only read. Those in the first set take a table or index name;
+// those in the second would change state if given a value, so they are
+// allowed bare only. Everything else is refused.
+bool readonly_pragma(const char* name, const char* arg) {
+  static const std::set<std::string> k_with_name = {"table_info",
+                                                    "table_xinfo",
+                                                    "index_list",
+                                                    "index_info",
+                                                    "index_xinfo",
+                                                    "foreign_key_list",
+                                                    "table_list"};
+  static const std::set<std::string> k_bare = {"user_version",
+                                               "schema_version",
+                                               "page_count",
+                                               "page_size",
+                                               "freelist_count",
+                                               "compile_options",
+                                               "function_list",
+                                               "pragma_list",
+                                               "collation_list",
+                                               "database_list"};
+  return name != nullptr &&
+         (k_with_name.count(name) != 0 || (arg == nullptr && k_bare.count(name) != 0));
+}
+
+struct Fence {
+  std::string refused; // the first thing refused, for the error message
+};
+
+int authorize(void* user, int action, const char* a1, const char* a2, const char*, const char*) {
+  auto* fence = static_cast<Fence*>(user);
+  auto refuse = [&](std::string what) {
+    if (fence->refused.empty()) {
+      fence->refused = std::move(what);
+    }
+    return SQLITE_DENY;
+  };
+  switch (action) {
+  case SQLITE_SELECT:
+  case SQLITE_READ:
+  case SQLITE_RECURSIVE:
+    return SQLITE_OK;
+  case SQLITE_FUNCTION:
+    if (a2 != nullptr && (std::strcmp(a2, "load_extension") == 0)) {
+      return refuse("load_extension()");
+    }
+    return SQLITE_OK;
+  case SQLITE_PRAGMA:
+    if (readonly_pragma(a1, a2)) {
+      return SQLITE_OK;
+    }
+    return refuse(std::string("PRAGMA ") + (a1 ? a1 : "?") + (a2 ? " with a value" : ""));
+  case SQLITE_ATTACH:
+  case SQLITE_DETACH:
+    return refuse("ATTACH/DETACH");
+  case SQLITE_TRANSACTION:
+  case SQLITE_SAVEPOINT:
+    return refuse("transactions");
+  default:
+    return refuse("statements that write");
+  }
+}
+
+Json column_value(sqlite3_stmt* st, int i) {
+  switch (sqlite3_column_type(st, i)) {
+  case SQLITE_INTEGER:
+    return static_cast<std::int64_t>(sqlite3_column_int64(st, i));
+  case SQLITE_FLOAT:
+    return sqlite3_column_double(st, i);
+  case SQLITE_NULL:
+    return nullptr;
+  case SQLITE_BLOB: {
+    const auto* p = static_cast<const unsigned char*>(sqlite3_column_blob(st, i));
+    const int n = sqlite3_column_bytes(st, i);
+    static const char* k_hex = "0123456789abcdef";
+    std::string hex = "x'";
+    for (int k = 0; k < n; ++k) {
+      hex += k_hex[p[k] >> 4];
+      hex += k_hex[p[k] & 15];
+    }
+    return hex + "'";
+  }
+  default: {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, i));
+    std::string text(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, i)));
+    // Text columns hold what was stored; make sure it can be printed as JSON.
+    Json j = text;
+    return Json::parse(j.dump(-1, ' ', false, Json::error_handler_t::replace));
+  }
+  }
+}
+
+} // namespace
+
+Status Store::query(const std::string& sql,
+                    const std::function<void(const std::vector<std::string>&)>& header,
+                    const std::function<bool(const std::vector<Json>&)>& row) {
+  if (sql.find('\0') != std::string::npos) {
+    return Status::InvalidArgument("the SQL contains a NUL byte");
+  }
+  sqlite3* db = m_impl->db->getHandle();
+  Fence fence;
+  sqlite3_set_authorizer(db, authorize, &fence);
+  sqlite3_stmt* st = nullptr;
+  // Whatever happens below (a callback may throw), the statement is
+  // finalized and the connection loses its fence.
+  struct Cleanup {
+    sqlite3* db;
+    sqlite3_stmt** st;
+    ~Cleanup() {
+      sqlite3_finalize(*st);
+      sqlite3_set_authorizer(db, nullptr, nullptr);
+    }
+  } cleanup{db, &st};
+  const char* tail = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &st, &tail);
+  Status result;
+  if (rc != SQLITE_OK) {
+    result = !fence.refused.empty()
+                 ? Status::InvalidArgument("barrot sql is read-only: " + fence.refused +
+                                           " are not allowed")
+                 : Status::InvalidArgument(std::string("SQL error: ") + sqlite3_errmsg(db));
+  } else if (st == nullptr) {
+    result = Status::InvalidArgument("no SQL statement given");
+  } else {
+    for (const char* p = tail; p != nullptr && *p != '\0'; ++p) {
+      if (!std::isspace(static_cast<unsigned char>(*p)) && *p != ';') {
+        result = Status::InvalidArgument("one statement at a time (found more after the first)");
+        break;
+      }
+    }
+    if (result.ok() && sqlite3_stmt_readonly(st) == 0) {
+      result = Status::InvalidArgument("barrot sql is read-only: this statement would write");
+    }
+  }
+  if (result.ok()) {
+    const int n = sqlite3_column_count(st);
+    std::vector<std::string> columns;
+    for (int i = 0; i < n; ++i) {
+      const char* name = sqlite3_column_name(st, i);
+      columns.emplace_back(name ? name : "");
+    }
+    header(columns);
+    std::vector<Json> values(static_cast<std::size_t>(n));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      for (int i = 0; i < n; ++i) {
+        values[static_cast<std::size_t>(i)] = column_value(st, i);
+      }
+      if (!row(values)) {
+        break;
+      }
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+      result = rc == SQLITE_BUSY
+                   ? Status::Busy(sqlite3_errmsg(db))
+                   : Status::InvalidArgument(std::string("SQL error: ") + sqlite3_errmsg(db));
+    }
+  }
+  return result;
+}
+
+} // namespace barrot
