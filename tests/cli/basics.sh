@@ -6,10 +6,15 @@ contains "$T/out" "Commands:"
 expect 2 "$BARROT"
 expect 0 "$BARROT" --version
 contains "$T/out" "barrot "
-for cmd in action track start complete fail periodic latest actions all view summary verify repair mirror import; do
+for cmd in action track start complete fail periodic daemon latest actions all view diff sql search summary verify repair mirror import; do
   expect 0 "$BARROT" "$cmd" --help
   contains "$T/out" "barrot $cmd"
+  contains "$T/out" "--dir"
 done
+expect 0 "$BARROT" search --help
+contains "$T/out" "--since"
+expect 0 "$BARROT" periodic --help
+contains "$T/out" "--manifest"
 
 expect 0 "$BARROT" periodic
 contains "$T/out" "Generated periodic snapshot: periodic_"
@@ -56,6 +61,23 @@ cmp <(jq -S . snapshots/latest_periodic.json) <("$BARROT" latest --json | jq -S 
   || fail "latest_periodic.json differs from latest"
 expect 0 "$BARROT" verify
 contains "$T/out" "clean"
+
+# search: filters and formats; jsonl lines are exactly the log's lines.
+expect 0 "$BARROT" search --status failed -o ids
+[ "$(wc -l < "$T/out")" = 1 ] || fail "search --status"
+expect 0 "$BARROT" search --action 'dep*' --since 1h -o jsonl
+grep -qxF -f "$T/out" snapshots/action_log.jsonl || fail "search jsonl lines are not log lines"
+expect 0 "$BARROT" search disk --count
+[ "$(cat "$T/out")" = 1 ] || fail "search words"
+expect 0 "$BARROT" search --type periodic --json
+[ "$(jq length "$T/out")" = 1 ] || fail "search --type"
+expect 0 "$BARROT" search --reverse --limit 1 -o csv
+contains "$T/out" "snapshot_id,timestamp,snapshot_type"
+expect 2 "$BARROT" search --since "next week"
+contains "$T/err" "unknown time 'next week'"
+expect 2 "$BARROT" search --status done
+expect 2 "$BARROT" search --limit 0
+expect 2 "$BARROT" search -o yaml
 
 # Read-only SQL in every output format; writes refused.
 expect 0 "$BARROT" sql "SELECT status, count(*) AS n FROM actions GROUP BY status ORDER BY status" -o csv

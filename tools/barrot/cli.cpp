@@ -13,8 +13,11 @@ constexpr const char* k_version = "0.1.0";
 
 std::vector<const Command*> all_commands() {
   std::vector<const Command*> out;
-  for (const auto* list :
-       {&write_commands(), &periodic_commands(), &read_commands(), &maintain_commands()}) {
+  for (const auto* list : {&write_commands(),
+                           &periodic_commands(),
+                           &read_commands(),
+                           &search_commands(),
+                           &maintain_commands()}) {
     for (const Command& c : *list) {
       out.push_back(&c);
     }
@@ -147,10 +150,16 @@ int run_checked(int argc, char** argv, Context& ctx) {
   }
   if (!cmd->positional.empty()) {
     auto adder = options.add_options("Arguments");
+    std::vector<std::string> names;
     for (const std::string& p : cmd->positional) {
+      if (p.front() == '*') { // a list the command declares itself
+        names.push_back(p.substr(1));
+        continue;
+      }
       adder(p, "", cxxopts::value<std::string>());
+      names.push_back(p);
     }
-    options.parse_positional(cmd->positional);
+    options.parse_positional(names);
   }
   std::vector<std::string> rest;
   rest.push_back(std::string("barrot ") + cmd->name);
@@ -165,7 +174,13 @@ int run_checked(int argc, char** argv, Context& ctx) {
   }
   auto result = options.parse(static_cast<int>(cargv.size()), cargv.data());
   if (result.count("help")) {
-    *ctx.out << options.help({"", "Global"});
+    std::vector<std::string> groups;
+    for (const std::string& g : options.groups()) {
+      if (g != "Arguments") { // positional: shown in the usage line
+        groups.push_back(g);
+      }
+    }
+    *ctx.out << options.help(groups);
     return k_exit_ok;
   }
   if (!result.unmatched().empty()) {

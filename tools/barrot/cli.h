@@ -30,9 +30,9 @@ struct Context {
 // One subcommand: its options and what it does.
 struct Command {
   const char* name;
-  const char* args;    // positional arguments for the usage line
-  const char* summary; // one line for `barrot --help`
-  std::vector<std::string> positional;
+  const char* args;                               // positional arguments for the usage line
+  const char* summary;                            // one line for `barrot --help`
+  std::vector<std::string> positional;            // "*name": a list option add_options declares
   void (*add_options)(cxxopts::Options& options); // may be null
   int (*run)(Context& ctx, const cxxopts::ParseResult& args);
 };
@@ -41,6 +41,7 @@ const std::vector<Command>& write_commands();
 const std::vector<Command>& read_commands();
 const std::vector<Command>& maintain_commands();
 const std::vector<Command>& periodic_commands();
+const std::vector<Command>& search_commands();
 
 // Prints a recorded snapshot (`-q`: the id; `--json`: the document; else
 // `human`); exit 3 with a warning when its mirror is incomplete.

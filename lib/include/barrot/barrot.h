@@ -5,6 +5,7 @@
 #include <barrot/diff.h>
 #include <barrot/options.h>
 #include <barrot/periodic.h>
+#include <barrot/search.h>
 #include <barrot/snapshot.h>
 #include <barrot/status.h>
 #include <barrot/store.h>

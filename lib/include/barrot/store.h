@@ -11,6 +11,7 @@
 
 #include <barrot/export.h>
 #include <barrot/options.h>
+#include <barrot/search.h>
 #include <barrot/snapshot.h>
 #include <barrot/status.h>
 
@@ -160,6 +161,14 @@ public:
   // minute), and not mirrored by this Store. Normally 0; more means a writer
   // died or is stuck mid-write (the next read-write open reconciles).
   Result<std::int64_t> mirror_backlog();
+
+  // Calls `fn` for each snapshot matching `filter` (newest first unless
+  // filter.oldest_first), at most filter.limit, until it returns false.
+  // InvalidArgument for an unusable filter (an empty word, say).
+  Status search(const SearchFilter& filter, const std::function<bool(const Snapshot&)>& fn);
+
+  // How many snapshots match `filter` (its limit ignored).
+  Result<std::int64_t> count(const SearchFilter& filter);
 
   // Runs one read-only SQL statement (SELECT, WITH ... SELECT, or a read-only
   // PRAGMA such as table_info) and calls `header` once with the column names,

@@ -1,0 +1,38 @@
+// Searching snapshots by type, action type, status, time and words.
+#pragma once
+
+#include <barrot/export.h>
+#include <barrot/snapshot.h>
+#include <barrot/status.h>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace barrot {
+
+struct SearchFilter {
+  std::optional<SnapshotType> type;
+  // Exact action type, or a glob when it holds * ? or [ ("deploy*").
+  std::string action_type;
+  std::optional<ActionStatus> status;
+  std::optional<TimeUs> since; // inclusive
+  std::optional<TimeUs> until; // exclusive
+  // Words that must all occur in the action type or details (full-text;
+  // matched as whole words in the index, as substrings in the newest,
+  // not yet indexed rows: docs/sql.md). Each needs a letter or digit; they
+  // are searched as plain text, never as FTS5 query syntax.
+  std::vector<std::string> words;
+  // At most this many results. Default: 100.
+  std::size_t limit = 100;
+  // Oldest first instead of newest first.
+  bool oldest_first = false;
+};
+
+// "2025-12-22T02:32:11Z" (any ISO 8601 time with a zone), "2025-12-22"
+// (midnight UTC), "30s"/"15m"/"2h"/"7d" ago, "now", "today", "yesterday"
+// (midnight UTC). InvalidArgument naming the text otherwise.
+BARROT_EXPORT Result<TimeUs> parse_time_spec(std::string_view text, TimeUs now);
+
+} // namespace barrot

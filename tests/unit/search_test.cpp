@@ -1,0 +1,198 @@
+#include "support/test_util.h"
+
+#include <fnmatch.h>
+#include <random>
+
+using namespace barrot;
+using namespace barrot::test;
+
+namespace {
+
+// Generated data, with every document kept for the reference filter.
+struct Data {
+  TempDir dir;
+  std::unique_ptr<Store> store = open_store(options_in(dir));
+  std::vector<Json> docs; // as in action_log.jsonl (and periodic ones)
+  TimeUs base = parse_iso8601("2025-06-01T00:00:00Z").value();
+
+  Data() {
+    std::mt19937 rng(42);
+    const std::vector<std::string> types = {"deploy", "deploy_canary", "build", "test", "backup"};
+    const std::vector<std::string> words = {"alpha", "disk", "full", "network", "timeout"};
+    std::vector<ActionInput> inputs;
+    for (int i = 0; i < 600; ++i) {
+      ActionInput in;
+      in.type = types[rng() % types.size()];
+      in.status = static_cast<ActionStatus>(rng() % 3);
+      in.at = base + static_cast<TimeUs>(rng() % (30LL * 86400)) * 1'000'000;
+      in.details =
+          Json{{"n", i}, {"note", words[rng() % words.size()] + " " + words[rng() % words.size()]}};
+      inputs.push_back(in);
+    }
+    auto snaps = store->record_actions(inputs);
+    REQUIRE_OK(snaps.status());
+    for (const auto& s : *snaps) {
+      docs.push_back(s.document);
+    }
+    for (int d = 0; d < 30; d += 3) {
+      PeriodicInput p;
+      p.at = base + d * 86'400'000'000LL;
+      auto s = store->record_periodic(p);
+      REQUIRE_OK(s.status());
+      docs.push_back(s->document);
+    }
+  }
+
+  // The straightforward filter, as a user would write it over the log.
+  std::vector<std::string> reference(const SearchFilter& f) {
+    std::vector<std::pair<TimeUs, std::string>> hits;
+    for (const Json& d : docs) {
+      const TimeUs t = parse_iso8601(d["timestamp"].get<std::string>()).value();
+      const bool action = d["snapshot_type"] == "action";
+      if (f.type && d["snapshot_type"] != std::string(to_string(*f.type))) {
+        continue;
+      }
+      if (!f.action_type.empty() &&
+          (!action ||
+           ::fnmatch(f.action_type.c_str(), d["action"]["type"].get<std::string>().c_str(), 0) !=
+               0)) {
+        continue;
+      }
+      if (f.status && (!action || d["action"]["status"] != std::string(to_string(*f.status)))) {
+        continue;
+      }
+      if ((f.since && t < *f.since) || (f.until && t >= *f.until)) {
+        continue;
+      }
+      bool words_ok = true;
+      for (const std::string& w : f.words) {
+        words_ok = words_ok && action &&
+                   (d["action"]["type"].get<std::string>() + " " + d["action"]["details"].dump())
+                           .find(w) != std::string::npos;
+      }
+      if (!words_ok) {
+        continue;
+      }
+      hits.emplace_back(t, d["snapshot_id"].get<std::string>());
+    }
+    std::sort(hits.begin(), hits.end());
+    if (!f.oldest_first) {
+      std::reverse(hits.begin(), hits.end());
+    }
+    std::vector<std::string> ids;
+    for (std::size_t i = 0; i < hits.size() && i < f.limit; ++i) {
+      ids.push_back(hits[i].second);
+    }
+    return ids;
+  }
+
+  std::vector<std::string> search(const SearchFilter& f) {
+    std::vector<std::string> ids;
+    REQUIRE_OK(store->search(f, [&](const Snapshot& s) {
+      ids.push_back(s.id);
+      return true;
+    }));
+    auto n = store->count(f);
+    REQUIRE_OK(n.status());
+    SearchFilter all = f;
+    all.limit = SIZE_MAX;
+    CHECK(static_cast<std::size_t>(*n) == reference(all).size());
+    return ids;
+  }
+};
+
+} // namespace
+
+TEST_CASE("search gives what a plain filter over the log gives, for every filter kind",
+          "[search]") {
+  Data d;
+  auto same = [&](const SearchFilter& f) {
+    auto got = d.search(f);
+    CHECK(got == d.reference(f));
+    return got.size();
+  };
+  SearchFilter f;
+  f.limit = 1000;
+  CHECK(same(f) == 610);
+  SECTION("type") {
+    f.type = SnapshotType::periodic;
+    CHECK(same(f) == 10);
+  }
+  SECTION("exact action type and glob") {
+    f.action_type = "deploy";
+    same(f);
+    f.action_type = "deploy*";
+    same(f);
+    f.action_type = "b[au]*";
+    same(f);
+  }
+  SECTION("status") {
+    f.status = ActionStatus::failed;
+    CHECK(same(f) > 0);
+  }
+  SECTION("time window") {
+    f.since = d.base + 7 * 86'400'000'000LL;
+    f.until = d.base + 14 * 86'400'000'000LL;
+    same(f);
+  }
+  SECTION("words, indexed and not yet indexed") {
+    f.words = {"disk", "full"};
+    const std::size_t before = same(f);
+    { auto reopen = open_store(options_in(d.dir)); } // a checkpoint may index them
+    REQUIRE_OK(d.store->repair().status());          // indexes everything
+    CHECK(same(f) == before);
+  }
+  SECTION("combined, limited, both orders") {
+    f.action_type = "deploy*";
+    f.status = ActionStatus::completed;
+    f.since = d.base + 3 * 86'400'000'000LL;
+    f.words = {"network"};
+    f.limit = 7;
+    same(f);
+    f.oldest_first = true;
+    same(f);
+  }
+}
+
+TEST_CASE("search words are never FTS syntax", "[search][hostile]") {
+  Data d;
+  SearchFilter f;
+  // FTS5 operators and syntax in words are searched as text: no error, and
+  // nothing matches words that occur nowhere.
+  for (const char* w : {"AND", "NOT disk", "NEAR(a b)", "col:disk", "disk) OR (full"}) {
+    INFO(w);
+    f.words = {w};
+    std::vector<std::string> ids;
+    REQUIRE_OK(d.store->search(f, [&](const Snapshot& s) {
+      ids.push_back(s.id);
+      return true;
+    }));
+    CHECK(ids.empty());
+  }
+  for (const char* w : {"\"disk", "disk*"}) { // quotes and stars are plain text too
+    f.words = {w};
+    CHECK(d.store->search(f, [](const Snapshot&) { return true; }).ok());
+  }
+  for (const char* w : {"", "\"", "(", "%", "_", "*"}) {
+    INFO(w);
+    f.words = {w};
+    CHECK(d.store->search(f, [](const Snapshot&) { return true; }).IsInvalidArgument());
+  }
+}
+
+TEST_CASE("time specs: ISO, dates, relative and named days", "[search]") {
+  const TimeUs now = parse_iso8601("2025-12-22T10:30:00Z").value();
+  CHECK(parse_time_spec("2h", now).value() == now - 7'200'000'000LL);
+  CHECK(parse_time_spec("7d", now).value() == now - 7 * 86'400'000'000LL);
+  CHECK(parse_time_spec("today", now).value() == parse_iso8601("2025-12-22T00:00:00Z").value());
+  CHECK(parse_time_spec("yesterday", now).value() == parse_iso8601("2025-12-21T00:00:00Z").value());
+  CHECK(parse_time_spec("2025-12-01", now).value() ==
+        parse_iso8601("2025-12-01T00:00:00Z").value());
+  CHECK(parse_time_spec("2025-12-01T05:00:00+02:00", now).value() ==
+        parse_iso8601("2025-12-01T03:00:00Z").value());
+  CHECK(parse_time_spec("now", now).value() == now);
+  for (const char* bad : {"", "2x", "-3h", "tomorrow", "2025-13-01", "12:00"}) {
+    INFO(bad);
+    CHECK(parse_time_spec(bad, now).status().IsInvalidArgument());
+  }
+}

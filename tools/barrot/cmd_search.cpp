@@ -1,0 +1,143 @@
+// `barrot search`: filters over the indexed store.
+#include "cli.h"
+
+#include <charconv>
+#include <iostream>
+
+namespace barrot::cli {
+
+namespace {
+
+void add_search(cxxopts::Options& o) {
+  o.add_options("Search")("type", "action or periodic", cxxopts::value<std::string>(), "T")(
+      "action",
+      "action type, exact or a glob such as 'deploy*'",
+      cxxopts::value<std::string>(),
+      "TYPE")("status", "executing, completed or failed", cxxopts::value<std::string>(), "S")(
+      "since",
+      "from this time: ISO 8601, YYYY-MM-DD, 2h, 7d, today, yesterday",
+      cxxopts::value<std::string>(),
+      "TIME")("until", "before this time (same forms)", cxxopts::value<std::string>(), "TIME")(
+      "limit", "at most N results (default 100)", cxxopts::value<std::string>(), "N")(
+      "reverse", "oldest first")("count", "print only how many match")(
+      "o,output",
+      "table (default), json, jsonl (the action_log.jsonl line form), csv or ids",
+      cxxopts::value<std::string>(),
+      "FORMAT")("words", "", cxxopts::value<std::vector<std::string>>());
+}
+
+Status build_filter(const cxxopts::ParseResult& args, SearchFilter* f) {
+  if (args.count("type")) {
+    const std::string t = args["type"].as<std::string>();
+    if (t != "action" && t != "periodic") {
+      return Status::InvalidArgument("unknown type '" + t + "' (expected action or periodic)");
+    }
+    f->type = t == "action" ? SnapshotType::action : SnapshotType::periodic;
+  }
+  if (args.count("action")) {
+    f->action_type = args["action"].as<std::string>();
+    BARROT_TRY(validate_action_type(f->action_type).WithContext("--action"));
+  }
+  if (args.count("status")) {
+    BARROT_TRY_ASSIGN(f->status, parse_action_status(args["status"].as<std::string>()));
+  }
+  const TimeUs now = now_us();
+  if (args.count("since")) {
+    BARROT_TRY_ASSIGN(f->since, parse_time_spec(args["since"].as<std::string>(), now));
+  }
+  if (args.count("until")) {
+    BARROT_TRY_ASSIGN(f->until, parse_time_spec(args["until"].as<std::string>(), now));
+  }
+  if (args.count("limit")) {
+    const std::string t = args["limit"].as<std::string>();
+    std::size_t n = 0;
+    auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
+    if (ec != std::errc() || ptr != t.data() + t.size() || n == 0) {
+      return Status::InvalidArgument("--limit must be a positive whole number, not '" + t + "'");
+    }
+    f->limit = n;
+  }
+  f->oldest_first = args.count("reverse") > 0;
+  if (args.count("words")) {
+    f->words = args["words"].as<std::vector<std::string>>();
+  }
+  return Status::OK();
+}
+
+int run_search(Context& ctx, const cxxopts::ParseResult& args) {
+  SearchFilter filter;
+  Status s = build_filter(args, &filter);
+  if (!s.ok()) {
+    return fail(ctx, s);
+  }
+  std::string format =
+      args.count("output") ? args["output"].as<std::string>() : (ctx.json ? "json" : "table");
+  if (format != "table" && format != "json" && format != "jsonl" && format != "csv" &&
+      format != "ids") {
+    return fail(ctx,
+                Status::InvalidArgument("unknown output format '" + format +
+                                        "' (expected table, json, jsonl, csv or ids)"));
+  }
+  auto store = open_store(ctx, Access::read_only);
+  if (!store.ok()) {
+    return fail(ctx, store.status());
+  }
+  if (args.count("count")) {
+    auto n = (*store)->count(filter);
+    if (!n.ok()) {
+      return fail(ctx, n.status());
+    }
+    *ctx.out << *n << "\n";
+    return k_exit_ok;
+  }
+  RowWriter csv(*ctx.out, OutputFormat::csv);
+  if (format == "csv") {
+    csv.header({"snapshot_id", "timestamp", "snapshot_type", "action_type", "status", "details"});
+  }
+  bool first = true;
+  if (format == "json") {
+    *ctx.out << "[";
+  }
+  s = (*store)->search(filter, [&](const Snapshot& snap) {
+    const Json& doc = snap.document;
+    const Json action = doc.contains("action") ? doc["action"] : Json::object();
+    if (format == "table") {
+      *ctx.out << format_line(snap) << "\n";
+    } else if (format == "ids") {
+      *ctx.out << snap.id << "\n";
+    } else if (format == "jsonl") {
+      *ctx.out << dump_json(doc, -1) << "\n";
+    } else if (format == "json") {
+      *ctx.out << (first ? "\n  " : ",\n  ") << dump_json(doc, -1);
+    } else {
+      csv.row({snap.id,
+               format_iso8601(snap.timestamp),
+               std::string(to_string(snap.type)),
+               action.value("type", Json()),
+               action.value("status", Json()),
+               action.contains("details") ? Json(dump_json(action["details"], -1)) : Json()});
+    }
+    first = false;
+    return static_cast<bool>(*ctx.out);
+  });
+  if (format == "json") {
+    *ctx.out << (first ? "]\n" : "\n]\n");
+  }
+  return s.ok() ? k_exit_ok : fail(ctx, s);
+}
+
+} // namespace
+
+const std::vector<Command>& search_commands() {
+  static const std::vector<Command> k_commands = {
+      {"search",
+       "[WORD...]",
+       "find snapshots by type, action, status, time and words",
+       {"*words"},
+       add_search,
+       run_search},
+  };
+  return k_commands;
+}
+
+} // namespace barrot::cli
