@@ -66,7 +66,10 @@ contains "$T/out" "clean"
 expect 0 "$BARROT" search --status failed -o ids
 [ "$(wc -l < "$T/out")" = 1 ] || fail "search --status"
 expect 0 "$BARROT" search --action 'dep*' --since 1h -o jsonl
-grep -qxF -f "$T/out" snapshots/action_log.jsonl || fail "search jsonl lines are not log lines"
+[ -s "$T/out" ] || fail "search found no deploy action"
+while IFS= read -r line; do
+  grep -qxF -- "$line" snapshots/action_log.jsonl || fail "search jsonl line is not a log line: $line"
+done < "$T/out"
 expect 0 "$BARROT" search disk --count
 [ "$(cat "$T/out")" = 1 ] || fail "search words"
 expect 0 "$BARROT" search --type periodic --json
