@@ -127,32 +127,6 @@ TEST_CASE("latest_periodic.json is the newest periodic by timestamp", "[store]")
   CHECK(latest->id == n->id);
 }
 
-TEST_CASE("periodic snapshots carry the seed's sections in order", "[store][periodic]") {
-  TempDir dir;
-  auto store = open_store(options_in(dir));
-  auto snap = take_periodic_snapshot(*store, PeriodicConfig{});
-  REQUIRE_OK(snap.status());
-  std::vector<std::string> keys;
-  for (const auto& [k, v] : snap->document.items()) {
-    keys.push_back(k);
-  }
-  CHECK(keys == std::vector<std::string>{"snapshot_id",
-                                         "snapshot_type",
-                                         "timestamp",
-                                         "interval",
-                                         "system_state",
-                                         "build_state",
-                                         "rail_status",
-                                         "active_processes",
-                                         "workflows",
-                                         "cognitive_state",
-                                         "task_progress",
-                                         "metadata"});
-  CHECK(snap->document["interval"] == "30_minutes");
-  CHECK(snap->document["system_state"]["uptime_seconds"].get<std::int64_t>() > 0);
-  CHECK(snap->document["system_state"]["health"] == "operational");
-}
-
 TEST_CASE("a batch is one transaction and one append", "[store][batch]") {
   TempDir dir;
   auto store = open_store(options_in(dir));
