@@ -42,6 +42,11 @@ TEST_CASE("sql answers read-only queries over the views", "[query]") {
   Rows p;
   REQUIRE_OK(run(*store, "PRAGMA table_info(snapshots)", &p));
   CHECK(p.rows.size() >= 8);
+  Rows fts; // FTS5 prepares statements of its own: they must pass the fence
+  REQUIRE_OK(open_store(options_in(dir))->repair().status()); // index everything
+  REQUIRE_OK(
+      run(*store, "SELECT count(*) FROM snapshots_fts WHERE snapshots_fts MATCH 'prod'", &fts));
+  CHECK(fts.rows[0][0] == 1);
   Rows cte;
   REQUIRE_OK(run(*store,
                  "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM n "

@@ -26,7 +26,8 @@ bool readonly_pragma(const char* name, const char* arg) {
                                                     "index_xinfo",
                                                     "foreign_key_list",
                                                     "table_list"};
-  static const std::set<std::string> k_bare = {"user_version",
+  static const std::set<std::string> k_bare = {"data_version",
+                                               "user_version",
                                                "schema_version",
                                                "page_count",
                                                "page_size",
@@ -73,6 +74,13 @@ int authorize(void* user, int action, const char* a1, const char* a2, const char
   case SQLITE_TRANSACTION:
   case SQLITE_SAVEPOINT:
     return refuse("transactions");
+  case SQLITE_INSERT:
+  case SQLITE_UPDATE:
+  case SQLITE_DELETE:
+    // FTS5 prepares such statements internally while answering a MATCH.
+    // The statement given is refused below if it would write
+    // (sqlite3_stmt_readonly), and the connection is read-only anyway.
+    return SQLITE_OK;
   default:
     return refuse("statements that write");
   }
