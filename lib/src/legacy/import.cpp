@@ -9,7 +9,6 @@
 
 #include <SQLiteCpp/Transaction.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -115,20 +114,10 @@ Status import_into(Store::Impl& impl, const std::string& dir, ImportReport& repo
     }
   };
   std::vector<std::string> names;
-  {
-    int fd = ::dup(src.get());
-    DIR* d = fd >= 0 ? ::fdopendir(fd) : nullptr;
-    if (d == nullptr) {
-      return util::errno_status("cannot list", dir, errno);
-    }
-    while (dirent* e = ::readdir(d)) {
-      std::string name = e->d_name;
-      if (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0 && name[0] != '.') {
-        names.push_back(name);
-      }
-    }
-    ::closedir(d);
-  }
+  BARROT_TRY(util::list_dir(src.get(), dir, &names));
+  std::erase_if(names, [](const std::string& name) {
+    return name.size() <= 5 || name.compare(name.size() - 5, 5, ".json") != 0 || name[0] == '.';
+  });
   // latest_periodic.json last: it is a copy, and the original file should
   // win if the two disagree.
   std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {

@@ -11,7 +11,6 @@
 
 #include <SQLiteCpp/Transaction.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -178,12 +177,6 @@ struct Scan {
   std::vector<std::int64_t> missing_line_seqs;
   bool latest_needs_write = false;
 };
-
-std::string document_by_seq(SQLite::Database& db, std::int64_t seq) {
-  SQLite::Statement st(db, "SELECT document FROM snapshots WHERE seq = ?");
-  st.bind(1, seq);
-  return st.executeStep() ? st.getColumn(0).getString() : std::string();
-}
 
 } // namespace
 
@@ -487,17 +480,9 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
 
   // 2. Files the database does not know, and temp files.
   {
-    int fd = ::dup(m.dir_fd());
-    DIR* dir = fd >= 0 ? ::fdopendir(fd) : nullptr;
-    if (dir == nullptr) {
-      if (fd >= 0) {
-        ::close(fd);
-      }
-      return util::errno_status("cannot list", m.dir(), errno);
-    }
-    ::rewinddir(dir);
-    while (dirent* e = ::readdir(dir)) {
-      std::string name = e->d_name;
+    std::vector<std::string> names;
+    BARROT_TRY(util::list_dir(m.dir_fd(), m.dir(), &names));
+    for (const std::string& name : names) {
       std::string id;
       if (is_snapshot_file_name(name, &id)) {
         if (rows.count(id) == 0) {
@@ -509,7 +494,6 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
         scan->temp_files.push_back(name);
       }
     }
-    ::closedir(dir);
   }
 
   // 3. The log, line by line.
@@ -717,9 +701,14 @@ Status apply_repair(Store::Impl& impl, Scan& scan, RepairReport* report) {
   } else if (!scan.missing_line_seqs.empty()) {
     std::string lines;
     BARROT_TRY(store::guarded("cannot read missing log lines", [&]() -> Status {
+      SQLite::Statement st(db, "SELECT document FROM snapshots WHERE seq = ?");
       for (std::int64_t seq : scan.missing_line_seqs) {
-        lines += document_by_seq(db, seq);
-        lines += '\n';
+        st.reset();
+        st.bind(1, seq);
+        if (st.executeStep()) {
+          lines += st.getColumn(0).getString();
+          lines += '\n';
+        }
       }
       return Status::OK();
     }));

@@ -8,7 +8,6 @@
 
 #include <barrot/periodic.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -70,10 +69,7 @@ Json section_from(const std::function<Json()>& fn,
   }
 }
 
-Json system_state(Store& store,
-                  const PeriodicConfig& config,
-                  TimeUs now,
-                  std::vector<std::string>* reasons) {
+Json system_state(Store& store, TimeUs now, std::vector<std::string>* reasons) {
   Json s = Json::object();
   s["timestamp"] = format_iso8601(now);
   std::string text;
@@ -131,7 +127,6 @@ Json system_state(Store& store,
     reasons->push_back(std::to_string(*backlog) +
                        " snapshot(s) not yet mirrored (a writer busy or interrupted)");
   }
-  (void)config;
   return s;
 }
 
@@ -232,21 +227,16 @@ Json infos_json(const std::vector<SnapshotInfo>& infos) {
 // name and cron lines of the scheduled workflows in `dir`.
 Json scheduled_workflows(const std::string& dir, std::vector<std::string>* problems) {
   Json out = Json::array();
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) {
+  std::vector<std::string> names;
+  if (!util::list_dir(AT_FDCWD, dir, &names).ok()) {
     return out; // no workflows folder: nothing scheduled
   }
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
+  std::erase_if(names, [](const std::string& n) {
     auto ends = [&](const std::string& ext) {
       return n.size() > ext.size() && n.compare(n.size() - ext.size(), ext.size(), ext) == 0;
     };
-    if (n[0] != '.' && (ends(".yml") || ends(".yaml"))) {
-      names.push_back(n);
-    }
-  }
-  ::closedir(d);
+    return n[0] == '.' || !(ends(".yml") || ends(".yaml"));
+  });
   std::sort(names.begin(), names.end());
   for (const std::string& n : names) {
     std::string text;
@@ -393,8 +383,8 @@ PeriodicInput collect_periodic(Store& store, const PeriodicConfig& config_in) {
   std::vector<std::string> reasons;
   Json build;
   Json rails;
-  Json system = section_from(
-      [&] { return system_state(store, config, *in.at, &reasons); }, &reasons, "system_state");
+  Json system =
+      section_from([&] { return system_state(store, *in.at, &reasons); }, &reasons, "system_state");
   section_from(
       [&] {
         manifest_sections(config, &build, &rails);

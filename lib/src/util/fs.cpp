@@ -1,5 +1,6 @@
 #include "fs.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -247,6 +248,30 @@ Status read_file(
     }
     out->append(buf, static_cast<std::size_t>(n));
   }
+  return Status::OK();
+}
+
+Status list_dir(int dir_fd, const std::string& path, std::vector<std::string>* names) {
+  // A descriptor of our own: closedir() closes it, and the caller's stays open.
+  const int fd = dir_fd == AT_FDCWD ? ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                                    : ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return errno == ENOENT ? Status::NotFound("no such directory: " + path)
+                           : errno_status("cannot list", path, errno);
+  }
+  DIR* dir = ::fdopendir(fd);
+  if (dir == nullptr) {
+    ::close(fd);
+    return errno_status("cannot list", path, errno);
+  }
+  names->clear();
+  while (dirent* e = ::readdir(dir)) {
+    const std::string name = e->d_name;
+    if (name != "." && name != "..") {
+      names->push_back(name);
+    }
+  }
+  ::closedir(dir);
   return Status::OK();
 }
 

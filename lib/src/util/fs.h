@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace barrot::util {
 
@@ -84,6 +85,10 @@ Status read_file(int dir_fd,
                  std::string* out,
                  bool nofollow = true,
                  std::size_t max_bytes = k_max_read_bytes);
+
+// The names in the directory `dir_fd` (AT_FDCWD: `path`), without "." and
+// "..", in no particular order. NotFound when the directory does not exist.
+Status list_dir(int dir_fd, const std::string& path, std::vector<std::string>* names);
 
 // True when `name` exists in `dir_fd` (any type, not following links).
 bool exists_at(int dir_fd, const std::string& name);
