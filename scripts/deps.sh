@@ -9,6 +9,8 @@ packages=(
   nlohmann-json3-dev             # JSON
   libcxxopts-dev                 # CLI parsing
   libyaml-cpp-dev                # build manifest, workflows, configuration (YAML)
+  libzstd-dev zstd               # archives (library; CLI for tests and benchmarks)
+  libssl-dev                     # SHA-256 (libcrypto)
   catch2                         # unit tests (v2)
   jq                             # CLI tests read JSON output with it
   clang-format                   # the formatting check

@@ -11,13 +11,9 @@ namespace {
 
 constexpr const char* k_version = "0.1.0";
 
-std::vector<const Command*> all_commands() {
+std::vector<const Command*> all_commands(const Program& program) {
   std::vector<const Command*> out;
-  for (const auto* list : {&write_commands(),
-                           &periodic_commands(),
-                           &read_commands(),
-                           &search_commands(),
-                           &maintain_commands()}) {
+  for (const auto* list : program.commands) {
     for (const Command& c : *list) {
       out.push_back(&c);
     }
@@ -25,8 +21,8 @@ std::vector<const Command*> all_commands() {
   return out;
 }
 
-const Command* find_command(const std::string& name) {
-  for (const Command* c : all_commands()) {
+const Command* find_command(const Program& program, const std::string& name) {
+  for (const Command* c : all_commands(program)) {
     if (name == c->name) {
       return c;
     }
@@ -53,18 +49,17 @@ bool takes_value(const std::string& arg) {
   return arg == "-d" || arg == "--dir" || arg == "--db" || arg == "--sync";
 }
 
-std::string top_help() {
-  std::string s =
-      "barrot: record and inspect action and periodic snapshots\n\n"
-      "Usage: barrot [--dir DIR] [--db PATH] [--sync normal|full] [--json] COMMAND [ARGS]\n\n"
-      "Commands:\n";
-  for (const Command* c : all_commands()) {
+std::string top_help(const Program& program) {
+  const std::string name = program.name;
+  std::string s = name + ": " + program.description + "\n\nUsage: " + name +
+                  " [--dir DIR] [--db PATH] [--sync normal|full] [--json] COMMAND [ARGS]\n\n"
+                  "Commands:\n";
+  for (const Command* c : all_commands(program)) {
     std::string head = std::string(c->name) + " " + c->args;
     head.resize(std::max<std::size_t>(head.size(), 34), ' ');
     s += "  " + head + c->summary + "\n";
   }
-  s += "\n'barrot COMMAND --help' shows a command's options. Exit codes: 0 ok, 1 failure,\n"
-       "2 bad usage or input (nothing written), 3 recorded but mirror incomplete.\n";
+  s += "\n'" + name + " COMMAND --help' shows a command's options. " + program.exit_codes;
   return s;
 }
 
@@ -107,7 +102,8 @@ Status apply_globals(const cxxopts::ParseResult& r, Context& ctx) {
   return Status::OK();
 }
 
-int run_checked(int argc, char** argv, Context& ctx) {
+int run_checked(int argc, char** argv, const Program& program, Context& ctx) {
+  const std::string pname = program.name;
   std::vector<std::string> args(argv + 1, argv + argc);
   std::optional<std::size_t> cmd_index;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -116,7 +112,8 @@ int run_checked(int argc, char** argv, Context& ctx) {
       continue;
     }
     if (args[i] == "--version") {
-      *ctx.out << "barrot " << k_version << " (schema " << Store::latest_schema_version() << ")\n";
+      *ctx.out << pname << " " << k_version << " (schema " << Store::latest_schema_version()
+               << ")\n";
       return k_exit_ok;
     }
     if (args[i] == "--") {
@@ -132,16 +129,16 @@ int run_checked(int argc, char** argv, Context& ctx) {
     for (const auto& a : args) {
       help = help || a == "-h" || a == "--help";
     }
-    (help ? *ctx.out : *ctx.err) << top_help();
+    (help ? *ctx.out : *ctx.err) << top_help(program);
     return help ? k_exit_ok : k_exit_usage;
   }
   const std::string name = args[*cmd_index];
-  const Command* cmd = find_command(name);
+  const Command* cmd = find_command(program, name);
   if (cmd == nullptr) {
-    *ctx.err << "barrot: error: unknown command '" << name << "' (see barrot --help)\n";
+    *ctx.err << pname << ": error: unknown command '" << name << "' (see " << pname << " --help)\n";
     return k_exit_usage;
   }
-  cxxopts::Options options(std::string("barrot ") + cmd->name, cmd->summary);
+  cxxopts::Options options(pname + " " + cmd->name, cmd->summary);
   options.custom_help(std::string("[OPTIONS]"));
   options.positional_help(cmd->args);
   add_global_options(options);
@@ -162,7 +159,7 @@ int run_checked(int argc, char** argv, Context& ctx) {
     options.parse_positional(names);
   }
   std::vector<std::string> rest;
-  rest.push_back(std::string("barrot ") + cmd->name);
+  rest.push_back(pname + " " + cmd->name);
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (i != *cmd_index) {
       rest.push_back(args[i]);
@@ -184,8 +181,8 @@ int run_checked(int argc, char** argv, Context& ctx) {
     return k_exit_ok;
   }
   if (!result.unmatched().empty()) {
-    *ctx.err << "barrot: error: unexpected argument '" << result.unmatched().front()
-             << "' (see barrot " << cmd->name << " --help)\n";
+    *ctx.err << pname << ": error: unexpected argument '" << result.unmatched().front() << "' (see "
+             << pname << " " << cmd->name << " --help)\n";
     return k_exit_usage;
   }
   Status s = apply_globals(result, ctx);
@@ -198,7 +195,7 @@ int run_checked(int argc, char** argv, Context& ctx) {
 } // namespace
 
 int fail(Context& ctx, const Status& status) {
-  *ctx.err << "barrot: error: " << status.message() << "\n";
+  *ctx.err << ctx.program << ": error: " << status.message() << "\n";
   return status.IsInvalidArgument() ? k_exit_usage : k_exit_failure;
 }
 
@@ -212,20 +209,22 @@ std::string positional(const cxxopts::ParseResult& args, const std::string& name
   return args.count(name) ? args[name].as<std::string>() : std::string();
 }
 
-int run(int argc, char** argv) {
+int run(int argc, char** argv, const Program& program) {
   Context ctx;
+  ctx.program = program.name;
   ctx.out = &std::cout;
   ctx.err = &std::cerr;
+  const std::string pname = program.name;
   try {
-    return run_checked(argc, argv, ctx);
+    return run_checked(argc, argv, program, ctx);
   } catch (const cxxopts::exceptions::exception& e) {
-    *ctx.err << "barrot: error: " << e.what() << " (see barrot --help)\n";
+    *ctx.err << pname << ": error: " << e.what() << " (see " << pname << " --help)\n";
     return k_exit_usage;
   } catch (const std::exception& e) {
-    *ctx.err << "barrot: error: " << e.what() << "\n";
+    *ctx.err << pname << ": error: " << e.what() << "\n";
     return k_exit_failure;
   } catch (...) {
-    *ctx.err << "barrot: error: unexpected failure\n";
+    *ctx.err << pname << ": error: unexpected failure\n";
     return k_exit_failure;
   }
 }

@@ -17,12 +17,10 @@ inline constexpr int k_exit_failure = 1;       // the operation failed, or found
 inline constexpr int k_exit_usage = 2;         // bad command line or input; nothing written
 inline constexpr int k_exit_mirror_behind = 3; // recorded, but a mirror file is not written yet
 
-// Parses argv and runs one subcommand. Never throws.
-int run(int argc, char** argv);
-
 struct Context {
   Options options;
   bool json = false;
+  const char* program = "barrot"; // names the program in messages
   std::ostream* out = nullptr;
   std::ostream* err = nullptr;
 };
@@ -37,11 +35,23 @@ struct Command {
   int (*run)(Context& ctx, const cxxopts::ParseResult& args);
 };
 
+// A program: barrot or barrot-archive.
+struct Program {
+  const char* name;
+  const char* description; // the first line of --help
+  std::vector<const std::vector<Command>*> commands;
+  const char* exit_codes; // the help's last lines
+};
+
+// Parses argv and runs one of `program`'s subcommands. Never throws.
+int run(int argc, char** argv, const Program& program);
+
 const std::vector<Command>& write_commands();
 const std::vector<Command>& read_commands();
 const std::vector<Command>& maintain_commands();
 const std::vector<Command>& periodic_commands();
 const std::vector<Command>& search_commands();
+const std::vector<Command>& archive_commands();
 
 // Prints a recorded snapshot (`-q`: the id; `--json`: the document; else
 // `human`); exit 3 with a warning when its mirror is incomplete.
@@ -50,7 +60,7 @@ int report(Context& ctx,
            const Snapshot& s,
            const std::string& human);
 
-// Prints "barrot: error: <message>" and returns the exit code for `status`.
+// Prints "<program>: error: <message>" and returns the exit code for `status`.
 int fail(Context& ctx, const Status& status);
 
 // Opens the store for ctx.options (read-only when `access` says so).

@@ -1,5 +1,16 @@
 #include "cli.h"
 
 int main(int argc, char** argv) {
-  return barrot::cli::run(argc, argv);
+  using namespace barrot::cli;
+  static const Program program{
+      "barrot",
+      "record and inspect action and periodic snapshots",
+      {&write_commands(),
+       &periodic_commands(),
+       &read_commands(),
+       &search_commands(),
+       &maintain_commands()},
+      "Exit codes: 0 ok, 1 failure,\n"
+      "2 bad usage or input (nothing written), 3 recorded but mirror incomplete.\n"};
+  return run(argc, argv, program);
 }

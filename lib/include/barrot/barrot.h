@@ -1,6 +1,7 @@
 // The whole public API of the barrot library.
 #pragma once
 
+#include <barrot/archive.h>
 #include <barrot/daemon.h>
 #include <barrot/diff.h>
 #include <barrot/options.h>

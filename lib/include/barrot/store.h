@@ -49,19 +49,20 @@ struct Summary {
 // One disagreement between the database and the mirror.
 struct Problem {
   enum class Kind {
-    missing_file,   // a snapshot has no <id>.json
-    different_file, // <id>.json holds other content than the database
-    torn_file,      // <id>.json is not valid JSON (e.g. cut short)
-    extra_file,     // a snapshot-named file the database does not hold
-    missing_line,   // an action snapshot has no line in action_log.jsonl
-    different_line, // its line holds other content
-    torn_line,      // a line that is not valid JSON, or lacks its newline
-    duplicate_line, // a second line for the same snapshot
-    extra_line,     // a line for a snapshot the database does not hold
-    missing_latest, // latest_periodic.json is absent but periodic snapshots exist
-    stale_latest,   // latest_periodic.json is not the newest periodic snapshot
-    extra_latest,   // latest_periodic.json exists but no periodic snapshot does
-    temp_file,      // a temporary file left by an interrupted write
+    missing_file,    // a snapshot has no <id>.json
+    different_file,  // <id>.json holds other content than the database
+    torn_file,       // <id>.json is not valid JSON (e.g. cut short)
+    extra_file,      // a snapshot-named file the database does not hold
+    missing_line,    // an action snapshot has no line in action_log.jsonl
+    different_line,  // its line holds other content
+    torn_line,       // a line that is not valid JSON, or lacks its newline
+    duplicate_line,  // a second line for the same snapshot
+    extra_line,      // a line for a snapshot the database does not hold
+    missing_latest,  // latest_periodic.json is absent but periodic snapshots exist
+    stale_latest,    // latest_periodic.json is not the newest periodic snapshot
+    extra_latest,    // latest_periodic.json exists but no periodic snapshot does
+    temp_file,       // a temporary file left by an interrupted write
+    archive_cleanup, // files and lines of an archived month not yet removed
   };
   Kind kind;
   std::string id;     // the snapshot id, when one is known
@@ -215,6 +216,7 @@ public:
   struct Impl;
 
 private:
+  friend class Archiver;
   explicit Store(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> m_impl;
 };

@@ -2,6 +2,7 @@
 // any program that shows them. Pure functions of their arguments.
 #pragma once
 
+#include <barrot/archive.h>
 #include <barrot/export.h>
 #include <barrot/snapshot.h>
 #include <barrot/store.h>
@@ -60,5 +61,12 @@ BARROT_EXPORT Json to_json(const SnapshotInfo& info);
 BARROT_EXPORT Json to_json(const VerifyReport& report);
 BARROT_EXPORT Json to_json(const RepairReport& report);
 BARROT_EXPORT Json to_json(const ImportReport& report);
+BARROT_EXPORT Json to_json(const ArchiveRunReport& report);
+BARROT_EXPORT Json to_json(const ArchiveInfo& info);
+BARROT_EXPORT Json to_json(const ArchiveVerifyReport& report);
+BARROT_EXPORT Json to_json(const RestoreReport& report);
+
+// "12.3 MB": bytes for people (powers of 1000, like `ls --si`).
+BARROT_EXPORT std::string format_bytes(std::int64_t bytes);
 
 } // namespace barrot

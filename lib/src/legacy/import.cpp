@@ -18,16 +18,7 @@
 
 namespace barrot {
 
-namespace {
-
-struct Candidate {
-  PendingRow row;
-  std::string source;
-};
-
-// Checks one legacy document and turns it into a row; the reason when it is
-// not a snapshot Barrot can hold.
-Status candidate_from_json(const Json& doc, const std::string& expect_id, PendingRow* row) {
+Status row_from_document(const Json& doc, const std::string& expect_id, PendingRow* row) {
   if (!doc.is_object()) {
     return Status::InvalidArgument("not a JSON object");
   }
@@ -87,13 +78,16 @@ Status candidate_from_json(const Json& doc, const std::string& expect_id, Pendin
   return Status::OK();
 }
 
+namespace {
+
+struct Candidate {
+  PendingRow row;
+  std::string source;
+};
+
 bool same_json(const Json& a, const Json& b) {
   return nlohmann::json::parse(a.dump()) == nlohmann::json::parse(b.dump());
 }
-
-} // namespace
-
-namespace {
 
 Status import_into(Store::Impl& impl, const std::string& dir, ImportReport& report) {
   util::UniqueFd src;
@@ -145,7 +139,7 @@ Status import_into(Store::Impl& impl, const std::string& dir, ImportReport& repo
       continue;
     }
     PendingRow row;
-    s = candidate_from_json(doc, expect, &row);
+    s = row_from_document(doc, expect, &row);
     if (!s.ok()) {
       report.skipped.push_back({name, s.message()});
       continue;
@@ -176,7 +170,7 @@ Status import_into(Store::Impl& impl, const std::string& dir, ImportReport& repo
       continue;
     }
     PendingRow row;
-    Status s = candidate_from_json(doc, "", &row);
+    Status s = row_from_document(doc, "", &row);
     if (!s.ok()) {
       report.skipped.push_back({source, s.message()});
       continue;

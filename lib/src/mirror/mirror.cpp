@@ -1,5 +1,7 @@
 #include "mirror/mirror.h"
 
+#include <barrot/snapshot.h>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -204,6 +206,25 @@ Status Mirror::quarantine_text(const std::string& name,
   }
   return util::write_file_atomic(
       m_dir_fd.get(), target, text, util::Overwrite::no, util::FsyncMode::none);
+}
+
+std::string log_line_id(std::string_view line) {
+  constexpr std::string_view k_prefix = "{\"snapshot_id\":\"";
+  if (line.substr(0, k_prefix.size()) == k_prefix && line.back() == '}') {
+    std::size_t end = line.find('"', k_prefix.size());
+    if (end != std::string_view::npos) {
+      std::string_view id = line.substr(k_prefix.size(), end - k_prefix.size());
+      if (validate_snapshot_id(id).ok()) {
+        return std::string(id);
+      }
+    }
+  }
+  nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("snapshot_id") ||
+      !j["snapshot_id"].is_string()) {
+    return "";
+  }
+  return j["snapshot_id"].get<std::string>();
 }
 
 } // namespace barrot::mirror

@@ -36,6 +36,11 @@ struct LogIdentity {
   std::int64_t inode = 0; // 0 when the log does not exist
 };
 
+// The snapshot id of a log line, or "" when the line is not a JSON object
+// with a string snapshot_id. Lines Barrot wrote are recognized without a
+// full parse.
+std::string log_line_id(std::string_view line);
+
 class Mirror {
 public:
   // Opens (on read_write: creates, and checks writable) the directory `dir`.

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <map>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -53,6 +54,8 @@ std::string_view to_string(Problem::Kind kind) {
     return "extra_latest";
   case Problem::Kind::temp_file:
     return "temp_file";
+  case Problem::Kind::archive_cleanup:
+    return "archive_cleanup";
   }
   return "unknown";
 }
@@ -97,28 +100,6 @@ Match compare_file(int dir_fd, const std::string& name, const std::string& expec
 
 bool is_json_object(std::string_view text) {
   return nlohmann::json::accept(text) && !text.empty() && text.front() == '{';
-}
-
-// The snapshot id of a log line, or "" when the line is not a JSON object
-// with a string snapshot_id. Lines Barrot wrote are recognized without a full
-// parse.
-std::string line_id(std::string_view line) {
-  constexpr std::string_view k_prefix = "{\"snapshot_id\":\"";
-  if (line.substr(0, k_prefix.size()) == k_prefix && line.back() == '}') {
-    std::size_t end = line.find('"', k_prefix.size());
-    if (end != std::string_view::npos) {
-      std::string_view id = line.substr(k_prefix.size(), end - k_prefix.size());
-      if (validate_snapshot_id(id).ok()) {
-        return std::string(id);
-      }
-    }
-  }
-  nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("snapshot_id") ||
-      !j["snapshot_id"].is_string()) {
-    return "";
-  }
-  return j["snapshot_id"].get<std::string>();
 }
 
 std::string quarantine_stamp() {
@@ -371,7 +352,7 @@ Status Store::Impl::reconcile_locked() {
   std::unordered_set<std::string> tail_ids;
   bool tail_damaged = false;
   for_each_line(tail, [&](std::string_view line, std::int64_t, bool has_nl) {
-    std::string id = has_nl ? line_id(line) : std::string();
+    std::string id = has_nl ? mirror::log_line_id(line) : std::string();
     auto it = row_by_id.find(id);
     const bool ok = !id.empty() && (it == row_by_id.end() ? is_json_object(line)
                                                           : line == rows[it->second].document);
@@ -478,6 +459,13 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
     return Status::OK();
   }));
 
+  // Snapshots archived but whose files and lines are not yet removed: one
+  // problem per month, not an extra file or line each.
+  std::unordered_map<std::string, std::string> archived;
+  std::vector<Problem> unreadable;
+  BARROT_TRY(impl.pending_archive_ids(&archived, &unreadable));
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> archived_left; // files, lines
+
   // 2. Files the database does not know, and temp files.
   {
     std::vector<std::string> names;
@@ -485,7 +473,9 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
     for (const std::string& name : names) {
       std::string id;
       if (is_snapshot_file_name(name, &id)) {
-        if (rows.count(id) == 0) {
+        if (rows.count(id) == 0 && archived.count(id) != 0) {
+          ++archived_left[archived[id]].first;
+        } else if (rows.count(id) == 0) {
           problem(
               Problem::Kind::extra_file, id, name, "not in the database (barrot import adds it)");
         }
@@ -504,7 +494,7 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
     for_each_line(log, [&](std::string_view line, std::int64_t number, bool has_nl) {
       ++rep.lines;
       const std::string where = "line " + std::to_string(number);
-      std::string id = has_nl ? line_id(line) : std::string();
+      std::string id = has_nl ? mirror::log_line_id(line) : std::string();
       if (id.empty()) {
         problem(Problem::Kind::torn_line,
                 "",
@@ -514,6 +504,10 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
         return;
       }
       auto it = rows.find(id);
+      if (it == rows.end() && archived.count(id) != 0) {
+        ++archived_left[archived[id]].second;
+        return;
+      }
       if (it == rows.end() || it->second.type != SnapshotType::action) {
         problem(Problem::Kind::extra_line,
                 id,
@@ -553,6 +547,18 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
       problem(Problem::Kind::missing_line, id, k_log_name, "");
       scan->missing_line_seqs.push_back(seq);
     }
+  }
+
+  for (const auto& [month, left] : archived_left) {
+    problem(Problem::Kind::archive_cleanup,
+            "",
+            "",
+            std::to_string(left.first) + " files and " + std::to_string(left.second) +
+                " log lines of snapshots archived in " + month +
+                " remain (barrot repair or barrot-archive run removes them)");
+  }
+  for (Problem& p : unreadable) {
+    rep.problems.push_back(std::move(p));
   }
 
   // 4. latest_periodic.json.
@@ -604,7 +610,7 @@ Status rewrite_log(Store::Impl& impl, const std::string& stamp, RepairReport* re
                             "SELECT document FROM snapshots WHERE snapshot_id = ? AND "
                             "snapshot_type = 'action'");
     for_each_line(old_log, [&](std::string_view line, std::int64_t, bool has_nl) {
-      std::string id = has_nl ? line_id(line) : std::string();
+      std::string id = has_nl ? mirror::log_line_id(line) : std::string();
       if (id.empty() || written.count(id) != 0) {
         rejected.append(line);
         rejected += '\n';
@@ -727,7 +733,15 @@ Status apply_repair(Store::Impl& impl, Scan& scan, RepairReport* report) {
 Status Store::Impl::repair_locked(RepairReport* report) {
   Scan scan;
   BARROT_TRY(full_scan(*this, &scan));
-  return apply_repair(*this, scan, report);
+  BARROT_TRY(apply_repair(*this, scan, report));
+  // With the mirror complete, the files and lines of archived months left
+  // behind by an interrupted barrot-archive go. An archive that cannot be
+  // read stops only this step (the scan reported it; nothing is removed).
+  Status s = finish_archive_cleanups_locked(nullptr);
+  if (!s.ok()) {
+    report->left_alone.push_back({Problem::Kind::archive_cleanup, "", "", s.message()});
+  }
+  return Status::OK();
 }
 
 namespace {

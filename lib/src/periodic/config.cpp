@@ -2,6 +2,7 @@
 #include "util/fs.h"
 #include "util/yaml_json.h"
 
+#include <barrot/archive.h>
 #include <barrot/periodic.h>
 
 #include <fcntl.h>
@@ -55,38 +56,130 @@ std::string interval_name(std::int64_t seconds) {
   return std::to_string(seconds) + "_seconds";
 }
 
-Status load_periodic_config(const std::string& path, PeriodicConfig* config) {
+namespace {
+
+// Reads `path` as YAML; `root` is null for an empty file, else a mapping.
+Status load_yaml_map(const std::string& path, YAML::Node* root) {
   std::string text;
   Status s = util::read_file(AT_FDCWD, path, &text, /*nofollow=*/false);
   if (!s.ok()) {
     return Status::InvalidArgument("configuration file: " + s.message());
   }
-  YAML::Node root;
   try {
-    root = YAML::Load(text);
+    *root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(path + ": line " + std::to_string(e.mark.line + 1) + ": " +
                                    e.msg);
   }
+  if (!root->IsNull() && !root->IsMap()) {
+    return Status::InvalidArgument(path + ": not a mapping of settings");
+  }
+  return Status::OK();
+}
+
+constexpr const char* k_known_keys = "known: base_dir, manifest, workflows_dir, registry, "
+                                     "outcome_relay, process_patterns, max_processes, interval, "
+                                     "archive";
+
+std::string where_of(const std::string& path, const YAML::Node& key_node, const std::string& key) {
+  return path + ": line " + std::to_string(key_node.Mark().line + 1) + ": '" + key + "'";
+}
+
+Status text_of(const YAML::Node& v, const std::string& where, std::string* out) {
+  if (!v.IsScalar() || v.Scalar().empty()) {
+    return Status::InvalidArgument(where + " must be a non-empty text");
+  }
+  *out = v.Scalar();
+  return Status::OK();
+}
+
+Status whole_number(const std::string& t, std::int64_t lo, std::int64_t hi, std::int64_t* out) {
+  std::int64_t n = 0;
+  auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
+  if (t.empty() || ec != std::errc() || ptr != t.data() + t.size() || n < lo || n > hi) {
+    return Status::InvalidArgument("must be a whole number from " + std::to_string(lo) + " to " +
+                                   std::to_string(hi));
+  }
+  *out = n;
+  return Status::OK();
+}
+
+} // namespace
+
+Result<std::int64_t> parse_retention_days(std::string_view text) {
+  std::string t(text);
+  std::int64_t scale = 1;
+  if (!t.empty() && (t.back() == 'd' || t.back() == 'w')) {
+    scale = t.back() == 'w' ? 7 : 1;
+    t.pop_back();
+  }
+  std::int64_t n = 0;
+  if (!whole_number(t, 0, 36600, &n).ok() || n * scale > 36600) {
+    return Status::InvalidArgument("retention '" + std::string(text.substr(0, 40)) +
+                                   "' is not a number of days (e.g. 30d, 12w, 90) up to 36600");
+  }
+  return n * scale;
+}
+
+Status load_archive_config(const std::string& path, ArchiveOptions* options) {
+  YAML::Node root;
+  BARROT_TRY(load_yaml_map(path, &root));
+  if (root.IsNull()) {
+    return Status::OK();
+  }
+  ArchiveOptions o = *options;
+  for (const auto& kv : root) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
+    if (key != "archive") {
+      continue; // barrot periodic's settings: load_periodic_config checks them
+    }
+    const std::string where = where_of(path, kv.first, key);
+    if (!kv.second.IsMap()) {
+      return Status::InvalidArgument(where + " must be a mapping (dir, retain_periodic, "
+                                             "retain_actions, level)");
+    }
+    for (const auto& akv : kv.second) {
+      const std::string akey = akv.first.IsScalar() ? akv.first.Scalar() : "?";
+      const std::string awhere = where_of(path, akv.first, "archive." + akey);
+      std::string t;
+      BARROT_TRY(text_of(akv.second, awhere, &t));
+      if (akey == "dir") {
+        o.archive_dir = t;
+      } else if (akey == "retain_periodic" || akey == "retain_actions") {
+        auto days = parse_retention_days(t);
+        if (!days.ok()) {
+          return days.status().WithContext(awhere);
+        }
+        (akey == "retain_periodic" ? o.retention.periodic_days : o.retention.action_days) = *days;
+      } else if (akey == "level") {
+        std::int64_t n = 0;
+        Status s = whole_number(t, 1, 19, &n);
+        if (!s.ok()) {
+          return Status::InvalidArgument(awhere + " " + s.message());
+        }
+        o.level = static_cast<int>(n);
+      } else {
+        return Status::InvalidArgument(awhere + " is not a setting (known: dir, retain_periodic, "
+                                                "retain_actions, level)");
+      }
+    }
+  }
+  *options = o;
+  return Status::OK();
+}
+
+Status load_periodic_config(const std::string& path, PeriodicConfig* config) {
+  YAML::Node root;
+  BARROT_TRY(load_yaml_map(path, &root));
   if (root.IsNull()) {
     return Status::OK(); // an empty file changes nothing
-  }
-  if (!root.IsMap()) {
-    return Status::InvalidArgument(path + ": not a mapping of settings");
   }
   PeriodicConfig c = *config;
   for (const auto& kv : root) {
     const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
     const YAML::Node& v = kv.second;
-    const std::string where =
-        path + ": line " + std::to_string(kv.first.Mark().line + 1) + ": '" + key + "'";
-    auto text_value = [&](std::string* out) -> Status {
-      if (!v.IsScalar() || v.Scalar().empty()) {
-        return Status::InvalidArgument(where + " must be a non-empty text");
-      }
-      *out = v.Scalar();
-      return Status::OK();
-    };
+    const std::string where = where_of(path, kv.first, key);
+    auto text_value = [&](std::string* out) { return text_of(v, where, out); };
     if (key == "base_dir") {
       BARROT_TRY(text_value(&c.base_dir));
     } else if (key == "manifest") {
@@ -111,12 +204,10 @@ Status load_periodic_config(const std::string& path, PeriodicConfig* config) {
     } else if (key == "max_processes") {
       std::string t;
       BARROT_TRY(text_value(&t));
-      std::int64_t n = -1;
-      auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
-      if (ec != std::errc() || ptr != t.data() + t.size() || n < 0 || n > 100000) {
-        return Status::InvalidArgument(where + " must be a whole number from 0 to 100000");
+      Status ns = whole_number(t, 0, 100000, &c.max_processes);
+      if (!ns.ok()) {
+        return Status::InvalidArgument(where + " " + ns.message());
       }
-      c.max_processes = n;
     } else if (key == "interval") {
       std::string t;
       BARROT_TRY(text_value(&t));
@@ -125,10 +216,10 @@ Status load_periodic_config(const std::string& path, PeriodicConfig* config) {
         return d.status().WithContext(where);
       }
       c.interval_seconds = *d;
+    } else if (key == "archive") {
+      continue; // barrot-archive's settings: load_archive_config checks them
     } else {
-      return Status::InvalidArgument(where + " is not a setting (known: base_dir, manifest, "
-                                             "workflows_dir, registry, outcome_relay, "
-                                             "process_patterns, max_processes, interval)");
+      return Status::InvalidArgument(where + " is not a setting (" + k_known_keys + ")");
     }
   }
   *config = c;

@@ -138,6 +138,12 @@ Status open_database_once(const std::string& path,
                                   std::to_string(latest_version()) + "); use a newer barrot");
     }
     if (rw) {
+      if (version == 0) {
+        // A new database: let barrot-archive give back the space of archived
+        // months with PRAGMA incremental_vacuum (possible only before the
+        // first table exists; older stores get it from barrot-archive's first VACUUM).
+        db->exec("PRAGMA auto_vacuum = INCREMENTAL");
+      }
       std::string mode = db->execAndGet("PRAGMA journal_mode = WAL").getString();
       if (mode != "wal") {
         return Status::IOError("cannot switch " + path + " to WAL mode (got " + mode + ")");

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -81,6 +82,17 @@ struct Store::Impl {
   // mirror lock held exclusive and the mirror complete up to the newest row.
   Status advance_checkpoint(std::int64_t unchecked_rows, bool fts_now);
 
+  // Archives (archive/archive.cpp). The snapshots of months archived but not
+  // yet cleaned (their rows deleted, their files and log lines not yet
+  // removed), id to month; a problem for each such archive it cannot read.
+  Status pending_archive_ids(std::unordered_map<std::string, std::string>* out,
+                             std::vector<Problem>* unreadable);
+
+  // Removes the files and log lines of every month left "cleaning" by an
+  // interrupted archive run, and marks it archived. REQUIRES: the mirror
+  // lock held exclusive and the mirror complete (it moves the checkpoint).
+  Status finish_archive_cleanups_locked(std::vector<std::string>* months);
+
   void note_self_mirrored(std::int64_t seq);
   bool is_self_mirrored(std::int64_t seq) const;
 };
@@ -95,6 +107,12 @@ Status validate_details(const Json& details, std::string* compact_out);
 // InvalidArgument when `doc` nests deeper than 64 levels (checked without
 // recursion, before anything recursive such as dump() touches it).
 Status validate_depth(const Json& doc, const char* what);
+
+// Checks a snapshot document from outside the write path (a legacy file or
+// log line, an archive line) and turns it into a row with origin "import";
+// InvalidArgument naming what is wrong. `expect_id`: the id it must have, if
+// not empty.
+Status row_from_document(const Json& doc, const std::string& expect_id, PendingRow* row);
 
 // Binds `row` to Store::Impl::insert_stmt's parameters.
 void bind_insert(SQLite::Statement& st, const PendingRow& row);

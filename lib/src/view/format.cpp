@@ -1,6 +1,8 @@
 #include <barrot/view.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <iterator>
 #include <ostream>
 #include <sstream>
 
@@ -384,6 +386,93 @@ Json to_json(const ImportReport& r) {
   }
   j["skipped"] = std::move(skipped);
   return j;
+}
+
+Json to_json(const ArchiveRunReport& r) {
+  Json j = Json::object();
+  j["dry_run"] = r.dry_run;
+  j["resumed"] = r.resumed;
+  Json months = Json::array();
+  std::int64_t moved = 0;
+  for (const MonthReport& m : r.months) {
+    Json mj = Json::object();
+    mj["month"] = m.month;
+    mj["file"] = m.file;
+    mj["actions"] = m.actions;
+    mj["periodic"] = m.periodic;
+    mj["bytes"] = m.bytes;
+    if (!r.dry_run) {
+      mj["in_archive"] = m.in_archive;
+      mj["archive_bytes"] = m.archive_bytes;
+      mj["files_removed"] = m.files_removed;
+      mj["lines_removed"] = m.lines_removed;
+      mj["archive_seconds"] = m.archive_seconds;
+      mj["delete_seconds"] = m.delete_seconds;
+      mj["cleanup_seconds"] = m.cleanup_seconds;
+    }
+    moved += m.actions + m.periodic;
+    months.push_back(std::move(mj));
+  }
+  j["months"] = std::move(months);
+  j["snapshots"] = moved;
+  j["db_bytes_before"] = r.db_bytes_before;
+  j["db_bytes_after"] = r.db_bytes_after;
+  j["db_bytes_freed"] = std::max<std::int64_t>(0, r.db_bytes_before - r.db_bytes_after);
+  j["vacuum_seconds"] = r.vacuum_seconds;
+  return j;
+}
+
+Json to_json(const ArchiveInfo& a) {
+  Json j = Json::object();
+  j["month"] = a.month;
+  j["state"] = a.state;
+  j["file"] = a.file;
+  j["snapshots"] = a.snapshots;
+  j["actions"] = a.actions;
+  j["periodic"] = a.periodic;
+  j["content_bytes"] = a.content_bytes;
+  j["archive_bytes"] = a.archive_bytes;
+  j["ratio"] = a.archive_bytes > 0
+                   ? static_cast<double>(a.content_bytes) / static_cast<double>(a.archive_bytes)
+                   : 0.0;
+  j["first"] = Json{{"snapshot_id", a.first_id}, {"timestamp", a.first_timestamp}};
+  j["last"] = Json{{"snapshot_id", a.last_id}, {"timestamp", a.last_timestamp}};
+  return j;
+}
+
+Json to_json(const ArchiveVerifyReport& r) {
+  Json j = Json::object();
+  j["clean"] = r.clean();
+  j["archives"] = r.archives;
+  j["snapshots"] = r.snapshots;
+  Json problems = Json::array();
+  for (const ArchiveProblem& p : r.problems) {
+    problems.push_back(Json{{"month", p.month}, {"file", p.file}, {"detail", p.detail}});
+  }
+  j["problems"] = std::move(problems);
+  return j;
+}
+
+Json to_json(const RestoreReport& r) {
+  Json j = Json::object();
+  j["month"] = r.month;
+  j["restored"] = r.restored;
+  j["already_present"] = r.already_present;
+  j["conflicts"] = r.conflicts;
+  return j;
+}
+
+std::string format_bytes(std::int64_t bytes) {
+  static constexpr const char* k_units[] = {"B", "kB", "MB", "GB", "TB"};
+  double v = static_cast<double>(bytes);
+  std::size_t u = 0;
+  while (v >= 1000 && u + 1 < std::size(k_units)) {
+    v /= 1000;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, k_units[u]);
+  return buf;
 }
 
 } // namespace barrot

@@ -1,0 +1,179 @@
+// Archiver: monthly retention. Moves every snapshot of a complete calendar
+// month past its retention into one zstd-compressed JSONL file (plus a
+// manifest), proves the file complete, and only then deletes the month from
+// the database and the mirror. See docs/formats.md ("Archives") and
+// docs/operations.md ("Retention").
+//
+// Order of a month's archiving, each step safe to interrupt (a later run, or
+// barrot repair, finishes what a crash left):
+//   1. read the month's rows (and merge the month's existing archive, if any)
+//   2. write <month>.jsonl.zst and <month>.manifest.json: temp, fsync, rename
+//   3. re-read the archive and check it against the rows: count, checksums,
+//      every line byte for byte and parsed
+//   4. one transaction: record the archive (state "cleaning") and delete the
+//      rows archived
+//   5. remove their <id>.json files and their log lines (the log rewritten
+//      atomically), then mark the archive "archived"
+// The newest periodic snapshot is never archived, so latest_periodic.json
+// and `barrot latest` stay right.
+//
+// Thread-safety: as Store (one thread at a time).
+#pragma once
+
+#include <barrot/export.h>
+#include <barrot/snapshot.h>
+#include <barrot/status.h>
+#include <barrot/store.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace barrot {
+
+// How long snapshots stay in the store before they are archived, by type. A
+// month is archived once all of it is older than this.
+struct Retention {
+  std::int64_t periodic_days = 30;
+  std::int64_t action_days = 90;
+};
+
+struct ArchiveProgress {
+  std::string month;
+  const char* phase = ""; // "reading", "writing", "verifying", "deleting", "cleaning"
+  std::int64_t done = 0;
+  std::int64_t total = 0;
+};
+
+struct ArchiveOptions {
+  // Where archives are kept. Default (empty): <snapshots_dir>/archive.
+  std::string archive_dir;
+  Retention retention;
+  // "YYYY-MM": archive this month only, every snapshot of it whatever the
+  // retention (the month must have ended). Empty: every month that is due.
+  std::string month;
+  // Plan only: report what would move; change nothing.
+  bool dry_run = false;
+  // zstd level, as `zstd -LEVEL`. Default 3, zstd's own default.
+  int level = 3;
+  // The time retention counts back from. 0: now.
+  TimeUs now = 0;
+  // Called now and then during long steps.
+  std::function<void(const ArchiveProgress&)> progress;
+};
+
+// What one run did (or, on a dry run, would do) to one month.
+struct MonthReport {
+  std::string month;
+  std::string file;            // the archive's path
+  std::int64_t actions = 0;    // action snapshots moved out of the store
+  std::int64_t periodic = 0;   // periodic snapshots moved out of the store
+  std::int64_t bytes = 0;      // their documents' size (uncompressed)
+  std::int64_t in_archive = 0; // snapshots the archive holds after the run
+  std::int64_t archive_bytes = 0;
+  std::int64_t files_removed = 0; // <id>.json files deleted
+  std::int64_t lines_removed = 0; // action_log.jsonl lines deleted
+  double archive_seconds = 0;     // read, compress, write, verify
+  double delete_seconds = 0;      // the database transaction
+  double cleanup_seconds = 0;     // mirror files and log lines
+};
+
+struct ArchiveRunReport {
+  bool dry_run = false;
+  std::vector<MonthReport> months;
+  // Months whose interrupted cleanup (step 5) this run finished first.
+  std::vector<std::string> resumed;
+  std::int64_t db_bytes_before = 0; // database and WAL files, before and after
+  std::int64_t db_bytes_after = 0;  // the space reclaimed
+  double vacuum_seconds = 0;
+};
+
+// One archive, as recorded in the store and found on disk.
+struct ArchiveInfo {
+  std::string month;
+  std::string file;  // path
+  std::string state; // "archived", "cleaning" (step 5 unfinished), "restored"
+  std::int64_t snapshots = 0;
+  std::int64_t actions = 0;
+  std::int64_t periodic = 0;
+  std::int64_t content_bytes = 0; // uncompressed
+  std::int64_t archive_bytes = 0; // on disk; 0 when the file is missing
+  std::string first_id, last_id;
+  std::string first_timestamp, last_timestamp;
+  Json manifest;
+};
+
+struct ArchiveProblem {
+  std::string month;
+  std::string file;
+  std::string detail;
+};
+
+struct ArchiveVerifyReport {
+  std::int64_t archives = 0;
+  std::int64_t snapshots = 0; // lines checked
+  std::vector<ArchiveProblem> problems;
+  bool clean() const { return problems.empty(); }
+};
+
+struct RestoreReport {
+  std::string month;
+  std::int64_t restored = 0;        // put back into the store
+  std::int64_t already_present = 0; // in the store already (same content)
+  std::int64_t conflicts = 0;       // same id, other content: the stored one kept
+};
+
+// Reads the `archive:` section of a configuration file (the YAML file
+// barrot periodic reads; docs/operations.md) over `options`: dir,
+// retain_periodic, retain_actions, level. InvalidArgument naming the key and
+// line for an unknown key or a bad value.
+BARROT_EXPORT Status load_archive_config(const std::string& path, ArchiveOptions* options);
+
+// "30d", "12w" or "90" (days) to days, 0 to 36600.
+BARROT_EXPORT Result<std::int64_t> parse_retention_days(std::string_view text);
+
+class BARROT_EXPORT Archiver {
+public:
+  // InvalidArgument for a bad month, level or archive directory. `store`
+  // must outlive the Archiver.
+  static Result<std::unique_ptr<Archiver>> Open(Store& store, const ArchiveOptions& options);
+  ~Archiver();
+  Archiver(const Archiver&) = delete;
+  Archiver& operator=(const Archiver&) = delete;
+
+  // Archives every due month (or options.month); finishes any interrupted
+  // cleanup first. With dry_run, reports the plan and changes nothing.
+  Result<ArchiveRunReport> run();
+
+  // Every archive, oldest month first.
+  Result<std::vector<ArchiveInfo>> list();
+
+  // Re-checks archives (all, or `month`) against their manifests and the
+  // store: checksums, counts, every line parsed, no snapshot both archived
+  // and in the store. Changes nothing.
+  Result<ArchiveVerifyReport> verify(const std::string& month);
+
+  // Puts an archived month back into the store and mirror. Idempotent. The
+  // archive file stays; the next run archives the month again if it is due.
+  Result<RestoreReport> restore(const std::string& month);
+
+  // Calls `fn(line)` for every snapshot document (compact JSON) of the
+  // archived `month`, oldest first, after checking the archive's checksums.
+  Status scan(const std::string& month, const std::function<bool(std::string_view)>& fn);
+
+  // Archived months (state archived or cleaning) overlapping [from, to).
+  static Result<std::vector<std::string>> archived_months(Store& store, TimeUs from, TimeUs to);
+
+  const std::string& archive_dir() const;
+
+  struct Impl;
+
+private:
+  explicit Archiver(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
+} // namespace barrot

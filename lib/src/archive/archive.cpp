@@ -1,0 +1,1208 @@
+// Monthly archives: barrot-archive's run, list, verify, restore.
+#include "archive/zstd_io.h"
+#include "mirror/mirror.h"
+#include "store/database.h"
+#include "store/render.h"
+#include "store/store_impl.h"
+#include "util/fs.h"
+#include "util/sha256.h"
+#include "util/time.h"
+
+#include <barrot/archive.h>
+
+#include <SQLiteCpp/Transaction.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <unordered_set>
+
+namespace barrot {
+
+namespace {
+
+constexpr int k_format_version = 1;
+constexpr const char* k_format_name = "barrot-archive";
+constexpr const char* k_archive_ext = ".jsonl.zst";
+constexpr const char* k_manifest_ext = ".manifest.json";
+constexpr std::int64_t k_day_us = 86'400'000'000;
+// Archives are read whole into memory; far above a month of snapshots.
+constexpr std::size_t k_max_archive_bytes = std::size_t{1} << 36;
+// Progress is reported every this many snapshots.
+constexpr std::int64_t k_progress_every = 8192;
+
+// --- Months -------------------------------------------------------------------
+
+struct Month {
+  int year = 0;
+  int month = 0;
+  bool operator<(const Month& o) const { return year != o.year ? year < o.year : month < o.month; }
+  bool operator==(const Month& o) const = default;
+};
+
+Result<Month> parse_month(std::string_view s) {
+  auto digits = [&](std::size_t from, std::size_t n) {
+    int v = 0;
+    for (std::size_t i = from; i < from + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') {
+        return -1;
+      }
+      v = v * 10 + (s[i] - '0');
+    }
+    return v;
+  };
+  Month m;
+  if (s.size() == 7 && s[4] == '-') {
+    m.year = digits(0, 4);
+    m.month = digits(5, 2);
+  }
+  if (s.size() != 7 || s[4] != '-' || m.year < 1970 || m.month < 1 || m.month > 12) {
+    std::string shown(s.substr(0, 40));
+    for (char& c : shown) {
+      c = (c < 0x20 || c == 0x7f) ? '?' : c;
+    }
+    return Status::InvalidArgument("bad month '" + shown + "' (expected YYYY-MM, e.g. 2026-01)");
+  }
+  return m;
+}
+
+std::string month_name(Month m) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02d", m.year, m.month);
+  return buf;
+}
+
+Month next_month(Month m) {
+  return m.month == 12 ? Month{m.year + 1, 1} : Month{m.year, m.month + 1};
+}
+
+TimeUs month_start(Month m) {
+  util::CivilTime t;
+  t.year = m.year;
+  t.month = m.month;
+  return *util::from_civil(t);
+}
+
+Month month_of(TimeUs ts) {
+  util::CivilTime t = util::to_civil(ts);
+  return {t.year, t.month};
+}
+
+std::string archive_name(Month m) {
+  return month_name(m) + k_archive_ext;
+}
+
+std::string manifest_name(Month m) {
+  return month_name(m) + k_manifest_ext;
+}
+
+// "2026-01.jsonl.zst" -> 2026-01.
+std::optional<Month> month_of_archive_name(const std::string& name) {
+  const std::string ext = k_archive_ext;
+  if (name.size() != 7 + ext.size() || name.compare(7, ext.size(), ext) != 0) {
+    return std::nullopt;
+  }
+  auto m = parse_month(std::string_view(name).substr(0, 7));
+  return m.ok() ? std::optional<Month>(*m) : std::nullopt;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// --- Archive contents ---------------------------------------------------------
+
+// One snapshot on its way into (or out of) an archive.
+struct Entry {
+  TimeUs ts = 0;
+  std::string id;
+  SnapshotType type = SnapshotType::action;
+  std::string status; // actions only
+  std::string text;   // the compact document: the archive line
+  bool in_store = false;
+};
+
+bool entry_order(const Entry& a, const Entry& b) {
+  return a.ts != b.ts ? a.ts < b.ts : a.id < b.id;
+}
+
+// Parses an archive line of `month` into `e`; InvalidArgument naming the problem.
+Status parse_line(std::string_view line, Month month, Entry* e, PendingRow* row_out) {
+  Json doc = Json::parse(line, nullptr, false);
+  if (doc.is_discarded()) {
+    return Status::InvalidArgument("not valid JSON");
+  }
+  PendingRow row;
+  BARROT_TRY(row_from_document(doc, "", &row));
+  if (!(month_of(row.ts) == month)) {
+    return Status::InvalidArgument("snapshot " + row.id + " is not of " + month_name(month));
+  }
+  e->ts = row.ts;
+  e->id = row.id;
+  e->type = row.type;
+  e->status = row.status;
+  e->text = std::string(line);
+  if (row_out != nullptr) {
+    *row_out = std::move(row);
+  }
+  return Status::OK();
+}
+
+// What an archive file holds, checked line by line.
+struct ArchiveContent {
+  std::string file_sha256;
+  std::int64_t file_bytes = 0;
+  std::string content_sha256;
+  std::int64_t content_bytes = 0;
+  std::vector<Entry> entries;
+  std::vector<PendingRow> rows; // when asked for
+};
+
+// Reads and checks the archive of `month`: zstd frames and checksums, every
+// line a snapshot of the month, ascending, no id twice. NotFound when absent;
+// Corruption naming the first problem.
+Status read_archive(int dir_fd, Month month, ArchiveContent* out, bool want_rows) {
+  const std::string name = archive_name(month);
+  std::string data;
+  Status s = util::read_file(dir_fd, name, &data, true, k_max_archive_bytes);
+  if (!s.ok()) {
+    return s;
+  }
+  out->file_bytes = static_cast<std::int64_t>(data.size());
+  out->file_sha256 = util::sha256_hex(data);
+  util::Sha256 content;
+  std::int64_t number = 0;
+  Status bad;
+  s = archive::for_each_line(
+      data,
+      [&](std::string_view line) {
+        ++number;
+        content.update(line);
+        content.update("\n");
+        Entry e;
+        PendingRow row;
+        Status ls = parse_line(line, month, &e, want_rows ? &row : nullptr);
+        if (ls.ok() && !out->entries.empty() && !entry_order(out->entries.back(), e)) {
+          ls = Status::InvalidArgument("out of order, or a second copy of " + e.id);
+        }
+        if (!ls.ok()) {
+          bad = Status::Corruption(name + " line " + std::to_string(number) + ": " + ls.message());
+          return false;
+        }
+        out->entries.push_back(std::move(e));
+        if (want_rows) {
+          out->rows.push_back(std::move(row));
+        }
+        return true;
+      },
+      &out->content_bytes);
+  if (!bad.ok()) {
+    return bad;
+  }
+  if (!s.ok()) {
+    return Status::Corruption(name + ": " + s.message());
+  }
+  out->content_sha256 = content.hex_digest();
+  return Status::OK();
+}
+
+// Checks `c` against `manifest`; the first disagreement, or "".
+std::string check_manifest(const ArchiveContent& c, const Json& manifest, Month month) {
+  try {
+    if (manifest.value("format", "") != k_format_name) {
+      return "the manifest is not a barrot-archive manifest";
+    }
+    if (manifest.value("month", "") != month_name(month)) {
+      return "the manifest is for month " + manifest.value("month", "?");
+    }
+    const Json& a = manifest.at("archive");
+    if (a.at("sha256").get<std::string>() != c.file_sha256 ||
+        a.at("bytes").get<std::int64_t>() != c.file_bytes) {
+      return "the archive file's SHA-256 or size differs from its manifest";
+    }
+    const Json& content = manifest.at("content");
+    if (content.at("sha256").get<std::string>() != c.content_sha256 ||
+        content.at("bytes").get<std::int64_t>() != c.content_bytes) {
+      return "the content's SHA-256 or size differs from its manifest";
+    }
+    std::int64_t actions = 0;
+    for (const Entry& e : c.entries) {
+      actions += e.type == SnapshotType::action ? 1 : 0;
+    }
+    const auto n = static_cast<std::int64_t>(c.entries.size());
+    if (manifest.at("snapshots").get<std::int64_t>() != n ||
+        manifest.at("counts").at("action").get<std::int64_t>() != actions ||
+        manifest.at("counts").at("periodic").get<std::int64_t>() != n - actions) {
+      return "the snapshot counts differ from the manifest";
+    }
+    if (n > 0 &&
+        (manifest.at("first").at("snapshot_id").get<std::string>() != c.entries.front().id ||
+         manifest.at("last").at("snapshot_id").get<std::string>() != c.entries.back().id)) {
+      return "the first or last snapshot differs from the manifest";
+    }
+  } catch (const Json::exception& e) {
+    return std::string("the manifest is malformed: ") + e.what();
+  }
+  return "";
+}
+
+Json make_manifest(Month month,
+                   const std::vector<Entry>& entries,
+                   const std::string& content_sha,
+                   std::int64_t content_bytes,
+                   const std::string& file_sha,
+                   std::int64_t file_bytes,
+                   int level) {
+  std::int64_t actions = 0;
+  std::map<std::string, std::int64_t> by_status{{"completed", 0}, {"executing", 0}, {"failed", 0}};
+  for (const Entry& e : entries) {
+    if (e.type == SnapshotType::action) {
+      ++actions;
+      ++by_status[e.status];
+    }
+  }
+  auto end_point = [](const Entry& e) {
+    Json j = Json::object();
+    j["snapshot_id"] = e.id;
+    j["timestamp"] = format_iso8601(e.ts);
+    return j;
+  };
+  Json m = Json::object();
+  m["format"] = k_format_name;
+  m["version"] = k_format_version;
+  m["month"] = month_name(month);
+  m["file"] = archive_name(month);
+  m["snapshots"] = static_cast<std::int64_t>(entries.size());
+  m["counts"] = Json::object();
+  m["counts"]["action"] = actions;
+  m["counts"]["periodic"] = static_cast<std::int64_t>(entries.size()) - actions;
+  m["actions_by_status"] = Json::object();
+  for (const auto& [status, n] : by_status) {
+    m["actions_by_status"][status] = n;
+  }
+  m["first"] = end_point(entries.front());
+  m["last"] = end_point(entries.back());
+  m["content"] = Json::object();
+  m["content"]["bytes"] = content_bytes;
+  m["content"]["sha256"] = content_sha;
+  m["archive"] = Json::object();
+  m["archive"]["compression"] = "zstd";
+  m["archive"]["level"] = level;
+  m["archive"]["bytes"] = file_bytes;
+  m["archive"]["sha256"] = file_sha;
+  m["created_at"] = format_iso8601(util::realtime_us());
+  m["created_by"] = std::string("barrot ") + BARROT_VERSION;
+  return m;
+}
+
+Result<Json> read_manifest_file(int dir_fd, Month month) {
+  std::string text;
+  BARROT_TRY(util::read_file(dir_fd, manifest_name(month), &text));
+  Json j = Json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Status::Corruption(manifest_name(month) + " is not a JSON object");
+  }
+  return j;
+}
+
+// The store's record of one archive.
+struct ArchiveRow {
+  Month month;
+  std::string file;
+  std::string state;
+  std::int64_t snapshots = 0;
+  Json manifest;
+};
+
+Status read_archive_rows(SQLite::Database& db, std::vector<ArchiveRow>* out) {
+  return store::guarded("cannot read the archives table", [&]() -> Status {
+    SQLite::Statement st(db,
+                         "SELECT month, file, state, snapshots, manifest FROM archives "
+                         "ORDER BY month");
+    while (st.executeStep()) {
+      ArchiveRow r;
+      BARROT_TRY_ASSIGN(r.month, parse_month(st.getColumn(0).getString()));
+      r.file = st.getColumn(1).getString();
+      r.state = st.getColumn(2).getString();
+      r.snapshots = st.getColumn(3).getInt64();
+      r.manifest = Json::parse(st.getColumn(4).getString(), nullptr, false);
+      out->push_back(std::move(r));
+    }
+    return Status::OK();
+  });
+}
+
+// The directory of an archive path recorded in the store, opened; the
+// recorded name must be the month's own archive name.
+Status open_recorded_dir(const ArchiveRow& row, util::UniqueFd* fd) {
+  const std::string name = archive_name(row.month);
+  if (row.file.size() <= name.size() + 1 || row.file.front() != '/' ||
+      row.file.compare(row.file.size() - name.size() - 1, name.size() + 1, "/" + name) != 0) {
+    return Status::Corruption("the archives table names an unexpected file for " +
+                              month_name(row.month) + ": " + row.file);
+  }
+  return util::open_dir(row.file.substr(0, row.file.size() - name.size() - 1), fd);
+}
+
+// fsyncs the directory `fd`.
+Status sync_dir(int fd, const std::string& what) {
+  if (::fsync(fd) != 0) {
+    return util::errno_status("cannot fsync", what, errno);
+  }
+  return Status::OK();
+}
+
+std::int64_t file_size(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<std::int64_t>(st.st_size) : 0;
+}
+
+// Removes the mirror files and log lines of `ids` (snapshots no longer in
+// the store). Files first, without the mirror lock (no writer touches the
+// files of deleted snapshots); then, under the lock, the log.
+Status remove_from_mirror(Store::Impl& impl,
+                          const std::unordered_set<std::string>& ids,
+                          bool lock_held,
+                          MonthReport* report,
+                          const std::function<void(std::int64_t, std::int64_t)>& progress) {
+  mirror::Mirror& m = *impl.mirror;
+  std::int64_t done = 0;
+  const auto total = static_cast<std::int64_t>(ids.size());
+  for (const std::string& id : ids) {
+    const std::string name = mirror::Mirror::file_name(id);
+    if (::unlinkat(m.dir_fd(), name.c_str(), 0) == 0) {
+      ++report->files_removed;
+    } else if (errno != ENOENT) {
+      return util::errno_status("cannot remove", m.dir() + "/" + name, errno);
+    }
+    if (++done % k_progress_every == 0 && progress) {
+      progress(done, total);
+    }
+  }
+  BARROT_TRY(sync_dir(m.dir_fd(), m.dir()));
+  util::FileLock lock;
+  if (!lock_held) {
+    BARROT_TRY(
+        lock.lock(m.lock_fd(), util::FileLock::Mode::exclusive, impl.options.busy_timeout_ms));
+    // Everything committed so far mirrored first, so that the checkpoint
+    // moved below covers a complete log.
+    BARROT_TRY(impl.reconcile_locked());
+  }
+  std::string log;
+  BARROT_TRY(m.read_log_from(0, &log));
+  std::string kept;
+  kept.reserve(log.size());
+  std::int64_t dropped = 0;
+  for_each_line(log, [&](std::string_view line, std::int64_t, bool has_nl) {
+    if (has_nl && ids.count(mirror::log_line_id(line)) != 0) {
+      ++dropped;
+      return;
+    }
+    kept.append(line);
+    if (has_nl) {
+      kept += '\n';
+    }
+  });
+  if (dropped > 0) {
+    // fsynced: the archive is marked done only once the lines are gone for good.
+    BARROT_TRY(util::write_file_atomic(
+        m.dir_fd(), mirror::k_log_name, kept, util::Overwrite::yes, util::FsyncMode::fsync));
+    report->lines_removed += dropped;
+  }
+  if (progress) {
+    progress(total, total);
+  }
+  return impl.advance_checkpoint(0, /*fts_now=*/false);
+}
+
+Status mark_archived(SQLite::Database& db, Month month) {
+  return store::guarded("cannot record the archive", [&]() -> Status {
+    SQLite::Statement st(db,
+                         "UPDATE archives SET state = 'archived' WHERE month = ? AND state = "
+                         "'cleaning'");
+    st.bind(1, month_name(month));
+    st.exec();
+    return Status::OK();
+  });
+}
+
+// Ids in `entries` that the store does not hold.
+Status ids_not_in_store(SQLite::Database& db,
+                        const std::vector<Entry>& entries,
+                        std::unordered_set<std::string>* out) {
+  return store::guarded("cannot look up archived snapshots", [&]() -> Status {
+    SQLite::Statement st(db, "SELECT 1 FROM snapshots WHERE snapshot_id = ?");
+    for (const Entry& e : entries) {
+      st.reset();
+      st.bind(1, e.id);
+      if (!st.executeStep()) {
+        out->insert(e.id);
+      }
+    }
+    return Status::OK();
+  });
+}
+
+} // namespace
+
+// --- Store::Impl hooks (verify and repair) ---------------------------------------
+
+Status Store::Impl::pending_archive_ids(std::unordered_map<std::string, std::string>* out,
+                                        std::vector<Problem>* unreadable) {
+  std::vector<ArchiveRow> rows;
+  BARROT_TRY(read_archive_rows(*db, &rows));
+  for (const ArchiveRow& row : rows) {
+    if (row.state != "cleaning") {
+      continue;
+    }
+    util::UniqueFd dir;
+    ArchiveContent content;
+    Status s = open_recorded_dir(row, &dir);
+    if (s.ok()) {
+      s = read_archive(dir.get(), row.month, &content, false);
+    }
+    if (!s.ok()) {
+      unreadable->push_back(
+          {Problem::Kind::archive_cleanup,
+           "",
+           row.file,
+           "the cleanup of " + month_name(row.month) + " cannot proceed: " + s.message()});
+      continue;
+    }
+    std::unordered_set<std::string> gone;
+    BARROT_TRY(ids_not_in_store(*db, content.entries, &gone));
+    for (const std::string& id : gone) {
+      out->emplace(id, month_name(row.month));
+    }
+  }
+  return Status::OK();
+}
+
+Status Store::Impl::finish_archive_cleanups_locked(std::vector<std::string>* months) {
+  std::vector<ArchiveRow> rows;
+  BARROT_TRY(read_archive_rows(*db, &rows));
+  for (const ArchiveRow& row : rows) {
+    if (row.state != "cleaning") {
+      continue;
+    }
+    util::UniqueFd dir;
+    ArchiveContent content;
+    BARROT_TRY(open_recorded_dir(row, &dir));
+    BARROT_TRY(read_archive(dir.get(), row.month, &content, false));
+    std::unordered_set<std::string> gone;
+    BARROT_TRY(ids_not_in_store(*db, content.entries, &gone));
+    MonthReport unused;
+    BARROT_TRY(remove_from_mirror(*this, gone, /*lock_held=*/true, &unused, nullptr));
+    BARROT_TRY(mark_archived(*db, row.month));
+    if (months != nullptr) {
+      months->push_back(month_name(row.month));
+    }
+  }
+  return Status::OK();
+}
+
+// --- Archiver -------------------------------------------------------------------
+
+struct Archiver::Impl {
+  Store::Impl& store;
+  ArchiveOptions options;
+  std::optional<Month> only_month;
+  std::string dir; // absolute, once opened
+  util::UniqueFd dir_fd;
+
+  explicit Impl(Store::Impl& s) : store(s) {}
+
+  SQLite::Database& db() { return *store.db; }
+
+  TimeUs now() const { return options.now != 0 ? options.now : util::realtime_us(); }
+
+  void
+  progress(const std::string& month, const char* phase, std::int64_t done, std::int64_t total) {
+    if (options.progress) {
+      options.progress(ArchiveProgress{month, phase, done, total});
+    }
+  }
+
+  Status require_writable() const {
+    if (store.options.access != Access::read_write) {
+      return Status::InvalidArgument("the store was opened read-only");
+    }
+    return Status::OK();
+  }
+
+  // Opens the archive directory (creating it when `create`).
+  Status open_dir(bool create) {
+    if (dir_fd.valid()) {
+      return Status::OK();
+    }
+    if (create) {
+      BARROT_TRY(util::make_dirs(options.archive_dir));
+    }
+    Status s = util::open_dir(options.archive_dir, &dir_fd);
+    if (!s.ok()) {
+      return s.WithContext("archive directory");
+    }
+    char* real = ::realpath(options.archive_dir.c_str(), nullptr);
+    if (real == nullptr) {
+      return util::errno_status("cannot resolve", options.archive_dir, errno);
+    }
+    dir = real;
+    std::free(real);
+    return Status::OK();
+  }
+
+  struct Plan {
+    Month month;
+    bool actions = false;  // action snapshots of the month are due
+    bool periodic = false; // periodic snapshots of the month are due
+    MonthReport report;
+  };
+
+  Status newest_periodic_seq(std::int64_t* seq);
+  Status make_plan(std::vector<Plan>* plans);
+  Status archive_month(Plan& plan, std::int64_t newest_periodic);
+  Status reclaim(ArchiveRunReport* report);
+};
+
+Archiver::Archiver(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+Archiver::~Archiver() = default;
+
+const std::string& Archiver::archive_dir() const {
+  return m_impl->dir.empty() ? m_impl->options.archive_dir : m_impl->dir;
+}
+
+Result<std::unique_ptr<Archiver>> Archiver::Open(Store& store, const ArchiveOptions& options) {
+  auto impl = std::make_unique<Impl>(*store.m_impl);
+  impl->options = options;
+  if (impl->options.archive_dir.empty()) {
+    impl->options.archive_dir = store.options().snapshots_dir + "/archive";
+  }
+  if (impl->options.archive_dir.find('\0') != std::string::npos) {
+    return Status::InvalidArgument("the archive directory contains a NUL byte");
+  }
+  if (!options.month.empty()) {
+    BARROT_TRY_ASSIGN(Month m, parse_month(options.month));
+    impl->only_month = m;
+  }
+  if (options.level < 1 || options.level > 19) {
+    return Status::InvalidArgument("zstd level " + std::to_string(options.level) +
+                                   " is not in 1..19");
+  }
+  constexpr std::int64_t k_max_days = 100 * 366;
+  for (std::int64_t days : {options.retention.periodic_days, options.retention.action_days}) {
+    if (days < 0 || days > k_max_days) {
+      return Status::InvalidArgument("retention of " + std::to_string(days) +
+                                     " days is not in 0.." + std::to_string(k_max_days));
+    }
+  }
+  return std::unique_ptr<Archiver>(new Archiver(std::move(impl)));
+}
+
+Status Archiver::Impl::newest_periodic_seq(std::int64_t* seq) {
+  return store::guarded("cannot find the newest periodic snapshot", [&]() -> Status {
+    SQLite::Statement st(db(),
+                         "SELECT seq FROM snapshots WHERE snapshot_type = 'periodic' "
+                         "ORDER BY ts_us DESC, seq DESC LIMIT 1");
+    *seq = st.executeStep() ? st.getColumn(0).getInt64() : -1;
+    return Status::OK();
+  });
+}
+
+Status Archiver::Impl::make_plan(std::vector<Plan>* plans) {
+  // Snapshots of type T are due when their whole month lies before now
+  // minus T's retention: before the start of the month that instant is in.
+  const TimeUs t = now();
+  TimeUs cut_periodic = month_start(month_of(t - options.retention.periodic_days * k_day_us));
+  TimeUs cut_actions = month_start(month_of(t - options.retention.action_days * k_day_us));
+  TimeUs from = LLONG_MIN;
+  if (only_month) {
+    const TimeUs end = month_start(next_month(*only_month));
+    if (end > t) {
+      return Status::InvalidArgument("month " + month_name(*only_month) +
+                                     " has not ended yet; only complete months are archived");
+    }
+    from = month_start(*only_month);
+    cut_periodic = cut_actions = end;
+  }
+  std::int64_t newest = 0;
+  BARROT_TRY(newest_periodic_seq(&newest));
+  std::map<Month, Plan> by_month;
+  BARROT_TRY(store::guarded("cannot plan the archive run", [&]() -> Status {
+    SQLite::Statement st(
+        db(),
+        "SELECT strftime('%Y-%m', ts_us / 1000000, 'unixepoch'), snapshot_type, count(*), "
+        "sum(length(document)) FROM snapshots "
+        "WHERE ((snapshot_type = 'periodic' AND ts_us >= ?1 AND ts_us < ?2) "
+        "    OR (snapshot_type = 'action' AND ts_us >= ?1 AND ts_us < ?3)) AND seq <> ?4 "
+        "GROUP BY 1, 2");
+    st.bind(1, from);
+    st.bind(2, cut_periodic);
+    st.bind(3, cut_actions);
+    st.bind(4, newest);
+    while (st.executeStep()) {
+      auto month = parse_month(st.getColumn(0).getString());
+      if (!month.ok()) {
+        continue; // before 1970: not a time Barrot writes
+      }
+      Plan& p = by_month[*month];
+      p.month = *month;
+      p.report.month = month_name(*month);
+      const std::int64_t n = st.getColumn(2).getInt64();
+      if (st.getColumn(1).getString() == "action") {
+        p.actions = true;
+        p.report.actions = n;
+      } else {
+        p.periodic = true;
+        p.report.periodic = n;
+      }
+      p.report.bytes += st.getColumn(3).getInt64();
+    }
+    return Status::OK();
+  }));
+  for (auto& [m, p] : by_month) {
+    p.report.file = (dir.empty() ? options.archive_dir : dir) + "/" + archive_name(m);
+    plans->push_back(std::move(p));
+  }
+  return Status::OK();
+}
+
+Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
+  const std::string mname = month_name(plan.month);
+  MonthReport& rep = plan.report;
+  const auto t0 = std::chrono::steady_clock::now();
+  const TimeUs start = month_start(plan.month);
+  const TimeUs end = month_start(next_month(plan.month));
+  const std::int64_t expected = rep.actions + rep.periodic;
+
+  // 1. The month's due rows, read in one transaction (a consistent view:
+  //    rows committed later have larger seqs, and stay).
+  std::vector<Entry> entries;
+  entries.reserve(static_cast<std::size_t>(expected));
+  std::int64_t max_seq = 0;
+  progress(mname, "reading", 0, expected);
+  BARROT_TRY(store::guarded("cannot read " + mname, [&]() -> Status {
+    SQLite::Transaction txn(db(), SQLite::TransactionBehavior::DEFERRED);
+    SQLite::Statement st(db(),
+                         "SELECT seq, snapshot_id, ts_us, status, document FROM snapshots "
+                         "WHERE snapshot_type = ? AND ts_us >= ? AND ts_us < ? AND seq <> ?");
+    for (SnapshotType type : {SnapshotType::periodic, SnapshotType::action}) {
+      if (!(type == SnapshotType::action ? plan.actions : plan.periodic)) {
+        continue;
+      }
+      st.reset();
+      st.bind(1, std::string(to_string(type)));
+      st.bind(2, start);
+      st.bind(3, end);
+      st.bind(4, newest_periodic);
+      while (st.executeStep()) {
+        Entry e;
+        max_seq = std::max(max_seq, st.getColumn(0).getInt64());
+        e.id = st.getColumn(1).getString();
+        e.ts = st.getColumn(2).getInt64();
+        e.type = type;
+        if (type == SnapshotType::action) {
+          e.status = st.getColumn(3).getString();
+        }
+        e.text = st.getColumn(4).getString();
+        e.in_store = true;
+        entries.push_back(std::move(e));
+        if (entries.size() % k_progress_every == 0) {
+          progress(mname, "reading", static_cast<std::int64_t>(entries.size()), expected);
+        }
+      }
+    }
+    txn.commit();
+    return Status::OK();
+  }));
+  const std::int64_t from_store = static_cast<std::int64_t>(entries.size());
+  rep.actions = 0;
+  rep.periodic = 0;
+  rep.bytes = 0;
+  for (const Entry& e : entries) {
+    (e.type == SnapshotType::action ? rep.actions : rep.periodic) += 1;
+    rep.bytes += static_cast<std::int64_t>(e.text.size());
+  }
+  if (entries.empty()) {
+    return Status::OK(); // archived by another run meanwhile
+  }
+
+  // 2. Merge the month's archive, if one exists (an earlier run archived
+  //    other types, or the month was restored).
+  {
+    ArchiveContent old;
+    Status s = read_archive(dir_fd.get(), plan.month, &old, false);
+    if (!s.ok() && !s.IsNotFound()) {
+      return s.WithContext("the existing archive of " + mname +
+                           " cannot be merged; nothing "
+                           "changed (see barrot-archive verify)");
+    }
+    std::unordered_map<std::string, std::size_t> by_id;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      by_id.emplace(entries[i].id, i);
+    }
+    for (Entry& e : old.entries) {
+      auto it = by_id.find(e.id);
+      if (it == by_id.end()) {
+        entries.push_back(std::move(e));
+      } else if (entries[it->second].text != e.text) {
+        return Status::Corruption("snapshot " + e.id + " differs between the store and " +
+                                  archive_name(plan.month) + "; nothing changed");
+      }
+    }
+  }
+  std::sort(entries.begin(), entries.end(), entry_order);
+
+  // 3. Write: compressed archive, then manifest; each temp, fsync, rename.
+  const auto total = static_cast<std::int64_t>(entries.size());
+  std::unique_ptr<archive::Compressor> zc;
+  BARROT_TRY(archive::Compressor::Create(options.level, 0, &zc));
+  util::Sha256 content_hash;
+  std::int64_t content_bytes = 0;
+  std::int64_t done = 0;
+  for (const Entry& e : entries) {
+    content_hash.update(e.text);
+    content_hash.update("\n");
+    content_bytes += static_cast<std::int64_t>(e.text.size()) + 1;
+    BARROT_TRY(zc->add(e.text));
+    BARROT_TRY(zc->add("\n"));
+    if (++done % k_progress_every == 0) {
+      progress(mname, "writing", done, total);
+    }
+  }
+  std::string compressed;
+  BARROT_TRY(zc->finish(&compressed));
+  const std::string content_sha = content_hash.hex_digest();
+  const std::string file_sha = util::sha256_hex(compressed);
+  const std::string aname = archive_name(plan.month);
+  BARROT_TRY(util::write_file_atomic(
+      dir_fd.get(), aname, compressed, util::Overwrite::yes, util::FsyncMode::fsync));
+  const auto file_bytes = static_cast<std::int64_t>(compressed.size());
+  compressed = std::string();
+  Json manifest = make_manifest(
+      plan.month, entries, content_sha, content_bytes, file_sha, file_bytes, options.level);
+  const std::string manifest_text = manifest.dump(2) + "\n";
+  BARROT_TRY(util::write_file_atomic(dir_fd.get(),
+                                     manifest_name(plan.month),
+                                     manifest_text,
+                                     util::Overwrite::yes,
+                                     util::FsyncMode::fsync));
+
+  // 4. Verify what is on disk against what was read: checksums, count, and
+  //    every line byte for byte and parsed.
+  progress(mname, "verifying", 0, total);
+  {
+    std::string data;
+    BARROT_TRY(util::read_file(dir_fd.get(), aname, &data, true, k_max_archive_bytes));
+    if (static_cast<std::int64_t>(data.size()) != file_bytes ||
+        util::sha256_hex(data) != file_sha) {
+      return Status::IOError(aname + " reads back different from what was written; nothing "
+                                     "deleted");
+    }
+    util::Sha256 check;
+    std::size_t i = 0;
+    std::string bad;
+    std::int64_t bytes = 0;
+    BARROT_TRY(archive::for_each_line(
+                   data,
+                   [&](std::string_view line) {
+                     if (i >= entries.size() || line != entries[i].text ||
+                         !nlohmann::json::accept(line)) {
+                       bad = "line " + std::to_string(i + 1) + " is not the snapshot written";
+                       return false;
+                     }
+                     check.update(line);
+                     check.update("\n");
+                     if (++i % k_progress_every == 0) {
+                       progress(mname, "verifying", static_cast<std::int64_t>(i), total);
+                     }
+                     return true;
+                   },
+                   &bytes)
+                   .WithContext(aname));
+    if (!bad.empty() || i != entries.size() || check.hex_digest() != content_sha) {
+      return Status::IOError(aname + " failed verification (" +
+                             (bad.empty() ? "count or checksum" : bad) + "); nothing deleted");
+    }
+  }
+  rep.in_archive = total;
+  rep.archive_bytes = file_bytes;
+  rep.archive_seconds = seconds_since(t0);
+
+  // 5. One transaction: record the archive, delete exactly the rows read.
+  const auto t1 = std::chrono::steady_clock::now();
+  progress(mname, "deleting", 0, from_store);
+  BARROT_TRY(store::guarded("cannot delete the archived snapshots of " + mname, [&]() -> Status {
+    SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement rec(db(),
+                          "INSERT INTO archives (month, file, snapshots, manifest, archived_us, "
+                          "state) VALUES (?, ?, ?, ?, ?, 'cleaning') ON CONFLICT (month) DO "
+                          "UPDATE SET file = excluded.file, snapshots = excluded.snapshots, "
+                          "manifest = excluded.manifest, archived_us = excluded.archived_us, "
+                          "state = 'cleaning'");
+    rec.bind(1, mname);
+    rec.bind(2, dir + "/" + aname);
+    rec.bind(3, total);
+    rec.bind(4, manifest.dump());
+    rec.bind(5, util::realtime_us());
+    rec.exec();
+    SQLite::Statement del(db(),
+                          "DELETE FROM snapshots WHERE snapshot_type = ? AND ts_us >= ? AND "
+                          "ts_us < ? AND seq <= ? AND seq <> ?");
+    std::int64_t deleted = 0;
+    for (SnapshotType type : {SnapshotType::periodic, SnapshotType::action}) {
+      if (!(type == SnapshotType::action ? plan.actions : plan.periodic)) {
+        continue;
+      }
+      del.reset();
+      del.bind(1, std::string(to_string(type)));
+      del.bind(2, start);
+      del.bind(3, end);
+      del.bind(4, max_seq);
+      del.bind(5, newest_periodic);
+      deleted += del.exec();
+    }
+    if (deleted != from_store) {
+      return Status::Corruption("expected to delete " + std::to_string(from_store) +
+                                " snapshots of " + mname + " but found " + std::to_string(deleted) +
+                                "; nothing changed");
+    }
+    txn.commit();
+    return Status::OK();
+  }));
+  rep.delete_seconds = seconds_since(t1);
+
+  // 6. The mirror: files and log lines of the deleted rows.
+  const auto t2 = std::chrono::steady_clock::now();
+  std::unordered_set<std::string> gone;
+  gone.reserve(static_cast<std::size_t>(from_store));
+  for (const Entry& e : entries) {
+    if (e.in_store) {
+      gone.insert(e.id);
+    }
+  }
+  BARROT_TRY(remove_from_mirror(
+      store, gone, /*lock_held=*/false, &rep, [&](std::int64_t d, std::int64_t t) {
+        progress(mname, "cleaning", d, t);
+      }));
+  BARROT_TRY(mark_archived(db(), plan.month));
+  rep.cleanup_seconds = seconds_since(t2);
+  return Status::OK();
+}
+
+Status Archiver::Impl::reclaim(ArchiveRunReport* report) {
+  const auto t0 = std::chrono::steady_clock::now();
+  BARROT_TRY(store::guarded("cannot reclaim space", [&]() -> Status {
+    const int mode = db().execAndGet("PRAGMA auto_vacuum").getInt();
+    if (mode == 2) {
+      db().exec("PRAGMA incremental_vacuum");
+    } else {
+      // A store made before archives existed: one VACUUM rewrites it with
+      // incremental vacuum on, so later runs give space back cheaply.
+      db().exec("PRAGMA auto_vacuum = INCREMENTAL");
+      db().exec("VACUUM");
+    }
+    db().exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    return Status::OK();
+  }));
+  report->vacuum_seconds = seconds_since(t0);
+  return Status::OK();
+}
+
+Result<ArchiveRunReport> Archiver::run() {
+  Impl& a = *m_impl;
+  ArchiveRunReport report;
+  report.dry_run = a.options.dry_run;
+  const std::string db_path = a.store.db_path;
+  auto db_bytes = [&] { return file_size(db_path) + file_size(db_path + "-wal"); };
+  report.db_bytes_before = db_bytes();
+  if (!a.options.dry_run) {
+    BARROT_TRY(a.require_writable());
+    BARROT_TRY(a.open_dir(true));
+    util::FileLock lock;
+    BARROT_TRY(lock.lock(a.store.mirror->lock_fd(),
+                         util::FileLock::Mode::exclusive,
+                         a.store.options.busy_timeout_ms));
+    BARROT_TRY(a.store.reconcile_locked());
+    BARROT_TRY(a.store.finish_archive_cleanups_locked(&report.resumed));
+  } else {
+    (void)a.open_dir(false); // to show real paths when it exists
+  }
+  std::vector<Impl::Plan> plans;
+  BARROT_TRY(a.make_plan(&plans));
+  std::int64_t newest = 0;
+  BARROT_TRY(a.newest_periodic_seq(&newest));
+  for (Impl::Plan& plan : plans) {
+    if (!a.options.dry_run) {
+      BARROT_TRY(a.archive_month(plan, newest).WithContext("archiving " + plan.report.month));
+    }
+    report.months.push_back(plan.report);
+  }
+  if (!a.options.dry_run && (!plans.empty() || !report.resumed.empty())) {
+    BARROT_TRY(a.reclaim(&report));
+  }
+  report.db_bytes_after = a.options.dry_run ? report.db_bytes_before : db_bytes();
+  return report;
+}
+
+Result<std::vector<ArchiveInfo>> Archiver::list() {
+  Impl& a = *m_impl;
+  std::vector<ArchiveRow> rows;
+  BARROT_TRY(read_archive_rows(a.db(), &rows));
+  std::vector<ArchiveInfo> out;
+  for (const ArchiveRow& row : rows) {
+    ArchiveInfo info;
+    info.month = month_name(row.month);
+    info.file = row.file;
+    info.state = row.state;
+    info.manifest = row.manifest;
+    info.snapshots = row.snapshots;
+    info.archive_bytes = file_size(row.file);
+    if (row.manifest.is_object()) {
+      const Json& m = row.manifest;
+      auto get_int = [](const Json& j, const char* k) {
+        return j.is_object() && j.contains(k) && j[k].is_number_integer() ? j[k].get<std::int64_t>()
+                                                                          : 0;
+      };
+      auto get_str = [](const Json& j, const char* k) {
+        return j.is_object() && j.contains(k) && j[k].is_string() ? j[k].get<std::string>()
+                                                                  : std::string();
+      };
+      if (m.contains("counts")) {
+        info.actions = get_int(m["counts"], "action");
+        info.periodic = get_int(m["counts"], "periodic");
+      }
+      if (m.contains("content")) {
+        info.content_bytes = get_int(m["content"], "bytes");
+      }
+      if (m.contains("first")) {
+        info.first_id = get_str(m["first"], "snapshot_id");
+        info.first_timestamp = get_str(m["first"], "timestamp");
+      }
+      if (m.contains("last")) {
+        info.last_id = get_str(m["last"], "snapshot_id");
+        info.last_timestamp = get_str(m["last"], "timestamp");
+      }
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+Result<ArchiveVerifyReport> Archiver::verify(const std::string& month) {
+  Impl& a = *m_impl;
+  std::optional<Month> only;
+  if (!month.empty()) {
+    BARROT_TRY_ASSIGN(only, parse_month(month));
+  }
+  std::vector<ArchiveRow> rows;
+  BARROT_TRY(read_archive_rows(a.db(), &rows));
+  ArchiveVerifyReport report;
+  std::map<Month, const ArchiveRow*> recorded;
+  for (const ArchiveRow& r : rows) {
+    recorded[r.month] = &r;
+  }
+  // Archive files present in the archive directory but not recorded.
+  std::map<Month, std::string> unrecorded;
+  if (a.open_dir(false).ok()) {
+    std::vector<std::string> names;
+    BARROT_TRY(util::list_dir(a.dir_fd.get(), a.dir, &names));
+    for (const std::string& name : names) {
+      auto m = month_of_archive_name(name);
+      if (m && recorded.count(*m) == 0) {
+        unrecorded[*m] = a.dir + "/" + name;
+      }
+    }
+  }
+  auto problem = [&](Month m, const std::string& file, std::string detail) {
+    report.problems.push_back({month_name(m), file, std::move(detail)});
+  };
+  for (const auto& [m, file] : unrecorded) {
+    if (only && !(*only == m)) {
+      continue;
+    }
+    ++report.archives;
+    problem(m,
+            file,
+            "not recorded in the store: a run was interrupted before it deleted the month "
+            "(barrot-archive run finishes it)");
+  }
+  if (only && recorded.count(*only) == 0 && unrecorded.count(*only) == 0) {
+    return Status::NotFound("no archive of " + month_name(*only));
+  }
+  for (const auto& [m, row] : recorded) {
+    if (only && !(*only == m)) {
+      continue;
+    }
+    ++report.archives;
+    util::UniqueFd dir;
+    ArchiveContent content;
+    Status s = open_recorded_dir(*row, &dir);
+    if (s.ok()) {
+      s = read_archive(dir.get(), m, &content, false);
+    }
+    if (!s.ok()) {
+      problem(m, row->file, s.IsNotFound() ? "the archive file is missing" : s.message());
+      continue;
+    }
+    report.snapshots += static_cast<std::int64_t>(content.entries.size());
+    std::string why = check_manifest(content, row->manifest, m);
+    if (!why.empty()) {
+      problem(m, row->file, why + " (the store's copy of the manifest)");
+    }
+    auto file_manifest = read_manifest_file(dir.get(), m);
+    if (!file_manifest.ok()) {
+      problem(m, manifest_name(m), file_manifest.status().message());
+    } else if (std::string w = check_manifest(content, *file_manifest, m); !w.empty()) {
+      problem(m, manifest_name(m), w);
+    }
+    if (row->state != "restored") {
+      std::unordered_set<std::string> gone;
+      BARROT_TRY(ids_not_in_store(a.db(), content.entries, &gone));
+      const auto both = static_cast<std::int64_t>(content.entries.size() - gone.size());
+      if (both > 0) {
+        problem(m,
+                row->file,
+                std::to_string(both) +
+                    " archived snapshots are also in the store (an interrupted run: "
+                    "barrot-archive run finishes it)");
+      }
+    }
+    if (row->state == "cleaning") {
+      problem(m,
+              row->file,
+              "cleanup unfinished: mirror files and log lines remain "
+              "(barrot-archive run or barrot repair finishes it)");
+    }
+  }
+  return report;
+}
+
+Status Archiver::scan(const std::string& month, const std::function<bool(std::string_view)>& fn) {
+  Impl& a = *m_impl;
+  BARROT_TRY_ASSIGN(Month m, parse_month(month));
+  std::vector<ArchiveRow> rows;
+  BARROT_TRY(read_archive_rows(a.db(), &rows));
+  for (const ArchiveRow& row : rows) {
+    if (!(row.month == m)) {
+      continue;
+    }
+    util::UniqueFd dir;
+    ArchiveContent content;
+    BARROT_TRY(open_recorded_dir(row, &dir));
+    BARROT_TRY(read_archive(dir.get(), m, &content, false));
+    if (std::string why = check_manifest(content, row.manifest, m); !why.empty()) {
+      return Status::Corruption(row.file + ": " + why);
+    }
+    for (const Entry& e : content.entries) {
+      if (!fn(e.text)) {
+        break;
+      }
+    }
+    return Status::OK();
+  }
+  return Status::NotFound("no archive of " + month);
+}
+
+Result<RestoreReport> Archiver::restore(const std::string& month) {
+  Impl& a = *m_impl;
+  BARROT_TRY(a.require_writable());
+  BARROT_TRY_ASSIGN(Month m, parse_month(month));
+  RestoreReport report;
+  report.month = month_name(m);
+  std::vector<ArchiveRow> rows;
+  BARROT_TRY(read_archive_rows(a.db(), &rows));
+  const ArchiveRow* row = nullptr;
+  for (const ArchiveRow& r : rows) {
+    row = r.month == m ? &r : row;
+  }
+  // The archive: the recorded one, else one in the archive directory that a
+  // run wrote but did not get to record.
+  util::UniqueFd dir;
+  if (row != nullptr) {
+    BARROT_TRY(open_recorded_dir(*row, &dir));
+  } else {
+    BARROT_TRY(a.open_dir(false));
+    dir = util::UniqueFd(::dup(a.dir_fd.get()));
+  }
+  ArchiveContent content;
+  Status s = read_archive(dir.get(), m, &content, true);
+  if (s.IsNotFound()) {
+    return Status::NotFound("no archive of " + month_name(m));
+  }
+  BARROT_TRY(s);
+  Json manifest = row != nullptr ? row->manifest : Json();
+  if (row == nullptr) {
+    BARROT_TRY_ASSIGN(manifest, read_manifest_file(dir.get(), m));
+  }
+  if (std::string why = check_manifest(content, manifest, m); !why.empty()) {
+    return Status::Corruption(archive_name(m) + ": " + why + "; nothing restored");
+  }
+
+  util::FileLock lock;
+  BARROT_TRY(lock.lock(
+      a.store.mirror->lock_fd(), util::FileLock::Mode::exclusive, a.store.options.busy_timeout_ms));
+  BARROT_TRY(a.store.reconcile_locked());
+  // A cleanup left unfinished would leave old log lines beside the new ones.
+  BARROT_TRY(a.store.finish_archive_cleanups_locked(nullptr));
+  BARROT_TRY(store::guarded("cannot restore " + report.month, [&]() -> Status {
+    SQLite::Transaction txn(a.db(), SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement existing(a.db(), "SELECT document FROM snapshots WHERE snapshot_id = ?");
+    SQLite::Statement& insert = *a.store.insert_stmt;
+    std::int64_t done = 0;
+    const auto total = static_cast<std::int64_t>(content.rows.size());
+    for (std::size_t i = 0; i < content.rows.size(); ++i) {
+      existing.reset();
+      existing.bind(1, content.rows[i].id);
+      if (existing.executeStep()) {
+        if (existing.getColumn(0).getString() == content.entries[i].text) {
+          ++report.already_present;
+        } else {
+          ++report.conflicts;
+        }
+        continue;
+      }
+      // The archive line, byte for byte, is the document stored.
+      content.rows[i].compact = content.entries[i].text;
+      bind_insert(insert, content.rows[i]);
+      insert.exec();
+      ++report.restored;
+      if (++done % k_progress_every == 0) {
+        a.progress(report.month, "restoring", done, total);
+      }
+    }
+    if (row != nullptr) {
+      SQLite::Statement st(a.db(), "UPDATE archives SET state = 'restored' WHERE month = ?");
+      st.bind(1, report.month);
+      st.exec();
+    }
+    txn.commit();
+    return Status::OK();
+  }));
+  // Files, log lines and latest_periodic.json for the rows just added.
+  BARROT_TRY(a.store.reconcile_locked());
+  return report;
+}
+
+Result<std::vector<std::string>> Archiver::archived_months(Store& store, TimeUs from, TimeUs to) {
+  std::vector<ArchiveRow> rows;
+  BARROT_TRY(read_archive_rows(*store.m_impl->db, &rows));
+  std::vector<std::string> out;
+  for (const ArchiveRow& r : rows) {
+    if (r.state == "restored") {
+      continue;
+    }
+    if (month_start(r.month) < to && from < month_start(next_month(r.month))) {
+      out.push_back(month_name(r.month));
+    }
+  }
+  return out;
+}
+
+} // namespace barrot

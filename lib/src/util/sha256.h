@@ -1,0 +1,29 @@
+// SHA-256 (OpenSSL's libcrypto, which uses the CPU's SHA extensions where
+// present), as lowercase hex: what `sha256sum` prints.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace barrot::util {
+
+class Sha256 {
+public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+
+  void update(std::string_view data);
+  // The digest of everything updated so far, as 64 hex digits. Once only.
+  std::string hex_digest();
+
+private:
+  struct Ctx;
+  std::unique_ptr<Ctx> m_ctx;
+};
+
+std::string sha256_hex(std::string_view data);
+
+} // namespace barrot::util
