@@ -32,3 +32,35 @@ count() { "$BARROT" summary --json | jq -r ".$1"; }
 
 # The names in the snapshots directory, one per line (no state folder).
 listing() { ls -A "$BARROT_SNAPSHOTS_DIR" 2>/dev/null | grep -v '^\.barrot$' || true; }
+
+# barrot-archive, when the test was given it.
+ARCHIVE=${4:-}
+
+# gen_actions YEAR MONTH N: N legacy-format action lines of that month on
+# stdout, spread over its first 28 days (for `barrot import`).
+gen_actions() {
+  awk -v y="$1" -v m="$2" -v n="$3" 'BEGIN {
+    split("deploy build test sync backup", types, " ");
+    split("completed completed completed failed executing", sts, " ");
+    for (i = 0; i < n; i++) {
+      s = int(i * 28 * 86400 / n);
+      d = 1 + int(s / 86400); h = int(s % 86400 / 3600); mi = int(s % 3600 / 60); se = s % 60;
+      us = (i * 7919) % 1000000;
+      id = sprintf("%04d%02d%02d_%02d%02d%02d_%06d", y, m, d, h, mi, se, us);
+      ts = sprintf("%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", y, m, d, h, mi, se, us);
+      printf "{\"snapshot_id\":\"action_%s\",\"snapshot_type\":\"action\",\"timestamp\":\"%s\",", id, ts;
+      printf "\"action\":{\"type\":\"%s\",\"status\":\"%s\",\"details\":{\"n\":%d,\"env\":\"prod\"}},", types[1 + i % 5], sts[1 + i % 5], i;
+      printf "\"metadata\":{\"generated_by\":\"legacy\"}}\n";
+    }
+  }'
+}
+
+# The snapshot ids a store and its archives hold: $T/in_store, $T/in_archives.
+ids_everywhere() {
+  "$BARROT" all --json | jq -r .snapshot_id | sort > "$T/in_store"
+  if ls "$BARROT_SNAPSHOTS_DIR"/archive/*.jsonl.zst >/dev/null 2>&1; then
+    zstdcat "$BARROT_SNAPSHOTS_DIR"/archive/*.jsonl.zst | jq -r .snapshot_id | sort > "$T/in_archives"
+  else
+    : > "$T/in_archives"
+  fi
+}

@@ -1,7 +1,9 @@
 // `barrot search`: filters over the indexed store.
 #include "cli.h"
 
+#include <algorithm>
 #include <charconv>
+#include <climits>
 #include <iostream>
 
 namespace barrot::cli {
@@ -23,7 +25,8 @@ void add_search(cxxopts::Options& o) {
       "o,output",
       "table (default), json, jsonl (the action_log.jsonl line form), csv or ids",
       cxxopts::value<std::string>(),
-      "FORMAT")("words", "", cxxopts::value<std::vector<std::string>>());
+      "FORMAT")("archives", "also search the archived months the time range overlaps")(
+      "words", "", cxxopts::value<std::vector<std::string>>());
 }
 
 Status build_filter(const cxxopts::ParseResult& args, SearchFilter* f) {
@@ -82,8 +85,35 @@ int run_search(Context& ctx, const cxxopts::ParseResult& args) {
   if (!store.ok()) {
     return fail(ctx, store.status());
   }
+  // Archived months the search reaches into: searched with --archives,
+  // else named, so that an empty answer is not mistaken for "never happened".
+  const bool with_archives = args.count("archives") > 0;
+  auto months = Archiver::archived_months(
+      **store, filter.since.value_or(INT64_MIN), filter.until.value_or(INT64_MAX));
+  if (!months.ok()) {
+    return fail(ctx, months.status());
+  }
+  std::unique_ptr<Archiver> archiver;
+  if (with_archives && !months->empty()) {
+    auto a = Archiver::Open(**store, ArchiveOptions{});
+    if (!a.ok()) {
+      return fail(ctx, a.status());
+    }
+    archiver = std::move(*a);
+  } else if (!months->empty()) {
+    std::string list;
+    for (const std::string& m : *months) {
+      list += (list.empty() ? "" : ", ") + m;
+    }
+    *ctx.err << "barrot: note: the search covers archived months (" << list
+             << "); add --archives to search them too\n";
+  }
   if (args.count("count")) {
     auto n = (*store)->count(filter);
+    if (n.ok() && archiver) {
+      auto more = archiver->count(filter);
+      n = more.ok() ? Result<std::int64_t>(*n + *more) : more;
+    }
     if (!n.ok()) {
       return fail(ctx, n.status());
     }
@@ -98,7 +128,7 @@ int run_search(Context& ctx, const cxxopts::ParseResult& args) {
   if (format == "json") {
     *ctx.out << "[";
   }
-  s = (*store)->search(filter, [&](const Snapshot& snap) {
+  auto print = [&](const Snapshot& snap) {
     const Json& doc = snap.document;
     const Json action = doc.contains("action") ? doc["action"] : Json::object();
     if (format == "table") {
@@ -119,7 +149,32 @@ int run_search(Context& ctx, const cxxopts::ParseResult& args) {
     }
     first = false;
     return static_cast<bool>(*ctx.out);
-  });
+  };
+  if (!archiver) {
+    s = (*store)->search(filter, print);
+  } else {
+    // Both sources in the requested order, merged, then cut to the limit.
+    std::vector<Snapshot> found;
+    auto keep = [&](const Snapshot& snap) {
+      found.push_back(snap);
+      return true;
+    };
+    s = (*store)->search(filter, keep);
+    if (s.ok()) {
+      s = archiver->search(filter, keep);
+    }
+    std::stable_sort(found.begin(), found.end(), [&](const Snapshot& a, const Snapshot& b) {
+      return filter.oldest_first ? a.timestamp < b.timestamp : a.timestamp > b.timestamp;
+    });
+    if (found.size() > filter.limit) {
+      found.resize(filter.limit);
+    }
+    for (const Snapshot& snap : found) {
+      if (!print(snap)) {
+        break;
+      }
+    }
+  }
   if (format == "json") {
     *ctx.out << (first ? "]\n" : "\n]\n");
   }

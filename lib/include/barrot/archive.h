@@ -21,6 +21,7 @@
 #pragma once
 
 #include <barrot/export.h>
+#include <barrot/search.h>
 #include <barrot/snapshot.h>
 #include <barrot/status.h>
 #include <barrot/store.h>
@@ -163,6 +164,17 @@ public:
   // Calls `fn(line)` for every snapshot document (compact JSON) of the
   // archived `month`, oldest first, after checking the archive's checksums.
   Status scan(const std::string& month, const std::function<bool(std::string_view)>& fn);
+
+  // Searches the archived months that `filter`'s time range overlaps, with
+  // the same filter semantics as Store::search (newest first unless
+  // filter.oldest_first, at most filter.limit). Each archive is checked
+  // against its manifest and loaded into memory first: a month takes about
+  // a second per 300,000 snapshots. Restored months are skipped (the store
+  // holds them).
+  Status search(const SearchFilter& filter, const std::function<bool(const Snapshot&)>& fn);
+
+  // How many snapshots of those archives match `filter`.
+  Result<std::int64_t> count(const SearchFilter& filter);
 
   // Archived months (state archived or cleaning) overlapping [from, to).
   static Result<std::vector<std::string>> archived_months(Store& store, TimeUs from, TimeUs to);

@@ -5,6 +5,7 @@
 #include "store/render.h"
 #include "store/store_impl.h"
 #include "util/fs.h"
+#include "util/json_check.h"
 #include "util/sha256.h"
 #include "util/time.h"
 
@@ -566,6 +567,9 @@ struct Archiver::Impl {
   };
 
   Status newest_periodic_seq(std::int64_t* seq);
+  // The archived months `filter` may match, loaded into an in-memory
+  // database with the store's schema and full-text index.
+  Status load_for_search(const SearchFilter& filter, std::unique_ptr<SQLite::Database>* out);
   Status make_plan(std::vector<Plan>* plans);
   Status archive_month(Plan& plan, std::int64_t newest_periodic);
   Status reclaim(ArchiveRunReport* report);
@@ -813,7 +817,7 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
                    data,
                    [&](std::string_view line) {
                      if (i >= entries.size() || line != entries[i].text ||
-                         !nlohmann::json::accept(line)) {
+                         !util::is_valid_json(line)) {
                        bad = "line " + std::to_string(i + 1) + " is not the snapshot written";
                        return false;
                      }
@@ -1188,6 +1192,61 @@ Result<RestoreReport> Archiver::restore(const std::string& month) {
   // Files, log lines and latest_periodic.json for the rows just added.
   BARROT_TRY(a.store.reconcile_locked());
   return report;
+}
+
+Status Archiver::Impl::load_for_search(const SearchFilter& filter,
+                                       std::unique_ptr<SQLite::Database>* out) {
+  const TimeUs from = filter.since.value_or(LLONG_MIN);
+  const TimeUs to = filter.until.value_or(LLONG_MAX);
+  std::vector<ArchiveRow> rows;
+  BARROT_TRY(read_archive_rows(db(), &rows));
+  return store::guarded("cannot search the archives", [&]() -> Status {
+    auto mem = std::make_unique<SQLite::Database>(":memory:",
+                                                  SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    int version = 0;
+    BARROT_TRY(store::migrate(*mem, -1, &version));
+    SQLite::Transaction txn(*mem);
+    SQLite::Statement insert(*mem,
+                             "INSERT INTO snapshots (snapshot_id, snapshot_type, ts_us, "
+                             "action_type, status, origin, document) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    for (const ArchiveRow& row : rows) {
+      if (row.state == "restored" || !(month_start(row.month) < to) ||
+          !(from < month_start(next_month(row.month)))) {
+        continue;
+      }
+      util::UniqueFd where;
+      ArchiveContent content;
+      BARROT_TRY(open_recorded_dir(row, &where));
+      BARROT_TRY(read_archive(where.get(), row.month, &content, true));
+      if (std::string why = check_manifest(content, row.manifest, row.month); !why.empty()) {
+        return Status::Corruption(row.file + ": " + why);
+      }
+      for (std::size_t i = 0; i < content.rows.size(); ++i) {
+        content.rows[i].compact = content.entries[i].text;
+        bind_insert(insert, content.rows[i]);
+        insert.exec();
+      }
+    }
+    mem->exec("INSERT INTO snapshots_fts (rowid, action_type, details) SELECT seq, action_type, "
+              "details FROM snapshots WHERE snapshot_type = 'action'");
+    mem->exec("UPDATE fts_state SET indexed_seq = (SELECT coalesce(max(seq), 0) FROM snapshots)");
+    txn.commit();
+    *out = std::move(mem);
+    return Status::OK();
+  });
+}
+
+Status Archiver::search(const SearchFilter& filter,
+                        const std::function<bool(const Snapshot&)>& fn) {
+  std::unique_ptr<SQLite::Database> mem;
+  BARROT_TRY(m_impl->load_for_search(filter, &mem));
+  return store::search_db(*mem, filter, fn);
+}
+
+Result<std::int64_t> Archiver::count(const SearchFilter& filter) {
+  std::unique_ptr<SQLite::Database> mem;
+  BARROT_TRY(m_impl->load_for_search(filter, &mem));
+  return store::count_db(*mem, filter);
 }
 
 Result<std::vector<std::string>> Archiver::archived_months(Store& store, TimeUs from, TimeUs to) {

@@ -173,12 +173,16 @@ void bind_all(SQLite::Statement& st, const Query& q) {
 
 } // namespace
 
-Status Store::search(const SearchFilter& filter, const std::function<bool(const Snapshot&)>& fn) {
+namespace store {
+
+Status search_db(SQLite::Database& db,
+                 const SearchFilter& filter,
+                 const std::function<bool(const Snapshot&)>& fn) {
   BARROT_TRY_ASSIGN(Query q, build(filter));
-  return store::guarded("cannot search", [&]() -> Status {
+  return guarded("cannot search", [&]() -> Status {
     const std::string order = filter.oldest_first ? "ASC" : "DESC";
     SQLite::Statement st(
-        *m_impl->db,
+        db,
         "SELECT snapshot_id, snapshot_type, ts_us, document FROM snapshots WHERE " + q.where +
             " ORDER BY ts_us " + order + ", seq " + order + " LIMIT ?");
     bind_all(st, q);
@@ -190,7 +194,7 @@ Status Store::search(const SearchFilter& filter, const std::function<bool(const 
       s.type =
           st.getColumn(1).getString() == "periodic" ? SnapshotType::periodic : SnapshotType::action;
       s.timestamp = st.getColumn(2).getInt64();
-      BARROT_TRY_ASSIGN(s.document, store::parse_document(st.getColumn(3).getString(), s.id));
+      BARROT_TRY_ASSIGN(s.document, parse_document(st.getColumn(3).getString(), s.id));
       if (!fn(s)) {
         break;
       }
@@ -199,16 +203,26 @@ Status Store::search(const SearchFilter& filter, const std::function<bool(const 
   });
 }
 
-Result<std::int64_t> Store::count(const SearchFilter& filter) {
+Result<std::int64_t> count_db(SQLite::Database& db, const SearchFilter& filter) {
   BARROT_TRY_ASSIGN(Query q, build(filter));
   std::int64_t n = 0;
-  BARROT_TRY(store::guarded("cannot count", [&]() -> Status {
-    SQLite::Statement st(*m_impl->db, "SELECT count(*) FROM snapshots WHERE " + q.where);
+  BARROT_TRY(guarded("cannot count", [&]() -> Status {
+    SQLite::Statement st(db, "SELECT count(*) FROM snapshots WHERE " + q.where);
     bind_all(st, q);
     n = st.executeStep() ? st.getColumn(0).getInt64() : 0;
     return Status::OK();
   }));
   return n;
+}
+
+} // namespace store
+
+Status Store::search(const SearchFilter& filter, const std::function<bool(const Snapshot&)>& fn) {
+  return store::search_db(*m_impl->db, filter, fn);
+}
+
+Result<std::int64_t> Store::count(const SearchFilter& filter) {
+  return store::count_db(*m_impl->db, filter);
 }
 
 } // namespace barrot

@@ -11,6 +11,7 @@
 #include <SQLiteCpp/Statement.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -113,6 +114,17 @@ Status validate_depth(const Json& doc, const char* what);
 // InvalidArgument naming what is wrong. `expect_id`: the id it must have, if
 // not empty.
 Status row_from_document(const Json& doc, const std::string& expect_id, PendingRow* row);
+
+namespace store {
+
+// Store::search and Store::count over any database with the store's schema
+// (the store's own, or archives loaded into memory).
+Status search_db(SQLite::Database& db,
+                 const SearchFilter& filter,
+                 const std::function<bool(const Snapshot&)>& fn);
+Result<std::int64_t> count_db(SQLite::Database& db, const SearchFilter& filter);
+
+} // namespace store
 
 // Binds `row` to Store::Impl::insert_stmt's parameters.
 void bind_insert(SQLite::Statement& st, const PendingRow& row);

@@ -1,0 +1,315 @@
+// barrot_archive_bench: archiving one month with barrot-archive's library
+// against `zstd -LEVEL` compressing the same month as plain JSONL, measured
+// in the same run on the same disk. See docs/performance.md.
+//
+//   barrot_archive_bench [--n N] [--level L] [--dir DIR] [--smoke] [--cleanup]
+//
+// The store is generated reproducibly (fixed seed): N action snapshots spread
+// over January 2025 (30 action types; 85% completed, 10% failed, 5%
+// executing; details of 3-6 keys) plus a periodic snapshot every 30 minutes.
+#include <barrot/barrot.h>
+
+#include <sqlite3.h>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <spawn.h>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+void check(const barrot::Status& s) {
+  if (!s.ok()) {
+    std::fprintf(stderr, "barrot_archive_bench: %s\n", s.ToString().c_str());
+    std::exit(1);
+  }
+}
+
+struct Config {
+  long n = 333000;
+  int level = 3;
+  std::string dir;
+  bool cleanup = false;
+};
+
+constexpr barrot::TimeUs k_month_start = 1735689600LL * 1000000; // 2025-01-01T00:00:00Z
+constexpr barrot::TimeUs k_month_us = 31LL * 86400 * 1000000;
+
+// One action's details: 3 to 6 keys, values like real ones.
+barrot::Json details(std::mt19937_64& rng, long i) {
+  static const char* envs[] = {"production", "staging", "development"};
+  static const char* regions[] = {"eu-west-1", "us-east-1", "ap-south-1"};
+  barrot::Json d = barrot::Json::object();
+  d["environment"] = envs[rng() % 3];
+  d["duration_seconds"] = static_cast<double>(rng() % 60000) / 100.0;
+  d["run"] = i;
+  const int extra = static_cast<int>(rng() % 4);
+  if (extra > 0) {
+    d["region"] = regions[rng() % 3];
+  }
+  if (extra > 1) {
+    d["commit"] = std::to_string(rng() % 100000000);
+  }
+  if (extra > 2) {
+    d["message"] = "step " + std::to_string(rng() % 1000) + " finished";
+  }
+  return d;
+}
+
+void generate(barrot::Store& store, long n) {
+  std::mt19937_64 rng(42);
+  std::vector<std::string> types;
+  for (int t = 0; t < 30; ++t) {
+    types.push_back("task_" + std::to_string(t));
+  }
+  std::vector<barrot::TimeUs> times;
+  for (long i = 0; i < n; ++i) {
+    times.push_back(k_month_start + static_cast<barrot::TimeUs>(rng() % k_month_us));
+  }
+  std::sort(times.begin(), times.end());
+  std::vector<barrot::ActionInput> batch;
+  for (long i = 0; i < n; ++i) {
+    barrot::ActionInput in;
+    in.type = types[rng() % types.size()];
+    const auto r = rng() % 100;
+    in.status = r < 85   ? barrot::ActionStatus::completed
+                : r < 95 ? barrot::ActionStatus::failed
+                         : barrot::ActionStatus::executing;
+    in.details = details(rng, i);
+    in.at = times[static_cast<std::size_t>(i)];
+    batch.push_back(std::move(in));
+    if (batch.size() == 2000 || i + 1 == n) {
+      check(store.record_actions(batch).status());
+      batch.clear();
+    }
+  }
+  for (barrot::TimeUs t = k_month_start; t < k_month_start + k_month_us; t += 1800LL * 1000000) {
+    barrot::PeriodicInput p;
+    p.sections["system_state"] = barrot::Json{{"health", "operational"}, {"load", 0.5}};
+    p.at = t;
+    check(store.record_periodic(p).status());
+  }
+  // One newer periodic snapshot, so that January's last one is archived too.
+  barrot::PeriodicInput p;
+  p.sections["system_state"] = barrot::Json{{"health", "operational"}};
+  p.at = k_month_start + k_month_us + 86400LL * 1000000;
+  check(store.record_periodic(p).status());
+}
+
+// The month as plain JSONL: exactly the archive's content.
+std::int64_t export_jsonl(const std::string& db_path, const std::string& out_path) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db,
+                     "SELECT document FROM snapshots WHERE ts_us >= ? AND ts_us < ? "
+                     "ORDER BY ts_us, snapshot_id",
+                     -1,
+                     &st,
+                     nullptr);
+  sqlite3_bind_int64(st, 1, k_month_start);
+  sqlite3_bind_int64(st, 2, k_month_start + k_month_us);
+  std::ofstream out(out_path, std::ios::binary);
+  std::int64_t bytes = 0;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    const int len = sqlite3_column_bytes(st, 0);
+    out.write(text, len);
+    out.put('\n');
+    bytes += len + 1;
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return bytes;
+}
+
+double run_process(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const auto& a : argv) {
+    args.push_back(const_cast<char*>(a.c_str()));
+  }
+  args.push_back(nullptr);
+  const auto t0 = Clock::now();
+  pid_t pid = 0;
+  if (posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) {
+    return -1;
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const double s = seconds_since(t0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? s : -1;
+}
+
+std::int64_t file_size(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<std::int64_t>(st.st_size) : -1;
+}
+
+void row(const char* what, double value, const char* unit, const std::string& note) {
+  std::printf("%-44s %10.2f %-5s %s\n", what, value, unit, note.c_str());
+}
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: barrot_archive_bench [--n N] [--level L] [--dir DIR] [--smoke] "
+               "[--cleanup]\n");
+  return 2;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  Config c;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    if (a == "--n" && i + 1 < argc) {
+      c.n = std::atol(next());
+    } else if (a == "--level" && i + 1 < argc) {
+      c.level = std::atoi(next());
+    } else if (a == "--dir" && i + 1 < argc) {
+      c.dir = next();
+    } else if (a == "--smoke") {
+      c.n = 3000;
+    } else if (a == "--cleanup") {
+      c.cleanup = true;
+    } else {
+      return usage();
+    }
+  }
+  if (c.n <= 0 || c.level < 1 || c.level > 19) {
+    return usage();
+  }
+  if (c.dir.empty()) {
+    char tmpl[] = "bench-archive-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) {
+      std::perror("mkdtemp");
+      return 1;
+    }
+    c.dir = tmpl;
+  }
+  const std::string snapshots = c.dir + "/snapshots";
+  barrot::Options o;
+  o.snapshots_dir = snapshots;
+
+  std::printf("barrot_archive_bench: %ld actions + periodic snapshots of 2025-01, zstd level %d, "
+              "in %s\n",
+              c.n,
+              c.level,
+              c.dir.c_str());
+  auto t0 = Clock::now();
+  {
+    auto store = barrot::Store::Open(o);
+    check(store.status());
+    generate(**store, c.n);
+  }
+  // The month is old when it is archived: its files were written back to
+  // disk long ago. (Right after creating them, deleting them waits for
+  // their writeback.)
+  ::sync();
+  std::printf("generated in %.1f s\n\n", seconds_since(t0));
+
+  // Baseline: zstd on the same content as a JSONL file (page-cached, as the
+  // store is), best of three.
+  const std::string jsonl = c.dir + "/month.jsonl";
+  const std::string db_path = snapshots + "/.barrot/barrot.db";
+  const std::int64_t content = export_jsonl(db_path, jsonl);
+  double zstd_s = 1e9;
+  std::string level_flag = "-";
+  level_flag += std::to_string(c.level);
+  for (int r = 0; r < 3; ++r) {
+    const double s = run_process({"zstd", "-q", "-f", level_flag, jsonl, "-o", jsonl + ".zst"});
+    if (s < 0) {
+      std::fprintf(stderr, "barrot_archive_bench: zstd failed (is it installed?)\n");
+      return 1;
+    }
+    zstd_s = std::min(zstd_s, s);
+  }
+  const std::int64_t zstd_bytes = file_size(jsonl + ".zst");
+
+  barrot::ArchiveRunReport report;
+  {
+    auto store = barrot::Store::Open(o);
+    check(store.status());
+    barrot::ArchiveOptions ao;
+    ao.month = "2025-01";
+    ao.level = c.level;
+    auto archiver = barrot::Archiver::Open(**store, ao);
+    check(archiver.status());
+    auto r = (*archiver)->run();
+    check(r.status());
+    report = *r;
+  }
+  if (report.months.size() != 1) {
+    std::fprintf(stderr, "barrot_archive_bench: expected one month archived\n");
+    return 1;
+  }
+  const barrot::MonthReport& m = report.months[0];
+  if (file_size(m.file) != m.archive_bytes) {
+    std::fprintf(stderr, "barrot_archive_bench: archive size mismatch\n");
+    return 1;
+  }
+  const double mb = static_cast<double>(content) / 1e6;
+  const double zstd_rate = mb / zstd_s;
+  const double ours_rate = mb / m.archive_seconds;
+  const double zstd_ratio = static_cast<double>(content) / static_cast<double>(zstd_bytes);
+  const double ours_ratio = static_cast<double>(content) / static_cast<double>(m.archive_bytes);
+  char note[200];
+  std::printf(
+      "month: %lld snapshots, %.1f MB of JSONL\n\n", static_cast<long long>(m.in_archive), mb);
+  std::snprintf(note, sizeof note, "%.2f s, ratio %.2f", zstd_s, zstd_ratio);
+  row("zstd CLI on the month's JSONL (baseline)", zstd_rate, "MB/s", note);
+  std::snprintf(note,
+                sizeof note,
+                "%.2f s, ratio %.2f; %.2fx zstd's speed (goal >= 0.5x), %.2fx its ratio "
+                "(goal >= 1)",
+                m.archive_seconds,
+                ours_ratio,
+                ours_rate / zstd_rate,
+                ours_ratio / zstd_ratio);
+  row("archive: read, compress, fsync, verify", ours_rate, "MB/s", note);
+  std::snprintf(note,
+                sizeof note,
+                "one transaction, %lld rows",
+                static_cast<long long>(m.actions + m.periodic));
+  row("delete the month from the database", m.delete_seconds, "s", note);
+  std::snprintf(note,
+                sizeof note,
+                "%lld files, %lld log lines",
+                static_cast<long long>(m.files_removed),
+                static_cast<long long>(m.lines_removed));
+  row("delete its mirror files and log lines", m.cleanup_seconds, "s", note);
+  std::snprintf(note,
+                sizeof note,
+                "%.1f MB -> %.1f MB",
+                static_cast<double>(report.db_bytes_before) / 1e6,
+                static_cast<double>(report.db_bytes_after) / 1e6);
+  row("reclaim database space", report.vacuum_seconds, "s", note);
+  row("space reclaimed",
+      static_cast<double>(report.db_bytes_before - report.db_bytes_after) / 1e6,
+      "MB",
+      "");
+  if (c.cleanup) {
+    std::filesystem::remove_all(c.dir);
+  }
+  return 0;
+}

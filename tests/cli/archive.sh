@@ -1,0 +1,130 @@
+# barrot-archive end to end: run (dry and real), archives readable with stock
+# zstd/jq/sha256sum, list, verify, restore, bad input, and writers running
+# while a month is archived.
+source "$(dirname "$0")/lib.sh"
+[ -n "$ARCHIVE" ] || fail "no barrot-archive given"
+A=snapshots/archive
+
+mkdir legacy
+{ gen_actions 2025 1 400; gen_actions 2025 2 300; gen_actions 2025 3 200; } > legacy/action_log.jsonl
+expect 0 "$BARROT" import legacy
+expect 0 "$BARROT" periodic
+cp legacy/action_log.jsonl "$T/original.jsonl"
+
+# A dry run names the months and moves nothing.
+expect 0 "$ARCHIVE" run --dry-run --json
+jq -e '.dry_run and ([.months[].month] == ["2025-01","2025-02","2025-03"])
+  and ([.months[].actions] == [400,300,200])' "$T/out" >/dev/null || { cat "$T/out"; fail "dry run plan"; }
+[ ! -e "$A" ] || fail "a dry run created the archive directory"
+[ "$(count actions)" = 900 ] || fail "a dry run changed the store"
+
+# The run: three archives; the store, files and log keep only what is new.
+expect 0 "$ARCHIVE" run --json
+jq -e '(.months | length) == 3 and .snapshots == 900 and .db_bytes_freed > 0' "$T/out" >/dev/null \
+  || { cat "$T/out"; fail "run report"; }
+[ "$(count actions)" = 0 ] || fail "archived actions still in the store"
+[ "$(count periodic)" = 1 ] || fail "the periodic snapshot was archived"
+[ ! -s snapshots/action_log.jsonl ] || fail "archived lines left in the log"
+[ "$(find snapshots -maxdepth 1 -name 'action_*.json' | wc -l)" = 0 ] || fail "archived files left"
+expect 0 "$BARROT" verify
+expect 0 "$ARCHIVE" verify
+
+# Stock tools read the archives; the manifests' checksums are sha256sum's.
+for m in 2025-01 2025-02 2025-03; do
+  zstd -t -q "$A/$m.jsonl.zst" || fail "zstd -t $m"
+  [ "$(zstdcat "$A/$m.jsonl.zst" | jq -c . | wc -l)" = "$(jq .snapshots "$A/$m.manifest.json")" ] \
+    || fail "$m: line count differs from the manifest"
+  [ "$(sha256sum < "$A/$m.jsonl.zst" | cut -d' ' -f1)" = "$(jq -r .archive.sha256 "$A/$m.manifest.json")" ] \
+    || fail "$m: archive checksum"
+  [ "$(zstdcat "$A/$m.jsonl.zst" | sha256sum | cut -d' ' -f1)" = "$(jq -r .content.sha256 "$A/$m.manifest.json")" ] \
+    || fail "$m: content checksum"
+done
+# Every original snapshot, byte for byte (the legacy lines are compact already).
+zstdcat "$A"/*.jsonl.zst | sort > "$T/archived"
+sort "$T/original.jsonl" > "$T/original.sorted"
+cmp -s "$T/archived" "$T/original.sorted" || fail "archives differ from the imported snapshots"
+
+expect 0 "$ARCHIVE" list --json
+jq -e '[.[].month] == ["2025-01","2025-02","2025-03"] and .[0].snapshots == 400
+  and .[0].state == "archived" and .[0].ratio > 2' "$T/out" >/dev/null || { cat "$T/out"; fail "list"; }
+expect 0 "$ARCHIVE" list
+contains "$T/out" "2025-02  archived  300"
+
+# Nothing more is due; a second run is a no-op.
+expect 0 "$ARCHIVE" run
+contains "$T/out" "nothing to archive"
+
+# Restore, twice: the month is back once, in the store, files and log.
+expect 0 "$ARCHIVE" restore 2025-02 --json
+jq -e '.restored == 300' "$T/out" >/dev/null || fail "restore count"
+expect 0 "$ARCHIVE" restore 2025-02
+contains "$T/out" "restored 0 snapshots, 300 already in the store"
+[ "$(count actions)" = 300 ] || fail "restore count in the store"
+[ "$(wc -l < snapshots/action_log.jsonl)" = 300 ] || fail "restore log lines"
+expect 0 "$BARROT" verify
+expect 0 "$ARCHIVE" run --json
+jq -e '.snapshots == 300' "$T/out" >/dev/null || fail "re-archiving the restored month"
+expect 0 "$ARCHIVE" verify
+
+# Damage is reported by verify, and restore refuses it.
+cp "$A/2025-03.jsonl.zst" "$T/saved.zst"
+printf 'x' | dd of="$A/2025-03.jsonl.zst" bs=1 seek=40 conv=notrunc status=none
+expect 1 "$ARCHIVE" verify 2025-03
+contains "$T/out" "2025-03"
+expect 1 "$ARCHIVE" restore 2025-03
+cp "$T/saved.zst" "$A/2025-03.jsonl.zst"
+expect 0 "$ARCHIVE" verify
+
+# Bad input: a clear error, exit 2, nothing changed.
+before=$(ls -l "$A" | md5sum)
+expect 2 "$ARCHIVE" run --month 2025-13
+contains "$T/err" "bad month '2025-13'"
+expect 2 "$ARCHIVE" run --month "../../etc"
+expect 2 "$ARCHIVE" run --level 0
+expect 2 "$ARCHIVE" run --level 99
+expect 2 "$ARCHIVE" run --retain-actions forever
+contains "$T/err" "--retain-actions"
+expect 2 "$ARCHIVE" run --month "$(date -u +%Y-%m)"
+contains "$T/err" "has not ended"
+expect 2 "$ARCHIVE" restore
+expect 2 "$ARCHIVE" restore 2025
+expect 1 "$ARCHIVE" restore 2024-01
+contains "$T/err" "no archive of 2024-01"
+expect 1 "$ARCHIVE" verify 2024-01
+printf 'archive:\n  keep: 3\n' > bad.yaml
+expect 2 "$ARCHIVE" run --config bad.yaml
+contains "$T/err" "archive.keep"
+expect 2 "$ARCHIVE" frobnicate
+expect 2 "$ARCHIVE" run --no-such-flag
+[ "$(ls -l "$A" | md5sum)" = "$before" ] || fail "bad input changed the archives"
+expect 0 "$ARCHIVE" --help
+contains "$T/out" "restore MONTH"
+
+# Configuration: retention and directory from the file, flags over it.
+{ gen_actions 2025 4 50; } > legacy/action_log.jsonl
+expect 0 "$BARROT" import legacy
+printf 'archive:\n  dir: %s/elsewhere\n  retain_actions: 36600d\n' "$T" > conf.yaml
+expect 0 "$ARCHIVE" run --config conf.yaml --json
+jq -e '.months == []' "$T/out" >/dev/null || fail "the configured retention was not applied"
+expect 0 "$ARCHIVE" run --config conf.yaml --retain-actions 30d --json
+jq -e '.months[0].month == "2025-04"' "$T/out" >/dev/null || fail "the flag did not override"
+[ -f "$T/elsewhere/2025-04.jsonl.zst" ] || fail "the configured directory was not used"
+expect 0 "$BARROT" verify
+
+# Writers keep writing while a month is archived: every acknowledged
+# snapshot survives, exactly once, and everything verifies.
+{ gen_actions 2025 5 3000; } > legacy/action_log.jsonl
+expect 0 "$BARROT" import legacy
+: > "$T/acked"
+for w in 1 2 3; do "$WRITER" "$BARROT_SNAPSHOTS_DIR" 300 "$w" 50 >> "$T/acked" 2>>"$T/werr" & done
+expect 0 "$ARCHIVE" run --month 2025-05 --json
+wait
+jq -e '.months[0].actions == 3000' "$T/out" >/dev/null || { cat "$T/out"; fail "concurrent archive"; }
+sort -u "$T/acked" > "$T/acked_ids"
+[ "$(wc -l < "$T/acked_ids")" = 900 ] || fail "writers acknowledged $(wc -l < "$T/acked_ids") of 900"
+ids_everywhere
+[ -z "$(comm -23 "$T/acked_ids" "$T/in_store")" ] || fail "a snapshot written during the run was lost"
+[ -z "$(comm -12 "$T/in_store" "$T/in_archives")" ] || fail "a snapshot is both archived and stored"
+expect 0 "$BARROT" verify
+expect 0 "$ARCHIVE" verify
+echo "archive: ok"

@@ -1,0 +1,381 @@
+#include "archive/zstd_io.h"
+#include "support/test_util.h"
+#include "util/sha256.h"
+
+#include <barrot/archive.h>
+
+#include <set>
+
+using namespace barrot;
+using namespace barrot::test;
+
+namespace {
+
+TimeUs at(int year, int month, int day, int hour = 12) {
+  auto t = parse_iso8601(std::to_string(year) + "-" + (month < 10 ? "0" : "") +
+                         std::to_string(month) + "-" + (day < 10 ? "0" : "") + std::to_string(day) +
+                         "T" + (hour < 10 ? "0" : "") + std::to_string(hour) + ":00:00Z");
+  REQUIRE_OK(t.status());
+  return *t;
+}
+
+Snapshot add_action(Store& store, TimeUs when, const std::string& type = "deploy") {
+  ActionInput in = action(type, Json{{"n", when}});
+  in.status = ActionStatus::completed;
+  in.at = when;
+  auto s = store.record_action(in);
+  REQUIRE_OK(s.status());
+  return *s;
+}
+
+Snapshot add_periodic(Store& store, TimeUs when) {
+  PeriodicInput in;
+  in.sections["system_state"] = Json{{"health", "operational"}};
+  in.at = when;
+  auto s = store.record_periodic(in);
+  REQUIRE_OK(s.status());
+  return *s;
+}
+
+std::unique_ptr<Archiver> archiver_for(Store& store, ArchiveOptions o = {}) {
+  auto a = Archiver::Open(store, o);
+  REQUIRE_OK(a.status());
+  return std::move(*a);
+}
+
+ArchiveRunReport run_at(Store& store, TimeUs now, ArchiveOptions o = {}) {
+  o.now = now;
+  auto a = archiver_for(store, o);
+  auto r = a->run();
+  REQUIRE_OK(r.status());
+  return *r;
+}
+
+// The lines of an archive file, decompressed.
+std::vector<std::string> archive_lines(const std::string& path) {
+  std::string data = read_text(path);
+  std::vector<std::string> lines;
+  REQUIRE_OK(archive::for_each_line(
+      data,
+      [&](std::string_view line) {
+        lines.emplace_back(line);
+        return true;
+      },
+      nullptr));
+  return lines;
+}
+
+std::int64_t rows(const TempDir& dir) {
+  return query_int(dir / "snapshots/.barrot/barrot.db", "SELECT count(*) FROM snapshots");
+}
+
+void require_clean(Store& store) {
+  auto v = store.verify();
+  REQUIRE_OK(v.status());
+  for (const Problem& p : v->problems) {
+    INFO(std::string(to_string(p.kind)) + " " + p.id + " " + p.detail);
+  }
+  CHECK(v->clean());
+  auto a = archiver_for(store)->verify("");
+  REQUIRE_OK(a.status());
+  for (const ArchiveProblem& p : a->problems) {
+    INFO(p.month + ": " + p.detail);
+  }
+  CHECK(a->clean());
+}
+
+} // namespace
+
+TEST_CASE("due months are archived, checked, and removed from the store and mirror", "[archive]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  std::vector<Snapshot> jan;
+  for (int d = 1; d <= 31; d += 3) {
+    jan.push_back(add_action(*store, at(2025, 1, d)));
+    jan.push_back(add_periodic(*store, at(2025, 1, d, 18)));
+  }
+  Snapshot feb = add_action(*store, at(2025, 2, 10));
+  Snapshot may = add_action(*store, at(2025, 5, 10));
+  Snapshot newest = add_periodic(*store, at(2025, 6, 1));
+
+  // June 15: periodic snapshots kept 30 days (to May 1), actions 90 (to Mar 1).
+  ArchiveRunReport r = run_at(*store, at(2025, 6, 15));
+  REQUIRE(r.months.size() == 2);
+  CHECK(r.months[0].month == "2025-01");
+  CHECK(r.months[0].actions == 11);
+  CHECK(r.months[0].periodic == 11);
+  CHECK(r.months[0].files_removed == 22);
+  CHECK(r.months[0].lines_removed == 11);
+  CHECK(r.months[1].month == "2025-02");
+  CHECK(r.db_bytes_after <= r.db_bytes_before);
+
+  // The archive: every document, compact, oldest first; readable by stock zstd.
+  auto lines = archive_lines(dir / "snapshots/archive/2025-01.jsonl.zst");
+  REQUIRE(lines.size() == jan.size());
+  for (std::size_t i = 0; i < jan.size(); ++i) {
+    CHECK(lines[i] == jan[i].document.dump());
+  }
+  Json manifest = Json::parse(read_text(dir / "snapshots/archive/2025-01.manifest.json"));
+  CHECK(manifest["snapshots"] == 22);
+  CHECK(manifest["counts"]["action"] == 11);
+  CHECK(manifest["first"]["snapshot_id"] == jan.front().id);
+  CHECK(manifest["last"]["snapshot_id"] == jan.back().id);
+  CHECK(manifest["archive"]["sha256"] ==
+        util::sha256_hex(read_text(dir / "snapshots/archive/2025-01.jsonl.zst")));
+
+  // Gone from the store and the mirror; the rest untouched.
+  CHECK(rows(dir) == 2);
+  for (const Snapshot& s : jan) {
+    CHECK_FALSE(file_exists(dir / ("snapshots/" + s.id + ".json")));
+    CHECK(store->get(s.id).status().IsNotFound());
+  }
+  CHECK_FALSE(file_exists(dir / ("snapshots/" + feb.id + ".json")));
+  CHECK(file_exists(dir / ("snapshots/" + may.id + ".json")));
+  CHECK(read_lines(dir / "snapshots/action_log.jsonl") ==
+        std::vector<std::string>{may.document.dump()});
+  auto latest = store->latest_periodic();
+  REQUIRE_OK(latest.status());
+  CHECK(latest->id == newest.id);
+  require_clean(*store);
+
+  // Nothing more is due.
+  CHECK(run_at(*store, at(2025, 6, 15)).months.empty());
+}
+
+TEST_CASE("per-type retention: a month's actions are merged into its archive later", "[archive]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  Snapshot a1 = add_action(*store, at(2025, 1, 5));
+  Snapshot p1 = add_periodic(*store, at(2025, 1, 6));
+  Snapshot a2 = add_action(*store, at(2025, 1, 7));
+  add_periodic(*store, at(2025, 3, 1));
+
+  ArchiveRunReport first = run_at(*store, at(2025, 3, 15)); // periodic due, actions not
+  REQUIRE(first.months.size() == 1);
+  CHECK(first.months[0].periodic == 1);
+  CHECK(first.months[0].actions == 0);
+  CHECK(archive_lines(dir / "snapshots/archive/2025-01.jsonl.zst") ==
+        std::vector<std::string>{p1.document.dump()});
+  require_clean(*store);
+
+  ArchiveRunReport second = run_at(*store, at(2025, 5, 15)); // now the actions
+  REQUIRE(second.months.size() == 1);
+  CHECK(second.months[0].actions == 2);
+  CHECK(second.months[0].in_archive == 3);
+  CHECK(archive_lines(dir / "snapshots/archive/2025-01.jsonl.zst") ==
+        std::vector<std::string>{a1.document.dump(), p1.document.dump(), a2.document.dump()});
+  auto list = archiver_for(*store)->list();
+  REQUIRE_OK(list.status());
+  REQUIRE(list->size() == 1);
+  CHECK((*list)[0].snapshots == 3);
+  CHECK((*list)[0].state == "archived");
+  require_clean(*store);
+}
+
+TEST_CASE("the newest periodic snapshot stays, so latest_periodic.json stays right", "[archive]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  add_periodic(*store, at(2025, 1, 2));
+  Snapshot last = add_periodic(*store, at(2025, 1, 20));
+  ArchiveOptions o;
+  o.month = "2025-01";
+  ArchiveRunReport r = run_at(*store, at(2025, 6, 1), o);
+  REQUIRE(r.months.size() == 1);
+  CHECK(r.months[0].periodic == 1);
+  CHECK(rows(dir) == 1);
+  CHECK(read_text(dir / "snapshots/latest_periodic.json") == last.document.dump(2));
+  require_clean(*store);
+}
+
+TEST_CASE("a dry run reports the plan and changes nothing", "[archive]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  add_action(*store, at(2025, 1, 5));
+  add_action(*store, at(2025, 1, 6));
+  ArchiveOptions o;
+  o.dry_run = true;
+  ArchiveRunReport r = run_at(*store, at(2025, 6, 1), o);
+  REQUIRE(r.months.size() == 1);
+  CHECK(r.months[0].actions == 2);
+  CHECK(r.months[0].bytes > 0);
+  CHECK(rows(dir) == 2);
+  CHECK_FALSE(file_exists(dir / "snapshots/archive"));
+}
+
+TEST_CASE("restore puts a month back, is idempotent, and a later run archives it again",
+          "[archive]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  std::vector<Snapshot> jan;
+  for (int d = 1; d <= 20; d += 2) {
+    jan.push_back(add_action(*store, at(2025, 1, d)));
+  }
+  add_action(*store, at(2025, 6, 1));
+  run_at(*store, at(2025, 6, 15));
+  const std::string path = dir / "snapshots/archive/2025-01.jsonl.zst";
+  const std::string before = util::sha256_hex(read_text(path));
+  CHECK(rows(dir) == 1);
+
+  auto a = archiver_for(*store);
+  auto r = a->restore("2025-01");
+  REQUIRE_OK(r.status());
+  CHECK(r->restored == 10);
+  CHECK(rows(dir) == 11);
+  for (const Snapshot& s : jan) {
+    CHECK(read_text(dir / ("snapshots/" + s.id + ".json")) == s.document.dump(2));
+  }
+  CHECK(read_lines(dir / "snapshots/action_log.jsonl").size() == 11);
+  require_clean(*store);
+
+  auto again = a->restore("2025-01");
+  REQUIRE_OK(again.status());
+  CHECK(again->restored == 0);
+  CHECK(again->already_present == 10);
+  CHECK(read_lines(dir / "snapshots/action_log.jsonl").size() == 11);
+
+  ArchiveRunReport rerun = run_at(*store, at(2025, 6, 15));
+  REQUIRE(rerun.months.size() == 1);
+  CHECK(rows(dir) == 1);
+  CHECK(util::sha256_hex(read_text(path)) == before); // the same bytes
+  require_clean(*store);
+}
+
+TEST_CASE("a damaged archive is reported, never merged into, and not restored", "[archive]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  for (int d = 1; d <= 20; d += 2) {
+    add_action(*store, at(2025, 1, d));
+  }
+  run_at(*store, at(2025, 6, 15));
+  const std::string path = dir / "snapshots/archive/2025-01.jsonl.zst";
+  std::string data = read_text(path);
+  data[data.size() / 2] ^= 0x20;
+  write_text(path, data);
+
+  auto v = archiver_for(*store)->verify("2025-01");
+  REQUIRE_OK(v.status());
+  CHECK_FALSE(v->clean());
+  CHECK(archiver_for(*store)->restore("2025-01").status().IsCorruption());
+
+  // A late snapshot of the month: the run refuses to rewrite the damaged
+  // archive, and the snapshot stays in the store.
+  Snapshot late = add_action(*store, at(2025, 1, 30));
+  auto a = archiver_for(*store, [] {
+    ArchiveOptions o;
+    o.now = at(2025, 6, 15);
+    return o;
+  }());
+  Status s = a->run().status();
+  CHECK_FALSE(s.ok());
+  CHECK(s.message().find("2025-01") != std::string::npos);
+  CHECK(store->get(late.id).ok());
+  CHECK(read_text(path) == data);
+}
+
+TEST_CASE("snapshots cannot be deleted except by archiving", "[archive]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  add_action(*store, at(2025, 1, 5));
+  CHECK_THROWS(exec_sql(dir / "snapshots/.barrot/barrot.db", "DELETE FROM snapshots"));
+  CHECK(rows(dir) == 1);
+}
+
+TEST_CASE("an unfinished cleanup is reported by verify and finished by repair", "[archive]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  Snapshot s1 = add_action(*store, at(2025, 1, 5));
+  add_action(*store, at(2025, 6, 1));
+  run_at(*store, at(2025, 6, 15));
+  // What a crash after the delete transaction leaves: the row gone, the
+  // month "cleaning", its file and log line still there.
+  write_text(dir / ("snapshots/" + s1.id + ".json"), s1.document.dump(2));
+  std::string log = read_text(dir / "snapshots/action_log.jsonl");
+  write_text(dir / "snapshots/action_log.jsonl", s1.document.dump() + "\n" + log);
+  exec_sql(dir / "snapshots/.barrot/barrot.db", "UPDATE archives SET state = 'cleaning'");
+  store.reset();
+  store = open_store(options_in(dir));
+
+  auto v = store->verify();
+  REQUIRE_OK(v.status());
+  REQUIRE(v->problems.size() == 1);
+  CHECK(v->problems[0].kind == Problem::Kind::archive_cleanup);
+
+  REQUIRE_OK(store->repair().status());
+  CHECK_FALSE(file_exists(dir / ("snapshots/" + s1.id + ".json")));
+  CHECK(read_text(dir / "snapshots/action_log.jsonl") == log);
+  CHECK(query_int(dir / "snapshots/.barrot/barrot.db",
+                  "SELECT count(*) FROM archives WHERE state = 'archived'") == 1);
+  require_clean(*store);
+}
+
+TEST_CASE("archiver input is checked", "[archive]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  for (const char* bad : {"2025-13", "2025-1", "25-01", "2025/01", "2025-00", "abcd-ef", ""}) {
+    ArchiveOptions o;
+    o.month = bad;
+    if (std::string(bad).empty()) {
+      continue; // empty means every due month
+    }
+    INFO(bad);
+    CHECK(Archiver::Open(*store, o).status().IsInvalidArgument());
+  }
+  ArchiveOptions level;
+  level.level = 20;
+  CHECK(Archiver::Open(*store, level).status().IsInvalidArgument());
+  ArchiveOptions current;
+  current.month = "2025-06";
+  current.now = at(2025, 6, 15);
+  CHECK(archiver_for(*store, current)->run().status().IsInvalidArgument());
+  CHECK(archiver_for(*store)->restore("2025-01").status().IsNotFound());
+  CHECK(archiver_for(*store)->restore("../../etc").status().IsInvalidArgument());
+
+  CHECK(*parse_retention_days("30d") == 30);
+  CHECK(*parse_retention_days("12w") == 84);
+  CHECK(*parse_retention_days("90") == 90);
+  for (const char* bad : {"", "d", "-1d", "30x", "1.5d", "99999999d"}) {
+    INFO(bad);
+    CHECK(parse_retention_days(bad).status().IsInvalidArgument());
+  }
+}
+
+TEST_CASE("the archive section of the configuration file", "[archive]") {
+  TempDir dir;
+  const std::string path = dir / "barrot.yaml";
+  write_text(path,
+             "interval: 30m\narchive:\n  dir: /srv/archive\n  retain_periodic: 2w\n"
+             "  retain_actions: 180d\n  level: 9\n");
+  ArchiveOptions o;
+  REQUIRE_OK(load_archive_config(path, &o));
+  CHECK(o.archive_dir == "/srv/archive");
+  CHECK(o.retention.periodic_days == 14);
+  CHECK(o.retention.action_days == 180);
+  CHECK(o.level == 9);
+  PeriodicConfig pc;
+  REQUIRE_OK(load_periodic_config(path, &pc)); // the periodic reader skips the section
+
+  write_text(path, "archive:\n  retain_forever: yes\n");
+  Status s = load_archive_config(path, &o);
+  CHECK(s.IsInvalidArgument());
+  CHECK(s.message().find("line 2") != std::string::npos);
+  CHECK(s.message().find("archive.retain_forever") != std::string::npos);
+  write_text(path, "archive:\n  level: 40\n");
+  CHECK(load_archive_config(path, &o).IsInvalidArgument());
+  write_text(path, "archive: 3\n");
+  CHECK(load_archive_config(path, &o).IsInvalidArgument());
+}
+
+TEST_CASE("archived months overlapping a time range", "[archive]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  add_action(*store, at(2025, 1, 5));
+  add_action(*store, at(2025, 3, 5));
+  add_action(*store, at(2025, 9, 5));
+  run_at(*store, at(2025, 9, 15));
+  auto all = Archiver::archived_months(*store, at(2024, 1, 1), at(2026, 1, 1));
+  REQUIRE_OK(all.status());
+  CHECK(*all == std::vector<std::string>{"2025-01", "2025-03"});
+  auto some = Archiver::archived_months(*store, at(2025, 2, 1), at(2025, 3, 2));
+  REQUIRE_OK(some.status());
+  CHECK(*some == std::vector<std::string>{"2025-03"});
+}
