@@ -3,7 +3,10 @@
 // in the same run on the same disk. See docs/performance.md.
 //
 //   barrot_archive_bench [--n N] [--level L] [--dir DIR] [--smoke] [--cleanup]
+//                        [--generate-only]
 //
+// --generate-only writes the store (DIR/snapshots) and stops: the data for
+// trying barrot-archive, or a profiler, by hand.
 // The store is generated reproducibly (fixed seed): N action snapshots spread
 // over January 2025 (30 action types; 85% completed, 10% failed, 5%
 // executing; details of 3-6 keys) plus a periodic snapshot every 30 minutes.
@@ -49,6 +52,7 @@ struct Config {
   int level = 3;
   std::string dir;
   bool cleanup = false;
+  bool generate_only = false;
 };
 
 constexpr barrot::TimeUs k_month_start = 1735689600LL * 1000000; // 2025-01-01T00:00:00Z
@@ -171,7 +175,7 @@ void row(const char* what, double value, const char* unit, const std::string& no
 int usage() {
   std::fprintf(stderr,
                "usage: barrot_archive_bench [--n N] [--level L] [--dir DIR] [--smoke] "
-               "[--cleanup]\n");
+               "[--cleanup] [--generate-only]\n");
   return 2;
 }
 
@@ -192,6 +196,8 @@ int main(int argc, char** argv) {
       c.n = 3000;
     } else if (a == "--cleanup") {
       c.cleanup = true;
+    } else if (a == "--generate-only") {
+      c.generate_only = true;
     } else {
       return usage();
     }
@@ -227,6 +233,9 @@ int main(int argc, char** argv) {
   // their writeback.)
   ::sync();
   std::printf("generated in %.1f s\n\n", seconds_since(t0));
+  if (c.generate_only) {
+    return 0;
+  }
 
   // Baseline: zstd on the same content as a JSONL file (page-cached, as the
   // store is), best of three.

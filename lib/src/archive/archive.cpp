@@ -20,9 +20,12 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <unordered_set>
 
 namespace barrot {
@@ -127,12 +130,7 @@ struct Entry {
   SnapshotType type = SnapshotType::action;
   std::string status; // actions only
   std::string text;   // the compact document: the archive line
-  bool in_store = false;
 };
-
-bool entry_order(const Entry& a, const Entry& b) {
-  return a.ts != b.ts ? a.ts < b.ts : a.id < b.id;
-}
 
 // Parses an archive line of `month` into `e`; InvalidArgument naming the problem.
 Status parse_line(std::string_view line, Month month, Entry* e, PendingRow* row_out) {
@@ -190,8 +188,8 @@ Status read_archive(int dir_fd, Month month, ArchiveContent* out, bool want_rows
         Entry e;
         PendingRow row;
         Status ls = parse_line(line, month, &e, want_rows ? &row : nullptr);
-        if (ls.ok() && !out->entries.empty() && !entry_order(out->entries.back(), e)) {
-          ls = Status::InvalidArgument("out of order, or a second copy of " + e.id);
+        if (ls.ok() && !out->entries.empty() && e.ts < out->entries.back().ts) {
+          ls = Status::InvalidArgument("out of time order");
         }
         if (!ls.ok()) {
           bad = Status::Corruption(name + " line " + std::to_string(number) + ": " + ls.message());
@@ -209,6 +207,13 @@ Status read_archive(int dir_fd, Month month, ArchiveContent* out, bool want_rows
   }
   if (!s.ok()) {
     return Status::Corruption(name + ": " + s.message());
+  }
+  std::unordered_set<std::string_view> ids;
+  ids.reserve(out->entries.size());
+  for (const Entry& e : out->entries) {
+    if (!ids.insert(e.id).second) {
+      return Status::Corruption(name + ": a second copy of " + e.id);
+    }
   }
   out->content_sha256 = content.hex_digest();
   return Status::OK();
@@ -254,25 +259,45 @@ std::string check_manifest(const ArchiveContent& c, const Json& manifest, Month 
   return "";
 }
 
+// What a manifest says of an archive's snapshots, gathered as they are written.
+struct Tally {
+  std::int64_t snapshots = 0;
+  std::int64_t actions = 0;
+  std::map<std::string, std::int64_t, std::less<>> by_status{
+      {"completed", 0}, {"executing", 0}, {"failed", 0}};
+  std::string first_id, last_id;
+  TimeUs first_ts = 0, last_ts = 0;
+
+  void add(TimeUs ts, std::string_view id, SnapshotType type, std::string_view status) {
+    if (snapshots++ == 0) {
+      first_id.assign(id);
+      first_ts = ts;
+    }
+    last_id.assign(id); // no allocation once it has room
+    last_ts = ts;
+    if (type == SnapshotType::action) {
+      ++actions;
+      auto it = by_status.find(status);
+      if (it != by_status.end()) {
+        ++it->second;
+      } else {
+        ++by_status[std::string(status)];
+      }
+    }
+  }
+};
+
 Json make_manifest(Month month,
-                   const std::vector<Entry>& entries,
+                   const Tally& t,
                    const std::string& content_sha,
                    std::int64_t content_bytes,
                    const std::string& file_sha,
                    std::int64_t file_bytes,
                    int level) {
-  std::int64_t actions = 0;
-  std::map<std::string, std::int64_t> by_status{{"completed", 0}, {"executing", 0}, {"failed", 0}};
-  for (const Entry& e : entries) {
-    if (e.type == SnapshotType::action) {
-      ++actions;
-      ++by_status[e.status];
-    }
-  }
-  auto end_point = [](const Entry& e) {
+  auto end_point = [](const std::string& id, TimeUs ts) {
     Json j = Json::object();
-    j["snapshot_id"] = e.id;
-    j["timestamp"] = format_iso8601(e.ts);
+    j["snapshot_id"] = id;
+    j["timestamp"] = format_iso8601(ts);
     return j;
   };
   Json m = Json::object();
@@ -280,16 +305,16 @@ Json make_manifest(Month month,
   m["version"] = k_format_version;
   m["month"] = month_name(month);
   m["file"] = archive_name(month);
-  m["snapshots"] = static_cast<std::int64_t>(entries.size());
+  m["snapshots"] = t.snapshots;
   m["counts"] = Json::object();
-  m["counts"]["action"] = actions;
-  m["counts"]["periodic"] = static_cast<std::int64_t>(entries.size()) - actions;
+  m["counts"]["action"] = t.actions;
+  m["counts"]["periodic"] = t.snapshots - t.actions;
   m["actions_by_status"] = Json::object();
-  for (const auto& [status, n] : by_status) {
+  for (const auto& [status, n] : t.by_status) {
     m["actions_by_status"][status] = n;
   }
-  m["first"] = end_point(entries.front());
-  m["last"] = end_point(entries.back());
+  m["first"] = end_point(t.first_id, t.first_ts);
+  m["last"] = end_point(t.last_id, t.last_ts);
   m["content"] = Json::object();
   m["content"]["bytes"] = content_bytes;
   m["content"]["sha256"] = content_sha;
@@ -451,6 +476,88 @@ Status ids_not_in_store(SQLite::Database& db,
   });
 }
 
+// Checks the lines of a buffer as JSON on a second thread while the buffer
+// is still being filled: ready(data, n) says data[0, n) is final.
+class LineChecker {
+public:
+  LineChecker() : m_thread([this] { work(); }) {}
+  ~LineChecker() {
+    ready(nullptr, 0, true);
+    if (m_thread.joinable()) {
+      m_thread.join();
+    }
+  }
+  LineChecker(const LineChecker&) = delete;
+  LineChecker& operator=(const LineChecker&) = delete;
+
+  void ready(const char* data, std::size_t n, bool done = false) {
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      if (data != nullptr) {
+        m_data = data;
+        m_ready = std::max(m_ready, n);
+      }
+      m_done = m_done || done;
+    }
+    m_cv.notify_one();
+  }
+
+  // Waits for the checks to finish (after ready(.., true)).
+  util::LineCheck result() {
+    if (m_thread.joinable()) {
+      m_thread.join();
+    }
+    return m_result;
+  }
+
+private:
+  void work() {
+    std::size_t pos = 0;
+    for (;;) {
+      std::size_t ready = 0;
+      bool done = false;
+      const char* data = nullptr;
+      {
+        std::unique_lock<std::mutex> lock(m_mutex);
+        m_cv.wait(lock, [&] { return m_done || m_ready > pos; });
+        ready = m_ready;
+        done = m_done;
+        data = m_data;
+      }
+      // Whole lines only, unless the buffer is complete.
+      std::size_t end = ready;
+      if (!done) {
+        const std::size_t nl = std::string_view(data, ready).rfind('\n');
+        end = nl == std::string_view::npos || nl < pos ? pos : nl + 1;
+      }
+      if (end > pos) {
+        const util::LineCheck c =
+            util::check_json_lines(std::string_view(data + pos, end - pos), false);
+        if (m_result.first_bad < 0 && c.first_bad >= 0) {
+          m_result.first_bad = m_result.lines + c.first_bad;
+        }
+        m_result.lines += c.lines;
+        pos = end;
+      }
+      if (done) {
+        return;
+      }
+      if (end == pos) {
+        std::unique_lock<std::mutex> lock(m_mutex);
+        m_cv.wait(lock, [&] { return m_done || m_ready > ready; });
+      }
+    }
+  }
+
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  const char* m_data = nullptr;
+  std::size_t m_ready = 0;
+  bool m_done = false;
+  util::LineCheck m_result;
+  std::thread m_thread; // last: starts once the rest is ready
+};
+
 } // namespace
 
 // --- Store::Impl hooks (verify and repair) ---------------------------------------
@@ -606,6 +713,12 @@ Result<std::unique_ptr<Archiver>> Archiver::Open(Store& store, const ArchiveOpti
                                      " days is not in 0.." + std::to_string(k_max_days));
     }
   }
+  // Archiving reads a month of documents once: through a memory map, not
+  // read() into the page cache and copies out of it.
+  BARROT_TRY(store::guarded("cannot configure the database", [&]() -> Status {
+    store.m_impl->db->exec("PRAGMA mmap_size = 4294967296");
+    return Status::OK();
+  }));
   return std::unique_ptr<Archiver>(new Archiver(std::move(impl)));
 }
 
@@ -685,122 +798,163 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
   const TimeUs end = month_start(next_month(plan.month));
   const std::int64_t expected = rep.actions + rep.periodic;
 
-  // 1. The month's due rows, read in one transaction (a consistent view:
-  //    rows committed later have larger seqs, and stay).
-  std::vector<Entry> entries;
-  entries.reserve(static_cast<std::size_t>(expected));
+  // 1. The month's archive, if one exists (an earlier run archived other
+  //    types, or the month was restored): merged with the rows below.
+  ArchiveContent old;
+  {
+    Status s = read_archive(dir_fd.get(), plan.month, &old, false);
+    if (!s.ok() && !s.IsNotFound()) {
+      return s.WithContext("the existing archive of " + mname +
+                           " cannot be merged; nothing changed (see barrot-archive verify)");
+    }
+  }
+
+  // 2. The month's due rows, read in one transaction (a consistent view:
+  //    rows committed later have larger seqs, and stay), each type in
+  //    (time, id) order, merged with the old archive into one stream that is
+  //    hashed and compressed (on zstd's worker thread) as it is read.
+  std::unique_ptr<archive::Compressor> zc;
+  BARROT_TRY(archive::Compressor::Create(options.level, 2, &zc));
+  std::int64_t content_bytes = 0;
+  Tally tally;
+  std::vector<std::string> gone; // ids of the rows to delete
+  gone.reserve(static_cast<std::size_t>(expected));
   std::int64_t max_seq = 0;
-  progress(mname, "reading", 0, expected);
+  rep.actions = rep.periodic = rep.bytes = 0;
+  progress(mname, "writing", 0, expected);
   BARROT_TRY(store::guarded("cannot read " + mname, [&]() -> Status {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::DEFERRED);
-    SQLite::Statement st(db(),
-                         "SELECT seq, snapshot_id, ts_us, status, document FROM snapshots "
-                         "WHERE snapshot_type = ? AND ts_us >= ? AND ts_us < ? AND seq <> ?");
+    struct Cursor {
+      std::unique_ptr<SQLite::Statement> st;
+      SnapshotType type = SnapshotType::action;
+      bool has = false;
+      TimeUs ts = 0;
+      std::string_view id;
+    };
+    std::vector<Cursor> cursors;
     for (SnapshotType type : {SnapshotType::periodic, SnapshotType::action}) {
       if (!(type == SnapshotType::action ? plan.actions : plan.periodic)) {
         continue;
       }
-      st.reset();
-      st.bind(1, std::string(to_string(type)));
-      st.bind(2, start);
-      st.bind(3, end);
-      st.bind(4, newest_periodic);
-      while (st.executeStep()) {
-        Entry e;
-        max_seq = std::max(max_seq, st.getColumn(0).getInt64());
-        e.id = st.getColumn(1).getString();
-        e.ts = st.getColumn(2).getInt64();
-        e.type = type;
-        if (type == SnapshotType::action) {
-          e.status = st.getColumn(3).getString();
-        }
-        e.text = st.getColumn(4).getString();
-        e.in_store = true;
-        entries.push_back(std::move(e));
-        if (entries.size() % k_progress_every == 0) {
-          progress(mname, "reading", static_cast<std::int64_t>(entries.size()), expected);
+      Cursor c;
+      c.type = type;
+      c.st = std::make_unique<SQLite::Statement>(
+          db(),
+          "SELECT seq, snapshot_id, ts_us, status, document FROM snapshots WHERE snapshot_type = "
+          "? AND ts_us >= ? AND ts_us < ? AND seq <> ? ORDER BY ts_us");
+      c.st->bind(1, std::string(to_string(type)));
+      c.st->bind(2, start);
+      c.st->bind(3, end);
+      c.st->bind(4, newest_periodic);
+      cursors.push_back(std::move(c));
+    }
+    auto step = [](Cursor& c) {
+      c.has = c.st->executeStep();
+      if (c.has) {
+        c.ts = c.st->getColumn(2).getInt64();
+        SQLite::Column id = c.st->getColumn(1);
+        c.id = std::string_view(id.getText(), static_cast<std::size_t>(id.getBytes()));
+      }
+    };
+    for (Cursor& c : cursors) {
+      step(c);
+    }
+    auto before = [](TimeUs ts_a, std::string_view id_a, TimeUs ts_b, std::string_view id_b) {
+      return ts_a != ts_b ? ts_a < ts_b : id_a < id_b;
+    };
+    auto emit = [&](std::string_view text) -> Status {
+      content_bytes += static_cast<std::int64_t>(text.size()) + 1;
+      BARROT_TRY(zc->add(text));
+      BARROT_TRY(zc->add("\n"));
+      if (tally.snapshots % k_progress_every == 0) {
+        progress(mname, "writing", tally.snapshots, expected);
+      }
+      return Status::OK();
+    };
+    // The old archive's snapshots that are in the store too (restored, or
+    // archived by a run that was killed before it deleted them): written once.
+    std::unordered_map<std::string_view, std::size_t> old_by_id;
+    for (std::size_t i = 0; i < old.entries.size(); ++i) {
+      old_by_id.emplace(old.entries[i].id, i);
+    }
+    std::vector<bool> old_done(old.entries.size(), false);
+    std::size_t j = 0; // next old archive entry
+    for (;;) {
+      while (j < old.entries.size() && old_done[j]) {
+        ++j;
+      }
+      Cursor* next = nullptr;
+      for (Cursor& c : cursors) {
+        if (c.has && (next == nullptr || before(c.ts, c.id, next->ts, next->id))) {
+          next = &c;
         }
       }
+      if (j < old.entries.size() &&
+          (next == nullptr || before(old.entries[j].ts, old.entries[j].id, next->ts, next->id))) {
+        const Entry& e = old.entries[j++];
+        tally.add(e.ts, e.id, e.type, e.status);
+        BARROT_TRY(emit(e.text));
+        continue;
+      }
+      if (next == nullptr) {
+        break;
+      }
+      SQLite::Column doc = next->st->getColumn(4);
+      const std::string_view text(doc.getText(), static_cast<std::size_t>(doc.getBytes()));
+      if (!old_by_id.empty()) {
+        auto it = old_by_id.find(next->id);
+        if (it != old_by_id.end()) {
+          if (old.entries[it->second].text != text) {
+            return Status::Corruption("snapshot " + std::string(next->id) +
+                                      " differs between the store and " + archive_name(plan.month) +
+                                      "; nothing changed");
+          }
+          old_done[it->second] = true; // the same snapshot, in both: once
+        }
+      }
+      SQLite::Column status = next->st->getColumn(3);
+      tally.add(
+          next->ts,
+          next->id,
+          next->type,
+          next->type == SnapshotType::action
+              ? std::string_view(status.getText(), static_cast<std::size_t>(status.getBytes()))
+              : std::string_view());
+      BARROT_TRY(emit(text));
+      (next->type == SnapshotType::action ? rep.actions : rep.periodic) += 1;
+      rep.bytes += static_cast<std::int64_t>(text.size());
+      max_seq = std::max(max_seq, next->st->getColumn(0).getInt64());
+      gone.emplace_back(next->id);
+      step(*next);
     }
     txn.commit();
     return Status::OK();
   }));
-  const std::int64_t from_store = static_cast<std::int64_t>(entries.size());
-  rep.actions = 0;
-  rep.periodic = 0;
-  rep.bytes = 0;
-  for (const Entry& e : entries) {
-    (e.type == SnapshotType::action ? rep.actions : rep.periodic) += 1;
-    rep.bytes += static_cast<std::int64_t>(e.text.size());
-  }
-  if (entries.empty()) {
+  const auto from_store = static_cast<std::int64_t>(gone.size());
+  if (from_store == 0) {
     return Status::OK(); // archived by another run meanwhile
   }
+  old = ArchiveContent();
+  const std::int64_t total = tally.snapshots;
 
-  // 2. Merge the month's archive, if one exists (an earlier run archived
-  //    other types, or the month was restored).
-  {
-    ArchiveContent old;
-    Status s = read_archive(dir_fd.get(), plan.month, &old, false);
-    if (!s.ok() && !s.IsNotFound()) {
-      return s.WithContext("the existing archive of " + mname +
-                           " cannot be merged; nothing "
-                           "changed (see barrot-archive verify)");
-    }
-    std::unordered_map<std::string, std::size_t> by_id;
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-      by_id.emplace(entries[i].id, i);
-    }
-    for (Entry& e : old.entries) {
-      auto it = by_id.find(e.id);
-      if (it == by_id.end()) {
-        entries.push_back(std::move(e));
-      } else if (entries[it->second].text != e.text) {
-        return Status::Corruption("snapshot " + e.id + " differs between the store and " +
-                                  archive_name(plan.month) + "; nothing changed");
-      }
-    }
-  }
-  std::sort(entries.begin(), entries.end(), entry_order);
-
-  // 3. Write: compressed archive, then manifest; each temp, fsync, rename.
-  const auto total = static_cast<std::int64_t>(entries.size());
-  std::unique_ptr<archive::Compressor> zc;
-  BARROT_TRY(archive::Compressor::Create(options.level, 0, &zc));
-  util::Sha256 content_hash;
-  std::int64_t content_bytes = 0;
-  std::int64_t done = 0;
-  for (const Entry& e : entries) {
-    content_hash.update(e.text);
-    content_hash.update("\n");
-    content_bytes += static_cast<std::int64_t>(e.text.size()) + 1;
-    BARROT_TRY(zc->add(e.text));
-    BARROT_TRY(zc->add("\n"));
-    if (++done % k_progress_every == 0) {
-      progress(mname, "writing", done, total);
-    }
-  }
+  // 3. Write the archive: temp file, fsync, rename.
   std::string compressed;
   BARROT_TRY(zc->finish(&compressed));
-  const std::string content_sha = content_hash.hex_digest();
+  zc.reset();
   const std::string file_sha = util::sha256_hex(compressed);
   const std::string aname = archive_name(plan.month);
   BARROT_TRY(util::write_file_atomic(
       dir_fd.get(), aname, compressed, util::Overwrite::yes, util::FsyncMode::fsync));
   const auto file_bytes = static_cast<std::int64_t>(compressed.size());
   compressed = std::string();
-  Json manifest = make_manifest(
-      plan.month, entries, content_sha, content_bytes, file_sha, file_bytes, options.level);
-  const std::string manifest_text = manifest.dump(2) + "\n";
-  BARROT_TRY(util::write_file_atomic(dir_fd.get(),
-                                     manifest_name(plan.month),
-                                     manifest_text,
-                                     util::Overwrite::yes,
-                                     util::FsyncMode::fsync));
 
-  // 4. Verify what is on disk against what was read: checksums, count, and
-  //    every line byte for byte and parsed.
+  // 4. Verify what is on disk against what was read: the file's checksum;
+  //    decompressed, zstd's checksum of the content (computed over the bytes
+  //    read from the store as they were compressed), its size, the count,
+  //    and every line parsed (on a second thread, as it is decompressed).
+  //    The content's SHA-256 for the manifest is taken from this reading.
   progress(mname, "verifying", 0, total);
+  std::string content_sha;
   {
     std::string data;
     BARROT_TRY(util::read_file(dir_fd.get(), aname, &data, true, k_max_archive_bytes));
@@ -809,37 +963,50 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
       return Status::IOError(aname + " reads back different from what was written; nothing "
                                      "deleted");
     }
-    util::Sha256 check;
-    std::size_t i = 0;
-    std::string bad;
-    std::int64_t bytes = 0;
-    BARROT_TRY(archive::for_each_line(
-                   data,
-                   [&](std::string_view line) {
-                     if (i >= entries.size() || line != entries[i].text ||
-                         !util::is_valid_json(line)) {
-                       bad = "line " + std::to_string(i + 1) + " is not the snapshot written";
-                       return false;
-                     }
-                     check.update(line);
-                     check.update("\n");
-                     if (++i % k_progress_every == 0) {
-                       progress(mname, "verifying", static_cast<std::int64_t>(i), total);
-                     }
-                     return true;
-                   },
-                   &bytes)
-                   .WithContext(aname));
-    if (!bad.empty() || i != entries.size() || check.hex_digest() != content_sha) {
-      return Status::IOError(aname + " failed verification (" +
-                             (bad.empty() ? "count or checksum" : bad) + "); nothing deleted");
+    std::string content;
+    // This thread decompresses and hashes; the checker parses behind it.
+    LineChecker checker;
+    util::Sha256 hash;
+    std::size_t hashed = 0;
+    Status ds = archive::decompress(
+        data, static_cast<std::size_t>(content_bytes), &content, [&](std::size_t n) {
+          checker.ready(content.data(), n);
+          hash.update(std::string_view(content.data() + hashed, n - hashed));
+          hashed = n;
+        });
+    checker.ready(ds.ok() ? content.data() : nullptr, content.size(), /*done=*/true);
+    const util::LineCheck check = checker.result();
+    if (!ds.ok()) {
+      return Status::IOError(aname + " failed verification (" + ds.message() +
+                             "); nothing deleted");
+    }
+    content_sha = hash.hex_digest();
+    std::string why;
+    if (static_cast<std::int64_t>(content.size()) != content_bytes) {
+      why = std::to_string(content.size()) + " bytes, not " + std::to_string(content_bytes);
+    } else if (check.lines != total) {
+      why = std::to_string(check.lines) + " lines, not " + std::to_string(total);
+    } else if (check.first_bad >= 0) {
+      why = "line " + std::to_string(check.first_bad) + " is not valid JSON";
+    }
+    if (!why.empty()) {
+      return Status::IOError(aname + " failed verification (" + why + "); nothing deleted");
     }
   }
+
+  // 5. The manifest: temp file, fsync, rename.
+  Json manifest = make_manifest(
+      plan.month, tally, content_sha, content_bytes, file_sha, file_bytes, options.level);
+  BARROT_TRY(util::write_file_atomic(dir_fd.get(),
+                                     manifest_name(plan.month),
+                                     manifest.dump(2) + "\n",
+                                     util::Overwrite::yes,
+                                     util::FsyncMode::fsync));
   rep.in_archive = total;
   rep.archive_bytes = file_bytes;
   rep.archive_seconds = seconds_since(t0);
 
-  // 5. One transaction: record the archive, delete exactly the rows read.
+  // 6. One transaction: record the archive, delete exactly the rows read.
   const auto t1 = std::chrono::steady_clock::now();
   progress(mname, "deleting", 0, from_store);
   BARROT_TRY(store::guarded("cannot delete the archived snapshots of " + mname, [&]() -> Status {
@@ -882,17 +1049,12 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
   }));
   rep.delete_seconds = seconds_since(t1);
 
-  // 6. The mirror: files and log lines of the deleted rows.
+  // 7. The mirror: files and log lines of the deleted rows.
   const auto t2 = std::chrono::steady_clock::now();
-  std::unordered_set<std::string> gone;
-  gone.reserve(static_cast<std::size_t>(from_store));
-  for (const Entry& e : entries) {
-    if (e.in_store) {
-      gone.insert(e.id);
-    }
-  }
+  const std::unordered_set<std::string> gone_set(gone.begin(), gone.end());
+  gone = std::vector<std::string>();
   BARROT_TRY(remove_from_mirror(
-      store, gone, /*lock_held=*/false, &rep, [&](std::int64_t d, std::int64_t t) {
+      store, gone_set, /*lock_held=*/false, &rep, [&](std::int64_t d, std::int64_t t) {
         progress(mname, "cleaning", d, t);
       }));
   BARROT_TRY(mark_archived(db(), plan.month));

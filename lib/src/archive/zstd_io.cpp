@@ -1,5 +1,6 @@
 #include "archive/zstd_io.h"
 
+#include <algorithm>
 #include <vector>
 #include <zstd.h>
 
@@ -149,6 +150,51 @@ Status for_each_line(std::string_view compressed,
   }
   if (bytes_out != nullptr) {
     *bytes_out = total;
+  }
+  return Status::OK();
+}
+
+Status decompress(std::string_view compressed,
+                  std::size_t size,
+                  std::string* out,
+                  const std::function<void(std::size_t)>& on_progress) {
+  struct Dctx {
+    ZSTD_DCtx* d = ZSTD_createDCtx();
+    ~Dctx() { ZSTD_freeDCtx(d); }
+  } dctx;
+  if (dctx.d == nullptr) {
+    return Status::IOError("cannot create a zstd context (out of memory)");
+  }
+  if (compressed.empty()) {
+    return Status::Corruption("empty file, not zstd data");
+  }
+  // One byte more than expected: a longer content fills it and is refused.
+  out->resize(size + 1);
+  std::size_t used = 0;
+  ZSTD_inBuffer in{compressed.data(), compressed.size(), 0};
+  std::size_t last = 1;
+  while (in.pos < in.size || last != 0) {
+    const std::size_t room = std::min(out->size() - used, std::size_t{1} << 20);
+    ZSTD_outBuffer outb{out->data() + used, room, 0};
+    const std::size_t before_in = in.pos;
+    last = ZSTD_decompressStream(dctx.d, &outb, &in);
+    used += outb.pos;
+    if (ZSTD_isError(last)) {
+      return zstd_error("not a valid zstd archive", last);
+    }
+    if (used > size) {
+      return Status::Corruption("the archive holds more than " + std::to_string(size) + " bytes");
+    }
+    if (on_progress && outb.pos > 0) {
+      on_progress(used);
+    }
+    if (outb.pos == 0 && in.pos == before_in) {
+      break;
+    }
+  }
+  out->resize(used);
+  if (last != 0) {
+    return Status::Corruption("the zstd archive ends mid-frame (truncated)");
   }
   return Status::OK();
 }

@@ -33,6 +33,15 @@ private:
   std::unique_ptr<State> m_state;
 };
 
+// Decompresses all of `compressed` into `out`, which is sized once to
+// `size`, the size expected: Corruption when the content is longer, or as
+// for_each_line. `on_progress(n)`, if set, is called whenever the first n
+// bytes of `out` are final (`out` is never reallocated meanwhile).
+Status decompress(std::string_view compressed,
+                  std::size_t size,
+                  std::string* out,
+                  const std::function<void(std::size_t)>& on_progress = {});
+
 // Decompresses `compressed` (one or more frames; skippable frames are
 // skipped) and calls `on_line(line)` for every line, without its newline,
 // in order, until it returns false. Corruption when the data is not zstd,

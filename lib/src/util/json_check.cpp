@@ -1,19 +1,50 @@
 #include "util/json_check.h"
 
 #include <cstdint>
+#include <cstring>
+#include <thread>
 #include <vector>
 
 namespace barrot::util {
 
 namespace {
 
+// A stack of bytes that lives on the machine stack up to 64 deep.
+class Stack {
+public:
+  bool empty() const { return m_size == 0; }
+  std::size_t size() const { return m_size; }
+  char back() const { return m_size <= k_inline ? m_inline[m_size - 1] : m_more.back(); }
+  void push_back(char c) {
+    if (m_size < k_inline) {
+      m_inline[m_size] = c;
+    } else {
+      m_more.push_back(c);
+    }
+    ++m_size;
+  }
+  void pop_back() {
+    if (m_size > k_inline) {
+      m_more.pop_back();
+    }
+    --m_size;
+  }
+
+private:
+  static constexpr std::size_t k_inline = 64;
+  char m_inline[k_inline];
+  std::vector<char> m_more;
+  std::size_t m_size = 0;
+};
+
 class Checker {
 public:
   explicit Checker(std::string_view text) : m_p(text.data()), m_end(text.data() + text.size()) {}
 
   bool run(int max_depth) {
-    // Containers open, innermost last: '{' or '['.
-    std::vector<char> stack;
+    // Containers open, innermost last: '{' or '['. Snapshots nest a few
+    // levels: no allocation for them.
+    Stack stack;
     skip_ws();
     for (;;) {
       // A value.
@@ -209,7 +240,21 @@ private:
   bool string() {
     ++m_p; // the opening quote
     for (;;) {
-      // Plain ASCII runs first: the common case.
+      // Plain ASCII runs first, eight bytes at a time while none of them is
+      // a quote, a backslash, a control character or non-ASCII.
+      while (m_end - m_p >= 8) {
+        std::uint64_t x;
+        std::memcpy(&x, m_p, 8);
+        constexpr std::uint64_t k_ones = 0x0101010101010101ULL;
+        constexpr std::uint64_t k_highs = 0x8080808080808080ULL;
+        auto has_zero = [](std::uint64_t v) { return (v - k_ones) & ~v & k_highs; };
+        const std::uint64_t special = has_zero(x ^ (k_ones * '"')) | has_zero(x ^ (k_ones * '\\')) |
+                                      ((x - k_ones * 0x20) & ~x & k_highs) | (x & k_highs);
+        if (special != 0) {
+          break;
+        }
+        m_p += 8;
+      }
       while (m_p != m_end) {
         const auto c = static_cast<unsigned char>(*m_p);
         if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) {
@@ -283,6 +328,47 @@ private:
 
 bool is_valid_json(std::string_view text, int max_depth) {
   return Checker(text).run(max_depth);
+}
+
+namespace {
+
+LineCheck check_lines_serial(std::string_view text) {
+  LineCheck r;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) {
+      nl = text.size();
+    }
+    ++r.lines;
+    if (r.first_bad < 0 && !is_valid_json(text.substr(pos, nl - pos))) {
+      r.first_bad = r.lines;
+    }
+    pos = nl + 1;
+  }
+  return r;
+}
+
+} // namespace
+
+LineCheck check_json_lines(std::string_view text, bool parallel) {
+  constexpr std::size_t k_parallel_above = 4u << 20;
+  if (!parallel || text.size() < k_parallel_above) {
+    return check_lines_serial(text);
+  }
+  // Split after the newline nearest the middle; the second half on a thread.
+  std::size_t mid = text.find('\n', text.size() / 2);
+  mid = mid == std::string_view::npos ? text.size() : mid + 1;
+  LineCheck second;
+  std::thread worker([&] { second = check_lines_serial(text.substr(mid)); });
+  LineCheck first = check_lines_serial(text.substr(0, mid));
+  worker.join();
+  LineCheck r;
+  r.lines = first.lines + second.lines;
+  r.first_bad = first.first_bad >= 0    ? first.first_bad
+                : second.first_bad >= 0 ? first.lines + second.first_bad
+                                        : -1;
+  return r;
 }
 
 } // namespace barrot::util

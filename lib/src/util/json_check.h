@@ -5,6 +5,7 @@
 // input).
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 
 namespace barrot::util {
@@ -12,5 +13,14 @@ namespace barrot::util {
 // True when `text` is exactly one JSON value, optionally surrounded by
 // whitespace, nesting at most `max_depth` arrays and objects.
 bool is_valid_json(std::string_view text, int max_depth = 512);
+
+struct LineCheck {
+  std::int64_t lines = 0;      // newline-terminated lines (a last unterminated one counts)
+  std::int64_t first_bad = -1; // 1-based number of the first invalid line, or -1
+};
+
+// Checks every line of `text` with is_valid_json (on two threads when the
+// text is large and `parallel`).
+LineCheck check_json_lines(std::string_view text, bool parallel = true);
 
 } // namespace barrot::util
