@@ -255,6 +255,25 @@ int main(int argc, char** argv) {
   }
   const std::int64_t zstd_bytes = file_size(jsonl + ".zst");
 
+  // Baseline for deleting the mirror files: unlinking small files made the
+  // same way (created, then synced) on the same disk.
+  const long unlink_n = std::min<long>(c.n, 20000);
+  double unlink_us = 0;
+  {
+    const std::string d = c.dir + "/unlink-baseline";
+    std::filesystem::create_directories(d);
+    for (long i = 0; i < unlink_n; ++i) {
+      std::ofstream(d + "/f" + std::to_string(i) + ".json") << "{}";
+    }
+    ::sync();
+    const auto u0 = Clock::now();
+    for (long i = 0; i < unlink_n; ++i) {
+      ::unlink((d + "/f" + std::to_string(i) + ".json").c_str());
+    }
+    unlink_us = seconds_since(u0) * 1e6 / static_cast<double>(unlink_n);
+    std::filesystem::remove_all(d);
+  }
+
   barrot::ArchiveRunReport report;
   {
     auto store = barrot::Store::Open(o);
@@ -301,12 +320,18 @@ int main(int argc, char** argv) {
                 "one transaction, %lld rows",
                 static_cast<long long>(m.actions + m.periodic));
   row("delete the month from the database", m.delete_seconds, "s", note);
+  std::snprintf(note, sizeof note, "%ld files created, synced, unlinked", unlink_n);
+  row("baseline: unlink one small file", unlink_us, "us", note);
+  const double per_file =
+      m.files_removed > 0 ? m.cleanup_seconds * 1e6 / static_cast<double>(m.files_removed) : 0;
   std::snprintf(note,
                 sizeof note,
-                "%lld files, %lld log lines",
+                "%.2f s for %lld files and %lld log lines; %.2fx the baseline per file",
+                m.cleanup_seconds,
                 static_cast<long long>(m.files_removed),
-                static_cast<long long>(m.lines_removed));
-  row("delete its mirror files and log lines", m.cleanup_seconds, "s", note);
+                static_cast<long long>(m.lines_removed),
+                unlink_us > 0 ? per_file / unlink_us : 0.0);
+  row("delete its mirror files and log lines", per_file, "us", note);
   std::snprintf(note,
                 sizeof note,
                 "%.1f MB -> %.1f MB",

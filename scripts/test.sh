@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: a warnings-as-errors build with every test, the same
 # tests under AddressSanitizer + UndefinedBehaviorSanitizer, the formatting
-# check, and a smoke run of the benchmark program.
+# check, and smoke runs of the benchmark programs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -10,7 +10,8 @@ echo "== build (CI: -O2 -g, asserts on, -Werror)"
 cmake -S . -B build-ci -DCMAKE_BUILD_TYPE=CI -DBARROT_WARNINGS_AS_ERRORS=ON >/dev/null
 cmake --build build-ci -j2 >/dev/null
 echo "== one SQLite per program"
-for p in build-ci/tools/barrot build-ci/tests/barrot_tests build-ci/bench/barrot_bench; do
+for p in build-ci/tools/barrot build-ci/tools/barrot-archive build-ci/tests/barrot_tests \
+  build-ci/bench/barrot_bench build-ci/bench/barrot_archive_bench; do
   if readelf -d "$p" | grep -q 'libsqlite3'; then
     echo "$p links libsqlite3 dynamically beside the static copy" >&2; exit 1
   fi
@@ -19,8 +20,9 @@ echo "== format check"
 cmake --build build-ci --target check_format
 echo "== tests"
 (cd build-ci && ctest -j2 --output-on-failure --timeout 600)
-echo "== benchmark smoke run"
+echo "== benchmark smoke runs"
 build-ci/bench/barrot_bench --smoke --cleanup
+build-ci/bench/barrot_archive_bench --smoke --cleanup
 
 echo "== build (ASan + UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBARROT_SANITIZE=ON \
