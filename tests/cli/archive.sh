@@ -50,6 +50,29 @@ jq -e '[.[].month] == ["2025-01","2025-02","2025-03"] and .[0].snapshots == 400
 expect 0 "$ARCHIVE" list
 contains "$T/out" "2025-02  archived  300"
 
+# Search names the archived months it reaches, and searches them on request.
+expect 0 "$BARROT" search --since 2025-01-01 --until 2025-04-01 --count
+[ "$(cat "$T/out")" = 0 ] || fail "archived snapshots still found in the store"
+contains "$T/err" "the search covers archived months (2025-01, 2025-02, 2025-03); add --archives"
+expect 0 "$BARROT" search --since 2025-01-01 --until 2025-04-01 --count --archives
+[ "$(cat "$T/out")" = 900 ] || fail "--archives counted $(cat "$T/out"), not 900"
+expect 0 "$BARROT" search --since 2025-02-01 --until 2025-03-01 --action deploy --archives -o ids --limit 1000
+[ "$(wc -l < "$T/out")" = 60 ] || fail "--archives with filters found $(wc -l < "$T/out"), not 60"
+grep -c '"type":"deploy"' <(zstdcat "$A/2025-02.jsonl.zst") | grep -qx 60 || fail "reference count"
+expect 0 "$BARROT" search --since 2025-03-01 --archives -o jsonl --limit 3 --reverse
+[ "$(head -1 "$T/out")" = "$(zstdcat "$A/2025-03.jsonl.zst" | head -1)" ] || fail "--archives order"
+expect 0 "$BARROT" search --since 2025-06-01 --count
+[ ! -s "$T/err" ] || fail "a note for a range with no archived month"
+
+# A progress line on a terminal (script(1) gives the run one), none otherwise.
+{ gen_actions 2025 6 2000; } > legacy/action_log.jsonl
+expect 0 "$BARROT" import legacy
+script -qec "$ARCHIVE run --month 2025-06" "$T/tty" >/dev/null
+grep -q "ETA" "$T/tty" || { cat -v "$T/tty"; fail "no progress line on a terminal"; }
+expect 0 "$ARCHIVE" restore 2025-06
+expect 0 "$ARCHIVE" run --month 2025-06
+grep -q "ETA" "$T/err" && fail "a progress line when stderr is not a terminal"
+
 # Nothing more is due; a second run is a no-op.
 expect 0 "$ARCHIVE" run
 contains "$T/out" "nothing to archive"

@@ -4,6 +4,12 @@
 
 #include <barrot/archive.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <set>
 
 using namespace barrot;
@@ -378,4 +384,136 @@ TEST_CASE("archived months overlapping a time range", "[archive]") {
   auto some = Archiver::archived_months(*store, at(2025, 2, 1), at(2025, 3, 2));
   REQUIRE_OK(some.status());
   CHECK(*some == std::vector<std::string>{"2025-03"});
+}
+
+TEST_CASE("one archiver at a time", "[archive]") {
+  TempDir dir;
+  Options o = options_in(dir);
+  o.busy_timeout_ms = 100;
+  auto store = open_store(o);
+  add_action(*store, at(2025, 1, 5));
+  const std::string lock_path = dir / "snapshots/.barrot/archive.lock";
+  write_text(lock_path, "");
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  REQUIRE(::flock(fd, LOCK_EX) == 0);
+  ArchiveOptions ao;
+  ao.now = at(2025, 6, 15);
+  Status s = archiver_for(*store, ao)->run().status();
+  CHECK(s.IsBusy());
+  CHECK(archiver_for(*store)->restore("2025-01").status().IsBusy());
+  CHECK(rows(dir) == 1);
+  ::close(fd);
+  CHECK(run_at(*store, at(2025, 6, 15)).months.size() == 1);
+}
+
+TEST_CASE("an archive file the store did not record is never merged or overwritten", "[archive]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  add_action(*store, at(2025, 1, 5));
+  REQUIRE(::mkdir((dir / "snapshots/archive").c_str(), 0755) == 0);
+  write_text(dir / "snapshots/archive/2025-01.jsonl.zst", "someone else's");
+  ArchiveOptions o;
+  o.now = at(2025, 6, 15);
+  Status s = archiver_for(*store, o)->run().status();
+  CHECK(s.IsCorruption());
+  CHECK(s.message().find("no record of it") != std::string::npos);
+  CHECK(rows(dir) == 1);
+  CHECK(read_text(dir / "snapshots/archive/2025-01.jsonl.zst") == "someone else's");
+}
+
+TEST_CASE("a recorded archive that went missing stops its month, nothing else is lost",
+          "[archive]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  add_periodic(*store, at(2025, 1, 5));
+  Snapshot action = add_action(*store, at(2025, 1, 6));
+  add_periodic(*store, at(2025, 3, 1));
+  run_at(*store, at(2025, 3, 15)); // January's periodic snapshot archived
+  std::rename((dir / "snapshots/archive/2025-01.jsonl.zst").c_str(), (dir / "moved.zst").c_str());
+  ArchiveOptions o;
+  o.now = at(2025, 6, 15); // now the action is due, and would be merged
+  CHECK_FALSE(archiver_for(*store, o)->run().ok());
+  CHECK(store->get(action.id).ok());
+  auto v = archiver_for(*store)->verify("2025-01");
+  REQUIRE_OK(v.status());
+  CHECK_FALSE(v->clean());
+}
+
+TEST_CASE("a run stopped between its commit and moving the new archive into place", "[archive]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  Snapshot a = add_action(*store, at(2025, 1, 5));
+  add_action(*store, at(2025, 6, 1));
+  run_at(*store, at(2025, 6, 15));
+  // As if the renames after the delete transaction never happened.
+  const std::string arch = dir / "snapshots/archive/";
+  std::rename((arch + "2025-01.jsonl.zst").c_str(), (arch + "2025-01.next.jsonl.zst").c_str());
+  std::rename((arch + "2025-01.manifest.json").c_str(),
+              (arch + "2025-01.next.manifest.json").c_str());
+  // Readers use the staged archive (the one recorded); verify names it.
+  auto v = archiver_for(*store)->verify("");
+  REQUIRE_OK(v.status());
+  REQUIRE(v->problems.size() >= 1);
+  SearchFilter f;
+  auto n = archiver_for(*store)->count(f);
+  REQUIRE_OK(n.status());
+  CHECK(*n == 1);
+  // The next run settles it.
+  run_at(*store, at(2025, 6, 15));
+  CHECK(file_exists(arch + "2025-01.jsonl.zst"));
+  CHECK_FALSE(file_exists(arch + "2025-01.next.jsonl.zst"));
+  CHECK(archive_lines(arch + "2025-01.jsonl.zst") == std::vector<std::string>{a.document.dump()});
+  require_clean(*store);
+
+  // A staged archive the store never committed to is removed.
+  write_text(arch + "2025-02.next.jsonl.zst", "half");
+  write_text(arch + "2025-02.next.manifest.json", "{}");
+  run_at(*store, at(2025, 6, 15));
+  CHECK_FALSE(file_exists(arch + "2025-02.next.jsonl.zst"));
+  CHECK_FALSE(file_exists(arch + "2025-02.next.manifest.json"));
+}
+
+TEST_CASE("a restored month archived again holds each snapshot once", "[archive]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  add_periodic(*store, at(2025, 1, 5));
+  add_action(*store, at(2025, 1, 6));
+  add_periodic(*store, at(2025, 6, 1));
+  run_at(*store, at(2025, 6, 15)); // both January snapshots archived
+  REQUIRE_OK(archiver_for(*store)->restore("2025-01").status());
+  // Only periodic snapshots are due: the restored action stays in the store
+  // and out of the archive.
+  ArchiveOptions o;
+  o.retention.action_days = 36600;
+  run_at(*store, at(2025, 6, 15), o);
+  CHECK(archive_lines(dir / "snapshots/archive/2025-01.jsonl.zst").size() == 1);
+  CHECK(rows(dir) == 2);
+  SearchFilter f;
+  auto in_archives = archiver_for(*store)->count(f);
+  REQUIRE_OK(in_archives.status());
+  CHECK(*in_archives == 1);
+  require_clean(*store);
+}
+
+TEST_CASE("archives inside the snapshots directory move with it", "[archive]") {
+  TempDir dir;
+  {
+    auto store = open_store(options_in(dir));
+    add_action(*store, at(2025, 1, 5));
+    add_action(*store, at(2025, 6, 1));
+    run_at(*store, at(2025, 6, 15));
+  }
+  REQUIRE(std::rename((dir / "snapshots").c_str(), (dir / "moved").c_str()) == 0);
+  Options o;
+  o.snapshots_dir = dir / "moved";
+  auto store = open_store(o);
+  auto list = archiver_for(*store)->list();
+  REQUIRE_OK(list.status());
+  REQUIRE(list->size() == 1);
+  CHECK((*list)[0].archive_bytes > 0);
+  require_clean(*store);
+  auto r = archiver_for(*store)->restore("2025-01");
+  REQUIRE_OK(r.status());
+  CHECK(r->restored == 1);
 }

@@ -179,15 +179,22 @@ int run_run(Context& ctx, const cxxopts::ParseResult& args) {
       [](Archiver& a) { return a.run(); },
       [&](const ArchiveRunReport& r) {
         bar.finish();
+        const int code = r.problems.empty() ? k_exit_ok : k_exit_failure;
         if (ctx.json) {
           *ctx.out << dump_json(to_json(r)) << "\n";
-          return k_exit_ok;
+          return code;
         }
         if (quiet) {
-          return k_exit_ok;
+          for (const ArchiveProblem& p : r.problems) {
+            *ctx.err << "barrot-archive: error: " << p.file << ": " << p.detail << "\n";
+          }
+          return code;
         }
         for (const std::string& m : r.resumed) {
           *ctx.out << m << ": finished an interrupted cleanup\n";
+        }
+        for (const ArchiveProblem& p : r.problems) {
+          *ctx.err << "barrot-archive: error: " << p.file << ": " << p.detail << "\n";
         }
         if (r.months.empty()) {
           *ctx.out << "nothing to archive\n";
@@ -213,7 +220,7 @@ int run_run(Context& ctx, const cxxopts::ParseResult& args) {
                    << format_bytes(std::max<std::int64_t>(0, r.db_bytes_before - r.db_bytes_after))
                    << " freed)\n";
         }
-        return k_exit_ok;
+        return code;
       });
 }
 

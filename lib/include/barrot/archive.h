@@ -66,6 +66,12 @@ struct ArchiveOptions {
   std::function<void(const ArchiveProgress&)> progress;
 };
 
+struct ArchiveProblem {
+  std::string month;
+  std::string file;
+  std::string detail;
+};
+
 // What one run did (or, on a dry run, would do) to one month.
 struct MonthReport {
   std::string month;
@@ -87,6 +93,9 @@ struct ArchiveRunReport {
   std::vector<MonthReport> months;
   // Months whose interrupted cleanup (step 5) this run finished first.
   std::vector<std::string> resumed;
+  // Months whose interrupted cleanup cannot be finished (their archive is
+  // missing or damaged): their files stay; the run goes on with the rest.
+  std::vector<ArchiveProblem> problems;
   std::int64_t db_bytes_before = 0; // database and WAL files, before and after
   std::int64_t db_bytes_after = 0;  // the space reclaimed
   double vacuum_seconds = 0;
@@ -105,12 +114,6 @@ struct ArchiveInfo {
   std::string first_id, last_id;
   std::string first_timestamp, last_timestamp;
   Json manifest;
-};
-
-struct ArchiveProblem {
-  std::string month;
-  std::string file;
-  std::string detail;
 };
 
 struct ArchiveVerifyReport {

@@ -67,7 +67,8 @@ Result<Month> parse_month(std::string_view s) {
     m.year = digits(0, 4);
     m.month = digits(5, 2);
   }
-  if (s.size() != 7 || s[4] != '-' || m.year < 1970 || m.month < 1 || m.month > 12) {
+  if (s.size() != 7 || s[4] != '-' || m.year < 1970 || m.year > 9998 || m.month < 1 ||
+      m.month > 12) {
     std::string shown(s.substr(0, 40));
     for (char& c : shown) {
       c = (c < 0x20 || c == 0x7f) ? '?' : c;
@@ -105,6 +106,16 @@ std::string archive_name(Month m) {
 
 std::string manifest_name(Month m) {
   return month_name(m) + k_manifest_ext;
+}
+
+// A new archive is written under these names, and moved to the ones above
+// only once the store has committed to it (see Archiver::Impl::archive_month).
+std::string staged_archive_name(Month m) {
+  return month_name(m) + ".next" + k_archive_ext;
+}
+
+std::string staged_manifest_name(Month m) {
+  return month_name(m) + ".next" + k_manifest_ext;
 }
 
 // "2026-01.jsonl.zst" -> 2026-01.
@@ -167,8 +178,8 @@ struct ArchiveContent {
 // Reads and checks the archive of `month`: zstd frames and checksums, every
 // line a snapshot of the month, ascending, no id twice. NotFound when absent;
 // Corruption naming the first problem.
-Status read_archive(int dir_fd, Month month, ArchiveContent* out, bool want_rows) {
-  const std::string name = archive_name(month);
+Status read_archive_named(
+    int dir_fd, Month month, const std::string& name, ArchiveContent* out, bool want_rows) {
   std::string data;
   Status s = util::read_file(dir_fd, name, &data, true, k_max_archive_bytes);
   if (!s.ok()) {
@@ -219,11 +230,18 @@ Status read_archive(int dir_fd, Month month, ArchiveContent* out, bool want_rows
   return Status::OK();
 }
 
+Status read_archive(int dir_fd, Month month, ArchiveContent* out, bool want_rows) {
+  return read_archive_named(dir_fd, month, archive_name(month), out, want_rows);
+}
+
 // Checks `c` against `manifest`; the first disagreement, or "".
 std::string check_manifest(const ArchiveContent& c, const Json& manifest, Month month) {
   try {
     if (manifest.value("format", "") != k_format_name) {
       return "the manifest is not a barrot-archive manifest";
+    }
+    if (manifest.value("version", 0) != k_format_version) {
+      return "the manifest's version is not " + std::to_string(k_format_version);
     }
     if (manifest.value("month", "") != month_name(month)) {
       return "the manifest is for month " + manifest.value("month", "?");
@@ -328,14 +346,18 @@ Json make_manifest(Month month,
   return m;
 }
 
-Result<Json> read_manifest_file(int dir_fd, Month month) {
+Result<Json> read_manifest_file_named(int dir_fd, const std::string& name) {
   std::string text;
-  BARROT_TRY(util::read_file(dir_fd, manifest_name(month), &text));
+  BARROT_TRY(util::read_file(dir_fd, name, &text));
   Json j = Json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
-    return Status::Corruption(manifest_name(month) + " is not a JSON object");
+    return Status::Corruption(name + " is not a JSON object");
   }
   return j;
+}
+
+Result<Json> read_manifest_file(int dir_fd, Month month) {
+  return read_manifest_file_named(dir_fd, manifest_name(month));
 }
 
 // The store's record of one archive.
@@ -344,6 +366,7 @@ struct ArchiveRow {
   std::string file;
   std::string state;
   std::int64_t snapshots = 0;
+  std::string manifest_text;
   Json manifest;
 };
 
@@ -358,23 +381,38 @@ Status read_archive_rows(SQLite::Database& db, std::vector<ArchiveRow>* out) {
       r.file = st.getColumn(1).getString();
       r.state = st.getColumn(2).getString();
       r.snapshots = st.getColumn(3).getInt64();
-      r.manifest = Json::parse(st.getColumn(4).getString(), nullptr, false);
+      r.manifest_text = st.getColumn(4).getString();
+      r.manifest = Json::parse(r.manifest_text, nullptr, false);
       out->push_back(std::move(r));
     }
     return Status::OK();
   });
 }
 
-// The directory of an archive path recorded in the store, opened; the
-// recorded name must be the month's own archive name.
-Status open_recorded_dir(const ArchiveRow& row, util::UniqueFd* fd) {
+// The directory of an archive path recorded in the store, opened. The path
+// is relative to the snapshots directory `snapshots_dir` (archives inside
+// it: the store can move) or absolute, and must end in the month's own
+// archive name; a relative one may not climb out with "..".
+Status
+open_recorded_dir(const ArchiveRow& row, const std::string& snapshots_dir, util::UniqueFd* fd) {
   const std::string name = archive_name(row.month);
-  if (row.file.size() <= name.size() + 1 || row.file.front() != '/' ||
-      row.file.compare(row.file.size() - name.size() - 1, name.size() + 1, "/" + name) != 0) {
+  const std::string& f = row.file;
+  const bool named =
+      f == name || (f.size() > name.size() &&
+                    f.compare(f.size() - name.size() - 1, name.size() + 1, "/" + name) == 0);
+  const bool climbs =
+      f.front() != '/' && (f.rfind("../", 0) == 0 || f.find("/../") != std::string::npos);
+  if (f.empty() || !named || climbs || f.find('\0') != std::string::npos) {
     return Status::Corruption("the archives table names an unexpected file for " +
-                              month_name(row.month) + ": " + row.file);
+                              month_name(row.month) + ": " + f);
   }
-  return util::open_dir(row.file.substr(0, row.file.size() - name.size() - 1), fd);
+  std::string dir = f.size() == name.size() ? "." : f.substr(0, f.size() - name.size() - 1);
+  if (dir.empty()) {
+    dir = "/";
+  } else if (dir.front() != '/') {
+    dir = snapshots_dir + "/" + dir;
+  }
+  return util::open_dir(dir, fd);
 }
 
 // fsyncs the directory `fd`.
@@ -388,6 +426,55 @@ Status sync_dir(int fd, const std::string& what) {
 std::int64_t file_size(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 ? static_cast<std::int64_t>(st.st_size) : 0;
+}
+
+// A recorded archive path as one to open: relative ones are relative to the
+// snapshots directory.
+std::string resolved_path(const ArchiveRow& row, const std::string& snapshots_dir) {
+  return !row.file.empty() && row.file.front() == '/' ? row.file : snapshots_dir + "/" + row.file;
+}
+
+// Moves a staged archive (and its manifest) into place; fsyncs the directory.
+Status promote_staged(int dir_fd, Month month) {
+  if (::renameat(dir_fd, staged_archive_name(month).c_str(), dir_fd, archive_name(month).c_str()) !=
+      0) {
+    return util::errno_status("cannot rename", staged_archive_name(month), errno);
+  }
+  if (::renameat(
+          dir_fd, staged_manifest_name(month).c_str(), dir_fd, manifest_name(month).c_str()) != 0 &&
+      errno != ENOENT) {
+    return util::errno_status("cannot rename", staged_manifest_name(month), errno);
+  }
+  return sync_dir(dir_fd, "the archive directory");
+}
+
+// Reads the archive the store recorded for `row`'s month and checks it
+// against the recorded manifest. After a run that committed but was stopped
+// before it moved its new archive into place, that archive is the staged
+// one: it is used, and moved into place when `promote`.
+Status read_recorded_archive(
+    Store::Impl& impl, const ArchiveRow& row, bool promote, ArchiveContent* out, bool want_rows) {
+  util::UniqueFd dir;
+  BARROT_TRY(open_recorded_dir(row, impl.mirror->dir(), &dir));
+  Status s = read_archive(dir.get(), row.month, out, want_rows);
+  std::string why = s.ok() ? check_manifest(*out, row.manifest, row.month) : s.message();
+  if (s.ok() && why.empty()) {
+    return Status::OK();
+  }
+  ArchiveContent staged;
+  if (read_archive_named(dir.get(), row.month, staged_archive_name(row.month), &staged, want_rows)
+          .ok() &&
+      check_manifest(staged, row.manifest, row.month).empty()) {
+    if (promote) {
+      BARROT_TRY(promote_staged(dir.get(), row.month));
+    }
+    *out = std::move(staged);
+    return Status::OK();
+  }
+  if (s.IsNotFound()) {
+    return Status::NotFound(row.file + ": the archive file is missing");
+  }
+  return Status::Corruption(row.file + ": " + why + " (the store's record of it)");
 }
 
 // Removes the mirror files and log lines of `ids` (snapshots no longer in
@@ -570,12 +657,8 @@ Status Store::Impl::pending_archive_ids(std::unordered_map<std::string, std::str
     if (row.state != "cleaning") {
       continue;
     }
-    util::UniqueFd dir;
     ArchiveContent content;
-    Status s = open_recorded_dir(row, &dir);
-    if (s.ok()) {
-      s = read_archive(dir.get(), row.month, &content, false);
-    }
+    Status s = read_recorded_archive(*this, row, /*promote=*/false, &content, false);
     if (!s.ok()) {
       unreadable->push_back(
           {Problem::Kind::archive_cleanup,
@@ -593,17 +676,27 @@ Status Store::Impl::pending_archive_ids(std::unordered_map<std::string, std::str
   return Status::OK();
 }
 
-Status Store::Impl::finish_archive_cleanups_locked(std::vector<std::string>* months) {
+Status Store::Impl::finish_archive_cleanups_locked(std::vector<std::string>* months,
+                                                   std::vector<Problem>* stuck) {
   std::vector<ArchiveRow> rows;
   BARROT_TRY(read_archive_rows(*db, &rows));
   for (const ArchiveRow& row : rows) {
     if (row.state != "cleaning") {
       continue;
     }
-    util::UniqueFd dir;
     ArchiveContent content;
-    BARROT_TRY(open_recorded_dir(row, &dir));
-    BARROT_TRY(read_archive(dir.get(), row.month, &content, false));
+    Status s = read_recorded_archive(*this, row, /*promote=*/true, &content, false);
+    if (!s.ok()) {
+      // Without the archive there is no telling which files were archived:
+      // they stay (they may be the only copy left). Other months go on.
+      stuck->push_back({Problem::Kind::archive_cleanup,
+                        "",
+                        row.file,
+                        "the cleanup of " + month_name(row.month) +
+                            " cannot proceed: " + s.message() +
+                            " (put the archive back, e.g. from a backup, and run again)"});
+      continue;
+    }
     std::unordered_set<std::string> gone;
     BARROT_TRY(ids_not_in_store(*db, content.entries, &gone));
     MonthReport unused;
@@ -624,6 +717,7 @@ struct Archiver::Impl {
   std::optional<Month> only_month;
   std::string dir; // absolute, once opened
   util::UniqueFd dir_fd;
+  util::UniqueFd lock_fd; // .barrot/archive.lock, while held
 
   explicit Impl(Store::Impl& s) : store(s) {}
 
@@ -664,6 +758,45 @@ struct Archiver::Impl {
     dir = real;
     std::free(real);
     return Status::OK();
+  }
+
+  // Holds `lock` on .barrot/archive.lock: two archivers at once could each
+  // rewrite a month's archive from a different view of it.
+  Status lock_archiver(util::FileLock* lock) {
+    util::UniqueFd fd(::openat(store.mirror->dir_fd(),
+                               ".barrot/archive.lock",
+                               O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+                               0644));
+    if (!fd.valid()) {
+      return util::errno_status(
+          "cannot open", store.mirror->dir() + "/.barrot/archive.lock", errno);
+    }
+    Status s = lock->lock(fd.get(), util::FileLock::Mode::exclusive, store.options.busy_timeout_ms);
+    if (s.IsBusy()) {
+      return Status::Busy("another barrot-archive is working on this store");
+    }
+    BARROT_TRY(s);
+    lock_fd = std::move(fd);
+    return Status::OK();
+  }
+
+  // Staged archives a killed run left in the archive directory: moved into
+  // place when the store committed to them, else removed (the store still
+  // holds their snapshots). REQUIRES: lock_archiver.
+  Status settle_staged();
+
+  // How the store records `name` in the archive directory: relative to the
+  // snapshots directory when inside it (so the two move together), else
+  // absolute.
+  std::string record_path(const std::string& name) const {
+    char* real = ::realpath(store.mirror->dir().c_str(), nullptr);
+    std::string snapshots = real != nullptr ? real : "";
+    std::free(real);
+    if (!snapshots.empty() && dir.size() > snapshots.size() &&
+        dir.compare(0, snapshots.size() + 1, snapshots + "/") == 0) {
+      return dir.substr(snapshots.size() + 1) + "/" + name;
+    }
+    return dir + "/" + name;
   }
 
   struct Plan {
@@ -800,12 +933,27 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
 
   // 1. The month's archive, if one exists (an earlier run archived other
   //    types, or the month was restored): merged with the rows below.
+  //    The one the store recorded, checked against its manifest: never a
+  //    file merely found in the directory.
   ArchiveContent old;
+  std::optional<std::string> recorded; // the recorded manifest, if any
   {
-    Status s = read_archive(dir_fd.get(), plan.month, &old, false);
-    if (!s.ok() && !s.IsNotFound()) {
-      return s.WithContext("the existing archive of " + mname +
-                           " cannot be merged; nothing changed (see barrot-archive verify)");
+    std::vector<ArchiveRow> rows;
+    BARROT_TRY(read_archive_rows(db(), &rows));
+    for (const ArchiveRow& row : rows) {
+      if (row.month == plan.month) {
+        Status s = read_recorded_archive(store, row, /*promote=*/true, &old, false);
+        if (!s.ok()) {
+          return s.WithContext("the archive of " + mname +
+                               " cannot be extended; nothing changed (see barrot-archive verify)");
+        }
+        recorded = row.manifest_text;
+      }
+    }
+    if (!recorded && util::exists_at(dir_fd.get(), archive_name(plan.month))) {
+      return Status::Corruption(dir + "/" + archive_name(plan.month) +
+                                " exists but the store has no record of it (a copy, or another "
+                                "store's): move it away; nothing changed");
     }
   }
 
@@ -871,13 +1019,25 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
       }
       return Status::OK();
     };
-    // The old archive's snapshots that are in the store too (restored, or
-    // archived by a run that was killed before it deleted them): written once.
-    std::unordered_map<std::string_view, std::size_t> old_by_id;
-    for (std::size_t i = 0; i < old.entries.size(); ++i) {
-      old_by_id.emplace(old.entries[i].id, i);
-    }
+    // The old archive's snapshots that are in the store too (a restored
+    // month) are left out: the store's copy is written if it is due now, and
+    // kept out of the archive (in the store only) if not.
     std::vector<bool> old_done(old.entries.size(), false);
+    {
+      SQLite::Statement in_store(db(), "SELECT document FROM snapshots WHERE snapshot_id = ?");
+      for (std::size_t i = 0; i < old.entries.size(); ++i) {
+        in_store.reset();
+        in_store.bind(1, old.entries[i].id);
+        if (in_store.executeStep()) {
+          if (in_store.getColumn(0).getString() != old.entries[i].text) {
+            return Status::Corruption("snapshot " + old.entries[i].id +
+                                      " differs between the store and " + archive_name(plan.month) +
+                                      "; nothing changed");
+          }
+          old_done[i] = true;
+        }
+      }
+    }
     std::size_t j = 0; // next old archive entry
     for (;;) {
       while (j < old.entries.size() && old_done[j]) {
@@ -901,17 +1061,6 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
       }
       SQLite::Column doc = next->st->getColumn(4);
       const std::string_view text(doc.getText(), static_cast<std::size_t>(doc.getBytes()));
-      if (!old_by_id.empty()) {
-        auto it = old_by_id.find(next->id);
-        if (it != old_by_id.end()) {
-          if (old.entries[it->second].text != text) {
-            return Status::Corruption("snapshot " + std::string(next->id) +
-                                      " differs between the store and " + archive_name(plan.month) +
-                                      "; nothing changed");
-          }
-          old_done[it->second] = true; // the same snapshot, in both: once
-        }
-      }
       SQLite::Column status = next->st->getColumn(3);
       tally.add(
           next->ts,
@@ -937,12 +1086,13 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
   old = ArchiveContent();
   const std::int64_t total = tally.snapshots;
 
-  // 3. Write the archive: temp file, fsync, rename.
+  // 3. Write the archive under its staged name (temp file, fsync, rename):
+  //    the month's current archive stays until the store commits to this one.
   std::string compressed;
   BARROT_TRY(zc->finish(&compressed));
   zc.reset();
   const std::string file_sha = util::sha256_hex(compressed);
-  const std::string aname = archive_name(plan.month);
+  const std::string aname = staged_archive_name(plan.month);
   BARROT_TRY(util::write_file_atomic(
       dir_fd.get(), aname, compressed, util::Overwrite::yes, util::FsyncMode::fsync));
   const auto file_bytes = static_cast<std::int64_t>(compressed.size());
@@ -994,11 +1144,11 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
     }
   }
 
-  // 5. The manifest: temp file, fsync, rename.
+  // 5. The manifest, staged too: temp file, fsync, rename.
   Json manifest = make_manifest(
       plan.month, tally, content_sha, content_bytes, file_sha, file_bytes, options.level);
   BARROT_TRY(util::write_file_atomic(dir_fd.get(),
-                                     manifest_name(plan.month),
+                                     staged_manifest_name(plan.month),
                                      manifest.dump(2) + "\n",
                                      util::Overwrite::yes,
                                      util::FsyncMode::fsync));
@@ -1007,10 +1157,21 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
   rep.archive_seconds = seconds_since(t0);
 
   // 6. One transaction: record the archive, delete exactly the rows read.
+  //    Then move the staged files into place (a run killed in between:
+  //    settle_staged and read_recorded_archive finish the move).
   const auto t1 = std::chrono::steady_clock::now();
   progress(mname, "deleting", 0, from_store);
   BARROT_TRY(store::guarded("cannot delete the archived snapshots of " + mname, [&]() -> Status {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement now_recorded(db(), "SELECT manifest FROM archives WHERE month = ?");
+    now_recorded.bind(1, mname);
+    const bool has = now_recorded.executeStep();
+    if (has != recorded.has_value() ||
+        (has && now_recorded.getColumn(0).getString() != *recorded)) {
+      return Status::Busy("the archive of " + mname +
+                          " changed while it was being extended; "
+                          "nothing deleted (run again)");
+    }
     SQLite::Statement rec(db(),
                           "INSERT INTO archives (month, file, snapshots, manifest, archived_us, "
                           "state) VALUES (?, ?, ?, ?, ?, 'cleaning') ON CONFLICT (month) DO "
@@ -1018,7 +1179,7 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
                           "manifest = excluded.manifest, archived_us = excluded.archived_us, "
                           "state = 'cleaning'");
     rec.bind(1, mname);
-    rec.bind(2, dir + "/" + aname);
+    rec.bind(2, record_path(archive_name(plan.month)));
     rec.bind(3, total);
     rec.bind(4, manifest.dump());
     rec.bind(5, util::realtime_us());
@@ -1047,6 +1208,7 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
     txn.commit();
     return Status::OK();
   }));
+  BARROT_TRY(promote_staged(dir_fd.get(), plan.month));
   rep.delete_seconds = seconds_since(t1);
 
   // 7. The mirror: files and log lines of the deleted rows.
@@ -1059,6 +1221,60 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
       }));
   BARROT_TRY(mark_archived(db(), plan.month));
   rep.cleanup_seconds = seconds_since(t2);
+  return Status::OK();
+}
+
+Status Archiver::Impl::settle_staged() {
+  std::vector<std::string> names;
+  BARROT_TRY(util::list_dir(dir_fd.get(), dir, &names));
+  std::vector<ArchiveRow> rows;
+  BARROT_TRY(read_archive_rows(db(), &rows));
+  for (const std::string& name : names) {
+    // A staged manifest without its archive: the move into place was cut
+    // between the two renames (keep it if it is the recorded one).
+    const std::string msuffix = std::string(".next") + k_manifest_ext;
+    if (name.size() == 7 + msuffix.size() && name.compare(7, msuffix.size(), msuffix) == 0) {
+      auto month = parse_month(std::string_view(name).substr(0, 7));
+      if (month.ok() && !util::exists_at(dir_fd.get(), staged_archive_name(*month))) {
+        auto staged = read_manifest_file_named(dir_fd.get(), name);
+        bool recorded = false;
+        for (const ArchiveRow& row : rows) {
+          recorded = recorded || (row.month == *month && staged.ok() && *staged == row.manifest);
+        }
+        const int rc =
+            recorded ? ::renameat(
+                           dir_fd.get(), name.c_str(), dir_fd.get(), manifest_name(*month).c_str())
+                     : ::unlinkat(dir_fd.get(), name.c_str(), 0);
+        if (rc != 0 && errno != ENOENT) {
+          return util::errno_status("cannot settle", dir + "/" + name, errno);
+        }
+      }
+      continue;
+    }
+    const std::string suffix = std::string(".next") + k_archive_ext;
+    if (name.size() != 7 + suffix.size() || name.compare(7, suffix.size(), suffix) != 0) {
+      continue;
+    }
+    auto month = parse_month(std::string_view(name).substr(0, 7));
+    if (!month.ok()) {
+      continue;
+    }
+    bool committed = false;
+    for (const ArchiveRow& row : rows) {
+      if (row.month == *month) {
+        ArchiveContent content; // moves the staged file into place if it is the recorded one
+        committed = read_recorded_archive(store, row, /*promote=*/true, &content, false).ok() &&
+                    !util::exists_at(dir_fd.get(), name);
+      }
+    }
+    if (!committed) {
+      for (const std::string& n : {name, staged_manifest_name(*month)}) {
+        if (::unlinkat(dir_fd.get(), n.c_str(), 0) != 0 && errno != ENOENT) {
+          return util::errno_status("cannot remove", dir + "/" + n, errno);
+        }
+      }
+    }
+  }
   return Status::OK();
 }
 
@@ -1088,15 +1304,22 @@ Result<ArchiveRunReport> Archiver::run() {
   const std::string db_path = a.store.db_path;
   auto db_bytes = [&] { return file_size(db_path) + file_size(db_path + "-wal"); };
   report.db_bytes_before = db_bytes();
+  util::FileLock run_lock; // one archiver at a time, for the whole run
   if (!a.options.dry_run) {
     BARROT_TRY(a.require_writable());
     BARROT_TRY(a.open_dir(true));
+    BARROT_TRY(a.lock_archiver(&run_lock));
+    BARROT_TRY(a.settle_staged());
     util::FileLock lock;
     BARROT_TRY(lock.lock(a.store.mirror->lock_fd(),
                          util::FileLock::Mode::exclusive,
                          a.store.options.busy_timeout_ms));
     BARROT_TRY(a.store.reconcile_locked());
-    BARROT_TRY(a.store.finish_archive_cleanups_locked(&report.resumed));
+    std::vector<Problem> stuck;
+    BARROT_TRY(a.store.finish_archive_cleanups_locked(&report.resumed, &stuck));
+    for (const Problem& p : stuck) {
+      report.problems.push_back({"", p.path, p.detail});
+    }
   } else {
     (void)a.open_dir(false); // to show real paths when it exists
   }
@@ -1125,11 +1348,11 @@ Result<std::vector<ArchiveInfo>> Archiver::list() {
   for (const ArchiveRow& row : rows) {
     ArchiveInfo info;
     info.month = month_name(row.month);
-    info.file = row.file;
+    info.file = resolved_path(row, a.store.mirror->dir());
     info.state = row.state;
     info.manifest = row.manifest;
     info.snapshots = row.snapshots;
-    info.archive_bytes = file_size(row.file);
+    info.archive_bytes = file_size(info.file);
     if (row.manifest.is_object()) {
       const Json& m = row.manifest;
       auto get_int = [](const Json& j, const char* k) {
@@ -1207,20 +1430,18 @@ Result<ArchiveVerifyReport> Archiver::verify(const std::string& month) {
       continue;
     }
     ++report.archives;
-    util::UniqueFd dir;
     ArchiveContent content;
-    Status s = open_recorded_dir(*row, &dir);
-    if (s.ok()) {
-      s = read_archive(dir.get(), m, &content, false);
-    }
+    Status s = read_recorded_archive(a.store, *row, /*promote=*/false, &content, false);
     if (!s.ok()) {
-      problem(m, row->file, s.IsNotFound() ? "the archive file is missing" : s.message());
+      problem(m, row->file, s.message());
       continue;
     }
     report.snapshots += static_cast<std::int64_t>(content.entries.size());
-    std::string why = check_manifest(content, row->manifest, m);
-    if (!why.empty()) {
-      problem(m, row->file, why + " (the store's copy of the manifest)");
+    util::UniqueFd dir;
+    BARROT_TRY(open_recorded_dir(*row, a.store.mirror->dir(), &dir));
+    if (util::exists_at(dir.get(), staged_archive_name(m))) {
+      problem(
+          m, staged_archive_name(m), "left by an interrupted run (barrot-archive run settles it)");
     }
     auto file_manifest = read_manifest_file(dir.get(), m);
     if (!file_manifest.ok()) {
@@ -1259,13 +1480,8 @@ Status Archiver::scan(const std::string& month, const std::function<bool(std::st
     if (!(row.month == m)) {
       continue;
     }
-    util::UniqueFd dir;
     ArchiveContent content;
-    BARROT_TRY(open_recorded_dir(row, &dir));
-    BARROT_TRY(read_archive(dir.get(), m, &content, false));
-    if (std::string why = check_manifest(content, row.manifest, m); !why.empty()) {
-      return Status::Corruption(row.file + ": " + why);
-    }
+    BARROT_TRY(read_recorded_archive(a.store, row, /*promote=*/false, &content, false));
     for (const Entry& e : content.entries) {
       if (!fn(e.text)) {
         break;
@@ -1282,33 +1498,34 @@ Result<RestoreReport> Archiver::restore(const std::string& month) {
   BARROT_TRY_ASSIGN(Month m, parse_month(month));
   RestoreReport report;
   report.month = month_name(m);
+  util::FileLock run_lock;
+  BARROT_TRY(a.lock_archiver(&run_lock));
   std::vector<ArchiveRow> rows;
   BARROT_TRY(read_archive_rows(a.db(), &rows));
   const ArchiveRow* row = nullptr;
   for (const ArchiveRow& r : rows) {
     row = r.month == m ? &r : row;
   }
-  // The archive: the recorded one, else one in the archive directory that a
-  // run wrote but did not get to record.
-  util::UniqueFd dir;
-  if (row != nullptr) {
-    BARROT_TRY(open_recorded_dir(*row, &dir));
-  } else {
-    BARROT_TRY(a.open_dir(false));
-    dir = util::UniqueFd(::dup(a.dir_fd.get()));
-  }
+  // The archive: the recorded one, checked against the store's copy of its
+  // manifest; else one found in the archive directory (another store's, or
+  // a backup), checked against the manifest beside it.
   ArchiveContent content;
-  Status s = read_archive(dir.get(), m, &content, true);
-  if (s.IsNotFound()) {
-    return Status::NotFound("no archive of " + month_name(m));
-  }
-  BARROT_TRY(s);
-  Json manifest = row != nullptr ? row->manifest : Json();
-  if (row == nullptr) {
-    BARROT_TRY_ASSIGN(manifest, read_manifest_file(dir.get(), m));
-  }
-  if (std::string why = check_manifest(content, manifest, m); !why.empty()) {
-    return Status::Corruption(archive_name(m) + ": " + why + "; nothing restored");
+  if (row != nullptr) {
+    BARROT_TRY(read_recorded_archive(a.store, *row, /*promote=*/true, &content, true)
+                   .WithContext("nothing restored"));
+  } else {
+    if (!a.open_dir(false).ok()) {
+      return Status::NotFound("no archive of " + month_name(m));
+    }
+    Status s = read_archive(a.dir_fd.get(), m, &content, true);
+    if (s.IsNotFound()) {
+      return Status::NotFound("no archive of " + month_name(m));
+    }
+    BARROT_TRY(s);
+    BARROT_TRY_ASSIGN(Json manifest, read_manifest_file(a.dir_fd.get(), m));
+    if (std::string why = check_manifest(content, manifest, m); !why.empty()) {
+      return Status::Corruption(archive_name(m) + ": " + why + "; nothing restored");
+    }
   }
 
   util::FileLock lock;
@@ -1316,7 +1533,11 @@ Result<RestoreReport> Archiver::restore(const std::string& month) {
       a.store.mirror->lock_fd(), util::FileLock::Mode::exclusive, a.store.options.busy_timeout_ms));
   BARROT_TRY(a.store.reconcile_locked());
   // A cleanup left unfinished would leave old log lines beside the new ones.
-  BARROT_TRY(a.store.finish_archive_cleanups_locked(nullptr));
+  std::vector<Problem> stuck;
+  BARROT_TRY(a.store.finish_archive_cleanups_locked(nullptr, &stuck));
+  if (!stuck.empty()) {
+    return Status::Corruption(stuck.front().detail + "; nothing restored");
+  }
   BARROT_TRY(store::guarded("cannot restore " + report.month, [&]() -> Status {
     SQLite::Transaction txn(a.db(), SQLite::TransactionBehavior::IMMEDIATE);
     SQLite::Statement existing(a.db(), "SELECT document FROM snapshots WHERE snapshot_id = ?");
@@ -1376,13 +1597,8 @@ Status Archiver::Impl::load_for_search(const SearchFilter& filter,
           !(from < month_start(next_month(row.month)))) {
         continue;
       }
-      util::UniqueFd where;
       ArchiveContent content;
-      BARROT_TRY(open_recorded_dir(row, &where));
-      BARROT_TRY(read_archive(where.get(), row.month, &content, true));
-      if (std::string why = check_manifest(content, row.manifest, row.month); !why.empty()) {
-        return Status::Corruption(row.file + ": " + why);
-      }
+      BARROT_TRY(read_recorded_archive(store, row, /*promote=*/false, &content, true));
       for (std::size_t i = 0; i < content.rows.size(); ++i) {
         content.rows[i].compact = content.entries[i].text;
         bind_insert(insert, content.rows[i]);

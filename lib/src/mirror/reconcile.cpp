@@ -737,7 +737,7 @@ Status Store::Impl::repair_locked(RepairReport* report) {
   // With the mirror complete, the files and lines of archived months left
   // behind by an interrupted barrot-archive go. An archive that cannot be
   // read stops only this step (the scan reported it; nothing is removed).
-  Status s = finish_archive_cleanups_locked(nullptr);
+  Status s = finish_archive_cleanups_locked(nullptr, &report->left_alone);
   if (!s.ok()) {
     report->left_alone.push_back({Problem::Kind::archive_cleanup, "", "", s.message()});
   }

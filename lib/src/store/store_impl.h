@@ -90,9 +90,12 @@ struct Store::Impl {
                              std::vector<Problem>* unreadable);
 
   // Removes the files and log lines of every month left "cleaning" by an
-  // interrupted archive run, and marks it archived. REQUIRES: the mirror
-  // lock held exclusive and the mirror complete (it moves the checkpoint).
-  Status finish_archive_cleanups_locked(std::vector<std::string>* months);
+  // interrupted archive run, and marks it archived; `months` gets those
+  // done, `stuck` a problem for each whose archive cannot be read (its
+  // files stay). REQUIRES: the mirror lock held exclusive and the mirror
+  // complete (it moves the checkpoint).
+  Status finish_archive_cleanups_locked(std::vector<std::string>* months,
+                                        std::vector<Problem>* stuck);
 
   void note_self_mirrored(std::int64_t seq);
   bool is_self_mirrored(std::int64_t seq) const;

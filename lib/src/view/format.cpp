@@ -415,6 +415,11 @@ Json to_json(const ArchiveRunReport& r) {
   }
   j["months"] = std::move(months);
   j["snapshots"] = moved;
+  Json problems = Json::array();
+  for (const ArchiveProblem& p : r.problems) {
+    problems.push_back(Json{{"file", p.file}, {"detail", p.detail}});
+  }
+  j["problems"] = std::move(problems);
   j["db_bytes_before"] = r.db_bytes_before;
   j["db_bytes_after"] = r.db_bytes_after;
   j["db_bytes_freed"] = std::max<std::int64_t>(0, r.db_bytes_before - r.db_bytes_after);
