@@ -5,15 +5,17 @@
 // docs/operations.md ("Retention").
 //
 // Order of a month's archiving, each step safe to interrupt (a later run, or
-// barrot repair, finishes what a crash left):
-//   1. read the month's rows (and merge the month's existing archive, if any)
-//   2. write <month>.jsonl.zst and <month>.manifest.json: temp, fsync, rename
-//   3. re-read the archive and check it against the rows: count, checksums,
-//      every line byte for byte and parsed
-//   4. one transaction: record the archive (state "cleaning") and delete the
-//      rows archived
-//   5. remove their <id>.json files and their log lines (the log rewritten
+// barrot repair, finishes what a crash left; docs/operations.md):
+//   1. read the month's recorded archive, if any, checked against its manifest
+//   2. stream the month's rows, merged with it, through zstd into
+//      <month>.next.jsonl.zst: temp, fsync, rename
+//   3. re-read it: checksums, size, count, every line parsed
+//   4. write <month>.next.manifest.json: temp, fsync, rename
+//   5. one transaction: record the archive (state "cleaning") and delete the
+//      rows archived; then rename the .next files into place
+//   6. remove their <id>.json files and their log lines (the log rewritten
 //      atomically), then mark the archive "archived"
+// One Archiver works on a store at a time (run and restore hold a lock).
 // The newest periodic snapshot is never archived, so latest_periodic.json
 // and `barrot latest` stay right.
 //
