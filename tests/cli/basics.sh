@@ -101,4 +101,21 @@ expect 0 "$BARROT" action y --dir "$T/other"
 expect 0 "$BARROT" --sync full action durable
 expect 0 "$BARROT" --db "$T/separate.db" --dir "$T/third" action z
 [ -f "$T/separate.db" ] || fail "--db not honoured"
+
+# --where: typed, nested, repeatable; commas are part of the value.
+expect 0 "$BARROT" action release '{"env":"production","dur":42.5,"build":{"version":"1.2"},"msg":"a, b"}' --status completed
+expect 0 "$BARROT" action release '{"env":"staging","dur":3,"build":{"version":1.2}}' --status completed
+expect 0 "$BARROT" search --action release --where env=production -o ids
+[ "$(wc -l < "$T/out")" = 1 ] || fail "--where env=production"
+expect 0 "$BARROT" search --action release --where 'dur>10' --count
+[ "$(cat "$T/out")" = 1 ] || fail "--where dur>10"
+expect 0 "$BARROT" search --action release --where build.version=1.2 --count
+[ "$(cat "$T/out")" = 2 ] || fail "--where nested, string and number"
+expect 0 "$BARROT" search --action release --where 'dur<100' --where env!=production --count
+[ "$(cat "$T/out")" = 1 ] || fail "--where repeated"
+expect 0 "$BARROT" search --where 'msg=a, b' --count
+[ "$(cat "$T/out")" = 1 ] || fail "--where with a comma"
+expect 2 "$BARROT" search --where '=x'
+contains "$T/err" "bad --where condition '=x'"
+expect 2 "$BARROT" search --where 'a"b=1'
 echo "basics: ok"

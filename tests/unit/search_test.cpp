@@ -8,6 +8,53 @@ using namespace barrot::test;
 
 namespace {
 
+// The plain reading of a --where condition over one details object.
+bool holds(const DetailCondition& c, const Json& details) {
+  const Json* v = &details;
+  for (const std::string& k : c.path) {
+    if (!v->is_object() || !v->contains(k)) {
+      return c.op == DetailCondition::Op::ne;
+    }
+    v = &(*v)[k];
+  }
+  using Op = DetailCondition::Op;
+  if (c.op == Op::exists) {
+    return true;
+  }
+  const Json given = Json::parse(c.value, nullptr, false);
+  const bool given_number = !given.is_discarded() && given.is_number();
+  auto equal = [&] {
+    if (v->is_string() && v->get<std::string>() == c.value) {
+      return true;
+    }
+    if (given_number && v->is_number()) {
+      return v->get<double>() == given.get<double>();
+    }
+    return (c.value == "true" || c.value == "false" || c.value == "null") &&
+           !given.is_discarded() && *v == given;
+  };
+  if (c.op == Op::eq) {
+    return equal();
+  }
+  if (c.op == Op::ne) {
+    return !equal();
+  }
+  int cmp = 0;
+  if (given_number) {
+    if (!v->is_number()) {
+      return false;
+    }
+    const double a = v->get<double>(), b = given.get<double>();
+    cmp = a < b ? -1 : a > b ? 1 : 0;
+  } else {
+    if (!v->is_string()) {
+      return false;
+    }
+    cmp = v->get<std::string>().compare(c.value);
+  }
+  return c.op == Op::lt ? cmp < 0 : c.op == Op::le ? cmp <= 0 : c.op == Op::gt ? cmp > 0 : cmp >= 0;
+}
+
 // Generated data, with every document kept for the reference filter.
 struct Data {
   TempDir dir;
@@ -27,6 +74,19 @@ struct Data {
       in.at = base + static_cast<TimeUs>(rng() % (30LL * 86400)) * 1'000'000;
       in.details =
           Json{{"n", i}, {"note", words[rng() % words.size()] + " " + words[rng() % words.size()]}};
+      // Typed and nested fields for --where, some missing, some of either type.
+      const std::vector<std::string> envs = {"production", "staging", "dev"};
+      if (rng() % 5 != 0) {
+        in.details["env"] = envs[rng() % envs.size()];
+      }
+      in.details["duration_seconds"] = static_cast<double>(rng() % 1200) / 10.0;
+      in.details["ok"] = rng() % 2 == 0;
+      if (rng() % 3 == 0) {
+        in.details["build"] = Json{{"version", rng() % 2 ? Json("1.2") : Json(1.2)}};
+      } else if (rng() % 2) {
+        in.details["build"] =
+            Json{{"version", "2.0"}, {"date", "2025-06-1" + std::to_string(rng() % 10)}};
+      }
       inputs.push_back(in);
     }
     auto snaps = store->record_actions(inputs);
@@ -71,6 +131,13 @@ struct Data {
                            .find(w) != std::string::npos;
       }
       if (!words_ok) {
+        continue;
+      }
+      bool where_ok = true;
+      for (const DetailCondition& c : f.where) {
+        where_ok = where_ok && action && holds(c, d["action"]["details"]);
+      }
+      if (!where_ok) {
         continue;
       }
       hits.emplace_back(t, d["snapshot_id"].get<std::string>());
@@ -142,6 +209,39 @@ TEST_CASE("search gives what a plain filter over the log gives, for every filter
     REQUIRE_OK(d.store->repair().status());          // indexes everything
     CHECK(same(f) == before);
   }
+  SECTION("conditions on details fields, every operator and type") {
+    for (const char* text : {"env",
+                             "env=production",
+                             "env!=production",
+                             "duration_seconds>30",
+                             "duration_seconds>=30.5",
+                             "duration_seconds<2",
+                             "duration_seconds<=0",
+                             "duration_seconds=12.5",
+                             "ok=true",
+                             "ok!=false",
+                             "build",
+                             "build.version=1.2",
+                             "build.version!=1.2",
+                             "build.version>1.5",
+                             "build.version>=1.2",
+                             "build.date>=2025-06-15",
+                             "build.date<2025-06-13",
+                             "missing",
+                             "missing!=x",
+                             "n>=590",
+                             "note=disk full"}) {
+      INFO(text);
+      auto c = parse_detail_condition(text);
+      REQUIRE_OK(c.status());
+      SearchFilter g = f;
+      g.where = {*c};
+      same(g);
+    }
+    f.where = {*parse_detail_condition("env=staging"),
+               *parse_detail_condition("duration_seconds<60")};
+    CHECK(same(f) > 0);
+  }
   SECTION("combined, limited, both orders") {
     f.action_type = "deploy*";
     f.status = ActionStatus::completed;
@@ -194,5 +294,25 @@ TEST_CASE("time specs: ISO, dates, relative and named days", "[search]") {
   for (const char* bad : {"", "2x", "-3h", "tomorrow", "2025-13-01", "12:00"}) {
     INFO(bad);
     CHECK(parse_time_spec(bad, now).status().IsInvalidArgument());
+  }
+}
+
+TEST_CASE("--where conditions are parsed strictly", "[search]") {
+  auto c = parse_detail_condition("a.b>=3");
+  REQUIRE_OK(c.status());
+  CHECK(c->path == std::vector<std::string>{"a", "b"});
+  CHECK(c->op == DetailCondition::Op::ge);
+  CHECK(c->value == "3");
+  c = parse_detail_condition("msg=a=b, c");
+  REQUIRE_OK(c.status());
+  CHECK(c->op == DetailCondition::Op::eq);
+  CHECK(c->value == "a=b, c");
+  c = parse_detail_condition("x!=");
+  REQUIRE_OK(c.status());
+  CHECK(c->op == DetailCondition::Op::ne);
+  CHECK(c->value.empty());
+  for (const char* bad : {"", "=x", ".a=1", "a..b=1", "a.=1", "a\"b=1", ">3"}) {
+    INFO(bad);
+    CHECK(parse_detail_condition(bad).status().IsInvalidArgument());
   }
 }

@@ -3,6 +3,10 @@
 
 #include <barrot/barrot.h>
 
+// List options are given once per value, never split on commas (a search
+// word or a --where value may hold one). Every file includes cxxopts
+// through this header, so all agree.
+#define CXXOPTS_VECTOR_DELIMITER '\0'
 #include <cxxopts.hpp>
 
 #include <iosfwd>

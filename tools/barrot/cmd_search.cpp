@@ -25,7 +25,11 @@ void add_search(cxxopts::Options& o) {
       "o,output",
       "table (default), json, jsonl (the action_log.jsonl line form), csv or ids",
       cxxopts::value<std::string>(),
-      "FORMAT")("archives", "also search the archived months the time range overlaps")(
+      "FORMAT")("w,where",
+                "a condition on a details field: KEY, KEY=V, KEY!=V, KEY>V, KEY>=V, KEY<V, "
+                "KEY<=V; nested keys joined by dots (repeatable)",
+                cxxopts::value<std::vector<std::string>>(),
+                "COND")("archives", "also search the archived months the time range overlaps")(
       "words", "", cxxopts::value<std::vector<std::string>>());
 }
 
@@ -59,6 +63,12 @@ Status build_filter(const cxxopts::ParseResult& args, SearchFilter* f) {
       return Status::InvalidArgument("--limit must be a positive whole number, not '" + t + "'");
     }
     f->limit = n;
+  }
+  if (args.count("where")) {
+    for (const std::string& text : args["where"].as<std::vector<std::string>>()) {
+      BARROT_TRY_ASSIGN(DetailCondition c, parse_detail_condition(text));
+      f->where.push_back(std::move(c));
+    }
   }
   f->oldest_first = args.count("reverse") > 0;
   if (args.count("words")) {

@@ -12,6 +12,25 @@
 
 namespace barrot {
 
+// A condition on a field of an action's details (`barrot search --where`).
+struct DetailCondition {
+  enum class Op { exists, eq, ne, lt, le, gt, ge };
+  std::vector<std::string> path; // keys, outermost first: {"build", "version"}
+  Op op = Op::exists;
+  // Compared as a number with numbers when it is a JSON number ("30",
+  // "-2.5e3"); as true/false/null with those when it is one of them; else,
+  // and also for =/!= in every case, as text with strings ("1.2" equals both
+  // 1.2 and "1.2"). <, <=, >, >= compare numbers with numbers and text with
+  // strings (byte order: ISO dates compare as times), never across.
+  std::string value;
+};
+
+// "key" (exists), "key=value", "key!=value" (also true when the key is
+// missing), "key>value", "key>=value", "key<value", "key<=value"; nested
+// keys joined by dots: "build.version=1.2". InvalidArgument naming the text
+// for an empty key or one holding a double quote.
+BARROT_EXPORT Result<DetailCondition> parse_detail_condition(std::string_view text);
+
 struct SearchFilter {
   std::optional<SnapshotType> type;
   // Exact action type, or a glob when it holds * ? or [ ("deploy*").
@@ -24,6 +43,8 @@ struct SearchFilter {
   // not yet indexed rows: docs/sql.md). Each needs a letter or digit; they
   // are searched as plain text, never as FTS5 query syntax.
   std::vector<std::string> words;
+  // Conditions on details fields, all of which must hold (actions only).
+  std::vector<DetailCondition> where;
   // At most this many results. Default: 100.
   std::size_t limit = 100;
   // Oldest first instead of newest first.

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <optional>
+#include <variant>
 
 namespace barrot {
 
@@ -58,14 +60,130 @@ Result<TimeUs> parse_time_spec(std::string_view text, TimeUs now) {
                                  "30m/2h/7d ago, now, today or yesterday)");
 }
 
+Result<DetailCondition> parse_detail_condition(std::string_view text) {
+  DetailCondition c;
+  static constexpr std::pair<std::string_view, DetailCondition::Op> k_ops[] = {
+      {"!=", DetailCondition::Op::ne},
+      {">=", DetailCondition::Op::ge},
+      {"<=", DetailCondition::Op::le},
+      {"=", DetailCondition::Op::eq},
+      {">", DetailCondition::Op::gt},
+      {"<", DetailCondition::Op::lt},
+  };
+  std::size_t at = std::string_view::npos;
+  std::size_t len = 0;
+  for (const auto& [sym, op] : k_ops) {
+    const std::size_t p = text.find(sym);
+    if (p != std::string_view::npos && (p < at || (p == at && sym.size() > len))) {
+      at = p;
+      len = sym.size();
+      c.op = op;
+    }
+  }
+  const std::string_view key = at == std::string_view::npos ? text : text.substr(0, at);
+  if (at != std::string_view::npos) {
+    c.value = std::string(text.substr(at + len));
+  }
+  std::string shown(text.substr(0, 80));
+  for (char& ch : shown) {
+    ch = (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ? '?' : ch;
+  }
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t dot = key.find('.', start);
+    const std::string_view part =
+        key.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (part.empty() || part.find('"') != std::string_view::npos ||
+        part.find('\0') != std::string_view::npos) {
+      return Status::InvalidArgument(
+          "bad --where condition '" + shown +
+          "' (expected KEY, KEY=VALUE, KEY!=VALUE or KEY>VALUE (>=, <, <=); nested keys "
+          "joined by dots; a key may not be empty or hold a double quote)");
+    }
+    c.path.emplace_back(part);
+    if (dot == std::string_view::npos) {
+      break;
+    }
+    start = dot + 1;
+  }
+  return c;
+}
+
 namespace {
 
 struct Query {
   std::string where;
-  std::vector<std::string> texts; // bound in order
-  std::vector<std::int64_t> ints;
-  std::vector<bool> is_int; // per bind, which list it comes from
+  std::vector<std::variant<std::int64_t, double, std::string>> params; // bound in order
 };
+
+// The value of a condition as a JSON number, if it is one (strict JSON
+// grammar, so "1e", "0x10" and " 1" are text).
+std::optional<std::variant<std::int64_t, double>> number_of(const std::string& v) {
+  if (v.empty() || !nlohmann::json::accept(v)) {
+    return std::nullopt;
+  }
+  Json j = Json::parse(v);
+  if (j.is_number_integer()) {
+    return std::variant<std::int64_t, double>(j.get<std::int64_t>());
+  }
+  if (j.is_number_unsigned()) {
+    return std::variant<std::int64_t, double>(static_cast<double>(j.get<std::uint64_t>()));
+  }
+  if (j.is_number_float()) {
+    return std::variant<std::int64_t, double>(j.get<double>());
+  }
+  return std::nullopt;
+}
+
+// SQLite's JSON path for `keys`: $."a"."b".
+std::string json_path(const std::vector<std::string>& keys) {
+  std::string p = "$";
+  for (const std::string& k : keys) {
+    p += ".\"" + k + "\"";
+  }
+  return p;
+}
+
+// SQL for one condition, appending its parameters to `q`.
+std::string condition_sql(const DetailCondition& c, Query* q) {
+  const std::string path = json_path(c.path);
+  auto type = [&] {
+    q->params.emplace_back(path);
+    return std::string("json_type(details, ?)");
+  };
+  auto value = [&] {
+    q->params.emplace_back(path);
+    return std::string("json_extract(details, ?)");
+  };
+  const auto number = number_of(c.value);
+  auto bind_number = [&] { std::visit([&](auto n) { q->params.emplace_back(n); }, *number); };
+  using Op = DetailCondition::Op;
+  if (c.op == Op::exists) {
+    return type() + " IS NOT NULL";
+  }
+  if (c.op == Op::eq || c.op == Op::ne) {
+    std::string e = "(" + type() + " = 'text' AND " + value() + " = ?";
+    q->params.emplace_back(c.value);
+    e += ")";
+    if (number) {
+      e += " OR (" + type() + " IN ('integer', 'real') AND " + value() + " = ?)";
+      bind_number();
+    } else if (c.value == "true" || c.value == "false" || c.value == "null") {
+      e += " OR " + type() + " = '" + c.value + "'";
+    }
+    // A missing key makes json_type NULL: "not equal" holds then.
+    return c.op == Op::eq ? "(" + e + ")" : "NOT coalesce((" + e + "), 0)";
+  }
+  const char* op = c.op == Op::lt ? "<" : c.op == Op::le ? "<=" : c.op == Op::gt ? ">" : ">=";
+  if (number) {
+    std::string e = "(" + type() + " IN ('integer', 'real') AND " + value() + " " + op + " ?)";
+    bind_number();
+    return e;
+  }
+  std::string e = "(" + type() + " = 'text' AND " + value() + " " + op + " ?)";
+  q->params.emplace_back(c.value);
+  return e;
+}
 
 bool is_glob(const std::string& s) {
   return s.find_first_of("*?[") != std::string::npos;
@@ -104,14 +222,8 @@ std::string like_pattern(const std::string& word) {
 
 Result<Query> build(const SearchFilter& f) {
   Query q;
-  auto text = [&](std::string v) {
-    q.texts.push_back(std::move(v));
-    q.is_int.push_back(false);
-  };
-  auto num = [&](std::int64_t v) {
-    q.ints.push_back(v);
-    q.is_int.push_back(true);
-  };
+  auto text = [&](std::string v) { q.params.emplace_back(std::move(v)); };
+  auto num = [&](std::int64_t v) { q.params.emplace_back(v); };
   std::string w = "1";
   if (f.type) {
     w += " AND snapshot_type = ?";
@@ -155,19 +267,23 @@ Result<Query> build(const SearchFilter& f) {
     }
     w += "))";
   }
+  if (!f.where.empty()) {
+    w += " AND snapshot_type = 'action'";
+    for (const DetailCondition& c : f.where) {
+      if (c.path.empty()) {
+        return Status::InvalidArgument("a --where condition names no key");
+      }
+      w += " AND " + condition_sql(c, &q);
+    }
+  }
   q.where = w;
   return q;
 }
 
 void bind_all(SQLite::Statement& st, const Query& q) {
-  std::size_t t = 0;
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < q.is_int.size(); ++i) {
-    if (q.is_int[i]) {
-      st.bind(static_cast<int>(i + 1), q.ints[n++]);
-    } else {
-      st.bind(static_cast<int>(i + 1), q.texts[t++]);
-    }
+  for (std::size_t i = 0; i < q.params.size(); ++i) {
+    const int n = static_cast<int>(i + 1);
+    std::visit([&](const auto& v) { st.bind(n, v); }, q.params[i]);
   }
 }
 
@@ -186,7 +302,7 @@ Status search_db(SQLite::Database& db,
         "SELECT snapshot_id, snapshot_type, ts_us, document FROM snapshots WHERE " + q.where +
             " ORDER BY ts_us " + order + ", seq " + order + " LIMIT ?");
     bind_all(st, q);
-    st.bind(static_cast<int>(q.is_int.size() + 1),
+    st.bind(static_cast<int>(q.params.size() + 1),
             static_cast<std::int64_t>(std::min<std::size_t>(filter.limit, INT64_MAX)));
     while (st.executeStep()) {
       Snapshot s;
