@@ -297,7 +297,7 @@ TEST_CASE("time specs: ISO, dates, relative and named days", "[search]") {
   }
 }
 
-TEST_CASE("--where conditions are parsed strictly", "[search]") {
+TEST_CASE("details conditions (search --where) are parsed strictly", "[search]") {
   auto c = parse_detail_condition("a.b>=3");
   REQUIRE_OK(c.status());
   CHECK(c->path == std::vector<std::string>{"a", "b"});
