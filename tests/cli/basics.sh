@@ -115,6 +115,21 @@ expect 0 "$BARROT" search --action release --where 'dur<100' --where env!=produc
 [ "$(cat "$T/out")" = 1 ] || fail "--where repeated"
 expect 0 "$BARROT" search --where 'msg=a, b' --count
 [ "$(cat "$T/out")" = 1 ] || fail "--where with a comma"
+# --after: page by page, the last id of one page starts the next.
+expect 0 "$BARROT" search --limit 1000 -o ids
+cp "$T/out" "$T/all_ids"
+: > "$T/paged"
+after=()
+while :; do
+  expect 0 "$BARROT" search --limit 2 -o ids "${after[@]}"
+  [ -s "$T/out" ] || break
+  cat "$T/out" >> "$T/paged"
+  after=(--after "$(tail -1 "$T/out")")
+done
+cmp -s "$T/paged" "$T/all_ids" || fail "paging with --after differs from one page"
+expect 2 "$BARROT" search --after ../etc
+expect 1 "$BARROT" search --after action_20990101_000000_000000
+contains "$T/err" "no snapshot action_20990101_000000_000000"
 expect 2 "$BARROT" search --where '=x'
 contains "$T/err" "bad --where condition '=x'"
 expect 2 "$BARROT" search --where 'a"b=1'

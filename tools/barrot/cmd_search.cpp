@@ -25,11 +25,15 @@ void add_search(cxxopts::Options& o) {
       "o,output",
       "table (default), json, jsonl (the action_log.jsonl line form), csv or ids",
       cxxopts::value<std::string>(),
-      "FORMAT")("w,where",
-                "a condition on a details field: KEY, KEY=V, KEY!=V, KEY>V, KEY>=V, KEY<V, "
-                "KEY<=V; nested keys joined by dots (repeatable)",
-                cxxopts::value<std::vector<std::string>>(),
-                "COND")("archives", "also search the archived months the time range overlaps")(
+      "FORMAT")("after",
+                "continue after this snapshot id (the last of the previous page)",
+                cxxopts::value<std::string>(),
+                "ID")("w,where",
+                      "a condition on a details field: KEY, KEY=V, KEY!=V, KEY>V, KEY>=V, KEY<V, "
+                      "KEY<=V; nested keys joined by dots (repeatable)",
+                      cxxopts::value<std::vector<std::string>>(),
+                      "COND")("archives",
+                              "also search the archived months the time range overlaps")(
       "words", "", cxxopts::value<std::vector<std::string>>());
 }
 
@@ -71,6 +75,10 @@ Status build_filter(const cxxopts::ParseResult& args, SearchFilter* f) {
     }
   }
   f->oldest_first = args.count("reverse") > 0;
+  if (args.count("after")) {
+    f->after_id = args["after"].as<std::string>();
+    BARROT_TRY(validate_snapshot_id(f->after_id).WithContext("--after"));
+  }
   if (args.count("words")) {
     f->words = args["words"].as<std::vector<std::string>>();
   }
@@ -104,6 +112,9 @@ int run_search(Context& ctx, const cxxopts::ParseResult& args) {
     return fail(ctx, months.status());
   }
   std::unique_ptr<Archiver> archiver;
+  if (with_archives && !filter.after_id.empty()) {
+    return fail(ctx, Status::InvalidArgument("--after does not combine with --archives yet"));
+  }
   if (with_archives && !months->empty()) {
     auto a = Archiver::Open(**store, ArchiveOptions{});
     if (!a.ok()) {

@@ -49,6 +49,9 @@ struct SearchFilter {
   std::size_t limit = 100;
   // Oldest first instead of newest first.
   bool oldest_first = false;
+  // A cursor: continue after this snapshot, in the order asked for (the
+  // last id of the previous page). NotFound when the store does not hold it.
+  std::string after_id;
 };
 
 // "2025-12-22T02:32:11Z" (any ISO 8601 time with a zone), "2025-12-22"

@@ -291,10 +291,38 @@ void bind_all(SQLite::Statement& st, const Query& q) {
 
 namespace store {
 
+namespace {
+
+// The cursor's condition: past the snapshot `f.after_id` in f's order.
+Status add_cursor(SQLite::Database& db, const SearchFilter& f, Query* q) {
+  if (f.after_id.empty()) {
+    return Status::OK();
+  }
+  BARROT_TRY(validate_snapshot_id(f.after_id).WithContext("--after"));
+  return guarded("cannot find the cursor's snapshot", [&]() -> Status {
+    SQLite::Statement st(db, "SELECT ts_us, seq FROM snapshots WHERE snapshot_id = ?");
+    st.bind(1, f.after_id);
+    if (!st.executeStep()) {
+      return Status::NotFound("no snapshot " + f.after_id + " to continue after (archived?)");
+    }
+    const std::int64_t ts = st.getColumn(0).getInt64();
+    const std::int64_t seq = st.getColumn(1).getInt64();
+    const char* cmp = f.oldest_first ? ">" : "<";
+    q->where += std::string(" AND (ts_us ") + cmp + " ? OR (ts_us = ? AND seq " + cmp + " ?))";
+    q->params.emplace_back(ts);
+    q->params.emplace_back(ts);
+    q->params.emplace_back(seq);
+    return Status::OK();
+  });
+}
+
+} // namespace
+
 Status search_db(SQLite::Database& db,
                  const SearchFilter& filter,
                  const std::function<bool(const Snapshot&)>& fn) {
   BARROT_TRY_ASSIGN(Query q, build(filter));
+  BARROT_TRY(add_cursor(db, filter, &q));
   return guarded("cannot search", [&]() -> Status {
     const std::string order = filter.oldest_first ? "ASC" : "DESC";
     SQLite::Statement st(
@@ -321,6 +349,7 @@ Status search_db(SQLite::Database& db,
 
 Result<std::int64_t> count_db(SQLite::Database& db, const SearchFilter& filter) {
   BARROT_TRY_ASSIGN(Query q, build(filter));
+  BARROT_TRY(add_cursor(db, filter, &q));
   std::int64_t n = 0;
   BARROT_TRY(guarded("cannot count", [&]() -> Status {
     SQLite::Statement st(db, "SELECT count(*) FROM snapshots WHERE " + q.where);
