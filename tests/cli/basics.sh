@@ -6,7 +6,7 @@ contains "$T/out" "Commands:"
 expect 2 "$BARROT"
 expect 0 "$BARROT" --version
 contains "$T/out" "barrot "
-for cmd in action track start complete fail periodic daemon latest actions all view diff sql search summary verify repair mirror import; do
+for cmd in action track start complete fail periodic daemon latest actions all view diff sql search tail summary verify repair mirror import; do
   expect 0 "$BARROT" "$cmd" --help
   contains "$T/out" "barrot $cmd"
   contains "$T/out" "--dir"

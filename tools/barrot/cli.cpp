@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -203,6 +204,25 @@ Result<std::unique_ptr<Store>> open_store(Context& ctx, Access access) {
   Options o = ctx.options;
   o.access = access;
   return Store::Open(o);
+}
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int) {
+  g_stop.store(true);
+}
+
+} // namespace
+
+std::atomic<bool>& stop_on_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGINT, &sa, nullptr);
+  return g_stop;
 }
 
 std::string positional(const cxxopts::ParseResult& args, const std::string& name) {

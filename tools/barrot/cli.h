@@ -9,6 +9,7 @@
 #define CXXOPTS_VECTOR_DELIMITER '\0'
 #include <cxxopts.hpp>
 
+#include <atomic>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -85,6 +86,10 @@ int run_on_store(Context& ctx, Access access, Op&& op, Print&& print) {
   }
   return print(*result);
 }
+
+// Makes SIGINT and SIGTERM set the returned flag instead of killing the
+// process (for commands that run until stopped: daemon, tail -f).
+std::atomic<bool>& stop_on_signals();
 
 // The positional argument `name`, or "" when absent.
 std::string positional(const cxxopts::ParseResult& args, const std::string& name);

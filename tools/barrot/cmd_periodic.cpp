@@ -108,25 +108,14 @@ int run_periodic(Context& ctx, const cxxopts::ParseResult& args) {
   return report(ctx, args, *snap, "Generated periodic snapshot: " + snap->id);
 }
 
-std::atomic<bool> g_stop{false};
-
-extern "C" void on_stop_signal(int) {
-  g_stop.store(true);
-}
-
 int run_daemon(Context& ctx, const cxxopts::ParseResult& args) {
   PeriodicConfig config;
   Status s = periodic_config(args, &config);
   if (!s.ok()) {
     return fail(ctx, s);
   }
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGINT, &sa, nullptr);
   DaemonOptions d;
-  d.stop = &g_stop;
+  d.stop = &stop_on_signals();
   d.log = [&](const std::string& line) { *ctx.err << "barrot daemon: " << line << std::endl; };
   s = run_periodic_daemon(ctx.options, config, d);
   return s.ok() ? k_exit_ok : fail(ctx, s);

@@ -1,17 +1,21 @@
-// `barrot search`: filters over the indexed store.
+// `barrot search` and `barrot tail`: filters over the indexed store.
 #include "cli.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
+#include <chrono>
 #include <climits>
 #include <iostream>
+#include <thread>
+#include <unordered_set>
 
 namespace barrot::cli {
 
 namespace {
 
-void add_search(cxxopts::Options& o) {
-  o.add_options("Search")("type", "action or periodic", cxxopts::value<std::string>(), "T")(
+void add_filters(cxxopts::Options& o) {
+  o.add_options("Filters")("type", "action or periodic", cxxopts::value<std::string>(), "T")(
       "action",
       "action type, exact or a glob such as 'deploy*'",
       cxxopts::value<std::string>(),
@@ -20,21 +24,96 @@ void add_search(cxxopts::Options& o) {
       "from this time: ISO 8601, YYYY-MM-DD, 2h, 7d, today, yesterday",
       cxxopts::value<std::string>(),
       "TIME")("until", "before this time (same forms)", cxxopts::value<std::string>(), "TIME")(
-      "limit", "at most N results (default 100)", cxxopts::value<std::string>(), "N")(
-      "reverse", "oldest first")("count", "print only how many match")(
-      "o,output",
-      "table (default), json, jsonl (the action_log.jsonl line form), csv or ids",
+      "w,where",
+      "a condition on a details field: KEY, KEY=V, KEY!=V, KEY>V, KEY>=V, KEY<V, "
+      "KEY<=V; nested keys joined by dots (repeatable)",
+      cxxopts::value<std::vector<std::string>>(),
+      "COND")("o,output",
+              "table (default), json, jsonl (the action_log.jsonl line form), csv or ids",
+              cxxopts::value<std::string>(),
+              "FORMAT")("words", "", cxxopts::value<std::vector<std::string>>());
+}
+
+void add_search(cxxopts::Options& o) {
+  add_filters(o);
+  o.add_options("Search")("limit",
+                          "at most N results (default 100)",
+                          cxxopts::value<std::string>(),
+                          "N")("reverse", "oldest first")("count", "print only how many match")(
+      "after",
+      "continue after this snapshot id (the last of the previous page)",
       cxxopts::value<std::string>(),
-      "FORMAT")("after",
-                "continue after this snapshot id (the last of the previous page)",
-                cxxopts::value<std::string>(),
-                "ID")("w,where",
-                      "a condition on a details field: KEY, KEY=V, KEY!=V, KEY>V, KEY>=V, KEY<V, "
-                      "KEY<=V; nested keys joined by dots (repeatable)",
-                      cxxopts::value<std::vector<std::string>>(),
-                      "COND")("archives",
-                              "also search the archived months the time range overlaps")(
-      "words", "", cxxopts::value<std::vector<std::string>>());
+      "ID")("archives", "also search the archived months the time range overlaps");
+}
+
+void add_tail(cxxopts::Options& o) {
+  add_filters(o);
+  o.add_options("Tail")("n,lines",
+                        "the newest N matching snapshots first (default 10)",
+                        cxxopts::value<std::string>(),
+                        "N")(
+      "f,follow", "then print new matching snapshots as they are written, until interrupted");
+}
+
+// One matching snapshot at a time, in the chosen output format.
+class Printer {
+public:
+  Printer(std::ostream& out, std::string format)
+      : m_out(out), m_format(std::move(format)), m_csv(out, OutputFormat::csv) {
+    if (m_format == "csv") {
+      m_csv.header(
+          {"snapshot_id", "timestamp", "snapshot_type", "action_type", "status", "details"});
+    } else if (m_format == "json") {
+      m_out << "[";
+    }
+  }
+
+  bool print(const Snapshot& snap) {
+    const Json& doc = snap.document;
+    const Json action = doc.contains("action") ? doc["action"] : Json::object();
+    if (m_format == "table") {
+      m_out << format_line(snap) << "\n";
+    } else if (m_format == "ids") {
+      m_out << snap.id << "\n";
+    } else if (m_format == "jsonl") {
+      m_out << dump_json(doc, -1) << "\n";
+    } else if (m_format == "json") {
+      m_out << (m_first ? "\n  " : ",\n  ") << dump_json(doc, -1);
+    } else {
+      m_csv.row({snap.id,
+                 format_iso8601(snap.timestamp),
+                 std::string(to_string(snap.type)),
+                 action.value("type", Json()),
+                 action.value("status", Json()),
+                 action.contains("details") ? Json(dump_json(action["details"], -1)) : Json()});
+    }
+    m_first = false;
+    return static_cast<bool>(m_out);
+  }
+
+  void finish() {
+    if (m_format == "json") {
+      m_out << (m_first ? "]\n" : "\n]\n");
+    }
+    m_out.flush();
+  }
+
+private:
+  std::ostream& m_out;
+  std::string m_format;
+  RowWriter m_csv;
+  bool m_first = true;
+};
+
+// The -o format, or an error naming it.
+Status output_format(Context& ctx, const cxxopts::ParseResult& args, std::string* format) {
+  *format = args.count("output") ? args["output"].as<std::string>() : (ctx.json ? "json" : "table");
+  if (*format != "table" && *format != "json" && *format != "jsonl" && *format != "csv" &&
+      *format != "ids") {
+    return Status::InvalidArgument("unknown output format '" + *format +
+                                   "' (expected table, json, jsonl, csv or ids)");
+  }
+  return Status::OK();
 }
 
 Status build_filter(const cxxopts::ParseResult& args, SearchFilter* f) {
@@ -91,13 +170,10 @@ int run_search(Context& ctx, const cxxopts::ParseResult& args) {
   if (!s.ok()) {
     return fail(ctx, s);
   }
-  std::string format =
-      args.count("output") ? args["output"].as<std::string>() : (ctx.json ? "json" : "table");
-  if (format != "table" && format != "json" && format != "jsonl" && format != "csv" &&
-      format != "ids") {
-    return fail(ctx,
-                Status::InvalidArgument("unknown output format '" + format +
-                                        "' (expected table, json, jsonl, csv or ids)"));
+  std::string format;
+  s = output_format(ctx, args, &format);
+  if (!s.ok()) {
+    return fail(ctx, s);
   }
   auto store = open_store(ctx, Access::read_only);
   if (!store.ok()) {
@@ -141,36 +217,8 @@ int run_search(Context& ctx, const cxxopts::ParseResult& args) {
     *ctx.out << *n << "\n";
     return k_exit_ok;
   }
-  RowWriter csv(*ctx.out, OutputFormat::csv);
-  if (format == "csv") {
-    csv.header({"snapshot_id", "timestamp", "snapshot_type", "action_type", "status", "details"});
-  }
-  bool first = true;
-  if (format == "json") {
-    *ctx.out << "[";
-  }
-  auto print = [&](const Snapshot& snap) {
-    const Json& doc = snap.document;
-    const Json action = doc.contains("action") ? doc["action"] : Json::object();
-    if (format == "table") {
-      *ctx.out << format_line(snap) << "\n";
-    } else if (format == "ids") {
-      *ctx.out << snap.id << "\n";
-    } else if (format == "jsonl") {
-      *ctx.out << dump_json(doc, -1) << "\n";
-    } else if (format == "json") {
-      *ctx.out << (first ? "\n  " : ",\n  ") << dump_json(doc, -1);
-    } else {
-      csv.row({snap.id,
-               format_iso8601(snap.timestamp),
-               std::string(to_string(snap.type)),
-               action.value("type", Json()),
-               action.value("status", Json()),
-               action.contains("details") ? Json(dump_json(action["details"], -1)) : Json()});
-    }
-    first = false;
-    return static_cast<bool>(*ctx.out);
-  };
+  Printer printer(*ctx.out, format);
+  auto print = [&](const Snapshot& snap) { return printer.print(snap); };
   if (!archiver) {
     s = (*store)->search(filter, print);
   } else {
@@ -196,10 +244,80 @@ int run_search(Context& ctx, const cxxopts::ParseResult& args) {
       }
     }
   }
-  if (format == "json") {
-    *ctx.out << (first ? "]\n" : "\n]\n");
-  }
+  printer.finish();
   return s.ok() ? k_exit_ok : fail(ctx, s);
+}
+
+int run_tail(Context& ctx, const cxxopts::ParseResult& args) {
+  SearchFilter filter;
+  Status s = build_filter(args, &filter);
+  std::string format;
+  if (s.ok()) {
+    s = output_format(ctx, args, &format);
+  }
+  const bool follow = args.count("follow") > 0;
+  if (s.ok() && follow && format == "json") {
+    s = Status::InvalidArgument("tail -f prints one snapshot at a time: use -o jsonl, not json");
+  }
+  filter.limit = 10;
+  if (s.ok() && args.count("lines")) {
+    const std::string t = args["lines"].as<std::string>();
+    std::size_t n = 0;
+    auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
+    if (t.empty() || ec != std::errc() || ptr != t.data() + t.size()) {
+      s = Status::InvalidArgument("--lines must be a whole number, not '" + t + "'");
+    }
+    filter.limit = n;
+  }
+  if (!s.ok()) {
+    return fail(ctx, s);
+  }
+  auto store = open_store(ctx, Access::read_only);
+  if (!store.ok()) {
+    return fail(ctx, store.status());
+  }
+  // The newest N, printed oldest first; then, with -f, whatever is inserted
+  // after them (one inserted while the first N were read is printed once).
+  auto seq = (*store)->newest_seq();
+  if (!seq.ok()) {
+    return fail(ctx, seq.status());
+  }
+  std::int64_t last = *seq;
+  std::vector<Snapshot> newest;
+  if (filter.limit > 0) {
+    s = (*store)->search(filter, [&](const Snapshot& snap) {
+      newest.push_back(snap);
+      return true;
+    });
+    if (!s.ok()) {
+      return fail(ctx, s);
+    }
+  }
+  Printer printer(*ctx.out, format);
+  std::unordered_set<std::string> shown;
+  for (auto it = newest.rbegin(); it != newest.rend(); ++it) {
+    printer.print(*it);
+    shown.insert(it->id);
+  }
+  printer.finish();
+  if (!follow) {
+    return k_exit_ok;
+  }
+  const std::atomic<bool>& stop = stop_on_signals();
+  while (!stop.load() && *ctx.out) {
+    s = (*store)->search_inserted_after(filter, &last, [&](const Snapshot& snap) {
+      return shown.erase(snap.id) > 0 || printer.print(snap);
+    });
+    if (!s.ok()) {
+      return fail(ctx, s);
+    }
+    printer.finish();
+    shown.clear(); // only the first round can meet what was printed above
+    for (int i = 0; i < 20 && !stop.load(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  return k_exit_ok;
 }
 
 } // namespace
@@ -212,6 +330,12 @@ const std::vector<Command>& search_commands() {
        {"*words"},
        add_search,
        run_search},
+      {"tail",
+       "[WORD...] [-n N] [-f]",
+       "the newest matching snapshots, oldest first; -f: then follow new ones",
+       {"*words"},
+       add_tail,
+       run_tail},
   };
   return k_commands;
 }

@@ -171,6 +171,17 @@ public:
   // How many snapshots match `filter` (its limit ignored).
   Result<std::int64_t> count(const SearchFilter& filter);
 
+  // For following new writes (barrot tail -f): the insertion counter of the
+  // newest snapshot (the `seq` column; 0 for an empty store).
+  Result<std::int64_t> newest_seq();
+
+  // Calls `fn` for each snapshot matching `filter` (its limit, order and
+  // cursor ignored) inserted after counter `*seq`, in insertion order, and
+  // moves `*seq` past each one passed to `fn`.
+  Status search_inserted_after(const SearchFilter& filter,
+                               std::int64_t* seq,
+                               const std::function<bool(const Snapshot&)>& fn);
+
   // Runs one read-only SQL statement (SELECT, WITH ... SELECT, or a read-only
   // PRAGMA such as table_info) and calls `header` once with the column names,
   // then `row` per row until it returns false. Anything that could write or

@@ -370,4 +370,42 @@ Result<std::int64_t> Store::count(const SearchFilter& filter) {
   return store::count_db(*m_impl->db, filter);
 }
 
+Result<std::int64_t> Store::newest_seq() {
+  std::int64_t n = 0;
+  BARROT_TRY(store::guarded("cannot read the store", [&]() -> Status {
+    n = m_impl->db->execAndGet("SELECT coalesce(max(seq), 0) FROM snapshots").getInt64();
+    return Status::OK();
+  }));
+  return n;
+}
+
+Status Store::search_inserted_after(const SearchFilter& filter,
+                                    std::int64_t* seq,
+                                    const std::function<bool(const Snapshot&)>& fn) {
+  SearchFilter f = filter;
+  f.after_id.clear();
+  BARROT_TRY_ASSIGN(Query q, build(f));
+  return store::guarded("cannot search", [&]() -> Status {
+    SQLite::Statement st(*m_impl->db,
+                         "SELECT snapshot_id, snapshot_type, ts_us, document, seq FROM snapshots "
+                         "WHERE " +
+                             q.where + " AND seq > ? ORDER BY seq");
+    bind_all(st, q);
+    st.bind(static_cast<int>(q.params.size() + 1), *seq);
+    while (st.executeStep()) {
+      Snapshot s;
+      s.id = st.getColumn(0).getString();
+      s.type =
+          st.getColumn(1).getString() == "periodic" ? SnapshotType::periodic : SnapshotType::action;
+      s.timestamp = st.getColumn(2).getInt64();
+      BARROT_TRY_ASSIGN(s.document, store::parse_document(st.getColumn(3).getString(), s.id));
+      *seq = st.getColumn(4).getInt64();
+      if (!fn(s)) {
+        break;
+      }
+    }
+    return Status::OK();
+  });
+}
+
 } // namespace barrot

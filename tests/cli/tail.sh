@@ -1,0 +1,54 @@
+# barrot tail: the newest matching snapshots oldest first; -f follows writes
+# from other processes with the same filters until interrupted.
+source "$(dirname "$0")/lib.sh"
+
+for i in $(seq 1 6); do
+  expect 0 "$BARROT" action deploy "{\"n\":$i}" --status completed -q
+  expect 0 "$BARROT" action build "{\"n\":$i}" --status failed -q
+done
+expect 0 "$BARROT" search --limit 3 -o ids
+tac "$T/out" > "$T/want"
+expect 0 "$BARROT" tail -n 3 -o ids
+cmp -s "$T/out" "$T/want" || fail "tail -n 3 is not the newest three, oldest first"
+expect 0 "$BARROT" tail --action build --where 'n>=5' -o jsonl
+[ "$(jq -r .action.details.n "$T/out" | tr '\n' ' ')" = "5 6 " ] || fail "tail with filters"
+expect 0 "$BARROT" tail
+[ "$(wc -l < "$T/out")" = 10 ] || fail "tail prints 10 by default"
+
+# -f: only new deploy snapshots, each once, in order, until SIGINT.
+"$BARROT" tail -f -n 0 --action deploy -o ids > "$T/followed" 2>"$T/ferr" &
+pid=$!
+sleep 0.3
+: > "$T/written"
+for i in $(seq 1 5); do
+  "$BARROT" action deploy "{\"m\":$i}" -q >> "$T/written"
+  "$BARROT" action build "{\"m\":$i}" -q > /dev/null
+done
+"$WRITER" "$BARROT_SNAPSHOTS_DIR" 20 5 >> "$T/written_batch"   # another process, batches of 5
+for _ in $(seq 1 50); do
+  [ "$(wc -l < "$T/followed")" -ge 5 ] && break
+  sleep 0.1
+done
+kill -INT "$pid"
+code=0; wait "$pid" || code=$?
+[ "$code" = 0 ] || { cat "$T/ferr"; fail "tail -f exited $code on SIGINT"; }
+cmp -s "$T/followed" "$T/written" || { diff "$T/followed" "$T/written"; fail "tail -f output"; }
+
+# Everything new, from a writer process, none twice.
+"$BARROT" tail -f -n 0 -o ids > "$T/all_followed" &
+pid=$!
+sleep 0.3
+"$WRITER" "$BARROT_SNAPSHOTS_DIR" 40 7 > "$T/acked"
+for _ in $(seq 1 50); do
+  [ "$(wc -l < "$T/all_followed")" -ge 40 ] && break
+  sleep 0.1
+done
+kill -TERM "$pid"
+wait "$pid"
+cmp -s <(sort "$T/all_followed") <(sort "$T/acked") || fail "tail -f missed or repeated a snapshot"
+
+expect 2 "$BARROT" tail -f -o json
+contains "$T/err" "use -o jsonl"
+expect 2 "$BARROT" tail -n x
+expect 2 "$BARROT" tail --where '=1'
+echo "tail: ok"
