@@ -649,64 +649,73 @@ private:
 
 // --- Store::Impl hooks (verify and repair) ---------------------------------------
 
-Status Store::Impl::pending_archive_ids(std::unordered_map<std::string, std::string>* out,
-                                        std::vector<Problem>* unreadable) {
+namespace {
+
+// Calls fn(row, ids) for each month left "cleaning", with the ids its
+// archive holds that the store no longer does. A month whose archive cannot
+// be read gets a problem in `unreadable` instead: without the archive there
+// is no telling which files were archived, so they stay (they may be the
+// only copy left) and the other months go on.
+Status for_each_cleaning_month(
+    Store::Impl& impl,
+    bool promote,
+    std::vector<Problem>* unreadable,
+    const std::function<Status(const ArchiveRow&, const std::unordered_set<std::string>&)>& fn) {
   std::vector<ArchiveRow> rows;
-  BARROT_TRY(read_archive_rows(*db, &rows));
+  BARROT_TRY(read_archive_rows(*impl.db, &rows));
   for (const ArchiveRow& row : rows) {
     if (row.state != "cleaning") {
       continue;
     }
     ArchiveContent content;
-    Status s = read_recorded_archive(*this, row, /*promote=*/false, &content, false);
+    Status s = read_recorded_archive(impl, row, promote, &content, false);
     if (!s.ok()) {
-      unreadable->push_back(
-          {Problem::Kind::archive_cleanup,
-           "",
-           row.file,
-           "the cleanup of " + month_name(row.month) + " cannot proceed: " + s.message()});
+      unreadable->push_back({Problem::Kind::archive_cleanup,
+                             "",
+                             row.file,
+                             "the cleanup of " + month_name(row.month) +
+                                 " cannot proceed: " + s.message() +
+                                 " (put the archive back, e.g. from a backup, and run again)"});
       continue;
     }
     std::unordered_set<std::string> gone;
-    BARROT_TRY(ids_not_in_store(*db, content.entries, &gone));
-    for (const std::string& id : gone) {
-      out->emplace(id, month_name(row.month));
-    }
+    BARROT_TRY(ids_not_in_store(*impl.db, content.entries, &gone));
+    BARROT_TRY(fn(row, gone));
   }
   return Status::OK();
 }
 
+} // namespace
+
+Status Store::Impl::pending_archive_ids(std::unordered_map<std::string, std::string>* out,
+                                        std::vector<Problem>* unreadable) {
+  return for_each_cleaning_month(
+      *this,
+      /*promote=*/false,
+      unreadable,
+      [&](const ArchiveRow& row, const std::unordered_set<std::string>& gone) {
+        for (const std::string& id : gone) {
+          out->emplace(id, month_name(row.month));
+        }
+        return Status::OK();
+      });
+}
+
 Status Store::Impl::finish_archive_cleanups_locked(std::vector<std::string>* months,
                                                    std::vector<Problem>* stuck) {
-  std::vector<ArchiveRow> rows;
-  BARROT_TRY(read_archive_rows(*db, &rows));
-  for (const ArchiveRow& row : rows) {
-    if (row.state != "cleaning") {
-      continue;
-    }
-    ArchiveContent content;
-    Status s = read_recorded_archive(*this, row, /*promote=*/true, &content, false);
-    if (!s.ok()) {
-      // Without the archive there is no telling which files were archived:
-      // they stay (they may be the only copy left). Other months go on.
-      stuck->push_back({Problem::Kind::archive_cleanup,
-                        "",
-                        row.file,
-                        "the cleanup of " + month_name(row.month) +
-                            " cannot proceed: " + s.message() +
-                            " (put the archive back, e.g. from a backup, and run again)"});
-      continue;
-    }
-    std::unordered_set<std::string> gone;
-    BARROT_TRY(ids_not_in_store(*db, content.entries, &gone));
-    MonthReport unused;
-    BARROT_TRY(remove_from_mirror(*this, gone, /*lock_held=*/true, &unused, nullptr));
-    BARROT_TRY(mark_archived(*db, row.month));
-    if (months != nullptr) {
-      months->push_back(month_name(row.month));
-    }
-  }
-  return Status::OK();
+  return for_each_cleaning_month(
+      *this,
+      /*promote=*/true,
+      stuck,
+      [&](const ArchiveRow& row, const std::unordered_set<std::string>& gone) -> Status {
+        MonthReport unused;
+        BARROT_TRY(remove_from_mirror(*this, gone, /*lock_held=*/true, &unused, nullptr));
+        BARROT_TRY(mark_archived(*db, row.month));
+        if (months != nullptr) {
+          months->push_back(month_name(row.month));
+        }
+        return Status::OK();
+      });
 }
 
 // --- Archiver -------------------------------------------------------------------

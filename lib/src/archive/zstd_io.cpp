@@ -12,6 +12,23 @@ Status zstd_error(const char* what, std::size_t code) {
   return Status::Corruption(std::string(what) + ": " + ZSTD_getErrorName(code));
 }
 
+// A decompression context, freed on scope exit.
+struct Dctx {
+  ZSTD_DCtx* d = ZSTD_createDCtx();
+  ~Dctx() { ZSTD_freeDCtx(d); }
+
+  // OK when the context exists and there is something to decompress.
+  Status check(std::string_view compressed) const {
+    if (d == nullptr) {
+      return Status::IOError("cannot create a zstd context (out of memory)");
+    }
+    if (compressed.empty()) {
+      return Status::Corruption("empty file, not zstd data");
+    }
+    return Status::OK();
+  }
+};
+
 } // namespace
 
 struct Compressor::State {
@@ -94,16 +111,8 @@ Status Compressor::finish(std::string* out) {
 Status for_each_line(std::string_view compressed,
                      const std::function<bool(std::string_view line)>& on_line,
                      std::int64_t* bytes_out) {
-  struct Dctx {
-    ZSTD_DCtx* d = ZSTD_createDCtx();
-    ~Dctx() { ZSTD_freeDCtx(d); }
-  } dctx;
-  if (dctx.d == nullptr) {
-    return Status::IOError("cannot create a zstd context (out of memory)");
-  }
-  if (compressed.empty()) {
-    return Status::Corruption("empty file, not zstd data");
-  }
+  Dctx dctx;
+  BARROT_TRY(dctx.check(compressed));
   std::vector<char> buf(ZSTD_DStreamOutSize() * 4);
   std::string carry; // a line split across output buffers
   std::int64_t total = 0;
@@ -158,16 +167,8 @@ Status decompress(std::string_view compressed,
                   std::size_t size,
                   std::string* out,
                   const std::function<void(std::size_t)>& on_progress) {
-  struct Dctx {
-    ZSTD_DCtx* d = ZSTD_createDCtx();
-    ~Dctx() { ZSTD_freeDCtx(d); }
-  } dctx;
-  if (dctx.d == nullptr) {
-    return Status::IOError("cannot create a zstd context (out of memory)");
-  }
-  if (compressed.empty()) {
-    return Status::Corruption("empty file, not zstd data");
-  }
+  Dctx dctx;
+  BARROT_TRY(dctx.check(compressed));
   // One byte more than expected: a longer content fills it and is refused.
   out->resize(size + 1);
   std::size_t used = 0;

@@ -293,6 +293,17 @@ namespace store {
 
 namespace {
 
+// A snapshot from a row selecting snapshot_id, snapshot_type, ts_us, document.
+Result<Snapshot> snapshot_of_row(SQLite::Statement& st) {
+  Snapshot s;
+  s.id = st.getColumn(0).getString();
+  s.type =
+      st.getColumn(1).getString() == "periodic" ? SnapshotType::periodic : SnapshotType::action;
+  s.timestamp = st.getColumn(2).getInt64();
+  BARROT_TRY_ASSIGN(s.document, parse_document(st.getColumn(3).getString(), s.id));
+  return s;
+}
+
 // The cursor's condition: past the snapshot `f.after_id` in f's order.
 Status add_cursor(SQLite::Database& db, const SearchFilter& f, Query* q) {
   if (f.after_id.empty()) {
@@ -333,12 +344,7 @@ Status search_db(SQLite::Database& db,
     st.bind(static_cast<int>(q.params.size() + 1),
             static_cast<std::int64_t>(std::min<std::size_t>(filter.limit, INT64_MAX)));
     while (st.executeStep()) {
-      Snapshot s;
-      s.id = st.getColumn(0).getString();
-      s.type =
-          st.getColumn(1).getString() == "periodic" ? SnapshotType::periodic : SnapshotType::action;
-      s.timestamp = st.getColumn(2).getInt64();
-      BARROT_TRY_ASSIGN(s.document, parse_document(st.getColumn(3).getString(), s.id));
+      BARROT_TRY_ASSIGN(Snapshot s, snapshot_of_row(st));
       if (!fn(s)) {
         break;
       }
@@ -393,12 +399,7 @@ Status Store::search_inserted_after(const SearchFilter& filter,
     bind_all(st, q);
     st.bind(static_cast<int>(q.params.size() + 1), *seq);
     while (st.executeStep()) {
-      Snapshot s;
-      s.id = st.getColumn(0).getString();
-      s.type =
-          st.getColumn(1).getString() == "periodic" ? SnapshotType::periodic : SnapshotType::action;
-      s.timestamp = st.getColumn(2).getInt64();
-      BARROT_TRY_ASSIGN(s.document, store::parse_document(st.getColumn(3).getString(), s.id));
+      BARROT_TRY_ASSIGN(Snapshot s, store::snapshot_of_row(st));
       *seq = st.getColumn(4).getInt64();
       if (!fn(s)) {
         break;
