@@ -166,10 +166,6 @@ public:
   // archive file stays; the next run archives the month again if it is due.
   Result<RestoreReport> restore(const std::string& month);
 
-  // Calls `fn(line)` for every snapshot document (compact JSON) of the
-  // archived `month`, oldest first, after checking the archive's checksums.
-  Status scan(const std::string& month, const std::function<bool(std::string_view)>& fn);
-
   // Searches the archived months that `filter`'s time range overlaps, with
   // the same filter semantics as Store::search (newest first unless
   // filter.oldest_first, at most filter.limit). Each archive is checked
@@ -183,8 +179,6 @@ public:
 
   // Archived months (state archived or cleaning) overlapping [from, to).
   static Result<std::vector<std::string>> archived_months(Store& store, TimeUs from, TimeUs to);
-
-  const std::string& archive_dir() const;
 
   struct Impl;
 

@@ -827,10 +827,6 @@ struct Archiver::Impl {
 Archiver::Archiver(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 Archiver::~Archiver() = default;
 
-const std::string& Archiver::archive_dir() const {
-  return m_impl->dir.empty() ? m_impl->options.archive_dir : m_impl->dir;
-}
-
 Result<std::unique_ptr<Archiver>> Archiver::Open(Store& store, const ArchiveOptions& options) {
   auto impl = std::make_unique<Impl>(*store.m_impl);
   impl->options = options;
@@ -1478,27 +1474,6 @@ Result<ArchiveVerifyReport> Archiver::verify(const std::string& month) {
     }
   }
   return report;
-}
-
-Status Archiver::scan(const std::string& month, const std::function<bool(std::string_view)>& fn) {
-  Impl& a = *m_impl;
-  BARROT_TRY_ASSIGN(Month m, parse_month(month));
-  std::vector<ArchiveRow> rows;
-  BARROT_TRY(read_archive_rows(a.db(), &rows));
-  for (const ArchiveRow& row : rows) {
-    if (!(row.month == m)) {
-      continue;
-    }
-    ArchiveContent content;
-    BARROT_TRY(read_recorded_archive(a.store, row, /*promote=*/false, &content, false));
-    for (const Entry& e : content.entries) {
-      if (!fn(e.text)) {
-        break;
-      }
-    }
-    return Status::OK();
-  }
-  return Status::NotFound("no archive of " + month);
 }
 
 Result<RestoreReport> Archiver::restore(const std::string& month) {
