@@ -102,6 +102,8 @@ struct ImportReport {
     std::string reason;
   };
   std::vector<Skipped> skipped; // unreadable, truncated or invalid input
+  double database_seconds = 0;  // reading, checking, inserting, indexing, committing
+  double mirror_seconds = 0;    // writing the new snapshots' files and log lines
 };
 
 class BARROT_EXPORT Store {

@@ -12,8 +12,16 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "util/time.h"
+
 #include <algorithm>
-#include <map>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
 #include <unordered_set>
 
 namespace barrot {
@@ -80,151 +88,293 @@ Status row_from_document(const Json& doc, const std::string& expect_id, PendingR
 
 namespace {
 
-struct Candidate {
-  PendingRow row;
-  std::string source;
-};
-
 bool same_json(const Json& a, const Json& b) {
   return nlohmann::json::parse(a.dump()) == nlohmann::json::parse(b.dump());
+}
+
+// An input turned into a row, or the reason it was skipped.
+struct Parsed {
+  PendingRow row;
+  std::string source; // "file.json" or "action_log.jsonl:17"
+  std::string skip;   // not empty: skipped, for this reason
+};
+
+Parsed parse_input(std::string_view text, std::string source, const std::string& expect_id,
+                   bool last_line_cut) {
+  Parsed p;
+  p.source = std::move(source);
+  Json doc = Json::parse(text, nullptr, false);
+  if (doc.is_discarded()) {
+    p.skip = last_line_cut ? "not valid JSON (the last line is cut short)" : "not valid JSON";
+    return p;
+  }
+  Status s = row_from_document(doc, expect_id, &p.row);
+  if (!s.ok()) {
+    p.skip = s.message();
+  }
+  return p;
+}
+
+// Reads action_log.jsonl on a thread of its own, in batches of parsed lines,
+// while the caller inserts the previous batches: parsing and checking a line
+// costs about as much as inserting it.
+class LogReader {
+public:
+  static constexpr std::size_t k_batch = 1024;
+  static constexpr std::size_t k_queued_batches = 8;
+
+  LogReader(util::UniqueFd fd) : m_fd(std::move(fd)), m_thread([this] { run(); }) {}
+
+  ~LogReader() {
+    {
+      std::lock_guard<std::mutex> lock(m_mu);
+      m_stop = true;
+    }
+    m_cv.notify_all();
+    m_thread.join();
+  }
+
+  // The next batch; empty at the end (then `status()` tells how it ended).
+  std::vector<Parsed> next() {
+    std::unique_lock<std::mutex> lock(m_mu);
+    m_cv.wait(lock, [&] { return !m_queue.empty() || m_done; });
+    if (m_queue.empty()) {
+      return {};
+    }
+    std::vector<Parsed> batch = std::move(m_queue.front());
+    m_queue.pop_front();
+    m_cv.notify_all();
+    return batch;
+  }
+
+  Status status() {
+    std::lock_guard<std::mutex> lock(m_mu);
+    return m_status;
+  }
+
+  std::int64_t lines_read() const { return m_lines; }
+
+private:
+  void run() {
+    Status s;
+    try {
+      s = read_all();
+    } catch (const std::exception& e) {
+      s = Status::IOError(std::string("cannot read ") + mirror::k_log_name + ": " + e.what());
+    }
+    std::lock_guard<std::mutex> lock(m_mu);
+    m_status = s;
+    m_done = true;
+    m_cv.notify_all();
+  }
+
+  // False when the consumer went away.
+  bool push(std::vector<Parsed>* batch) {
+    std::unique_lock<std::mutex> lock(m_mu);
+    m_cv.wait(lock, [&] { return m_queue.size() < k_queued_batches || m_stop; });
+    if (m_stop) {
+      return false;
+    }
+    m_queue.push_back(std::move(*batch));
+    batch->clear();
+    m_cv.notify_all();
+    return true;
+  }
+
+  Status read_all() {
+    std::string buf;
+    std::vector<Parsed> batch;
+    std::int64_t number = 0;
+    std::size_t begin = 0; // first byte of the current line in buf
+    bool eof = false;
+    while (!eof || begin < buf.size()) {
+      std::size_t nl = buf.find('\n', begin);
+      if (nl == std::string::npos && !eof) {
+        buf.erase(0, begin);
+        begin = 0;
+        const std::size_t old = buf.size();
+        buf.resize(old + (1 << 20));
+        std::size_t got = 0;
+        BARROT_TRY(util::read_some(m_fd.get(), buf.data() + old, 1 << 20, &got,
+                                   mirror::k_log_name));
+        buf.resize(old + got);
+        eof = got == 0;
+        continue;
+      }
+      const bool has_nl = nl != std::string::npos;
+      const std::size_t end = has_nl ? nl : buf.size();
+      std::string_view line(buf.data() + begin, end - begin);
+      begin = has_nl ? nl + 1 : buf.size();
+      ++number;
+      if (line.empty()) {
+        continue;
+      }
+      ++m_lines;
+      batch.push_back(parse_input(line, std::string(mirror::k_log_name) + ":" +
+                                            std::to_string(number),
+                                  "", !has_nl));
+      if (batch.size() == k_batch && !push(&batch)) {
+        return Status::OK();
+      }
+    }
+    if (!batch.empty()) {
+      push(&batch);
+    }
+    return Status::OK();
+  }
+
+  util::UniqueFd m_fd;
+  std::mutex m_mu;
+  std::condition_variable m_cv;
+  std::deque<std::vector<Parsed>> m_queue;
+  bool m_done = false;
+  bool m_stop = false;
+  Status m_status;
+  std::atomic<std::int64_t> m_lines{0};
+  std::thread m_thread; // last: starts once the rest is built
+};
+
+// Inserts parsed inputs in the import's transaction. A snapshot id already
+// stored is compared: before the import began it is "already present" (or a
+// conflict, the stored one kept); inserted earlier in this import (a file
+// and its log line, say) it is merged silently when equal, else a conflict.
+class Inserter {
+public:
+  Inserter(Store::Impl& impl, ImportReport& report)
+      : m_impl(impl),
+        m_report(report),
+        m_existing(*impl.db, "SELECT document, seq FROM snapshots WHERE snapshot_id = ?") {
+    m_base_seq = impl.db->execAndGet("SELECT coalesce(max(seq), 0) FROM snapshots").getInt64();
+  }
+
+  void add(Parsed& p) {
+    if (!p.skip.empty()) {
+      m_report.skipped.push_back({p.source, p.skip});
+      return;
+    }
+    bind_insert(*m_impl.insert_stmt, p.row);
+    m_impl.insert_stmt->exec();
+    if (m_impl.db->getChanges() == 1) {
+      ++m_report.imported;
+      return;
+    }
+    m_existing.reset();
+    m_existing.bind(1, p.row.id);
+    if (!m_existing.executeStep()) {
+      throw std::runtime_error("snapshot " + p.row.id + " is neither stored nor insertable");
+    }
+    Json stored = Json::parse(m_existing.getColumn(0).getString(), nullptr, false);
+    const bool same = !stored.is_discarded() && same_json(stored, p.row.document);
+    const bool earlier_in_import = m_existing.getColumn(1).getInt64() > m_base_seq;
+    if (same) {
+      // Counted once per snapshot, however many copies the input holds.
+      if (!earlier_in_import && m_counted.insert(p.row.id).second) {
+        ++m_report.already_present;
+      }
+    } else {
+      ++m_report.conflicts;
+      m_report.skipped.push_back(
+          {p.source, earlier_in_import
+                         ? "differs from an earlier copy of " + p.row.id + " in the import; kept that one"
+                         : "a different snapshot " + p.row.id + " is stored; kept it"});
+    }
+  }
+
+private:
+  Store::Impl& m_impl;
+  ImportReport& m_report;
+  SQLite::Statement m_existing;
+  std::int64_t m_base_seq = 0;
+  std::unordered_set<std::string> m_counted; // ids counted as already present
+};
+
+// The time a snapshot file's name says, for reading files in time order
+// ("action_20251222_022057_454420.json" -> "20251222_022057_454420").
+std::string_view time_part(const std::string& name) {
+  const std::size_t us = name.find('_');
+  return us == std::string::npos ? std::string_view(name) : std::string_view(name).substr(us + 1);
 }
 
 Status import_into(Store::Impl& impl, const std::string& dir, ImportReport& report) {
   util::UniqueFd src;
   BARROT_TRY(util::open_dir(dir, &src).WithContext("import"));
-
-  // 1. Read everything: files first, then the log (files win a conflict,
-  //    being the complete per-snapshot record).
-  std::map<std::string, Candidate> found; // by id
-  auto offer = [&](PendingRow&& row, const std::string& source) {
-    const std::string id = row.id;
-    auto it = found.find(id);
-    if (it == found.end()) {
-      found.emplace(id, Candidate{std::move(row), source});
-    } else if (!same_json(it->second.row.document, row.document)) {
-      ++report.conflicts;
-      report.skipped.push_back(
-          {source, "differs from " + it->second.source + " for the same id; kept that one"});
-    }
-  };
   std::vector<std::string> names;
   BARROT_TRY(util::list_dir(src.get(), dir, &names));
   std::erase_if(names, [](const std::string& name) {
     return name.size() <= 5 || name.compare(name.size() - 5, 5, ".json") != 0 || name[0] == '.';
   });
-  // latest_periodic.json last: it is a copy, and the original file should
-  // win if the two disagree.
+  // Oldest first; latest_periodic.json last: it is a copy, and the original
+  // file should win if the two disagree.
   std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
     const bool la = a == mirror::k_latest_name;
     const bool lb = b == mirror::k_latest_name;
-    return la != lb ? lb : a < b;
+    if (la != lb) {
+      return lb;
+    }
+    return time_part(a) != time_part(b) ? time_part(a) < time_part(b) : a < b;
   });
-  for (const std::string& name : names) {
-    std::string text;
-    Status s = util::read_file(src.get(), name, &text);
-    if (!s.ok()) {
-      report.skipped.push_back({name, s.message()});
-      continue;
-    }
-    ++report.files_read;
-    Json doc = Json::parse(text, nullptr, false);
-    if (doc.is_discarded()) {
-      report.skipped.push_back({name, "not valid JSON (truncated or damaged)"});
-      continue;
-    }
-    const bool latest = name == mirror::k_latest_name;
-    const std::string expect = latest ? "" : name.substr(0, name.size() - 5);
-    if (!latest && !validate_snapshot_id(expect).ok()) {
-      report.skipped.push_back({name, "not named after a snapshot id"});
-      continue;
-    }
-    PendingRow row;
-    s = row_from_document(doc, expect, &row);
-    if (!s.ok()) {
-      report.skipped.push_back({name, s.message()});
-      continue;
-    }
-    offer(std::move(row), name);
-  }
-  std::string log;
-  Status ls = util::read_file(src.get(), mirror::k_log_name, &log);
+  util::UniqueFd log_fd;
+  std::int64_t log_size = 0;
+  Status ls = util::open_regular_file(src.get(), mirror::k_log_name, true, &log_fd, &log_size);
   if (!ls.ok() && !ls.IsNotFound()) {
     report.skipped.push_back({mirror::k_log_name, ls.message()});
   }
-  std::int64_t number = 0;
-  for (std::size_t pos = 0; pos < log.size();) {
-    std::size_t nl = log.find('\n', pos);
-    const bool has_nl = nl != std::string::npos;
-    std::string_view line(log.data() + pos, (has_nl ? nl : log.size()) - pos);
-    pos = has_nl ? nl + 1 : log.size();
-    ++number;
-    const std::string source = std::string(mirror::k_log_name) + ":" + std::to_string(number);
-    if (line.empty()) {
-      continue;
-    }
-    ++report.lines_read;
-    Json doc = Json::parse(line, nullptr, false);
-    if (doc.is_discarded()) {
-      report.skipped.push_back(
-          {source, has_nl ? "not valid JSON" : "not valid JSON (the last line is cut short)"});
-      continue;
-    }
-    PendingRow row;
-    Status s = row_from_document(doc, "", &row);
-    if (!s.ok()) {
-      report.skipped.push_back({source, s.message()});
-      continue;
-    }
-    offer(std::move(row), source);
-  }
 
-  // 2. Insert what is new, in time order, in one transaction.
-  std::vector<PendingRow*> rows;
-  for (auto& [id, c] : found) {
-    rows.push_back(&c.row);
-  }
-  std::sort(rows.begin(), rows.end(), [](const PendingRow* a, const PendingRow* b) {
-    return a->ts != b->ts ? a->ts < b->ts : a->id < b->id;
-  });
   util::FileLock lock;
   BARROT_TRY(lock.lock(
       impl.mirror->lock_fd(), util::FileLock::Mode::exclusive, impl.options.busy_timeout_ms));
-  std::vector<PendingRow*> added;
+  const auto t0 = std::chrono::steady_clock::now();
+  // Everything in one transaction: an import is all there or not at all.
+  // Files first, then the log (files win a conflict, being the complete
+  // per-snapshot record).
   BARROT_TRY(store::guarded("cannot import", [&]() -> Status {
     SQLite::Transaction txn(*impl.db, SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement existing(*impl.db, "SELECT document FROM snapshots WHERE snapshot_id = ?");
-    SQLite::Statement& insert = *impl.insert_stmt;
-    for (PendingRow* row : rows) {
-      existing.reset();
-      existing.bind(1, row->id);
-      if (existing.executeStep()) {
-        Json stored = Json::parse(existing.getColumn(0).getString(), nullptr, false);
-        if (!stored.is_discarded() && same_json(stored, row->document)) {
-          ++report.already_present;
-        } else {
-          ++report.conflicts;
-          report.skipped.push_back(
-              {found[row->id].source, "a different snapshot " + row->id + " is stored; kept it"});
-        }
+    Inserter inserter(impl, report);
+    for (const std::string& name : names) {
+      std::string text;
+      Status s = util::read_file(src.get(), name, &text);
+      if (!s.ok()) {
+        report.skipped.push_back({name, s.message()});
         continue;
       }
-      bind_insert(insert, *row);
-      insert.exec();
-      row->seq = impl.db->getLastInsertRowid();
-      added.push_back(row);
+      ++report.files_read;
+      const bool latest = name == mirror::k_latest_name;
+      const std::string expect = latest ? "" : name.substr(0, name.size() - 5);
+      if (!latest && !validate_snapshot_id(expect).ok()) {
+        report.skipped.push_back({name, "not named after a snapshot id"});
+        continue;
+      }
+      Parsed p = parse_input(text, name, expect, false);
+      inserter.add(p);
+    }
+    if (log_fd.valid()) {
+      LogReader reader(std::move(log_fd));
+      for (std::vector<Parsed> batch = reader.next(); !batch.empty(); batch = reader.next()) {
+        for (Parsed& p : batch) {
+          inserter.add(p);
+        }
+      }
+      BARROT_TRY(reader.status());
+      report.lines_read = reader.lines_read();
+    }
+    if (report.imported > 0) {
+      impl.index_fts_in_txn(util::realtime_us());
     }
     txn.commit();
     return Status::OK();
   }));
-  report.imported = static_cast<std::int64_t>(added.size());
-  if (!added.empty()) {
+  const auto t1 = std::chrono::steady_clock::now();
+  report.database_seconds = std::chrono::duration<double>(t1 - t0).count();
+  if (report.imported > 0) {
     // Mirror through a full repair: it writes missing files, accepts files
     // and lines that already hold the same snapshot (an import in place),
     // and appends only the lines the whole log lacks.
     RepairReport repaired;
     Status s = impl.repair_locked(&repaired);
+    report.mirror_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
     if (!s.ok()) {
-      return s.WithContext("imported " + std::to_string(added.size()) +
+      return s.WithContext("imported " + std::to_string(report.imported) +
                            " snapshots, but mirroring them failed (run barrot repair)");
     }
   }

@@ -186,6 +186,18 @@ Status Store::Impl::write_latest_from_db() {
 
 // --- Checkpoint and reconciliation ------------------------------------------------
 
+void Store::Impl::index_fts_in_txn(TimeUs now) {
+  db->exec("INSERT INTO snapshots_fts (rowid, action_type, details) "
+           "SELECT seq, action_type, details FROM snapshots "
+           "WHERE seq > (SELECT indexed_seq FROM fts_state WHERE id = 1) "
+           "AND snapshot_type = 'action' ORDER BY seq");
+  SQLite::Statement mark(*db,
+                         "UPDATE fts_state SET indexed_seq = (SELECT coalesce(max(seq), 0) "
+                         "FROM snapshots), updated_us = ? WHERE id = 1");
+  mark.bind(1, now);
+  mark.exec();
+}
+
 Status Store::Impl::advance_checkpoint(std::int64_t unchecked_rows, bool fts_now) {
   if (options.sync == Sync::full) {
     // What a power cut could still take must reach the disk before the
@@ -224,15 +236,7 @@ Status Store::Impl::advance_checkpoint(std::int64_t unchecked_rows, bool fts_now
     due.bind(2, now);
     due.bind(3, k_fts_batch_interval_us);
     if (fts_now || (due.executeStep() && due.getColumn(0).getInt() != 0)) {
-      db->exec("INSERT INTO snapshots_fts (rowid, action_type, details) "
-               "SELECT seq, action_type, details FROM snapshots "
-               "WHERE seq > (SELECT indexed_seq FROM fts_state WHERE id = 1) "
-               "AND snapshot_type = 'action' ORDER BY seq");
-      SQLite::Statement mark(*db,
-                             "UPDATE fts_state SET indexed_seq = (SELECT coalesce(max(seq), 0) "
-                             "FROM snapshots), updated_us = ? WHERE id = 1");
-      mark.bind(1, now);
-      mark.exec();
+      index_fts_in_txn(now);
     }
     SQLite::Statement st(*db,
                          "UPDATE mirror_checkpoint SET seq = (SELECT coalesce(max(seq), 0) FROM "

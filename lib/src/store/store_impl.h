@@ -83,6 +83,10 @@ struct Store::Impl {
   // mirror lock held exclusive and the mirror complete up to the newest row.
   Status advance_checkpoint(std::int64_t unchecked_rows, bool fts_now);
 
+  // Adds every action past fts_state.indexed_seq to the full-text index and
+  // records it. REQUIRES: a write transaction open. Throws SQLite::Exception.
+  void index_fts_in_txn(TimeUs now);
+
   // Archives (archive/archive.cpp). The snapshots of months archived but not
   // yet cleaned (their rows deleted, their files and log lines not yet
   // removed), id to month; a problem for each such archive it cannot read.

@@ -206,8 +206,8 @@ Status write_file_atomic(int dir_fd,
   return Status::OK();
 }
 
-Status read_file(
-    int dir_fd, const std::string& name, std::string* out, bool nofollow, std::size_t max_bytes) {
+Status open_regular_file(int dir_fd, const std::string& name, bool nofollow, UniqueFd* out,
+                         std::int64_t* size) {
   // O_NONBLOCK: opening a FIFO planted in the directory must not hang us.
   int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0);
   UniqueFd fd(::openat(dir_fd, name.c_str(), flags));
@@ -224,29 +224,47 @@ Status read_file(
   if (!S_ISREG(st.st_mode)) {
     return Status::InvalidArgument("not a regular file: " + name);
   }
-  if (static_cast<std::size_t>(st.st_size) > max_bytes) {
+  *size = static_cast<std::int64_t>(st.st_size);
+  *out = std::move(fd);
+  return Status::OK();
+}
+
+Status read_some(int fd, char* buf, std::size_t len, std::size_t* got, std::string_view path) {
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, len);
+    if (n >= 0) {
+      *got = static_cast<std::size_t>(n);
+      return Status::OK();
+    }
+    if (errno != EINTR) {
+      return errno_status("cannot read", path, errno);
+    }
+  }
+}
+
+Status read_file(
+    int dir_fd, const std::string& name, std::string* out, bool nofollow, std::size_t max_bytes) {
+  UniqueFd fd;
+  std::int64_t size = 0;
+  BARROT_TRY(open_regular_file(dir_fd, name, nofollow, &fd, &size));
+  if (static_cast<std::size_t>(size) > max_bytes) {
     return Status::InvalidArgument(name + " is larger than " + std::to_string(max_bytes) +
                                    " bytes");
   }
   out->clear();
-  out->reserve(static_cast<std::size_t>(st.st_size));
+  out->reserve(static_cast<std::size_t>(size));
   char buf[1 << 16];
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return errno_status("cannot read", name, errno);
-    }
+    std::size_t n = 0;
+    BARROT_TRY(read_some(fd.get(), buf, sizeof buf, &n, name));
     if (n == 0) {
       break;
     }
-    if (out->size() + static_cast<std::size_t>(n) > max_bytes) {
+    if (out->size() + n > max_bytes) {
       return Status::InvalidArgument(name + " is larger than " + std::to_string(max_bytes) +
                                      " bytes");
     }
-    out->append(buf, static_cast<std::size_t>(n));
+    out->append(buf, n);
   }
   return Status::OK();
 }

@@ -6,6 +6,7 @@
 
 #include <barrot/status.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,6 +86,15 @@ Status read_file(int dir_fd,
                  std::string* out,
                  bool nofollow = true,
                  std::size_t max_bytes = k_max_read_bytes);
+
+// Opens a regular file relative to `dir_fd` for reading, and gives its size:
+// read_file's checks (NotFound; InvalidArgument for anything not a regular
+// file; no symlink followed at the last component when `nofollow`).
+Status open_regular_file(int dir_fd, const std::string& name, bool nofollow, UniqueFd* out,
+                         std::int64_t* size);
+
+// One read() of at most `len` bytes, retried on EINTR; `*got` is 0 at the end.
+Status read_some(int fd, char* buf, std::size_t len, std::size_t* got, std::string_view path);
 
 // The names in the directory `dir_fd` (AT_FDCWD: `path`), without "." and
 // "..", in no particular order. NotFound when the directory does not exist.

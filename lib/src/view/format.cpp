@@ -385,6 +385,7 @@ Json to_json(const ImportReport& r) {
     skipped.push_back(Json{{"source", s.source}, {"reason", s.reason}});
   }
   j["skipped"] = std::move(skipped);
+  j["seconds"] = Json{{"database", r.database_seconds}, {"mirror", r.mirror_seconds}};
   return j;
 }
 
