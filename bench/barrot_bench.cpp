@@ -204,8 +204,8 @@ double raw_sqlite(const std::string& dir, long n, long batch) {
   sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
   sqlite3_stmt* st = nullptr;
   sqlite3_prepare_v2(db,
-                     "INSERT INTO snapshots (snapshot_id, snapshot_type, ts_us, action_type, "
-                     "status, document) VALUES (?, 'action', ?, 'deployment', 'executing', ?)",
+                     "INSERT INTO snapshot_rows (snapshot_id, snapshot_type, ts_us, action_type, "
+                     "status, details) VALUES (?, 'action', ?, 'deployment', 'executing', ?)",
                      -1,
                      &st,
                      nullptr);
@@ -216,8 +216,7 @@ double raw_sqlite(const std::string& dir, long n, long batch) {
     for (long k = 0; k < batch && i < n; ++k, ++i) {
       const barrot::TimeUs ts = t0_us + i;
       const std::string id = barrot::make_snapshot_id(barrot::SnapshotType::action, ts);
-      barrot::Json doc{{"snapshot_id", id}, {"details", details_for(i)}};
-      const std::string text = doc.dump();
+      const std::string text = details_for(i).dump();
       sqlite3_bind_text(st, 1, id.c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_bind_int64(st, 2, ts);
       sqlite3_bind_text(st, 3, text.c_str(), -1, SQLITE_TRANSIENT);

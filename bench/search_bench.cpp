@@ -84,7 +84,8 @@ std::int64_t generate_log(const std::string& path, long n, long days) {
     doc["snapshot_type"] = "action";
     doc["timestamp"] = iso;
     doc["action"] = std::move(action);
-    doc["metadata"] = barrot::Json{{"generated_by", "BarrotSnapshotGenerator"}, {"version", "1.0.0"}};
+    doc["metadata"] =
+        barrot::Json{{"generated_by", "BarrotSnapshotGenerator"}, {"version", "1.0.0"}};
     const std::string line = doc.dump() + "\n";
     out << line;
     bytes += static_cast<std::int64_t>(line.size());
@@ -138,8 +139,12 @@ void write_insert_sql(const std::string& db_path, const std::string& out_path) {
   }
   std::vector<std::string> cols;
   sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_xinfo('snapshots') WHERE hidden = 0 "
-                         "AND name != 'seq' ORDER BY cid", -1, &st, nullptr);
+  sqlite3_prepare_v2(db,
+                     "SELECT name FROM pragma_table_xinfo('snapshot_rows') WHERE hidden = 0 "
+                     "AND name != 'seq' ORDER BY cid",
+                     -1,
+                     &st,
+                     nullptr);
   while (sqlite3_step(st) == SQLITE_ROW) {
     cols.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
   }
@@ -148,11 +153,11 @@ void write_insert_sql(const std::string& db_path, const std::string& out_path) {
   for (const auto& c : cols) {
     list += (list.empty() ? "" : ", ") + c;
   }
-  sqlite3_prepare_v2(db, ("SELECT " + list + " FROM snapshots ORDER BY seq").c_str(), -1, &st,
-                     nullptr);
+  sqlite3_prepare_v2(
+      db, ("SELECT " + list + " FROM snapshot_rows ORDER BY seq").c_str(), -1, &st, nullptr);
   std::ofstream out(out_path, std::ios::binary);
   out << "BEGIN;\n";
-  const std::string head = "INSERT INTO snapshots (" + list + ") VALUES (";
+  const std::string head = "INSERT INTO snapshot_rows (" + list + ") VALUES (";
   while (sqlite3_step(st) == SQLITE_ROW) {
     std::string line = head;
     for (int i = 0; i < static_cast<int>(cols.size()); ++i) {
@@ -185,11 +190,18 @@ std::int64_t db_size(const std::string& db_path, std::string* breakdown) {
   sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
   sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
   sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db, "SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name "
-                         "ORDER BY bytes DESC LIMIT 8", -1, &st, nullptr);
+  sqlite3_prepare_v2(db,
+                     "SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name "
+                     "ORDER BY bytes DESC LIMIT 8",
+                     -1,
+                     &st,
+                     nullptr);
   while (sqlite3_step(st) == SQLITE_ROW) {
     char part[160];
-    std::snprintf(part, sizeof part, "%s%s %.1f MB", breakdown->empty() ? "" : ", ",
+    std::snprintf(part,
+                  sizeof part,
+                  "%s%s %.1f MB",
+                  breakdown->empty() ? "" : ", ",
                   reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
                   static_cast<double>(sqlite3_column_int64(st, 1)) / 1e6);
     *breakdown += part;
@@ -233,8 +245,10 @@ std::vector<std::string> ids_of_jsonl(const std::string& text) {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: %s [--n N] [--days D] [--runs R] [--dir DIR] [--smoke] "
-                       "[--cleanup] [--generate-only] [--no-jq]\n", k_program);
+  std::fprintf(stderr,
+               "usage: %s [--n N] [--days D] [--runs R] [--dir DIR] [--smoke] "
+               "[--cleanup] [--generate-only] [--no-jq]\n",
+               k_program);
   return 2;
 }
 
@@ -287,7 +301,8 @@ int main(int argc, char** argv) {
 
   auto t0 = Clock::now();
   const std::int64_t log_bytes = generate_log(log, c.n, c.days);
-  std::printf("generated %.1f MB of JSONL in %.1f s\n\n", static_cast<double>(log_bytes) / 1e6,
+  std::printf("generated %.1f MB of JSONL in %.1f s\n\n",
+              static_cast<double>(log_bytes) / 1e6,
               seconds_since(t0));
   if (c.generate_only) {
     return 0;
@@ -298,9 +313,8 @@ int main(int argc, char** argv) {
 
   // --- Bulk import, against the sqlite3 shell inserting the same rows. -----
   std::filesystem::remove_all(store_dir);
-  const double import_s =
-      bench::run_process({cli, "--dir", store_dir, "--json", "import", log_dir}, "",
-                         dir + "/import.json");
+  const double import_s = bench::run_process(
+      {cli, "--dir", store_dir, "--json", "import", log_dir}, "", dir + "/import.json");
   if (import_s < 0) {
     die("barrot import failed");
   }
@@ -318,26 +332,35 @@ int main(int argc, char** argv) {
     check(barrot::Store::Open(o).status()); // the same schema, empty
   }
   write_insert_sql(db_path, dir + "/inserts.sql");
-  const double shell_s =
-      bench::run_process({"sqlite3", shell_dir + "/.barrot/barrot.db"}, dir + "/inserts.sql",
-                         "/dev/null");
+  const double shell_s = bench::run_process(
+      {"sqlite3", shell_dir + "/.barrot/barrot.db"}, dir + "/inserts.sql", "/dev/null");
   if (shell_s < 0) {
     die("the sqlite3 shell failed to insert the rows (is sqlite3 installed?)");
   }
-  row("sqlite3 shell: insert the rows, one transaction", fmt("%.0f rows/s", n / shell_s),
+  row("sqlite3 shell: insert the rows, one transaction",
+      fmt("%.0f rows/s", n / shell_s),
       fmt("%.2f s, full-text index built (baseline)", shell_s));
-  std::snprintf(note, sizeof note, "%.2f s; %.2fx the shell's rate (goal >= 0.5x)", db_phase_s,
+  std::snprintf(note,
+                sizeof note,
+                "%.2f s; %.2fx the shell's rate (goal >= 0.5x)",
+                db_phase_s,
                 shell_s / db_phase_s);
   row("barrot import: into the database", fmt("%.0f rows/s", n / db_phase_s), note);
-  std::snprintf(note, sizeof note, "%.2f s with the mirror files and log; %.2fx the shell's rate",
-                import_s, shell_s / import_s);
+  std::snprintf(note,
+                sizeof note,
+                "%.2f s with the mirror files and log; %.2fx the shell's rate",
+                import_s,
+                shell_s / import_s);
   row("barrot import: whole process", fmt("%.0f rows/s", n / import_s), note);
 
   // --- Database size. -------------------------------------------------------
   std::string breakdown;
   const std::int64_t db_bytes = db_size(db_path, &breakdown);
-  std::snprintf(note, sizeof note, "%.2fx the JSONL's %.1f MB (goal <= 1.3x)",
-                static_cast<double>(db_bytes) / static_cast<double>(log_bytes), mb(log_bytes));
+  std::snprintf(note,
+                sizeof note,
+                "%.2fx the JSONL's %.1f MB (goal <= 1.3x)",
+                static_cast<double>(db_bytes) / static_cast<double>(log_bytes),
+                mb(log_bytes));
   row("database size, full-text index included", fmt("%.1f MB", mb(db_bytes)), note);
   std::printf("  %s\n", breakdown.c_str());
 
@@ -376,12 +399,22 @@ int main(int argc, char** argv) {
   const std::string since = barrot::format_iso8601(*f.since);
   const std::string until = barrot::format_iso8601(*f.until);
   std::snprintf(note, sizeof note, "median of 200 (types and windows vary) (goal < 1 ms)");
-  row("in process: Store::search + Store::count", fmt("%.3f ms", bench::median(in_process) * 1e3),
+  row("in process: Store::search + Store::count",
+      fmt("%.3f ms", bench::median(in_process) * 1e3),
       note);
 
-  const std::vector<std::string> search = {cli, "--dir", store_dir, "search", "--action",
-                                           f.action_type, "--status", "failed", "--since", since,
-                                           "--until", until};
+  const std::vector<std::string> search = {cli,
+                                           "--dir",
+                                           store_dir,
+                                           "search",
+                                           "--action",
+                                           f.action_type,
+                                           "--status",
+                                           "failed",
+                                           "--since",
+                                           since,
+                                           "--until",
+                                           until};
   auto with = [](std::vector<std::string> v, std::initializer_list<std::string> more) {
     v.insert(v.end(), more);
     return v;
@@ -392,37 +425,54 @@ int main(int argc, char** argv) {
   const std::string where = "snapshot_type = 'action' AND action_type = '" + f.action_type +
                             "' AND status = 'failed' AND ts_us >= " + std::to_string(*f.since) +
                             " AND ts_us < " + std::to_string(*f.until);
-  const double shell_rows = median_process(
-      {"sqlite3", "-readonly", db_path,
-       "SELECT document FROM snapshots WHERE " + where + " ORDER BY ts_us DESC, seq DESC LIMIT 100"},
-      dir + "/q.shell", c.runs);
+  const double shell_rows = median_process({"sqlite3",
+                                            "-readonly",
+                                            db_path,
+                                            "SELECT document FROM snapshots WHERE " + where +
+                                                " ORDER BY ts_us DESC, seq DESC LIMIT 100"},
+                                           dir + "/q.shell",
+                                           c.runs);
   const double shell_count = median_process(
       {"sqlite3", "-readonly", db_path, "SELECT count(*) FROM snapshots WHERE " + where},
-      dir + "/q.shell.count", c.runs);
+      dir + "/q.shell.count",
+      c.runs);
   const std::string ours_out = read_all(dir + "/q.ours");
   const std::string count_out = read_all(dir + "/q.ours.count");
   if (ours_out != read_all(dir + "/q.shell") || count_out != read_all(dir + "/q.shell.count")) {
     die("barrot search and the sqlite3 shell answered differently");
   }
   const std::vector<std::string> ours_ids = ids_of_jsonl(ours_out);
-  std::snprintf(note, sizeof note, "%zu rows; median of %d (goal < 15 ms)", ours_ids.size(),
-                c.runs);
+  std::snprintf(
+      note, sizeof note, "%zu rows; median of %d (goal < 15 ms)", ours_ids.size(), c.runs);
   row("process: barrot search -o jsonl", fmt("%.2f ms", ours_rows * 1e3), note);
   std::snprintf(note, sizeof note, "count %s", count_out.substr(0, count_out.size() - 1).c_str());
   row("process: barrot search --count", fmt("%.2f ms", ours_count * 1e3), note);
-  std::snprintf(note, sizeof note, "the same query; barrot takes %.2fx its time (goal <= 1.2x)",
+  std::snprintf(note,
+                sizeof note,
+                "the same query; barrot takes %.2fx its time (goal <= 1.2x)",
                 ours_rows / shell_rows);
   row("process: sqlite3 shell, rows", fmt("%.2f ms", shell_rows * 1e3), note);
-  std::snprintf(note, sizeof note, "barrot takes %.2fx its time (goal <= 1.2x)",
-                ours_count / shell_count);
+  std::snprintf(
+      note, sizeof note, "barrot takes %.2fx its time (goal <= 1.2x)", ours_count / shell_count);
   row("process: sqlite3 shell, count", fmt("%.2f ms", shell_count * 1e3), note);
   if (c.jq) {
     const double jq_s = bench::run_process(
-        {"jq", "-r", "--arg", "t", f.action_type, "--arg", "a", since, "--arg", "b", until,
+        {"jq",
+         "-r",
+         "--arg",
+         "t",
+         f.action_type,
+         "--arg",
+         "a",
+         since,
+         "--arg",
+         "b",
+         until,
          "select(.action.type == $t and .action.status == \"failed\" and .timestamp >= $a and "
          ".timestamp < $b) | .snapshot_id",
          log},
-        "", dir + "/q.jq");
+        "",
+        dir + "/q.jq");
     if (jq_s < 0) {
       die("jq failed (is it installed?)");
     }
@@ -433,8 +483,10 @@ int main(int argc, char** argv) {
     if (jq_ids != ours_ids || jq_count != count_out) {
       die("barrot search and jq answered differently");
     }
-    std::snprintf(note, sizeof note, "rows and count in one pass; barrot's two processes are "
-                                     "%.0fx faster (goal >= 300x)",
+    std::snprintf(note,
+                  sizeof note,
+                  "rows and count in one pass; barrot's two processes are "
+                  "%.0fx faster (goal >= 300x)",
                   jq_s / (ours_rows + ours_count));
     row("jq over action_log.jsonl", fmt("%.2f s", jq_s), note);
   }
@@ -443,17 +495,18 @@ int main(int argc, char** argv) {
   const std::string word = "quarantined";
   const double fts_s = median_process(
       {cli, "--dir", store_dir, "search", word, "--reverse", "--limit", "100000000", "-o", "jsonl"},
-      dir + "/w.ours", c.runs);
+      dir + "/w.ours",
+      c.runs);
   const double grep_s = median_process({"grep", "-w", word, log}, dir + "/w.grep", c.runs);
   const std::string fts_out = read_all(dir + "/w.ours");
   if (fts_out != read_all(dir + "/w.grep")) {
     die("barrot search and grep -w found different lines");
   }
-  std::snprintf(note, sizeof note, "%zu lines; median of %d (baseline)", lines_of(fts_out).size(),
-                c.runs);
+  std::snprintf(
+      note, sizeof note, "%zu lines; median of %d (baseline)", lines_of(fts_out).size(), c.runs);
   row("grep -w WORD action_log.jsonl", fmt("%.2f ms", grep_s * 1e3), note);
-  std::snprintf(note, sizeof note, "the same lines; %.1fx faster than grep (goal >= 10x)",
-                grep_s / fts_s);
+  std::snprintf(
+      note, sizeof note, "the same lines; %.1fx faster than grep (goal >= 10x)", grep_s / fts_s);
   row("process: barrot search WORD -o jsonl", fmt("%.2f ms", fts_s * 1e3), note);
 
   store->reset();

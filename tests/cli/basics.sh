@@ -90,7 +90,7 @@ expect 0 "$BARROT" sql "SELECT action_type FROM actions ORDER BY seq" --json
 [ "$(jq length "$T/out")" = 5 ] || fail "sql json"
 expect 0 "$BARROT" sql "SELECT count(*) AS n FROM snapshots"
 contains "$T/out" "(1 row)"
-expect 2 "$BARROT" sql "DELETE FROM snapshots"
+expect 2 "$BARROT" sql "DELETE FROM snapshot_rows"
 contains "$T/err" "read-only"
 [ "$(count total)" = 6 ] || fail "sql wrote"
 

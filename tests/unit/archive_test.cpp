@@ -282,7 +282,7 @@ TEST_CASE("snapshots cannot be deleted except by archiving", "[archive]") {
   TempDir dir;
   auto store = open_store(options_in(dir));
   add_action(*store, at(2025, 1, 5));
-  CHECK_THROWS(exec_sql(dir / "snapshots/.barrot/barrot.db", "DELETE FROM snapshots"));
+  CHECK_THROWS(exec_sql(dir / "snapshots/.barrot/barrot.db", "DELETE FROM snapshot_rows"));
   CHECK(rows(dir) == 1);
 }
 

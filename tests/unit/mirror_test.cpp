@@ -67,10 +67,10 @@ struct Fixture {
     ActionInput in = action("crashed");
     Json doc = store::action_document(id, at, in);
     exec_sql(db,
-             "INSERT INTO snapshots (snapshot_id, snapshot_type, ts_us, action_type, status, "
-             "document) VALUES ('" +
+             "INSERT INTO snapshot_rows (snapshot_id, snapshot_type, ts_us, action_type, status, "
+             "details, document) VALUES ('" +
                  id + "', 'action', " + std::to_string(at) + ", 'crashed', 'executing', '" +
-                 doc.dump() + "')");
+                 in.details.dump() + "', '" + doc.dump() + "')");
     return id;
   }
 };

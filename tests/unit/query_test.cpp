@@ -60,7 +60,7 @@ TEST_CASE("sql refuses anything that writes or reaches outside", "[query][hostil
   auto store = open_store(options_in(dir));
   REQUIRE_OK(store->record_action(action("keep")).status());
   for (const char* sql : {
-           "DELETE FROM snapshots",
+           "DELETE FROM snapshot_rows",
            "UPDATE mirror_checkpoint SET seq = 0",
            "INSERT INTO fts_state VALUES (2, 0, 0)",
            "DROP TABLE snapshots",
@@ -70,7 +70,7 @@ TEST_CASE("sql refuses anything that writes or reaches outside", "[query][hostil
            "PRAGMA user_version = 99",
            "PRAGMA writable_schema = 1",
            "SELECT load_extension('/tmp/evil.so')",
-           "SELECT 1; DELETE FROM snapshots",
+           "SELECT 1; DELETE FROM snapshot_rows",
            "BEGIN",
            "VACUUM",
            "",

@@ -269,12 +269,12 @@ TEST_CASE("deleting rows keeps the full-text index exact, indexed or not", "[sto
   REQUIRE(query_int(db, "SELECT indexed_seq FROM fts_state") == 1); // "late" not indexed
   // As barrot-archive does: one indexed row, one not yet indexed, deleted
   // while their month is being archived (a delete is refused otherwise).
-  CHECK_THROWS(exec_sql(db, "DELETE FROM snapshots WHERE seq IN (1, 2)"));
+  CHECK_THROWS(exec_sql(db, "DELETE FROM snapshot_rows WHERE seq IN (1, 2)"));
   exec_sql(db,
            "INSERT INTO archives (month, file, snapshots, manifest, archived_us, state) "
            "SELECT DISTINCT strftime('%Y-%m', ts_us / 1000000, 'unixepoch'), '/a', 2, '{}', 0, "
            "'cleaning' FROM snapshots");
-  exec_sql(db, "DELETE FROM snapshots WHERE seq IN (1, 2)");
+  exec_sql(db, "DELETE FROM snapshot_rows WHERE seq IN (1, 2)");
   // 'integrity-check' with rank 1 compares the index with the content table.
   exec_sql(db, "INSERT INTO snapshots_fts(snapshots_fts, rank) VALUES ('integrity-check', 1)");
   CHECK(query_int(db, "SELECT count(*) FROM snapshots_fts WHERE snapshots_fts MATCH 'early'") == 0);

@@ -1190,7 +1190,7 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
     rec.bind(5, util::realtime_us());
     rec.exec();
     SQLite::Statement del(db(),
-                          "DELETE FROM snapshots WHERE snapshot_type = ? AND ts_us >= ? AND "
+                          "DELETE FROM snapshot_rows WHERE snapshot_type = ? AND ts_us >= ? AND "
                           "ts_us < ? AND seq <= ? AND seq <> ?");
     std::int64_t deleted = 0;
     for (SnapshotType type : {SnapshotType::periodic, SnapshotType::action}) {
@@ -1573,9 +1573,7 @@ Status Archiver::Impl::load_for_search(const SearchFilter& filter,
     int version = 0;
     BARROT_TRY(store::migrate(*mem, -1, &version));
     SQLite::Transaction txn(*mem);
-    SQLite::Statement insert(*mem,
-                             "INSERT INTO snapshots (snapshot_id, snapshot_type, ts_us, "
-                             "action_type, status, origin, document) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    SQLite::Statement insert(*mem, k_insert_row_sql);
     for (const ArchiveRow& row : rows) {
       if (row.state == "restored" || !(month_start(row.month) < to) ||
           !(from < month_start(next_month(row.month)))) {

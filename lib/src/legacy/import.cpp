@@ -4,6 +4,7 @@
 #include "store/render.h"
 #include "store/store_impl.h"
 #include "util/fs.h"
+#include "util/time.h"
 
 #include <barrot/store.h>
 
@@ -11,8 +12,6 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-
-#include "util/time.h"
 
 #include <algorithm>
 #include <atomic>
@@ -99,7 +98,9 @@ struct Parsed {
   std::string skip;   // not empty: skipped, for this reason
 };
 
-Parsed parse_input(std::string_view text, std::string source, const std::string& expect_id,
+Parsed parse_input(std::string_view text,
+                   std::string source,
+                   const std::string& expect_id,
                    bool last_line_cut) {
   Parsed p;
   p.source = std::move(source);
@@ -195,8 +196,8 @@ private:
         const std::size_t old = buf.size();
         buf.resize(old + (1 << 20));
         std::size_t got = 0;
-        BARROT_TRY(util::read_some(m_fd.get(), buf.data() + old, 1 << 20, &got,
-                                   mirror::k_log_name));
+        BARROT_TRY(
+            util::read_some(m_fd.get(), buf.data() + old, 1 << 20, &got, mirror::k_log_name));
         buf.resize(old + got);
         eof = got == 0;
         continue;
@@ -210,9 +211,8 @@ private:
         continue;
       }
       ++m_lines;
-      batch.push_back(parse_input(line, std::string(mirror::k_log_name) + ":" +
-                                            std::to_string(number),
-                                  "", !has_nl));
+      batch.push_back(parse_input(
+          line, std::string(mirror::k_log_name) + ":" + std::to_string(number), "", !has_nl));
       if (batch.size() == k_batch && !push(&batch)) {
         return Status::OK();
       }
@@ -241,8 +241,7 @@ private:
 class Inserter {
 public:
   Inserter(Store::Impl& impl, ImportReport& report)
-      : m_impl(impl),
-        m_report(report),
+      : m_impl(impl), m_report(report),
         m_existing(*impl.db, "SELECT document, seq FROM snapshots WHERE snapshot_id = ?") {
     m_base_seq = impl.db->execAndGet("SELECT coalesce(max(seq), 0) FROM snapshots").getInt64();
   }
@@ -274,9 +273,10 @@ public:
     } else {
       ++m_report.conflicts;
       m_report.skipped.push_back(
-          {p.source, earlier_in_import
-                         ? "differs from an earlier copy of " + p.row.id + " in the import; kept that one"
-                         : "a different snapshot " + p.row.id + " is stored; kept it"});
+          {p.source,
+           earlier_in_import
+               ? "differs from an earlier copy of " + p.row.id + " in the import; kept that one"
+               : "a different snapshot " + p.row.id + " is stored; kept it"});
     }
   }
 

@@ -136,20 +136,102 @@ void rerender_with_time(PendingRow* row, TimeUs ts) {
   row->compact = store::compact(row->document);
 }
 
+namespace {
+
+// Times the SQL view rebuilds exactly (strftime covers years 0000-9999;
+// integer division truncates toward zero, so negative times are left out).
+bool plain_time(TimeUs t) {
+  constexpr TimeUs k_year_10000_us = 253'402'300'800LL * 1'000'000;
+  return t >= 0 && t < k_year_10000_us;
+}
+
+} // namespace
+
+std::string standard_action_text(const std::string& id,
+                                 TimeUs ts,
+                                 const std::string& action_type,
+                                 const std::string& status,
+                                 const std::string& details,
+                                 std::optional<TimeUs> started,
+                                 const std::string& start_snapshot_id) {
+  std::string t;
+  t.reserve(details.size() + 300);
+  t += "{\"snapshot_id\":\"";
+  t += id;
+  t += "\",\"snapshot_type\":\"action\",\"timestamp\":\"";
+  t += format_iso8601(ts);
+  t += "\",\"action\":{\"type\":\"";
+  t += action_type;
+  t += "\",\"status\":\"";
+  t += status;
+  t += "\",\"details\":";
+  t += details;
+  t += ",\"started_at\":\"";
+  t += format_iso8601(started.value_or(ts));
+  t += '"';
+  if (!start_snapshot_id.empty()) {
+    t += ",\"start_snapshot_id\":\"";
+    t += start_snapshot_id;
+    t += '"';
+  }
+  t += "},\"metadata\":{\"generated_by\":\"";
+  t += store::k_generator_name;
+  t += "\",\"version\":\"";
+  t += store::k_format_version;
+  t += "\"}}";
+  return t;
+}
+
 void bind_insert(SQLite::Statement& st, const PendingRow& row) {
   st.reset();
   st.bind(1, row.id);
   st.bind(2, std::string(to_string(row.type)));
   st.bind(3, row.ts);
+  st.bind(6, row.origin);
+  bool whole = true;
   if (row.type == SnapshotType::action) {
     st.bind(4, row.action_type);
     st.bind(5, row.status);
+    const Json& action = row.document.at("action");
+    const std::string details = action.at("details").dump();
+    std::optional<TimeUs> started;
+    auto it = action.find("started_at");
+    if (it != action.end() && it->is_string()) {
+      auto t = parse_iso8601(it->get_ref<const std::string&>());
+      if (t.ok() && *t != row.ts) {
+        started = *t;
+        st.bind(8, *t);
+      } else {
+        st.bind(8);
+      }
+    } else {
+      st.bind(8);
+    }
+    std::string start_id;
+    it = action.find("start_snapshot_id");
+    if (it != action.end() && it->is_string()) {
+      start_id = it->get<std::string>();
+      st.bind(9, start_id);
+    } else {
+      st.bind(9);
+    }
+    whole =
+        !plain_time(row.ts) || !plain_time(started.value_or(0)) ||
+        standard_action_text(
+            row.id, row.ts, row.action_type, row.status, details, started, start_id) != row.compact;
+    st.bind(7, details);
   } else {
     st.bind(4);
     st.bind(5);
+    st.bind(7);
+    st.bind(8);
+    st.bind(9);
   }
-  st.bind(6, row.origin);
-  st.bindNoCopy(7, row.compact);
+  if (whole) {
+    st.bindNoCopy(10, row.compact);
+  } else {
+    st.bind(10);
+  }
 }
 
 // --- Store::Impl --------------------------------------------------------------
@@ -297,10 +379,7 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
       mirror::Mirror::Open(options.snapshots_dir, options.sync, options.access, &impl->mirror));
   if (rw) {
     BARROT_TRY(store::guarded("cannot prepare statements", [&]() -> Status {
-      impl->insert_stmt = std::make_unique<SQLite::Statement>(
-          *impl->db,
-          "INSERT INTO snapshots (snapshot_id, snapshot_type, ts_us, action_type, status, "
-          "origin, document) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (snapshot_id) DO NOTHING");
+      impl->insert_stmt = std::make_unique<SQLite::Statement>(*impl->db, k_insert_row_sql);
       return Status::OK();
     }));
     impl->last_checkpoint_mono_us = util::monotonic_us();

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -133,8 +134,26 @@ Result<std::int64_t> count_db(SQLite::Database& db, const SearchFilter& filter);
 
 } // namespace store
 
-// Binds `row` to Store::Impl::insert_stmt's parameters.
+// Inserts one row (parameters: bind_insert); does nothing for an id taken.
+inline constexpr const char* k_insert_row_sql =
+    "INSERT INTO snapshot_rows (snapshot_id, snapshot_type, ts_us, action_type, status, origin, "
+    "details, started_us, start_snapshot_id, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (snapshot_id) DO NOTHING";
+
+// Binds `row` to k_insert_row_sql's parameters: an action whose
+// document is exactly its standard form is stored as columns alone
+// (migrations/0003_compact_rows.sql), anything else with its whole document.
 void bind_insert(SQLite::Statement& st, const PendingRow& row);
+
+// The standard form of an action document, as the `snapshots` view rebuilds
+// it from the columns (0003_compact_rows.sql): one line, the seed's key order.
+std::string standard_action_text(const std::string& id,
+                                 TimeUs ts,
+                                 const std::string& action_type,
+                                 const std::string& status,
+                                 const std::string& details,
+                                 std::optional<TimeUs> started,
+                                 const std::string& start_snapshot_id);
 
 // Calls fn(line, line_number, has_newline) for each line of `text`.
 template <typename Fn>

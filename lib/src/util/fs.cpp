@@ -206,8 +206,8 @@ Status write_file_atomic(int dir_fd,
   return Status::OK();
 }
 
-Status open_regular_file(int dir_fd, const std::string& name, bool nofollow, UniqueFd* out,
-                         std::int64_t* size) {
+Status open_regular_file(
+    int dir_fd, const std::string& name, bool nofollow, UniqueFd* out, std::int64_t* size) {
   // O_NONBLOCK: opening a FIFO planted in the directory must not hang us.
   int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0);
   UniqueFd fd(::openat(dir_fd, name.c_str(), flags));

@@ -90,8 +90,8 @@ Status read_file(int dir_fd,
 // Opens a regular file relative to `dir_fd` for reading, and gives its size:
 // read_file's checks (NotFound; InvalidArgument for anything not a regular
 // file; no symlink followed at the last component when `nofollow`).
-Status open_regular_file(int dir_fd, const std::string& name, bool nofollow, UniqueFd* out,
-                         std::int64_t* size);
+Status open_regular_file(
+    int dir_fd, const std::string& name, bool nofollow, UniqueFd* out, std::int64_t* size);
 
 // One read() of at most `len` bytes, retried on EINTR; `*got` is 0 at the end.
 Status read_some(int fd, char* buf, std::size_t len, std::size_t* got, std::string_view path);
