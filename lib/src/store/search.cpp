@@ -225,8 +225,11 @@ Result<Query> build(const SearchFilter& f) {
   auto text = [&](std::string v) { q.params.emplace_back(std::move(v)); };
   auto num = [&](std::int64_t v) { q.params.emplace_back(v); };
   std::string w = "1";
+  // With words, the full-text index picks the rows (an IN list of seqs): a
+  // unary + keeps the planner from scanning the type index instead.
+  const std::string type_column = f.words.empty() ? "snapshot_type" : "+snapshot_type";
   if (f.type) {
-    w += " AND snapshot_type = ?";
+    w += " AND " + type_column + " = ?";
     text(std::string(to_string(*f.type)));
   }
   if (!f.action_type.empty()) {
@@ -258,17 +261,20 @@ Result<Query> build(const SearchFilter& f) {
       }
     }
     // Indexed rows through the index; the unindexed tail by scanning it.
-    w += " AND snapshot_type = 'action' AND (seq IN (SELECT rowid FROM snapshots_fts WHERE "
-         "snapshots_fts MATCH ?) OR (seq > (SELECT indexed_seq FROM fts_state WHERE id = 1)";
+    // One IN list, so that the rows are looked up by seq rather than every
+    // row tested.
+    w += " AND +snapshot_type = 'action' AND seq IN (SELECT rowid FROM snapshots_fts WHERE "
+         "snapshots_fts MATCH ? UNION ALL SELECT seq FROM snapshot_rows WHERE seq > (SELECT "
+         "indexed_seq FROM fts_state WHERE id = 1) AND +snapshot_type = 'action'";
     text(fts_query(f.words));
     for (const std::string& word : f.words) {
       w += " AND (action_type || ' ' || details) LIKE ? ESCAPE '\\'";
       text(like_pattern(word));
     }
-    w += "))";
+    w += ")";
   }
   if (!f.where.empty()) {
-    w += " AND snapshot_type = 'action'";
+    w += " AND " + type_column + " = 'action'";
     for (const DetailCondition& c : f.where) {
       if (c.path.empty()) {
         return Status::InvalidArgument("a --where condition names no key");
