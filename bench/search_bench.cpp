@@ -4,12 +4,14 @@
 // the same run with equal answers. See docs/performance.md.
 //
 //   barrot_search_bench [--n N] [--days D] [--runs R] [--dir DIR] [--smoke]
-//                       [--cleanup] [--generate-only] [--no-jq]
+//                       [--cleanup] [--generate-only] [--reuse] [--no-jq]
 //
 // The data is generated reproducibly (fixed seed): N action snapshots spread
 // over D days from 2025-01-01 (30 action types; 85% completed, 10% failed,
 // 5% executing; details of 3-6 keys), written as DIR/log/action_log.jsonl in
-// exactly the form Barrot writes. --generate-only stops there.
+// exactly the form Barrot writes. --generate-only stops there; --reuse
+// measures the queries again on an earlier run's DIR (no generation, no
+// import).
 #include "bench_util.h"
 
 #include <sqlite3.h>
@@ -36,6 +38,7 @@ struct Config {
   std::string dir;
   bool cleanup = false;
   bool generate_only = false;
+  bool reuse = false; // DIR holds a previous run's log and store: measure the queries only
   bool jq = true;
 };
 
@@ -247,7 +250,7 @@ std::vector<std::string> ids_of_jsonl(const std::string& text) {
 int usage() {
   std::fprintf(stderr,
                "usage: %s [--n N] [--days D] [--runs R] [--dir DIR] [--smoke] "
-               "[--cleanup] [--generate-only] [--no-jq]\n",
+               "[--cleanup] [--generate-only] [--reuse] [--no-jq]\n",
                k_program);
   return 2;
 }
@@ -274,6 +277,8 @@ int main(int argc, char** argv) {
       c.cleanup = true;
     } else if (a == "--generate-only") {
       c.generate_only = true;
+    } else if (a == "--reuse") {
+      c.reuse = true;
     } else if (a == "--no-jq") {
       c.jq = false;
     } else {
@@ -300,8 +305,12 @@ int main(int argc, char** argv) {
   std::printf("%s: %ld actions over %ld days in %s\n", k_program, c.n, c.days, dir.c_str());
 
   auto t0 = Clock::now();
-  const std::int64_t log_bytes = generate_log(log, c.n, c.days);
-  std::printf("generated %.1f MB of JSONL in %.1f s\n\n",
+  const std::int64_t log_bytes = c.reuse ? bench::file_size(log) : generate_log(log, c.n, c.days);
+  if (c.reuse && (log_bytes <= 0 || bench::file_size(db_path) <= 0)) {
+    die("--reuse: no log and store of an earlier run in " + dir);
+  }
+  std::printf("%s %.1f MB of JSONL in %.1f s\n\n",
+              c.reuse ? "reused" : "generated",
               static_cast<double>(log_bytes) / 1e6,
               seconds_since(t0));
   if (c.generate_only) {
@@ -312,46 +321,48 @@ int main(int argc, char** argv) {
   char note[300];
 
   // --- Bulk import, against the sqlite3 shell inserting the same rows. -----
-  std::filesystem::remove_all(store_dir);
-  const double import_s = bench::run_process(
-      {cli, "--dir", store_dir, "--json", "import", log_dir}, "", dir + "/import.json");
-  if (import_s < 0) {
-    die("barrot import failed");
+  if (!c.reuse) {
+    std::filesystem::remove_all(store_dir);
+    const double import_s = bench::run_process(
+        {cli, "--dir", store_dir, "--json", "import", log_dir}, "", dir + "/import.json");
+    if (import_s < 0) {
+      die("barrot import failed");
+    }
+    const barrot::Json report = barrot::Json::parse(read_all(dir + "/import.json"), nullptr, false);
+    if (!report.is_object() || report.value("imported", 0L) != c.n) {
+      die("barrot import did not import every line: " + read_all(dir + "/import.json"));
+    }
+    const barrot::Json phases = report.value("seconds", barrot::Json::object());
+    const double db_phase_s = phases.value("database", import_s);
+    const std::string shell_dir = dir + "/shell";
+    std::filesystem::remove_all(shell_dir);
+    {
+      barrot::Options o;
+      o.snapshots_dir = shell_dir;
+      check(barrot::Store::Open(o).status()); // the same schema, empty
+    }
+    write_insert_sql(db_path, dir + "/inserts.sql");
+    const double shell_s = bench::run_process(
+        {"sqlite3", shell_dir + "/.barrot/barrot.db"}, dir + "/inserts.sql", "/dev/null");
+    if (shell_s < 0) {
+      die("the sqlite3 shell failed to insert the rows (is sqlite3 installed?)");
+    }
+    row("sqlite3 shell: insert the rows, one transaction",
+        fmt("%.0f rows/s", n / shell_s),
+        fmt("%.2f s, full-text index built (baseline)", shell_s));
+    std::snprintf(note,
+                  sizeof note,
+                  "%.2f s; %.2fx the shell's rate (goal >= 0.5x)",
+                  db_phase_s,
+                  shell_s / db_phase_s);
+    row("barrot import: into the database", fmt("%.0f rows/s", n / db_phase_s), note);
+    std::snprintf(note,
+                  sizeof note,
+                  "%.2f s with the mirror files and log; %.2fx the shell's rate",
+                  import_s,
+                  shell_s / import_s);
+    row("barrot import: whole process", fmt("%.0f rows/s", n / import_s), note);
   }
-  const barrot::Json report = barrot::Json::parse(read_all(dir + "/import.json"), nullptr, false);
-  if (!report.is_object() || report.value("imported", 0L) != c.n) {
-    die("barrot import did not import every line: " + read_all(dir + "/import.json"));
-  }
-  const barrot::Json phases = report.value("seconds", barrot::Json::object());
-  const double db_phase_s = phases.value("database", import_s);
-  const std::string shell_dir = dir + "/shell";
-  std::filesystem::remove_all(shell_dir);
-  {
-    barrot::Options o;
-    o.snapshots_dir = shell_dir;
-    check(barrot::Store::Open(o).status()); // the same schema, empty
-  }
-  write_insert_sql(db_path, dir + "/inserts.sql");
-  const double shell_s = bench::run_process(
-      {"sqlite3", shell_dir + "/.barrot/barrot.db"}, dir + "/inserts.sql", "/dev/null");
-  if (shell_s < 0) {
-    die("the sqlite3 shell failed to insert the rows (is sqlite3 installed?)");
-  }
-  row("sqlite3 shell: insert the rows, one transaction",
-      fmt("%.0f rows/s", n / shell_s),
-      fmt("%.2f s, full-text index built (baseline)", shell_s));
-  std::snprintf(note,
-                sizeof note,
-                "%.2f s; %.2fx the shell's rate (goal >= 0.5x)",
-                db_phase_s,
-                shell_s / db_phase_s);
-  row("barrot import: into the database", fmt("%.0f rows/s", n / db_phase_s), note);
-  std::snprintf(note,
-                sizeof note,
-                "%.2f s with the mirror files and log; %.2fx the shell's rate",
-                import_s,
-                shell_s / import_s);
-  row("barrot import: whole process", fmt("%.0f rows/s", n / import_s), note);
 
   // --- Database size. -------------------------------------------------------
   std::string breakdown;
@@ -382,15 +393,23 @@ int main(int argc, char** argv) {
     f.limit = 100;
     return f;
   };
-  std::vector<double> in_process;
-  for (int r = 0; r < 200; ++r) {
-    const barrot::SearchFilter f = filter_for(r);
+  // The rows as stored (Store::search_rows, what barrot search prints), and
+  // parsed into JSON documents (Store::search).
+  std::vector<double> rows_times;
+  std::vector<double> parsed_times;
+  for (int r = 0; r < 400; ++r) {
+    const barrot::SearchFilter f = filter_for(r / 2);
+    const bool parsed = r % 2 == 1;
     const auto q0 = Clock::now();
     std::size_t found = 0;
-    check((*store)->search(f, [&](const barrot::Snapshot&) { return ++found, true; }));
+    if (parsed) {
+      check((*store)->search(f, [&](const barrot::Snapshot&) { return ++found, true; }));
+    } else {
+      check((*store)->search_rows(f, [&](const barrot::SnapshotRow&) { return ++found, true; }));
+    }
     auto count = (*store)->count(f);
     check(count.status());
-    in_process.push_back(seconds_since(q0));
+    (parsed ? parsed_times : rows_times).push_back(seconds_since(q0));
     if (found != std::min<std::size_t>(100, static_cast<std::size_t>(*count))) {
       die("search and count disagree");
     }
@@ -398,10 +417,12 @@ int main(int argc, char** argv) {
   const barrot::SearchFilter f = filter_for(3);
   const std::string since = barrot::format_iso8601(*f.since);
   const std::string until = barrot::format_iso8601(*f.until);
-  std::snprintf(note, sizeof note, "median of 200 (types and windows vary) (goal < 1 ms)");
+  row("in process: Store::search_rows + Store::count",
+      fmt("%.3f ms", bench::median(rows_times) * 1e3),
+      "median of 200 (types and windows vary) (goal < 1 ms)");
   row("in process: Store::search + Store::count",
-      fmt("%.3f ms", bench::median(in_process) * 1e3),
-      note);
+      fmt("%.3f ms", bench::median(parsed_times) * 1e3),
+      "the same, each document parsed into JSON");
 
   const std::vector<std::string> search = {cli,
                                            "--dir",

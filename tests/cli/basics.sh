@@ -133,4 +133,18 @@ contains "$T/err" "no snapshot action_20990101_000000_000000"
 expect 2 "$BARROT" search --where '=x'
 contains "$T/err" "bad --where condition '=x'"
 expect 2 "$BARROT" search --where 'a"b=1'
+# Readable output: a plain line each into a pipe; on a terminal (script(1)
+# gives one) an aligned table with a header and a count on stderr.
+expect 0 "$BARROT" search --limit 2
+[ "$(wc -l < "$T/out")" = 2 ] || fail "plain search output is not one line each"
+grep -q "^time\|snapshot  *action" "$T/out" && fail "a header when stdout is not a terminal"
+[ ! -s "$T/err" ] || fail "a footer when stdout is not a terminal"
+script -qec "$BARROT search --limit 2" "$T/tty" >/dev/null
+tr -d '\r' < "$T/tty" > "$T/tty.txt"
+grep -q "^ *time  *snapshot  *action  *status  *details" "$T/tty.txt" || { cat -v "$T/tty"; fail "no table header on a terminal"; }
+contains "$T/tty.txt" "(2 rows)"
+contains "$T/tty.txt" "(the limit; for more: --after "
+last=$(grep -o "after [a-z0-9_]*" "$T/tty.txt" | cut -d' ' -f2)
+expect 0 "$BARROT" search --limit 2 -o ids
+[ "$(tail -1 "$T/out")" = "$last" ] || fail "the table's --after hint is not the last row"
 echo "basics: ok"

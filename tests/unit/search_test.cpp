@@ -155,10 +155,31 @@ struct Data {
 
   std::vector<std::string> search(const SearchFilter& f) {
     std::vector<std::string> ids;
+    std::vector<std::string> documents;
     REQUIRE_OK(store->search(f, [&](const Snapshot& s) {
       ids.push_back(s.id);
+      documents.push_back(s.document.dump());
       return true;
     }));
+    // search_rows: the same rows, their stored text equal to the parsed one.
+    std::size_t i = 0;
+    REQUIRE_OK(store->search_rows(f, [&](const SnapshotRow& r) {
+      REQUIRE(i < ids.size());
+      CHECK(r.id == ids[i]);
+      CHECK(r.document == documents[i]);
+      const Json doc = Json::parse(r.document);
+      CHECK(r.timestamp == parse_iso8601(doc["timestamp"].get<std::string>()).value());
+      if (r.type == SnapshotType::action) {
+        CHECK(r.action_type == doc["action"]["type"].get<std::string>());
+        CHECK(r.status == doc["action"]["status"].get<std::string>());
+        CHECK(r.details == doc["action"]["details"].dump());
+      } else {
+        CHECK(r.details.empty());
+      }
+      ++i;
+      return true;
+    }));
+    CHECK(i == ids.size());
     auto n = store->count(f);
     REQUIRE_OK(n.status());
     SearchFilter all = f;

@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -234,6 +236,7 @@ int run(int argc, char** argv, const Program& program) {
   ctx.program = program.name;
   ctx.out = &std::cout;
   ctx.err = &std::cerr;
+  ctx.out_is_tty = ::isatty(STDOUT_FILENO) == 1;
   const std::string pname = program.name;
   try {
     return run_checked(argc, argv, program, ctx);

@@ -28,6 +28,7 @@ struct Context {
   const char* program = "barrot"; // names the program in messages
   std::ostream* out = nullptr;
   std::ostream* err = nullptr;
+  bool out_is_tty = false; // standard output is a terminal: readable tables
 };
 
 // One subcommand: its options and what it does.

@@ -55,54 +55,120 @@ void add_tail(cxxopts::Options& o) {
       "f,follow", "then print new matching snapshots as they are written, until interrupted");
 }
 
-// One matching snapshot at a time, in the chosen output format.
+// One matching snapshot at a time, in the chosen output format. "table" is
+// one line per snapshot; on a terminal (`aligned`), a table with a header,
+// its columns sized to the rows (held until finish()).
 class Printer {
 public:
-  Printer(std::ostream& out, std::string format)
-      : m_out(out), m_format(std::move(format)), m_csv(out, OutputFormat::csv) {
+  Printer(std::ostream& out, std::string format, bool aligned)
+      : m_out(out), m_format(std::move(format)),
+        m_rows(out, m_format == "csv" ? OutputFormat::csv : OutputFormat::table),
+        m_aligned(aligned && m_format == "table") {
     if (m_format == "csv") {
-      m_csv.header(
+      m_rows.header(
           {"snapshot_id", "timestamp", "snapshot_type", "action_type", "status", "details"});
+    } else if (m_aligned) {
+      m_rows.header({"", "time", "snapshot", "action", "status", "details"});
     } else if (m_format == "json") {
       m_out << "[";
     }
   }
 
-  bool print(const Snapshot& snap) {
-    const Json& doc = snap.document;
-    const Json action = doc.contains("action") ? doc["action"] : Json::object();
-    if (m_format == "table") {
-      m_out << format_line(snap) << "\n";
+  bool print(const SnapshotRow& row) {
+    const bool action = row.type == SnapshotType::action;
+    if (m_aligned) {
+      m_rows.row({std::string(status_mark(action ? row.status : "")),
+                  format_iso8601(row.timestamp),
+                  std::string(row.id),
+                  std::string(row.action_type),
+                  std::string(row.status),
+                  short_details(row.details)});
+    } else if (m_format == "table") {
+      SnapshotInfo info;
+      info.id = std::string(row.id);
+      info.type = row.type;
+      info.timestamp = row.timestamp;
+      info.action_type = std::string(row.action_type);
+      info.status = std::string(row.status);
+      m_out << format_line(info);
+      if (!row.details.empty() && row.details != "{}") {
+        m_out << "  " << short_details(row.details);
+      }
+      m_out << "\n";
     } else if (m_format == "ids") {
-      m_out << snap.id << "\n";
+      m_out << row.id << "\n";
     } else if (m_format == "jsonl") {
-      m_out << dump_json(doc, -1) << "\n";
+      m_out << row.document << "\n";
     } else if (m_format == "json") {
-      m_out << (m_first ? "\n  " : ",\n  ") << dump_json(doc, -1);
+      m_out << (m_first ? "\n  " : ",\n  ") << row.document;
     } else {
-      m_csv.row({snap.id,
-                 format_iso8601(snap.timestamp),
-                 std::string(to_string(snap.type)),
-                 action.value("type", Json()),
-                 action.value("status", Json()),
-                 action.contains("details") ? Json(dump_json(action["details"], -1)) : Json()});
+      m_rows.row({std::string(row.id),
+                  format_iso8601(row.timestamp),
+                  std::string(to_string(row.type)),
+                  action ? Json(row.action_type) : Json(),
+                  action ? Json(row.status) : Json(),
+                  action ? Json(row.details) : Json()});
     }
     m_first = false;
+    ++m_count;
+    m_last_id = row.id;
     return static_cast<bool>(m_out);
+  }
+
+  // For snapshots read whole (tail -f, archives).
+  bool print(const Snapshot& snap) {
+    SnapshotRow row;
+    row.id = snap.id;
+    row.type = snap.type;
+    row.timestamp = snap.timestamp;
+    const std::string document = dump_json(snap.document, -1);
+    row.document = document;
+    std::string action_type, status, details;
+    auto action = snap.document.find("action");
+    if (action != snap.document.end() && action->is_object()) {
+      action_type = action->value("type", "");
+      status = action->value("status", "");
+      auto d = action->find("details");
+      details = d == action->end() ? "" : dump_json(*d, -1);
+    }
+    row.action_type = action_type;
+    row.status = status;
+    row.details = details;
+    return print(row);
   }
 
   void finish() {
     if (m_format == "json") {
       m_out << (m_first ? "]\n" : "\n]\n");
+    } else if (m_aligned) {
+      m_rows.finish();
     }
     m_out.flush();
   }
 
+  std::size_t count() const { return m_count; }
+  const std::string& last_id() const { return m_last_id; }
+
 private:
+  static std::string short_details(std::string_view details) {
+    constexpr std::size_t k_max = 80;
+    if (details.size() <= k_max) {
+      return std::string(details);
+    }
+    std::size_t cut = k_max;
+    while (cut > 0 && (static_cast<unsigned char>(details[cut]) & 0xC0) == 0x80) {
+      --cut; // not inside a UTF-8 sequence
+    }
+    return std::string(details.substr(0, cut)) + "…";
+  }
+
   std::ostream& m_out;
   std::string m_format;
-  RowWriter m_csv;
+  RowWriter m_rows;
+  bool m_aligned;
   bool m_first = true;
+  std::size_t m_count = 0;
+  std::string m_last_id;
 };
 
 // The -o format, or an error naming it.
@@ -217,10 +283,10 @@ int run_search(Context& ctx, const cxxopts::ParseResult& args) {
     *ctx.out << *n << "\n";
     return k_exit_ok;
   }
-  Printer printer(*ctx.out, format);
+  Printer printer(*ctx.out, format, ctx.out_is_tty);
   auto print = [&](const Snapshot& snap) { return printer.print(snap); };
   if (!archiver) {
-    s = (*store)->search(filter, print);
+    s = (*store)->search_rows(filter, [&](const SnapshotRow& row) { return printer.print(row); });
   } else {
     // Both sources in the requested order, merged, then cut to the limit.
     std::vector<Snapshot> found;
@@ -245,6 +311,9 @@ int run_search(Context& ctx, const cxxopts::ParseResult& args) {
     }
   }
   printer.finish();
+  if (s.ok() && ctx.out_is_tty && format == "table" && printer.count() == filter.limit) {
+    *ctx.err << "(the limit; for more: --after " << printer.last_id() << ")\n";
+  }
   return s.ok() ? k_exit_ok : fail(ctx, s);
 }
 
@@ -293,7 +362,7 @@ int run_tail(Context& ctx, const cxxopts::ParseResult& args) {
       return fail(ctx, s);
     }
   }
-  Printer printer(*ctx.out, format);
+  Printer printer(*ctx.out, format, /*aligned=*/false); // -f prints as they come
   std::unordered_set<std::string> shown;
   for (auto it = newest.rbegin(); it != newest.rend(); ++it) {
     printer.print(*it);

@@ -101,4 +101,16 @@ struct Snapshot {
   Status mirror;
 };
 
+// A snapshot as stored, its JSON not parsed: what Store::search_rows gives
+// (valid only during the callback). For printing many results quickly.
+struct SnapshotRow {
+  std::string_view id;
+  SnapshotType type = SnapshotType::action;
+  TimeUs timestamp = 0;
+  std::string_view action_type; // actions only
+  std::string_view status;      // actions only
+  std::string_view details;     // compact JSON; actions only
+  std::string_view document;    // the whole snapshot, compact: byte for byte its log line
+};
+
 } // namespace barrot

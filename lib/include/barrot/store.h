@@ -170,6 +170,10 @@ public:
   // InvalidArgument for an unusable filter (an empty word, say).
   Status search(const SearchFilter& filter, const std::function<bool(const Snapshot&)>& fn);
 
+  // search() without parsing each document: the rows as stored. Several
+  // times faster when the results are printed, not inspected.
+  Status search_rows(const SearchFilter& filter, const std::function<bool(const SnapshotRow&)>& fn);
+
   // How many snapshots match `filter` (its limit ignored).
   Result<std::int64_t> count(const SearchFilter& filter);
 

@@ -164,6 +164,9 @@ Status open_database_once(const std::string& path,
     sqlite3_db_config(db->getHandle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
     sqlite3_wal_hook(db->getHandle(), on_wal_commit, wal);
     db->exec("PRAGMA foreign_keys = ON");
+    // Reads through a memory map: a search that looks up a hundred rows
+    // scattered over the file reads pages without a system call each.
+    db->exec("PRAGMA mmap_size = 1073741824");
     *schema_version = version;
     *out = std::move(db);
     return Status::OK();
