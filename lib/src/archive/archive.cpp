@@ -993,8 +993,9 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
       c.type = type;
       c.st = std::make_unique<SQLite::Statement>(
           db(),
-          "SELECT seq, snapshot_id, ts_us, status, document FROM snapshots WHERE snapshot_type = "
-          "? AND ts_us >= ? AND ts_us < ? AND seq <> ? ORDER BY ts_us");
+          std::string("SELECT seq, snapshot_id, ts_us, status, ") + k_document_columns +
+              " FROM snapshot_rows WHERE snapshot_type = ? AND ts_us >= ? AND ts_us < ? AND "
+              "seq <> ? ORDER BY ts_us");
       c.st->bind(1, std::string(to_string(type)));
       c.st->bind(2, start);
       c.st->bind(3, end);
@@ -1043,7 +1044,8 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
         }
       }
     }
-    std::size_t j = 0; // next old archive entry
+    std::size_t j = 0;   // next old archive entry
+    std::string rebuilt; // a document stored as columns
     for (;;) {
       while (j < old.entries.size() && old_done[j]) {
         ++j;
@@ -1064,8 +1066,7 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
       if (next == nullptr) {
         break;
       }
-      SQLite::Column doc = next->st->getColumn(4);
-      const std::string_view text(doc.getText(), static_cast<std::size_t>(doc.getBytes()));
+      const std::string_view text = stored_document(*next->st, 4, &rebuilt);
       SQLite::Column status = next->st->getColumn(3);
       tally.add(
           next->ts,

@@ -299,12 +299,8 @@ namespace store {
 
 namespace {
 
-// The columns of snapshot_rows read_row reads, in its order. The document
-// is rebuilt here rather than by the `snapshots` view: C++ string appends
-// cost a fraction of SQL's strftime and printf.
-constexpr const char* k_row_columns =
-    "snapshot_id, snapshot_type, ts_us, document, action_type, status, details, started_us, "
-    "start_snapshot_id";
+// The columns read_row reads: the type, then a document's (k_document_columns).
+const std::string k_row_columns = std::string("snapshot_type, ") + k_document_columns;
 constexpr int k_row_column_count = 9;
 
 // A row of k_row_columns; `buffer` holds a rebuilt document.
@@ -315,28 +311,13 @@ SnapshotRow read_row(SQLite::Statement& st, std::string* buffer) {
                             static_cast<std::size_t>(c.getBytes()));
   };
   SnapshotRow r;
-  r.id = text(0);
-  r.type = text(1) == "periodic" ? SnapshotType::periodic : SnapshotType::action;
-  r.timestamp = st.getColumn(2).getInt64();
+  r.type = text(0) == "periodic" ? SnapshotType::periodic : SnapshotType::action;
+  r.document = stored_document(st, 1, buffer);
+  r.id = text(2);
+  r.timestamp = st.getColumn(3).getInt64();
   r.action_type = text(4);
   r.status = text(5);
   r.details = text(6);
-  if (st.getColumn(3).isNull()) {
-    std::optional<TimeUs> started;
-    if (!st.getColumn(7).isNull()) {
-      started = st.getColumn(7).getInt64();
-    }
-    *buffer = standard_action_text(std::string(r.id),
-                                   r.timestamp,
-                                   std::string(r.action_type),
-                                   std::string(r.status),
-                                   std::string(r.details),
-                                   started,
-                                   std::string(text(8)));
-    r.document = *buffer;
-  } else {
-    r.document = text(3);
-  }
   return r;
 }
 
@@ -382,8 +363,8 @@ Status search_rows_db(SQLite::Database& db,
   return guarded("cannot search", [&]() -> Status {
     const std::string order = filter.oldest_first ? "ASC" : "DESC";
     SQLite::Statement st(db,
-                         std::string("SELECT ") + k_row_columns + " FROM snapshot_rows WHERE " +
-                             q.where + " ORDER BY ts_us " + order + ", seq " + order + " LIMIT ?");
+                         "SELECT " + k_row_columns + " FROM snapshot_rows WHERE " + q.where +
+                             " ORDER BY ts_us " + order + ", seq " + order + " LIMIT ?");
     bind_all(st, q);
     st.bind(static_cast<int>(q.params.size() + 1),
             static_cast<std::int64_t>(std::min<std::size_t>(filter.limit, INT64_MAX)));
@@ -457,9 +438,8 @@ Status Store::search_inserted_after(const SearchFilter& filter,
   BARROT_TRY_ASSIGN(Query q, build(f));
   return store::guarded("cannot search", [&]() -> Status {
     SQLite::Statement st(*m_impl->db,
-                         std::string("SELECT ") + store::k_row_columns +
-                             ", seq FROM snapshot_rows WHERE " + q.where +
-                             " AND seq > ? ORDER BY seq");
+                         "SELECT " + store::k_row_columns + ", seq FROM snapshot_rows WHERE " +
+                             q.where + " AND seq > ? ORDER BY seq");
     bind_all(st, q);
     st.bind(static_cast<int>(q.params.size() + 1), *seq);
     std::string buffer;

@@ -182,6 +182,26 @@ std::string standard_action_text(const std::string& id,
   return t;
 }
 
+std::string_view stored_document(SQLite::Statement& st, int first, std::string* buffer) {
+  auto text = [&](int i) {
+    SQLite::Column c = st.getColumn(first + i);
+    return std::string(static_cast<const char*>(c.getBlob()),
+                       static_cast<std::size_t>(c.getBytes()));
+  };
+  SQLite::Column whole = st.getColumn(first);
+  if (!whole.isNull()) {
+    return std::string_view(static_cast<const char*>(whole.getBlob()),
+                            static_cast<std::size_t>(whole.getBytes()));
+  }
+  std::optional<TimeUs> started;
+  if (!st.getColumn(first + 6).isNull()) {
+    started = st.getColumn(first + 6).getInt64();
+  }
+  *buffer = standard_action_text(
+      text(1), st.getColumn(first + 2).getInt64(), text(3), text(4), text(5), started, text(7));
+  return *buffer;
+}
+
 void bind_insert(SQLite::Statement& st, const PendingRow& row) {
   st.reset();
   st.bind(1, row.id);

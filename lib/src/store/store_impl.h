@@ -145,6 +145,14 @@ inline constexpr const char* k_insert_row_sql =
 // (migrations/0003_compact_rows.sql), anything else with its whole document.
 void bind_insert(SQLite::Statement& st, const PendingRow& row);
 
+// The columns of snapshot_rows that hold a document, and the document they
+// hold: its text from columns [first, first + 8) of `st` selecting them
+// (rebuilt into `*buffer` when the row is stored as columns). Cheaper than
+// the `snapshots` view's SQL rebuild.
+inline constexpr const char* k_document_columns =
+    "document, snapshot_id, ts_us, action_type, status, details, started_us, start_snapshot_id";
+std::string_view stored_document(SQLite::Statement& st, int first, std::string* buffer);
+
 // The standard form of an action document, as the `snapshots` view rebuilds
 // it from the columns (0003_compact_rows.sql): one line, the seed's key order.
 std::string standard_action_text(const std::string& id,
