@@ -150,4 +150,25 @@ ids_everywhere
 [ -z "$(comm -12 "$T/in_store" "$T/in_archives")" ] || fail "a snapshot is both archived and stored"
 expect 0 "$BARROT" verify
 expect 0 "$ARCHIVE" verify
+
+# --after pages through the store and the archives together, in either
+# order, without a gap or a repeat, from a cursor in either.
+for order in "" --reverse; do
+  expect 0 "$BARROT" search --since 2025-05-01 --archives -o ids --limit 100000 $order
+  cp "$T/out" "$T/all_ids"
+  [ "$(wc -l < "$T/all_ids")" -ge 3900 ] || fail "--archives found $(wc -l < "$T/all_ids")"
+  : > "$T/paged"; last=""; pages=0
+  while :; do
+    expect 0 "$BARROT" search --since 2025-05-01 --archives -o ids --limit 1000 $order ${last:+--after "$last"}
+    [ -s "$T/out" ] || break
+    cat "$T/out" >> "$T/paged"; last=$(tail -1 "$T/out"); pages=$((pages + 1))
+    if [ "$pages" = 2 ]; then
+      expect 0 "$BARROT" search --since 2025-05-01 --archives --count $order --after "$last"
+      [ "$(cat "$T/out")" = $(($(wc -l < "$T/all_ids") - 2000)) ] || fail "--count --after: $(cat "$T/out")"
+    fi
+  done
+  cmp -s "$T/all_ids" "$T/paged" || fail "pages ($order) differ from one search"
+done
+expect 1 "$BARROT" search --archives --since 2025-05-01 --after action_20250505_000000_000000 -o ids
+contains "$T/err" "no snapshot action_20250505_000000_000000 in the store or its archives"
 echo "archive: ok"

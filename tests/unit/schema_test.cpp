@@ -1,6 +1,7 @@
 #include "store/database.h"
 #include "store/migrations.h"
 #include "store/render.h"
+#include "store/store_impl.h"
 #include "support/test_util.h"
 
 #include <SQLiteCpp/Database.h>
@@ -167,6 +168,9 @@ TEST_CASE("standard actions are stored as columns and read back byte for byte", 
     CHECK(stored[i].first == expected[i]);
     CHECK_FALSE(stored[i].second); // columns only
   }
+  CHECK(query_int(store->db_path(),
+                  std::string("SELECT sum(") + k_document_bytes_sql + ") FROM snapshot_rows") ==
+        query_int(store->db_path(), "SELECT sum(length(CAST(document AS BLOB))) FROM snapshots"));
   CHECK(stored[expected.size()].second); // periodic: whole
   CHECK(stored.back().first == legacy);  // imported as it was
   CHECK(stored.back().second);           // not the standard form: whole

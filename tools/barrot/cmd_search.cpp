@@ -254,9 +254,6 @@ int run_search(Context& ctx, const cxxopts::ParseResult& args) {
     return fail(ctx, months.status());
   }
   std::unique_ptr<Archiver> archiver;
-  if (with_archives && !filter.after_id.empty()) {
-    return fail(ctx, Status::InvalidArgument("--after does not combine with --archives yet"));
-  }
   if (with_archives && !months->empty()) {
     auto a = Archiver::Open(**store, ArchiveOptions{});
     if (!a.ok()) {
@@ -272,11 +269,7 @@ int run_search(Context& ctx, const cxxopts::ParseResult& args) {
              << "); add --archives to search them too\n";
   }
   if (args.count("count")) {
-    auto n = (*store)->count(filter);
-    if (n.ok() && archiver) {
-      auto more = archiver->count(filter);
-      n = more.ok() ? Result<std::int64_t>(*n + *more) : more;
-    }
+    auto n = archiver ? archiver->count_with_store(filter) : (*store)->count(filter);
     if (!n.ok()) {
       return fail(ctx, n.status());
     }
@@ -288,27 +281,7 @@ int run_search(Context& ctx, const cxxopts::ParseResult& args) {
   if (!archiver) {
     s = (*store)->search_rows(filter, [&](const SnapshotRow& row) { return printer.print(row); });
   } else {
-    // Both sources in the requested order, merged, then cut to the limit.
-    std::vector<Snapshot> found;
-    auto keep = [&](const Snapshot& snap) {
-      found.push_back(snap);
-      return true;
-    };
-    s = (*store)->search(filter, keep);
-    if (s.ok()) {
-      s = archiver->search(filter, keep);
-    }
-    std::stable_sort(found.begin(), found.end(), [&](const Snapshot& a, const Snapshot& b) {
-      return filter.oldest_first ? a.timestamp < b.timestamp : a.timestamp > b.timestamp;
-    });
-    if (found.size() > filter.limit) {
-      found.resize(filter.limit);
-    }
-    for (const Snapshot& snap : found) {
-      if (!print(snap)) {
-        break;
-      }
-    }
+    s = archiver->search_with_store(filter, print);
   }
   printer.finish();
   if (s.ok() && ctx.out_is_tty && format == "table" && printer.count() == filter.limit) {

@@ -177,6 +177,18 @@ public:
   // How many snapshots of those archives match `filter`.
   Result<std::int64_t> count(const SearchFilter& filter);
 
+  // The store and its archived months together (barrot search --archives):
+  // the same filters, in time order with ties by id (newest first unless
+  // filter.oldest_first), at most filter.limit over both. The cursor
+  // filter.after_id may name a snapshot in either; NotFound when neither
+  // holds it.
+  Status search_with_store(const SearchFilter& filter,
+                           const std::function<bool(const Snapshot&)>& fn);
+
+  // How many snapshots of the store and those archives match `filter`
+  // (after its cursor, if any).
+  Result<std::int64_t> count_with_store(const SearchFilter& filter);
+
   // Archived months (state archived or cleaning) overlapping [from, to).
   static Result<std::vector<std::string>> archived_months(Store& store, TimeUs from, TimeUs to);
 

@@ -893,10 +893,12 @@ Status Archiver::Impl::make_plan(std::vector<Plan>* plans) {
     SQLite::Statement st(
         db(),
         "SELECT strftime('%Y-%m', ts_us / 1000000, 'unixepoch'), snapshot_type, count(*), "
-        "sum(length(document)) FROM snapshots "
-        "WHERE ((snapshot_type = 'periodic' AND ts_us >= ?1 AND ts_us < ?2) "
-        "    OR (snapshot_type = 'action' AND ts_us >= ?1 AND ts_us < ?3)) AND seq <> ?4 "
-        "GROUP BY 1, 2");
+        "sum(" +
+            std::string(k_document_bytes_sql) +
+            ") FROM snapshot_rows "
+            "WHERE ((snapshot_type = 'periodic' AND ts_us >= ?1 AND ts_us < ?2) "
+            "    OR (snapshot_type = 'action' AND ts_us >= ?1 AND ts_us < ?3)) AND seq <> ?4 "
+            "GROUP BY 1, 2");
     st.bind(1, from);
     st.bind(2, cut_periodic);
     st.bind(3, cut_actions);
@@ -1608,6 +1610,115 @@ Result<std::int64_t> Archiver::count(const SearchFilter& filter) {
   std::unique_ptr<SQLite::Database> mem;
   BARROT_TRY(m_impl->load_for_search(filter, &mem));
   return store::count_db(*mem, filter);
+}
+
+namespace {
+
+// Time order, ties by id; newest first unless `oldest_first`.
+bool comes_before(const Snapshot& a, const Snapshot& b, bool oldest_first) {
+  if (a.timestamp != b.timestamp) {
+    return oldest_first ? a.timestamp < b.timestamp : a.timestamp > b.timestamp;
+  }
+  return oldest_first ? a.id < b.id : a.id > b.id;
+}
+
+// The time a snapshot id names, to the second ("action_20250102_..." ->
+// 2025-01-02T...). REQUIRES: a valid snapshot id.
+Result<TimeUs> time_of_id(const std::string& id) {
+  const std::string_view digits = std::string_view(id).substr(id.find('_') + 1);
+  const std::string iso =
+      std::string(digits.substr(0, 4)) + "-" + std::string(digits.substr(4, 2)) + "-" +
+      std::string(digits.substr(6, 2)) + "T" + std::string(digits.substr(9, 2)) + ":" +
+      std::string(digits.substr(11, 2)) + ":" + std::string(digits.substr(13, 2)) + "Z";
+  return parse_iso8601(iso);
+}
+
+} // namespace
+
+Status Archiver::search_with_store(const SearchFilter& filter,
+                                   const std::function<bool(const Snapshot&)>& fn) {
+  SearchFilter f = filter;
+  f.after_id.clear();
+  std::optional<Snapshot> cursor; // its id and time
+  if (!filter.after_id.empty()) {
+    BARROT_TRY(validate_snapshot_id(filter.after_id).WithContext("--after"));
+    BARROT_TRY(store::guarded("cannot find the cursor's snapshot", [&]() -> Status {
+      SQLite::Statement st(m_impl->db(), "SELECT ts_us FROM snapshot_rows WHERE snapshot_id = ?");
+      st.bind(1, filter.after_id);
+      if (st.executeStep()) {
+        cursor = Snapshot{};
+        cursor->id = filter.after_id;
+        cursor->timestamp = st.getColumn(0).getInt64();
+      }
+      return Status::OK();
+    }));
+    if (!cursor) {
+      // In an archive, near the time its id names (docs/formats.md, "Ids":
+      // a day either side covers every rule that moves one).
+      constexpr TimeUs k_day = 86'400'000'000;
+      BARROT_TRY_ASSIGN(TimeUs named, time_of_id(filter.after_id));
+      SearchFilter near;
+      near.limit = SIZE_MAX;
+      near.since = named - k_day;
+      near.until = named + 2 * k_day;
+      BARROT_TRY(search(near, [&](const Snapshot& s) {
+        if (s.id != filter.after_id) {
+          return true;
+        }
+        cursor = s;
+        return false;
+      }));
+    }
+    if (!cursor) {
+      return Status::NotFound("no snapshot " + filter.after_id +
+                              " in the store or its archives to continue after");
+    }
+    // What follows it lies on its side of its time, or at its time (ties,
+    // ordered by id): a few rows more than the limit leave room for those.
+    if (filter.oldest_first) {
+      f.since = std::max(f.since.value_or(INT64_MIN), cursor->timestamp);
+    } else {
+      f.until = std::min(f.until.value_or(INT64_MAX), cursor->timestamp + 1);
+    }
+    constexpr std::size_t k_room = 64;
+    f.limit = filter.limit > SIZE_MAX - k_room ? SIZE_MAX : filter.limit + k_room;
+  }
+  std::vector<Snapshot> found;
+  auto keep = [&](const Snapshot& s) {
+    if (!cursor || comes_before(*cursor, s, filter.oldest_first)) {
+      found.push_back(s);
+    }
+    return true;
+  };
+  BARROT_TRY(store::search_db(m_impl->db(), f, keep));
+  BARROT_TRY(search(f, keep));
+  std::sort(found.begin(), found.end(), [&](const Snapshot& a, const Snapshot& b) {
+    return comes_before(a, b, filter.oldest_first);
+  });
+  // A snapshot in both (a month restored while a run archives it) once.
+  found.erase(std::unique(found.begin(),
+                          found.end(),
+                          [](const Snapshot& a, const Snapshot& b) { return a.id == b.id; }),
+              found.end());
+  for (std::size_t i = 0; i < found.size() && i < filter.limit; ++i) {
+    if (!fn(found[i])) {
+      break;
+    }
+  }
+  return Status::OK();
+}
+
+Result<std::int64_t> Archiver::count_with_store(const SearchFilter& filter) {
+  if (filter.after_id.empty()) {
+    BARROT_TRY_ASSIGN(std::int64_t in_store, store::count_db(m_impl->db(), filter));
+    BARROT_TRY_ASSIGN(std::int64_t archived, count(filter));
+    return in_store + archived;
+  }
+  SearchFilter all = filter;
+  all.limit = SIZE_MAX;
+  std::int64_t n = 0;
+  BARROT_TRY(search_with_store(all, [&](const Snapshot&) { return ++n, true; }));
+  return n;
 }
 
 Result<std::vector<std::string>> Archiver::archived_months(Store& store, TimeUs from, TimeUs to) {

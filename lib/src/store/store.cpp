@@ -147,19 +147,51 @@ bool plain_time(TimeUs t) {
 
 } // namespace
 
-std::string standard_action_text(const std::string& id,
+namespace {
+
+// format_iso8601 without snprintf: this runs once per row read.
+void append_iso8601(std::string* out, TimeUs t) {
+  const util::CivilTime c = util::to_civil(t);
+  char buf[27];
+  auto put = [&](int at, int width, int value) {
+    for (int i = width - 1; i >= 0; --i) {
+      buf[at + i] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+  };
+  put(0, 4, c.year);
+  buf[4] = '-';
+  put(5, 2, c.month);
+  buf[7] = '-';
+  put(8, 2, c.day);
+  buf[10] = 'T';
+  put(11, 2, c.hour);
+  buf[13] = ':';
+  put(14, 2, c.minute);
+  buf[16] = ':';
+  put(17, 2, c.second);
+  buf[19] = '.';
+  put(20, 6, c.micros);
+  buf[26] = 'Z';
+  out->append(buf, sizeof buf);
+}
+
+} // namespace
+
+void append_standard_action_text(std::string* out,
+                                 std::string_view id,
                                  TimeUs ts,
-                                 const std::string& action_type,
-                                 const std::string& status,
-                                 const std::string& details,
+                                 std::string_view action_type,
+                                 std::string_view status,
+                                 std::string_view details,
                                  std::optional<TimeUs> started,
-                                 const std::string& start_snapshot_id) {
-  std::string t;
-  t.reserve(details.size() + 300);
+                                 std::string_view start_snapshot_id) {
+  std::string& t = *out;
+  t.reserve(t.size() + details.size() + 300);
   t += "{\"snapshot_id\":\"";
   t += id;
   t += "\",\"snapshot_type\":\"action\",\"timestamp\":\"";
-  t += format_iso8601(ts);
+  append_iso8601(out, ts);
   t += "\",\"action\":{\"type\":\"";
   t += action_type;
   t += "\",\"status\":\"";
@@ -167,7 +199,7 @@ std::string standard_action_text(const std::string& id,
   t += "\",\"details\":";
   t += details;
   t += ",\"started_at\":\"";
-  t += format_iso8601(started.value_or(ts));
+  append_iso8601(out, started.value_or(ts));
   t += '"';
   if (!start_snapshot_id.empty()) {
     t += ",\"start_snapshot_id\":\"";
@@ -179,26 +211,30 @@ std::string standard_action_text(const std::string& id,
   t += "\",\"version\":\"";
   t += store::k_format_version;
   t += "\"}}";
-  return t;
 }
 
 std::string_view stored_document(SQLite::Statement& st, int first, std::string* buffer) {
   auto text = [&](int i) {
     SQLite::Column c = st.getColumn(first + i);
-    return std::string(static_cast<const char*>(c.getBlob()),
-                       static_cast<std::size_t>(c.getBytes()));
+    return std::string_view(static_cast<const char*>(c.getBlob()),
+                            static_cast<std::size_t>(c.getBytes()));
   };
-  SQLite::Column whole = st.getColumn(first);
-  if (!whole.isNull()) {
-    return std::string_view(static_cast<const char*>(whole.getBlob()),
-                            static_cast<std::size_t>(whole.getBytes()));
+  if (!st.getColumn(first).isNull()) {
+    return text(0);
   }
   std::optional<TimeUs> started;
   if (!st.getColumn(first + 6).isNull()) {
     started = st.getColumn(first + 6).getInt64();
   }
-  *buffer = standard_action_text(
-      text(1), st.getColumn(first + 2).getInt64(), text(3), text(4), text(5), started, text(7));
+  buffer->clear();
+  append_standard_action_text(buffer,
+                              text(1),
+                              st.getColumn(first + 2).getInt64(),
+                              text(3),
+                              text(4),
+                              text(5),
+                              started,
+                              text(7));
   return *buffer;
 }
 
@@ -235,10 +271,12 @@ void bind_insert(SQLite::Statement& st, const PendingRow& row) {
     } else {
       st.bind(9);
     }
-    whole =
-        !plain_time(row.ts) || !plain_time(started.value_or(0)) ||
-        standard_action_text(
-            row.id, row.ts, row.action_type, row.status, details, started, start_id) != row.compact;
+    std::string standard;
+    if (plain_time(row.ts) && plain_time(started.value_or(0))) {
+      append_standard_action_text(
+          &standard, row.id, row.ts, row.action_type, row.status, details, started, start_id);
+    }
+    whole = standard != row.compact;
     st.bind(7, details);
   } else {
     st.bind(4);

@@ -153,15 +153,25 @@ inline constexpr const char* k_document_columns =
     "document, snapshot_id, ts_us, action_type, status, details, started_us, start_snapshot_id";
 std::string_view stored_document(SQLite::Statement& st, int first, std::string* buffer);
 
-// The standard form of an action document, as the `snapshots` view rebuilds
-// it from the columns (0003_compact_rows.sql): one line, the seed's key order.
-std::string standard_action_text(const std::string& id,
+// SQL for the length in bytes of a snapshot_rows row's document, without
+// rebuilding it (244 bytes of the standard form are fixed; test:
+// "standard actions are stored as columns and read back byte for byte").
+inline constexpr const char* k_document_bytes_sql =
+    "coalesce(length(CAST(document AS BLOB)), 244 + length(CAST(snapshot_id AS BLOB)) + "
+    "length(CAST(action_type AS BLOB)) + length(status) + length(CAST(details AS BLOB)) + "
+    "coalesce(23 + length(start_snapshot_id), 0))";
+
+// Appends the standard form of an action document, as the `snapshots` view
+// rebuilds it from the columns (0003_compact_rows.sql): one line, the
+// seed's key order.
+void append_standard_action_text(std::string* out,
+                                 std::string_view id,
                                  TimeUs ts,
-                                 const std::string& action_type,
-                                 const std::string& status,
-                                 const std::string& details,
+                                 std::string_view action_type,
+                                 std::string_view status,
+                                 std::string_view details,
                                  std::optional<TimeUs> started,
-                                 const std::string& start_snapshot_id);
+                                 std::string_view start_snapshot_id);
 
 // Calls fn(line, line_number, has_newline) for each line of `text`.
 template <typename Fn>
