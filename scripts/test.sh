@@ -11,7 +11,8 @@ cmake -S . -B build-ci -DCMAKE_BUILD_TYPE=CI -DBARROT_WARNINGS_AS_ERRORS=ON >/de
 cmake --build build-ci -j2 >/dev/null
 echo "== one SQLite per program"
 for p in build-ci/tools/barrot build-ci/tools/barrot-archive build-ci/tests/barrot_tests \
-  build-ci/bench/barrot_bench build-ci/bench/barrot_archive_bench; do
+  build-ci/bench/barrot_bench build-ci/bench/barrot_archive_bench \
+  build-ci/bench/barrot_search_bench; do
   if readelf -d "$p" | grep -q 'libsqlite3'; then
     echo "$p links libsqlite3 dynamically beside the static copy" >&2; exit 1
   fi
@@ -23,6 +24,7 @@ echo "== tests"
 echo "== benchmark smoke runs"
 build-ci/bench/barrot_bench --smoke --cleanup
 build-ci/bench/barrot_archive_bench --smoke --cleanup
+build-ci/bench/barrot_search_bench --smoke --cleanup
 
 echo "== build (ASan + UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBARROT_SANITIZE=ON \

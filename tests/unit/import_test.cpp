@@ -155,3 +155,52 @@ TEST_CASE("a stored snapshot is never replaced by a different imported one", "[i
   CHECK(r->conflicts >= 1);
   CHECK(store->get(id)->document["action"]["status"] == "executing");
 }
+
+TEST_CASE("a snapshot whose copies all differ from the stored one is one conflict", "[import]") {
+  TempDir dir;
+  const std::string legacy = copy_legacy(dir);
+  auto store = open_store(options_in(dir));
+  REQUIRE_OK(store->import_legacy(legacy).status());
+  // The file and its log line agree with each other, not with the store.
+  const std::string id = "action_20251222_023615_449526";
+  Json doc = Json::parse(read_text(legacy + "/" + id + ".json"));
+  doc["action"]["status"] = "failed";
+  write_text(legacy + "/" + id + ".json", doc.dump(2));
+  std::string log;
+  for (const std::string& line : read_lines(legacy + "/action_log.jsonl")) {
+    log += (line.find(id) != std::string::npos ? doc.dump() : line) + "\n";
+  }
+  write_text(legacy + "/action_log.jsonl", log);
+  auto r = store->import_legacy(legacy);
+  REQUIRE_OK(r.status());
+  CHECK(r->conflicts == 1);
+  CHECK(r->skipped.size() == 2); // both copies named
+  CHECK(r->imported == 0);
+}
+
+TEST_CASE("an overlong log line is skipped without being held, the rest imported", "[import]") {
+  TempDir dir;
+  const std::string legacy = dir / "legacy";
+  std::filesystem::create_directories(legacy);
+  const std::string good =
+      R"({"snapshot_id":"action_20251222_022057_454420","snapshot_type":"action",)"
+      R"("timestamp":"2025-12-22T02:20:57.454420Z","action":{"type":"x","status":"executing",)"
+      R"("details":{}},"metadata":{}})";
+  // A crash's run of NUL bytes, longer than any snapshot, then one more line.
+  std::string log = good + "\n" + std::string((64u << 20) + 4096, '\0') + "\n" +
+                    R"({"snapshot_id":"action_20251222_022058_000000","snapshot_type":"action",)"
+                    R"("timestamp":"2025-12-22T02:20:58.000000Z","action":{"type":"y",)"
+                    R"("status":"executing","details":{}},"metadata":{}})" +
+                    "\n" + std::string(3u << 20, '\0'); // and a torn tail
+  write_text(legacy + "/action_log.jsonl", log);
+  log = std::string();
+  auto store = open_store(options_in(dir));
+  auto r = store->import_legacy(legacy);
+  REQUIRE_OK(r.status());
+  CHECK(r->imported == 2);
+  CHECK(r->lines_read == 4);
+  REQUIRE(r->skipped.size() == 2);
+  CHECK(r->skipped[0].source == "action_log.jsonl:2");
+  CHECK(r->skipped[0].reason.find("longer than") != std::string::npos);
+  CHECK(r->skipped[1].source == "action_log.jsonl:4");
+}

@@ -196,6 +196,8 @@ public:
 
 private:
   explicit Archiver(std::unique_ptr<Impl> impl);
+  // The snapshot a cursor names (its id and time), in the store or an archive.
+  Result<Snapshot> find_cursor(const std::string& id);
   std::unique_ptr<Impl> m_impl;
 };
 

@@ -12,6 +12,7 @@
 #include <barrot/archive.h>
 
 #include <SQLiteCpp/Transaction.h>
+#include <sqlite3.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -979,12 +980,20 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
   progress(mname, "writing", 0, expected);
   BARROT_TRY(store::guarded("cannot read " + mname, [&]() -> Status {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::DEFERRED);
+    // Raw statements: SQLiteCpp's per-column objects cost as much as a row
+    // here (334,000 rows a month).
     struct Cursor {
-      std::unique_ptr<SQLite::Statement> st;
+      std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> st{nullptr, sqlite3_finalize};
       SnapshotType type = SnapshotType::action;
       bool has = false;
       TimeUs ts = 0;
       std::string_view id;
+    };
+    sqlite3* handle = db().getHandle();
+    auto check = [&](int rc) {
+      if (rc != SQLITE_OK) {
+        throw SQLite::Exception(handle, rc);
+      }
     };
     std::vector<Cursor> cursors;
     for (SnapshotType type : {SnapshotType::periodic, SnapshotType::action}) {
@@ -993,23 +1002,33 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
       }
       Cursor c;
       c.type = type;
-      c.st = std::make_unique<SQLite::Statement>(
-          db(),
+      const std::string sql =
           std::string("SELECT seq, snapshot_id, ts_us, status, ") + k_document_columns +
-              " FROM snapshot_rows WHERE snapshot_type = ? AND ts_us >= ? AND ts_us < ? AND "
-              "seq <> ? ORDER BY ts_us");
-      c.st->bind(1, std::string(to_string(type)));
-      c.st->bind(2, start);
-      c.st->bind(3, end);
-      c.st->bind(4, newest_periodic);
+          " FROM snapshot_rows WHERE snapshot_type = ? AND ts_us >= ? AND ts_us < ? AND "
+          "seq <> ? ORDER BY ts_us";
+      sqlite3_stmt* raw = nullptr;
+      check(sqlite3_prepare_v2(handle, sql.c_str(), -1, &raw, nullptr));
+      c.st.reset(raw);
+      check(sqlite3_bind_text(
+          raw, 1, type == SnapshotType::action ? "action" : "periodic", -1, SQLITE_STATIC));
+      check(sqlite3_bind_int64(raw, 2, start));
+      check(sqlite3_bind_int64(raw, 3, end));
+      check(sqlite3_bind_int64(raw, 4, newest_periodic));
       cursors.push_back(std::move(c));
     }
-    auto step = [](Cursor& c) {
-      c.has = c.st->executeStep();
+    auto column_text = [](sqlite3_stmt* st, int i) {
+      return std::string_view(static_cast<const char*>(sqlite3_column_blob(st, i)),
+                              static_cast<std::size_t>(sqlite3_column_bytes(st, i)));
+    };
+    auto step = [&](Cursor& c) {
+      const int rc = sqlite3_step(c.st.get());
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        throw SQLite::Exception(handle, rc);
+      }
+      c.has = rc == SQLITE_ROW;
       if (c.has) {
-        c.ts = c.st->getColumn(2).getInt64();
-        SQLite::Column id = c.st->getColumn(1);
-        c.id = std::string_view(id.getText(), static_cast<std::size_t>(id.getBytes()));
+        c.ts = sqlite3_column_int64(c.st.get(), 2);
+        c.id = column_text(c.st.get(), 1);
       }
     };
     for (Cursor& c : cursors) {
@@ -1068,19 +1087,16 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
       if (next == nullptr) {
         break;
       }
-      const std::string_view text = stored_document(*next->st, 4, &rebuilt);
-      SQLite::Column status = next->st->getColumn(3);
-      tally.add(
-          next->ts,
-          next->id,
-          next->type,
-          next->type == SnapshotType::action
-              ? std::string_view(status.getText(), static_cast<std::size_t>(status.getBytes()))
-              : std::string_view());
-      BARROT_TRY(emit(text));
+      sqlite3_stmt* row = next->st.get();
+      const std::string_view document = stored_document(row, 4, &rebuilt);
+      tally.add(next->ts,
+                next->id,
+                next->type,
+                next->type == SnapshotType::action ? column_text(row, 3) : std::string_view());
+      BARROT_TRY(emit(document));
       (next->type == SnapshotType::action ? rep.actions : rep.periodic) += 1;
-      rep.bytes += static_cast<std::int64_t>(text.size());
-      max_seq = std::max(max_seq, next->st->getColumn(0).getInt64());
+      rep.bytes += static_cast<std::int64_t>(document.size());
+      max_seq = std::max<std::int64_t>(max_seq, sqlite3_column_int64(row, 0));
       gone.emplace_back(next->id);
       step(*next);
     }
@@ -1635,54 +1651,70 @@ Result<TimeUs> time_of_id(const std::string& id) {
 
 } // namespace
 
+Result<Snapshot> Archiver::find_cursor(const std::string& id) {
+  BARROT_TRY(validate_snapshot_id(id).WithContext("--after"));
+  std::optional<Snapshot> cursor;
+  BARROT_TRY(store::guarded("cannot find the cursor's snapshot", [&]() -> Status {
+    SQLite::Statement st(m_impl->db(), "SELECT ts_us FROM snapshot_rows WHERE snapshot_id = ?");
+    st.bind(1, id);
+    if (st.executeStep()) {
+      cursor = Snapshot{};
+      cursor->id = id;
+      cursor->timestamp = st.getColumn(0).getInt64();
+    }
+    return Status::OK();
+  }));
+  auto find = [&](const Snapshot& s) {
+    if (s.id != id) {
+      return true;
+    }
+    cursor = s;
+    return false;
+  };
+  if (!cursor) {
+    // In an archive: first near the time its id names (docs/formats.md,
+    // "Ids": a day either side covers every rule that moves one), then, for
+    // an imported id that names another time, in all of them.
+    constexpr TimeUs k_day = 86'400'000'000;
+    BARROT_TRY_ASSIGN(TimeUs named, time_of_id(id));
+    SearchFilter near;
+    near.limit = SIZE_MAX;
+    near.since = named - k_day;
+    near.until = named + 2 * k_day;
+    BARROT_TRY(search(near, find));
+    if (!cursor) {
+      SearchFilter anywhere;
+      anywhere.limit = SIZE_MAX;
+      BARROT_TRY(search(anywhere, find));
+    }
+  }
+  if (!cursor) {
+    return Status::NotFound("no snapshot " + id +
+                            " in the store or its archives to continue after");
+  }
+  return *cursor;
+}
+
 Status Archiver::search_with_store(const SearchFilter& filter,
                                    const std::function<bool(const Snapshot&)>& fn) {
   SearchFilter f = filter;
   f.after_id.clear();
-  std::optional<Snapshot> cursor; // its id and time
+  std::optional<Snapshot> cursor;
   if (!filter.after_id.empty()) {
-    BARROT_TRY(validate_snapshot_id(filter.after_id).WithContext("--after"));
-    BARROT_TRY(store::guarded("cannot find the cursor's snapshot", [&]() -> Status {
-      SQLite::Statement st(m_impl->db(), "SELECT ts_us FROM snapshot_rows WHERE snapshot_id = ?");
-      st.bind(1, filter.after_id);
-      if (st.executeStep()) {
-        cursor = Snapshot{};
-        cursor->id = filter.after_id;
-        cursor->timestamp = st.getColumn(0).getInt64();
-      }
-      return Status::OK();
-    }));
-    if (!cursor) {
-      // In an archive, near the time its id names (docs/formats.md, "Ids":
-      // a day either side covers every rule that moves one).
-      constexpr TimeUs k_day = 86'400'000'000;
-      BARROT_TRY_ASSIGN(TimeUs named, time_of_id(filter.after_id));
-      SearchFilter near;
-      near.limit = SIZE_MAX;
-      near.since = named - k_day;
-      near.until = named + 2 * k_day;
-      BARROT_TRY(search(near, [&](const Snapshot& s) {
-        if (s.id != filter.after_id) {
-          return true;
-        }
-        cursor = s;
-        return false;
-      }));
-    }
-    if (!cursor) {
-      return Status::NotFound("no snapshot " + filter.after_id +
-                              " in the store or its archives to continue after");
-    }
+    BARROT_TRY_ASSIGN(cursor, find_cursor(filter.after_id));
     // What follows it lies on its side of its time, or at its time (ties,
-    // ordered by id): a few rows more than the limit leave room for those.
+    // ordered by id). Each source cuts its rows in (time, seq) order, merged
+    // here in (time, id) order: a few rows more than the limit leave room
+    // for the ties at the edges (a handful at most: ids are unique to the
+    // microsecond).
     if (filter.oldest_first) {
       f.since = std::max(f.since.value_or(INT64_MIN), cursor->timestamp);
     } else {
       f.until = std::min(f.until.value_or(INT64_MAX), cursor->timestamp + 1);
     }
-    constexpr std::size_t k_room = 64;
-    f.limit = filter.limit > SIZE_MAX - k_room ? SIZE_MAX : filter.limit + k_room;
   }
+  constexpr std::size_t k_room = 64;
+  f.limit = filter.limit > SIZE_MAX - k_room ? SIZE_MAX : filter.limit + k_room;
   std::vector<Snapshot> found;
   auto keep = [&](const Snapshot& s) {
     if (!cursor || comes_before(*cursor, s, filter.oldest_first)) {
@@ -1709,15 +1741,35 @@ Status Archiver::search_with_store(const SearchFilter& filter,
 }
 
 Result<std::int64_t> Archiver::count_with_store(const SearchFilter& filter) {
-  if (filter.after_id.empty()) {
-    BARROT_TRY_ASSIGN(std::int64_t in_store, store::count_db(m_impl->db(), filter));
-    BARROT_TRY_ASSIGN(std::int64_t archived, count(filter));
+  auto both = [&](const SearchFilter& f) -> Result<std::int64_t> {
+    BARROT_TRY_ASSIGN(std::int64_t in_store, store::count_db(m_impl->db(), f));
+    BARROT_TRY_ASSIGN(std::int64_t archived, count(f));
     return in_store + archived;
+  };
+  if (filter.after_id.empty()) {
+    return both(filter);
   }
-  SearchFilter all = filter;
-  all.limit = SIZE_MAX;
-  std::int64_t n = 0;
-  BARROT_TRY(search_with_store(all, [&](const Snapshot&) { return ++n, true; }));
+  BARROT_TRY_ASSIGN(Snapshot cursor, find_cursor(filter.after_id));
+  // Counted, not read: those strictly past its time, then those at its time
+  // that come after it (by id).
+  SearchFilter beyond = filter;
+  beyond.after_id.clear();
+  SearchFilter at = beyond;
+  if (filter.oldest_first) {
+    beyond.since = std::max(beyond.since.value_or(INT64_MIN), cursor.timestamp + 1);
+  } else {
+    beyond.until = std::min(beyond.until.value_or(INT64_MAX), cursor.timestamp);
+  }
+  BARROT_TRY_ASSIGN(std::int64_t n, both(beyond));
+  at.since = std::max(at.since.value_or(INT64_MIN), cursor.timestamp);
+  at.until = std::min(at.until.value_or(INT64_MAX), cursor.timestamp + 1);
+  at.limit = SIZE_MAX;
+  auto tie = [&](const Snapshot& s) {
+    n += comes_before(cursor, s, filter.oldest_first) ? 1 : 0;
+    return true;
+  };
+  BARROT_TRY(store::search_db(m_impl->db(), at, tie));
+  BARROT_TRY(search(at, tie));
   return n;
 }
 

@@ -182,22 +182,36 @@ private:
     return true;
   }
 
+  // Lines longer than any snapshot can be (details are capped at 1 MiB)
+  // are skipped without being held: a log whose tail is a crash's run of
+  // NUL bytes must not fill memory.
+  static constexpr std::size_t k_max_line = util::k_max_read_bytes;
+  static constexpr std::size_t k_read_size = 1 << 20;
+
   Status read_all() {
     std::string buf;
     std::vector<Parsed> batch;
     std::int64_t number = 0;
-    std::size_t begin = 0; // first byte of the current line in buf
+    std::size_t begin = 0;   // first byte of the current line in buf
+    std::size_t scanned = 0; // no newline in buf[begin, scanned)
+    bool too_long = false;   // dropping the rest of an overlong line
     bool eof = false;
+    auto source = [&] { return std::string(mirror::k_log_name) + ":" + std::to_string(number); };
     while (!eof || begin < buf.size()) {
-      std::size_t nl = buf.find('\n', begin);
+      const std::size_t nl = buf.find('\n', std::max(begin, scanned));
       if (nl == std::string::npos && !eof) {
+        if (buf.size() - begin > k_max_line) {
+          too_long = true; // keep counting lines, not bytes
+          begin = buf.size();
+        }
         buf.erase(0, begin);
         begin = 0;
+        scanned = buf.size();
         const std::size_t old = buf.size();
-        buf.resize(old + (1 << 20));
+        buf.resize(old + k_read_size);
         std::size_t got = 0;
         BARROT_TRY(
-            util::read_some(m_fd.get(), buf.data() + old, 1 << 20, &got, mirror::k_log_name));
+            util::read_some(m_fd.get(), buf.data() + old, k_read_size, &got, mirror::k_log_name));
         buf.resize(old + got);
         eof = got == 0;
         continue;
@@ -206,14 +220,20 @@ private:
       const std::size_t end = has_nl ? nl : buf.size();
       std::string_view line(buf.data() + begin, end - begin);
       begin = has_nl ? nl + 1 : buf.size();
+      scanned = begin;
       ++number;
-      if (line.empty()) {
-        continue;
+      if (too_long || line.size() > k_max_line) {
+        too_long = false;
+        ++m_lines;
+        Parsed p;
+        p.source = source();
+        p.skip = "longer than " + std::to_string(k_max_line) + " bytes";
+        batch.push_back(std::move(p));
+      } else if (!line.empty()) {
+        ++m_lines;
+        batch.push_back(parse_input(line, source(), "", !has_nl));
       }
-      ++m_lines;
-      batch.push_back(parse_input(
-          line, std::string(mirror::k_log_name) + ":" + std::to_string(number), "", !has_nl));
-      if (batch.size() == k_batch && !push(&batch)) {
+      if (batch.size() >= k_batch && !push(&batch)) {
         return Status::OK();
       }
     }
@@ -271,7 +291,8 @@ public:
         ++m_report.already_present;
       }
     } else {
-      ++m_report.conflicts;
+      // Counted once per snapshot; every disagreeing copy is named.
+      m_report.conflicts += m_conflicting.insert(p.row.id).second ? 1 : 0;
       m_report.skipped.push_back(
           {p.source,
            earlier_in_import
@@ -285,7 +306,8 @@ private:
   ImportReport& m_report;
   SQLite::Statement m_existing;
   std::int64_t m_base_seq = 0;
-  std::unordered_set<std::string> m_counted; // ids counted as already present
+  std::unordered_set<std::string> m_counted;     // ids counted as already present
+  std::unordered_set<std::string> m_conflicting; // ids counted as conflicts
 };
 
 // The time a snapshot file's name says, for reading files in time order

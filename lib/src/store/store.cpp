@@ -8,6 +8,7 @@
 #include <barrot/store.h>
 
 #include <SQLiteCpp/Transaction.h>
+#include <sqlite3.h>
 
 #include <sys/stat.h>
 
@@ -185,12 +186,13 @@ void append_standard_action_text(std::string* out,
                                  std::string_view status,
                                  std::string_view details,
                                  std::optional<TimeUs> started,
-                                 std::string_view start_snapshot_id) {
+                                 std::optional<std::string_view> start_snapshot_id) {
   std::string& t = *out;
   t.reserve(t.size() + details.size() + 300);
   t += "{\"snapshot_id\":\"";
   t += id;
   t += "\",\"snapshot_type\":\"action\",\"timestamp\":\"";
+  const std::size_t ts_at = t.size();
   append_iso8601(out, ts);
   t += "\",\"action\":{\"type\":\"";
   t += action_type;
@@ -199,11 +201,15 @@ void append_standard_action_text(std::string* out,
   t += "\",\"details\":";
   t += details;
   t += ",\"started_at\":\"";
-  append_iso8601(out, started.value_or(ts));
+  if (started && *started != ts) {
+    append_iso8601(out, *started);
+  } else {
+    t.append(t, ts_at, 27); // the timestamp again
+  }
   t += '"';
-  if (!start_snapshot_id.empty()) {
+  if (start_snapshot_id) {
     t += ",\"start_snapshot_id\":\"";
-    t += start_snapshot_id;
+    t += *start_snapshot_id;
     t += '"';
   }
   t += "},\"metadata\":{\"generated_by\":\"";
@@ -213,29 +219,53 @@ void append_standard_action_text(std::string* out,
   t += "\"}}";
 }
 
-std::string_view stored_document(SQLite::Statement& st, int first, std::string* buffer) {
-  auto text = [&](int i) {
-    SQLite::Column c = st.getColumn(first + i);
-    return std::string_view(static_cast<const char*>(c.getBlob()),
-                            static_cast<std::size_t>(c.getBytes()));
-  };
-  if (!st.getColumn(first).isNull()) {
+namespace {
+
+// stored_document over any column access: text(i), is_null(i), integer(i)
+// for column first + i.
+template <typename Text, typename IsNull, typename Integer>
+std::string_view rebuild_document(Text text, IsNull is_null, Integer integer, std::string* buffer) {
+  if (!is_null(0)) {
     return text(0);
   }
   std::optional<TimeUs> started;
-  if (!st.getColumn(first + 6).isNull()) {
-    started = st.getColumn(first + 6).getInt64();
+  if (!is_null(6)) {
+    started = integer(6);
+  }
+  std::optional<std::string_view> start_id; // NULL: no key; "": the key, empty
+  if (!is_null(7)) {
+    start_id = text(7);
   }
   buffer->clear();
-  append_standard_action_text(buffer,
-                              text(1),
-                              st.getColumn(first + 2).getInt64(),
-                              text(3),
-                              text(4),
-                              text(5),
-                              started,
-                              text(7));
+  append_standard_action_text(
+      buffer, text(1), integer(2), text(3), text(4), text(5), started, start_id);
   return *buffer;
+}
+
+} // namespace
+
+std::string_view stored_document(SQLite::Statement& st, int first, std::string* buffer) {
+  return rebuild_document(
+      [&](int i) {
+        SQLite::Column c = st.getColumn(first + i);
+        return std::string_view(static_cast<const char*>(c.getBlob()),
+                                static_cast<std::size_t>(c.getBytes()));
+      },
+      [&](int i) { return st.getColumn(first + i).isNull(); },
+      [&](int i) { return static_cast<TimeUs>(st.getColumn(first + i).getInt64()); },
+      buffer);
+}
+
+std::string_view stored_document(sqlite3_stmt* st, int first, std::string* buffer) {
+  return rebuild_document(
+      [&](int i) {
+        const void* p = sqlite3_column_blob(st, first + i);
+        return std::string_view(static_cast<const char*>(p),
+                                static_cast<std::size_t>(sqlite3_column_bytes(st, first + i)));
+      },
+      [&](int i) { return sqlite3_column_type(st, first + i) == SQLITE_NULL; },
+      [&](int i) { return static_cast<TimeUs>(sqlite3_column_int64(st, first + i)); },
+      buffer);
 }
 
 void bind_insert(SQLite::Statement& st, const PendingRow& row) {
@@ -263,18 +293,22 @@ void bind_insert(SQLite::Statement& st, const PendingRow& row) {
     } else {
       st.bind(8);
     }
-    std::string start_id;
+    std::optional<std::string> start_id;
     it = action.find("start_snapshot_id");
     if (it != action.end() && it->is_string()) {
       start_id = it->get<std::string>();
-      st.bind(9, start_id);
+      st.bind(9, *start_id);
     } else {
       st.bind(9);
     }
     std::string standard;
     if (plain_time(row.ts) && plain_time(started.value_or(0))) {
+      std::optional<std::string_view> start_view;
+      if (start_id) {
+        start_view = *start_id;
+      }
       append_standard_action_text(
-          &standard, row.id, row.ts, row.action_type, row.status, details, started, start_id);
+          &standard, row.id, row.ts, row.action_type, row.status, details, started, start_view);
     }
     whole = standard != row.compact;
     st.bind(7, details);
