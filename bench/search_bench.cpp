@@ -443,7 +443,8 @@ int main(int argc, char** argv) {
   const double ours_rows = median_process(with(search, {"-o", "jsonl"}), dir + "/q.ours", c.runs);
   const double ours_count =
       median_process(with(search, {"--count"}), dir + "/q.ours.count", c.runs);
-  const std::string where = "snapshot_type = 'action' AND action_type = '" + f.action_type +
+  // Exactly the SQL barrot search runs (lib/src/store/search.cpp).
+  const std::string where = "action_type = '" + f.action_type +
                             "' AND status = 'failed' AND ts_us >= " + std::to_string(*f.since) +
                             " AND ts_us < " + std::to_string(*f.until);
   const double shell_rows = median_process({"sqlite3",

@@ -225,9 +225,11 @@ Result<Query> build(const SearchFilter& f) {
   auto text = [&](std::string v) { q.params.emplace_back(std::move(v)); };
   auto num = [&](std::int64_t v) { q.params.emplace_back(v); };
   std::string w = "1";
-  // With words, the full-text index picks the rows (an IN list of seqs): a
-  // unary + keeps the planner from scanning the type index instead.
-  const std::string type_column = f.words.empty() ? "snapshot_type" : "+snapshot_type";
+  // With words, an action type or a status, another index picks the rows
+  // far better than the type's (two values): a unary + keeps the planner,
+  // which has no statistics, from choosing the type index anyway.
+  const bool narrower = !f.words.empty() || !f.action_type.empty() || f.status.has_value();
+  const std::string type_column = narrower ? "+snapshot_type" : "snapshot_type";
   if (f.type) {
     w += " AND " + type_column + " = ?";
     text(std::string(to_string(*f.type)));
