@@ -10,41 +10,23 @@
 // The store is generated reproducibly (fixed seed): N action snapshots spread
 // over January 2025 (30 action types; 85% completed, 10% failed, 5%
 // executing; details of 3-6 keys) plus a periodic snapshot every 30 minutes.
-#include <barrot/barrot.h>
+#include "bench_util.h"
 
 #include <sqlite3.h>
 
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <random>
-#include <spawn.h>
-#include <string>
-#include <vector>
-
-extern char** environ;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+using bench::Clock;
+using bench::file_size;
+using bench::run_process;
+using bench::seconds_since;
 
 void check(const barrot::Status& s) {
-  if (!s.ok()) {
-    std::fprintf(stderr, "barrot_archive_bench: %s\n", s.ToString().c_str());
-    std::exit(1);
-  }
+  bench::check(s, "barrot_archive_bench");
 }
 
 struct Config {
@@ -57,27 +39,6 @@ struct Config {
 
 constexpr barrot::TimeUs k_month_start = 1735689600LL * 1000000; // 2025-01-01T00:00:00Z
 constexpr barrot::TimeUs k_month_us = 31LL * 86400 * 1000000;
-
-// One action's details: 3 to 6 keys, values like real ones.
-barrot::Json details(std::mt19937_64& rng, long i) {
-  static const char* envs[] = {"production", "staging", "development"};
-  static const char* regions[] = {"eu-west-1", "us-east-1", "ap-south-1"};
-  barrot::Json d = barrot::Json::object();
-  d["environment"] = envs[rng() % 3];
-  d["duration_seconds"] = static_cast<double>(rng() % 60000) / 100.0;
-  d["run"] = i;
-  const int extra = static_cast<int>(rng() % 4);
-  if (extra > 0) {
-    d["region"] = regions[rng() % 3];
-  }
-  if (extra > 1) {
-    d["commit"] = std::to_string(rng() % 100000000);
-  }
-  if (extra > 2) {
-    d["message"] = "step " + std::to_string(rng() % 1000) + " finished";
-  }
-  return d;
-}
 
 void generate(barrot::Store& store, long n) {
   std::mt19937_64 rng(42);
@@ -94,11 +55,8 @@ void generate(barrot::Store& store, long n) {
   for (long i = 0; i < n; ++i) {
     barrot::ActionInput in;
     in.type = types[rng() % types.size()];
-    const auto r = rng() % 100;
-    in.status = r < 85   ? barrot::ActionStatus::completed
-                : r < 95 ? barrot::ActionStatus::failed
-                         : barrot::ActionStatus::executing;
-    in.details = details(rng, i);
+    in.status = bench::action_status(rng);
+    in.details = bench::action_details(rng, i);
     in.at = times[static_cast<std::size_t>(i)];
     batch.push_back(std::move(in));
     if (batch.size() == 2000 || i + 1 == n) {
@@ -144,28 +102,6 @@ std::int64_t export_jsonl(const std::string& db_path, const std::string& out_pat
   sqlite3_finalize(st);
   sqlite3_close(db);
   return bytes;
-}
-
-double run_process(const std::vector<std::string>& argv) {
-  std::vector<char*> args;
-  for (const auto& a : argv) {
-    args.push_back(const_cast<char*>(a.c_str()));
-  }
-  args.push_back(nullptr);
-  const auto t0 = Clock::now();
-  pid_t pid = 0;
-  if (posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) {
-    return -1;
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  const double s = seconds_since(t0);
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? s : -1;
-}
-
-std::int64_t file_size(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 ? static_cast<std::int64_t>(st.st_size) : -1;
 }
 
 void row(const char* what, double value, const char* unit, const std::string& note) {
