@@ -968,9 +968,11 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
   // 2. The month's due rows, read in one transaction (a consistent view:
   //    rows committed later have larger seqs, and stay), each type in
   //    (time, id) order, merged with the old archive into one stream that is
-  //    hashed and compressed (on zstd's worker thread) as it is read.
+  //    hashed (here: this thread would otherwise wait for zstd) and
+  //    compressed (on zstd's worker threads) as it is read.
   std::unique_ptr<archive::Compressor> zc;
   BARROT_TRY(archive::Compressor::Create(options.level, 2, &zc));
+  util::Sha256 content_hash;
   std::int64_t content_bytes = 0;
   Tally tally;
   std::vector<std::string> gone; // ids of the rows to delete
@@ -1041,6 +1043,8 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
       content_bytes += static_cast<std::int64_t>(text.size()) + 1;
       BARROT_TRY(zc->add(text));
       BARROT_TRY(zc->add("\n"));
+      content_hash.update(text);
+      content_hash.update("\n");
       if (tally.snapshots % k_progress_every == 0) {
         progress(mname, "writing", tally.snapshots, expected);
       }
@@ -1126,9 +1130,10 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
   //    decompressed, zstd's checksum of the content (computed over the bytes
   //    read from the store as they were compressed), its size, the count,
   //    and every line parsed (on a second thread, as it is decompressed).
-  //    The content's SHA-256 for the manifest is taken from this reading.
+  //    zstd's checksum shows the content decompressed is the content hashed
+  //    while reading, so the manifest's SHA-256 is that hash.
   progress(mname, "verifying", 0, total);
-  std::string content_sha;
+  const std::string content_sha = content_hash.hex_digest();
   {
     std::string data;
     BARROT_TRY(util::read_file(dir_fd.get(), aname, &data, true, k_max_archive_bytes));
@@ -1138,23 +1143,18 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
                                      "deleted");
     }
     std::string content;
-    // This thread decompresses and hashes; the checker parses behind it.
+    // This thread decompresses; the checker parses behind it.
     LineChecker checker;
-    util::Sha256 hash;
-    std::size_t hashed = 0;
-    Status ds = archive::decompress(
-        data, static_cast<std::size_t>(content_bytes), &content, [&](std::size_t n) {
-          checker.ready(content.data(), n);
-          hash.update(std::string_view(content.data() + hashed, n - hashed));
-          hashed = n;
-        });
+    Status ds = archive::decompress(data,
+                                    static_cast<std::size_t>(content_bytes),
+                                    &content,
+                                    [&](std::size_t n) { checker.ready(content.data(), n); });
     checker.ready(ds.ok() ? content.data() : nullptr, content.size(), /*done=*/true);
     const util::LineCheck check = checker.result();
     if (!ds.ok()) {
       return Status::IOError(aname + " failed verification (" + ds.message() +
                              "); nothing deleted");
     }
-    content_sha = hash.hex_digest();
     std::string why;
     if (static_cast<std::int64_t>(content.size()) != content_bytes) {
       why = std::to_string(content.size()) + " bytes, not " + std::to_string(content_bytes);
