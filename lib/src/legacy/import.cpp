@@ -124,7 +124,7 @@ public:
   static constexpr std::size_t k_batch = 1024;
   static constexpr std::size_t k_queued_batches = 8;
 
-  LogReader(util::UniqueFd fd) : m_fd(std::move(fd)), m_thread([this] { run(); }) {}
+  explicit LogReader(util::UniqueFd fd) : m_fd(std::move(fd)), m_thread([this] { run(); }) {}
 
   ~LogReader() {
     {
