@@ -71,8 +71,7 @@ Status row_from_document(const Json& doc, const std::string& expect_id, PendingR
     if (details == it->end()) {
       return Status::InvalidArgument("no action details");
     }
-    std::string details_text;
-    BARROT_TRY(validate_details(*details, &details_text).WithContext("action details"));
+    BARROT_TRY(validate_details(*details, &row->details).WithContext("action details"));
   } else {
     row->type = SnapshotType::periodic;
   }

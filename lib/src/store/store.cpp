@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cassert>
 
 namespace barrot {
 
@@ -78,8 +79,7 @@ Status prepare_action(const ActionInput& in, TimeUs default_ts, PendingRow* row)
   BARROT_TRY(validate_action_type(in.type));
   BARROT_TRY(validate_time(in.at, "the snapshot time"));
   BARROT_TRY(validate_time(in.started_at, "started_at"));
-  std::string details_text;
-  BARROT_TRY(validate_details(in.details, &details_text));
+  BARROT_TRY(validate_details(in.details, &row->details));
   if (!in.start_snapshot_id.empty()) {
     BARROT_TRY(validate_snapshot_id(in.start_snapshot_id).WithContext("start snapshot id"));
   }
@@ -279,7 +279,10 @@ void bind_insert(SQLite::Statement& st, const PendingRow& row) {
     st.bind(4, row.action_type);
     st.bind(5, row.status);
     const Json& action = row.document.at("action");
-    const std::string details = action.at("details").dump();
+    // Serialized once, by whoever built the row (prepare_action,
+    // row_from_document).
+    const std::string& details = row.details;
+    assert(!details.empty());
     std::optional<TimeUs> started;
     auto it = action.find("started_at");
     if (it != action.end() && it->is_string()) {

@@ -33,6 +33,7 @@ struct PendingRow {
   std::string origin = "barrot";
   Json document;
   std::string compact;  // document serialized
+  std::string details;  // actions: action.details serialized, as within `compact`
   std::int64_t seq = 0; // set on insert
 };
 
