@@ -141,6 +141,7 @@ int run_checked(int argc, char** argv, const Program& program, Context& ctx) {
     *ctx.err << pname << ": error: unknown command '" << name << "' (see " << pname << " --help)\n";
     return k_exit_usage;
   }
+  ctx.usage_exit = cmd->usage_exit;
   cxxopts::Options options(pname + " " + cmd->name, cmd->summary);
   options.custom_help(std::string("[OPTIONS]"));
   options.positional_help(cmd->args);
@@ -186,11 +187,12 @@ int run_checked(int argc, char** argv, const Program& program, Context& ctx) {
   if (!result.unmatched().empty()) {
     *ctx.err << pname << ": error: unexpected argument '" << result.unmatched().front() << "' (see "
              << pname << " " << cmd->name << " --help)\n";
-    return k_exit_usage;
+    return ctx.usage_exit;
   }
   Status s = apply_globals(result, ctx);
   if (!s.ok()) {
-    return fail(ctx, s);
+    fail(ctx, s);
+    return ctx.usage_exit;
   }
   return cmd->run(ctx, result);
 }
@@ -242,7 +244,7 @@ int run(int argc, char** argv, const Program& program) {
     return run_checked(argc, argv, program, ctx);
   } catch (const cxxopts::exceptions::exception& e) {
     *ctx.err << pname << ": error: " << e.what() << " (see " << pname << " --help)\n";
-    return k_exit_usage;
+    return ctx.usage_exit;
   } catch (const std::exception& e) {
     *ctx.err << pname << ": error: " << e.what() << "\n";
     return k_exit_failure;

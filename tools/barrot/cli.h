@@ -28,7 +28,8 @@ struct Context {
   const char* program = "barrot"; // names the program in messages
   std::ostream* out = nullptr;
   std::ostream* err = nullptr;
-  bool out_is_tty = false; // standard output is a terminal: readable tables
+  bool out_is_tty = false;       // standard output is a terminal: readable tables
+  int usage_exit = k_exit_usage; // the running command's exit code for a bad command line
 };
 
 // One subcommand: its options and what it does.
@@ -39,6 +40,7 @@ struct Command {
   std::vector<std::string> positional;            // "*name": a list option add_options declares
   void (*add_options)(cxxopts::Options& options); // may be null
   int (*run)(Context& ctx, const cxxopts::ParseResult& args);
+  int usage_exit = k_exit_usage; // the exit code for a command line that does not parse
 };
 
 // A program: barrot or barrot-archive.
@@ -57,6 +59,7 @@ const std::vector<Command>& read_commands();
 const std::vector<Command>& maintain_commands();
 const std::vector<Command>& periodic_commands();
 const std::vector<Command>& search_commands();
+const std::vector<Command>& monitor_commands();
 const std::vector<Command>& archive_commands();
 
 // Prints a recorded snapshot (`-q`: the id; `--json`: the document; else

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
        &periodic_commands(),
        &read_commands(),
        &search_commands(),
+       &monitor_commands(),
        &maintain_commands()},
       "Exit codes: 0 ok, 1 failure,\n"
       "2 bad usage or input (nothing written), 3 recorded but mirror incomplete.\n"};

@@ -4,6 +4,7 @@
 #include <barrot/archive.h>
 #include <barrot/daemon.h>
 #include <barrot/diff.h>
+#include <barrot/health.h>
 #include <barrot/options.h>
 #include <barrot/periodic.h>
 #include <barrot/search.h>

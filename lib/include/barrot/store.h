@@ -198,6 +198,10 @@ public:
                const std::function<void(const std::vector<std::string>& columns)>& header,
                const std::function<bool(const std::vector<Json>& values)>& row);
 
+  // SQLite's quick_check of the database file: the problems it names (at
+  // most 20), none when the file is sound. Reads the whole file.
+  Result<std::vector<std::string>> integrity_check();
+
   // --- Mirror maintenance -----------------------------------------------------
 
   // Compares every snapshot with its file and log line. Changes nothing.

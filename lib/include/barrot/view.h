@@ -66,6 +66,12 @@ BARROT_EXPORT Json to_json(const ArchiveInfo& info);
 BARROT_EXPORT Json to_json(const ArchiveVerifyReport& report);
 BARROT_EXPORT Json to_json(const RestoreReport& report);
 
+// Writes `text` to `path` atomically: a temporary file beside it, fsynced,
+// then renamed over it, so a reader (a web server, node_exporter's textfile
+// collector) sees the old file or the new one, never a part. A symlink at
+// `path` is replaced, not followed.
+BARROT_EXPORT Status write_output_file(const std::string& path, std::string_view text);
+
 // "12.3 MB": bytes for people (powers of 1000, like `ls --si`).
 BARROT_EXPORT std::string format_bytes(std::int64_t bytes);
 

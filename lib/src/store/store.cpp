@@ -791,6 +791,21 @@ Result<std::int64_t> Store::mirror_backlog() {
   return n;
 }
 
+Result<std::vector<std::string>> Store::integrity_check() {
+  std::vector<std::string> errors;
+  BARROT_TRY(store::guarded("cannot check the database", [&]() -> Status {
+    SQLite::Statement st(*m_impl->db, "PRAGMA quick_check(20)");
+    while (st.executeStep()) {
+      std::string message = st.getColumn(0).getString();
+      if (message != "ok") {
+        errors.push_back(std::move(message));
+      }
+    }
+    return Status::OK();
+  }));
+  return errors;
+}
+
 const Options& Store::options() const {
   return m_impl->options;
 }

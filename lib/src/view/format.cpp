@@ -1,3 +1,5 @@
+#include "util/fs.h"
+
 #include <barrot/view.h>
 
 #include <algorithm>
@@ -466,6 +468,21 @@ Json to_json(const RestoreReport& r) {
   j["already_present"] = r.already_present;
   j["conflicts"] = r.conflicts;
   return j;
+}
+
+Status write_output_file(const std::string& path, std::string_view text) {
+  if (path.empty() || path.back() == '/') {
+    return Status::InvalidArgument("not a file name: '" + path + "'");
+  }
+  const auto slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  util::UniqueFd dir_fd;
+  BARROT_TRY(util::open_dir(dir, &dir_fd).WithContext("output directory"));
+  return util::write_file_atomic(
+      dir_fd.get(), name, text, util::Overwrite::yes, util::FsyncMode::fsync);
 }
 
 std::string format_bytes(std::int64_t bytes) {

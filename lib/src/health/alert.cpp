@@ -1,0 +1,219 @@
+// Alerts: state changes recorded as `alert` action snapshots, and delivered
+// to an operator's command.
+#include "mirror/mirror.h"
+#include "util/fs.h"
+
+#include <barrot/health.h>
+#include <barrot/view.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <thread>
+
+extern char** environ; // NOLINT: POSIX
+
+namespace barrot {
+
+namespace {
+
+constexpr const char* k_alert_type = "alert";
+
+// The state each check had at its last alert.
+Result<std::map<std::string, HealthState>> last_alerted_states(Store& store) {
+  std::map<std::string, HealthState> states;
+  // One row per check: SQLite takes the bare columns from the row holding max().
+  BARROT_TRY(store.query(
+      "SELECT json_extract(details, '$.check'), json_extract(details, '$.to'), max(ts_us) "
+      "FROM actions WHERE action_type = 'alert' GROUP BY 1",
+      [](const std::vector<std::string>&) {},
+      [&](const std::vector<Json>& row) {
+        if (row[0].is_string() && row[1].is_string()) {
+          auto state = parse_health_state(row[1].get<std::string>());
+          states[row[0].get<std::string>()] = state.ok() ? *state : HealthState::unknown;
+        }
+        return true;
+      }));
+  return states;
+}
+
+Json alert_details(const HealthAlert& a) {
+  return Json{{"check", a.check},
+              {"from", to_string(a.from)},
+              {"to", to_string(a.to)},
+              {"summary", a.summary},
+              {"metrics", a.metrics}};
+}
+
+// The environment of the alert command: ours, with the BARROT_ALERT_*
+// variables set to this alert's values.
+std::vector<std::string> alert_environment(const HealthAlert& a) {
+  std::vector<std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (std::strncmp(*e, "BARROT_ALERT_", 13) != 0) {
+      env.emplace_back(*e);
+    }
+  }
+  env.push_back("BARROT_ALERT_CHECK=" + a.check);
+  env.push_back("BARROT_ALERT_FROM=" + std::string(to_string(a.from)));
+  env.push_back("BARROT_ALERT_TO=" + std::string(to_string(a.to)));
+  env.push_back("BARROT_ALERT_SNAPSHOT=" + a.snapshot_id);
+  return env;
+}
+
+// Runs `command` under /bin/sh with `input` on its standard input.
+Status run_command(const std::string& command,
+                   const std::string& input,
+                   const std::vector<std::string>& env,
+                   int timeout_ms) {
+  // The input goes through a memory file, not a pipe: a command that never
+  // reads it can neither block us nor kill us with SIGPIPE.
+  util::UniqueFd in(::memfd_create("barrot-alert", MFD_CLOEXEC));
+  if (!in.valid()) {
+    return util::errno_status("cannot create the alert's input", "memfd", errno);
+  }
+  BARROT_TRY(util::write_all(in.get(), input, "the alert's input"));
+  if (::lseek(in.get(), 0, SEEK_SET) != 0) {
+    return util::errno_status("cannot rewind the alert's input", "memfd", errno);
+  }
+  // Everything the child needs is built before fork(): after it, only
+  // async-signal-safe calls.
+  std::vector<char*> envp;
+  for (const std::string& e : env) {
+    envp.push_back(const_cast<char*>(e.c_str()));
+  }
+  envp.push_back(nullptr);
+  const char* argv[] = {"sh", "-c", command.c_str(), nullptr};
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    return util::errno_status("cannot start the alert command", command, errno);
+  }
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    if (::dup2(in.get(), STDIN_FILENO) < 0 || ::dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+      ::_exit(126);
+    }
+    ::execve("/bin/sh", const_cast<char* const*>(argv), envp.data());
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid); // also in the parent: whichever runs first
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  int wstatus = 0;
+  for (;;) {
+    const pid_t r = ::waitpid(pid, &wstatus, WNOHANG);
+    if (r == pid) {
+      break;
+    }
+    if (r < 0 && errno != EINTR) {
+      return util::errno_status("cannot wait for the alert command", command, errno);
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(-pid, SIGKILL);
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+      }
+      return Status::IOError("the alert command did not finish within " +
+                             std::to_string(timeout_ms) + " ms and was killed");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
+    return Status::OK();
+  }
+  if (WIFSIGNALED(wstatus)) {
+    return Status::IOError("the alert command was killed by signal " +
+                           std::to_string(WTERMSIG(wstatus)));
+  }
+  return Status::IOError("the alert command exited with status " +
+                         std::to_string(WEXITSTATUS(wstatus)));
+}
+
+} // namespace
+
+Result<std::vector<HealthAlert>>
+record_alerts(Store& store, const HealthReport& report, ActionStatus status) {
+  // Two runs at once must not both see the same change: hold a lock from
+  // reading the last states until the new ones are committed.
+  util::UniqueFd dir;
+  BARROT_TRY(util::open_dir(store.options().snapshots_dir + "/" + mirror::k_state_dir, &dir)
+                 .WithContext("alert state"));
+  util::UniqueFd lock_fd(
+      ::openat(dir.get(), "health.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (!lock_fd.valid()) {
+    return util::errno_status(
+        "cannot open the alert lock in", store.options().snapshots_dir, errno);
+  }
+  util::FileLock lock;
+  BARROT_TRY(
+      lock.lock(lock_fd.get(), util::FileLock::Mode::exclusive, store.options().busy_timeout_ms));
+
+  BARROT_TRY_ASSIGN(auto last, last_alerted_states(store));
+  std::vector<HealthAlert> alerts;
+  std::vector<ActionInput> inputs;
+  for (const HealthCheck& c : report.checks) {
+    auto it = last.find(c.name);
+    const HealthState before = it == last.end() ? HealthState::ok : it->second;
+    if (before == c.state) {
+      continue;
+    }
+    HealthAlert a;
+    a.check = c.name;
+    a.from = before;
+    a.to = c.state;
+    a.summary = c.summary;
+    a.metrics = c.metrics;
+    ActionInput in;
+    in.type = k_alert_type;
+    in.details = alert_details(a);
+    in.status = status;
+    inputs.push_back(std::move(in));
+    alerts.push_back(std::move(a));
+  }
+  if (inputs.empty()) {
+    return alerts;
+  }
+  BARROT_TRY_ASSIGN(std::vector<Snapshot> recorded, store.record_actions(inputs));
+  for (std::size_t i = 0; i < alerts.size(); ++i) {
+    alerts[i].snapshot_id = recorded[i].id;
+    alerts[i].at = recorded[i].timestamp;
+  }
+  return alerts;
+}
+
+Json to_json(const HealthAlert& alert, const Store& store) {
+  Json j = alert_details(alert);
+  j["at"] = format_iso8601(alert.at);
+  j["snapshot_id"] = alert.snapshot_id;
+  j["store"] = Json{{"snapshots_dir", store.options().snapshots_dir}, {"db_path", store.db_path()}};
+  return j;
+}
+
+Status
+deliver_alert(Store& store, const HealthAlert& alert, const std::string& command, int timeout_ms) {
+  const Status delivered = run_command(
+      command, dump_json(to_json(alert, store)) + "\n", alert_environment(alert), timeout_ms);
+  ActionInput end;
+  end.type = k_alert_type;
+  end.details = alert_details(alert);
+  end.details["delivered"] = delivered.ok();
+  if (!delivered.ok()) {
+    end.details["error"] = delivered.message();
+  }
+  end.status = delivered.ok() ? ActionStatus::completed : ActionStatus::failed;
+  end.started_at = alert.at;
+  end.start_snapshot_id = alert.snapshot_id;
+  auto recorded = store.record_action(end);
+  if (!delivered.ok()) {
+    return delivered;
+  }
+  return recorded.ok() ? Status::OK() : recorded.status();
+}
+
+} // namespace barrot

@@ -1,0 +1,245 @@
+// Monitoring: `health` (checks, alerts, Prometheus) and `dashboard` (HTML).
+#include "cli.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <iostream>
+
+namespace barrot::cli {
+
+namespace {
+
+// The monitoring-plugin exit code for "could not check".
+constexpr int k_exit_unknown = static_cast<int>(HealthState::unknown);
+
+void add_health(cxxopts::Options& o) {
+  o.add_options("Checks")("quick",
+                          "skip the checks that read the whole store (verify, quick_check)")(
+      "at", "check as of this time (ISO 8601; default now)", cxxopts::value<std::string>(), "TIME")(
+      "periodic-warning",
+      "warn when the last periodic snapshot is older (default 35m)",
+      cxxopts::value<std::string>(),
+      "DURATION")("periodic-critical",
+                  "critical when older still (default 90m)",
+                  cxxopts::value<std::string>(),
+                  "DURATION")("interval",
+                              "expected time between periodic snapshots (default 30m)",
+                              cxxopts::value<std::string>(),
+                              "DURATION")("window",
+                                          "window of the rate, error and diversity checks "
+                                          "(default 24h)",
+                                          cxxopts::value<std::string>(),
+                                          "DURATION")(
+      "rate-warning",
+      "warn below this share of the expected periodic snapshots (default 75%)",
+      cxxopts::value<std::string>(),
+      "SHARE")("rate-critical",
+               "critical below (default 50%)",
+               cxxopts::value<std::string>(),
+               "SHARE")("error-warning",
+                        "warn when this share of ended actions failed (default 10%)",
+                        cxxopts::value<std::string>(),
+                        "SHARE")(
+      "error-critical", "critical at (default 25%)", cxxopts::value<std::string>(), "SHARE")(
+      "min-types",
+      "warn below this many action types in the window (default 2)",
+      cxxopts::value<std::string>(),
+      "N")("disk-warning",
+           "warn below this share of free disk (default 10%)",
+           cxxopts::value<std::string>(),
+           "SHARE")(
+      "disk-critical", "critical below (default 5%)", cxxopts::value<std::string>(), "SHARE")(
+      "stale-after",
+      "warn about actions still executing this long after their start (default 6h)",
+      cxxopts::value<std::string>(),
+      "DURATION");
+  o.add_options("Output and alerts")(
+      "format", "text (default), json or prometheus", cxxopts::value<std::string>(), "FORMAT")(
+      "o,output",
+      "write the report to FILE atomically (for node_exporter's textfile collector)",
+      cxxopts::value<std::string>(),
+      "FILE")("alert-cmd",
+              "run CMD (with sh -c) with each state change as JSON on its standard input",
+              cxxopts::value<std::string>(),
+              "CMD")("alert-timeout",
+                     "kill the alert command after this long (default 60s)",
+                     cxxopts::value<std::string>(),
+                     "DURATION")("no-record",
+                                 "record no alert snapshots (read-only; no --alert-cmd)");
+}
+
+// "10%" or "0.1": a share from 0 to 1.
+Result<double> parse_share(const std::string& name, const std::string& text) {
+  const bool pct = !text.empty() && text.back() == '%';
+  const std::string digits = pct ? text.substr(0, text.size() - 1) : text;
+  char* end = nullptr;
+  const double v = digits.empty() ? -1 : std::strtod(digits.c_str(), &end);
+  const double share = pct ? v / 100 : v;
+  if (digits.empty() || end == nullptr || *end != '\0' || !(share >= 0 && share <= 1)) {
+    return Status::InvalidArgument("--" + name + " must be a share such as 10% or 0.1, not '" +
+                                   text + "'");
+  }
+  return share;
+}
+
+Status health_options(const cxxopts::ParseResult& args, HealthOptions* o) {
+  o->quick = args.count("quick") > 0;
+  if (args.count("at")) {
+    BARROT_TRY_ASSIGN(o->now, parse_iso8601(args["at"].as<std::string>()));
+  }
+  auto duration = [&](const char* name, TimeUs* out) -> Status {
+    if (args.count(name)) {
+      auto s = parse_duration(args[name].as<std::string>());
+      if (!s.ok()) {
+        return s.status().WithContext(std::string("--") + name);
+      }
+      *out = *s * 1000000;
+    }
+    return Status::OK();
+  };
+  auto share = [&](const char* name, double* out) -> Status {
+    if (args.count(name)) {
+      BARROT_TRY_ASSIGN(*out, parse_share(name, args[name].as<std::string>()));
+    }
+    return Status::OK();
+  };
+  BARROT_TRY(duration("periodic-warning", &o->periodic_warning));
+  BARROT_TRY(duration("periodic-critical", &o->periodic_critical));
+  BARROT_TRY(duration("interval", &o->periodic_interval));
+  BARROT_TRY(duration("window", &o->rate_window));
+  o->error_window = o->diversity_window = o->rate_window;
+  BARROT_TRY(duration("stale-after", &o->stale_after));
+  BARROT_TRY(share("rate-warning", &o->rate_warning));
+  BARROT_TRY(share("rate-critical", &o->rate_critical));
+  BARROT_TRY(share("error-warning", &o->error_warning));
+  BARROT_TRY(share("error-critical", &o->error_critical));
+  BARROT_TRY(share("disk-warning", &o->disk_warning));
+  BARROT_TRY(share("disk-critical", &o->disk_critical));
+  if (args.count("min-types")) {
+    const std::string t = args["min-types"].as<std::string>();
+    auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), o->diversity_min_types);
+    if (ec != std::errc() || ptr != t.data() + t.size() || o->diversity_min_types < 0) {
+      return Status::InvalidArgument("--min-types must be a whole number, not '" + t + "'");
+    }
+  }
+  if (o->periodic_critical < o->periodic_warning) {
+    return Status::InvalidArgument("--periodic-critical is shorter than --periodic-warning");
+  }
+  if (o->error_critical < o->error_warning) {
+    return Status::InvalidArgument("--error-critical is below --error-warning");
+  }
+  if (o->rate_critical > o->rate_warning || o->disk_critical > o->disk_warning) {
+    return Status::InvalidArgument("a critical share is above its warning share");
+  }
+  return Status::OK();
+}
+
+// Any error: the monitoring plugin's UNKNOWN, with a status line.
+int unknown(Context& ctx, const Status& status) {
+  *ctx.out << "BARROT UNKNOWN - " << status.message() << "\n";
+  *ctx.err << ctx.program << ": error: " << status.message() << "\n";
+  return k_exit_unknown;
+}
+
+int run_health(Context& ctx, const cxxopts::ParseResult& args) {
+  HealthOptions o;
+  Status s = health_options(args, &o);
+  const std::string format = args.count("format") ? args["format"].as<std::string>()
+                             : ctx.json           ? "json"
+                                                  : "text";
+  if (s.ok() && format != "text" && format != "json" && format != "prometheus") {
+    s = Status::InvalidArgument("unknown --format '" + format + "' (text, json or prometheus)");
+  }
+  bool record = args.count("no-record") == 0;
+  const std::string alert_cmd = args.count("alert-cmd") ? args["alert-cmd"].as<std::string>() : "";
+  if (s.ok() && !record && args.count("alert-cmd")) {
+    s = Status::InvalidArgument("--alert-cmd needs the alerts recorded: drop --no-record");
+  }
+  if (s.ok() && args.count("alert-cmd") && alert_cmd.empty()) {
+    s = Status::InvalidArgument("--alert-cmd is empty");
+  }
+  TimeUs alert_timeout = 60 * 1000000LL;
+  if (s.ok() && args.count("alert-timeout")) {
+    auto t = parse_duration(args["alert-timeout"].as<std::string>());
+    s = t.ok() ? Status::OK() : t.status().WithContext("--alert-timeout");
+    alert_timeout = t.ok() ? *t * 1000000 : alert_timeout;
+  }
+  if (!s.ok()) {
+    return unknown(ctx, s);
+  }
+  // Never reconcile on open: the mirror check is to see what is behind.
+  ctx.options.reconcile_on_open = false;
+  // Read-only first, so that checking a place with no store creates none.
+  auto store = open_store(ctx, Access::read_only);
+  if (!store.ok()) {
+    return unknown(ctx, store.status());
+  }
+  if (record) {
+    auto writable = open_store(ctx, Access::read_write);
+    if (writable.ok()) {
+      store = std::move(writable);
+    } else if (alert_cmd.empty()) { // checks still run; changes are not recorded
+      *ctx.err << ctx.program << ": warning: alerts not recorded: " << writable.status().message()
+               << "\n";
+      record = false;
+    } else {
+      return unknown(ctx, writable.status());
+    }
+  }
+  auto report = check_health(**store, o);
+  if (!report.ok()) {
+    return unknown(ctx, report.status());
+  }
+  if (record) {
+    auto alerts = record_alerts(
+        **store, *report, alert_cmd.empty() ? ActionStatus::completed : ActionStatus::executing);
+    if (!alerts.ok()) {
+      *ctx.err << ctx.program << ": warning: alerts not recorded: " << alerts.status().message()
+               << "\n";
+    }
+    for (const HealthAlert& a : alerts.ok() ? *alerts : std::vector<HealthAlert>()) {
+      *ctx.err << ctx.program << ": alert: " << a.check << " " << to_string(a.from) << " -> "
+               << to_string(a.to) << " (" << a.snapshot_id << ")\n";
+      if (!alert_cmd.empty()) {
+        Status d =
+            deliver_alert(**store,
+                          a,
+                          alert_cmd,
+                          static_cast<int>(std::min<TimeUs>(alert_timeout / 1000, 86400000)));
+        if (!d.ok()) {
+          *ctx.err << ctx.program << ": warning: alert " << a.snapshot_id
+                   << " not delivered: " << d.message() << "\n";
+        }
+      }
+    }
+  }
+  const std::string text = format == "json"         ? dump_json(to_json(*report)) + "\n"
+                           : format == "prometheus" ? format_prometheus(*report)
+                                                    : format_health(*report);
+  if (args.count("output")) {
+    Status w = write_output_file(args["output"].as<std::string>(), text);
+    if (!w.ok()) {
+      return unknown(ctx, w);
+    }
+  } else {
+    *ctx.out << text;
+  }
+  return static_cast<int>(report->state);
+}
+
+} // namespace
+
+const std::vector<Command>& monitor_commands() {
+  static const std::vector<Command> k_commands = {
+      {"health",
+       "",
+       "check the store and what it records; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN",
+       {},
+       add_health,
+       run_health,
+       k_exit_unknown},
+  };
+  return k_commands;
+}
+
+} // namespace barrot::cli
