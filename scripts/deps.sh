@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12's packages, whatever of Barrot's build and test
-# dependencies is missing. Idempotent and quiet when nothing is missing.
+# dependencies is missing (with --test, also what only the tests need).
+# Idempotent and quiet when nothing is missing.
 set -euo pipefail
 packages=(
   g++ cmake make                 # toolchain
@@ -15,6 +16,11 @@ packages=(
   jq                             # CLI tests read JSON output with it
   clang-format                   # the formatting check
 )
+# The test suite also needs a browser: the dashboard test opens the page in
+# headless Chromium.
+if [ "${1:-}" = "--test" ]; then
+  packages+=(chromium)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

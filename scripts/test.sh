@@ -4,7 +4,7 @@
 # check, and smoke runs of the benchmark programs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
+scripts/deps.sh --test
 
 echo "== build (CI: -O2 -g, asserts on, -Werror)"
 cmake -S . -B build-ci -DCMAKE_BUILD_TYPE=CI -DBARROT_WARNINGS_AS_ERRORS=ON >/dev/null

@@ -227,6 +227,84 @@ int run_health(Context& ctx, const cxxopts::ParseResult& args) {
   return static_cast<int>(report->state);
 }
 
+void add_dashboard(cxxopts::Options& o) {
+  o.add_options()("o,output",
+                  "write the page here, atomically (default snapshot_dashboard.html; - for "
+                  "standard output)",
+                  cxxopts::value<std::string>(),
+                  "FILE")("actions",
+                          "rows in the newest-actions table (default 50)",
+                          cxxopts::value<std::string>(),
+                          "N")(
+      "window", "span of the charts (default 7d)", cxxopts::value<std::string>(), "DURATION")(
+      "full-checks",
+      "run every health check, also those that read the "
+      "whole store")("at",
+                     "show the store as of this time (ISO 8601; default now)",
+                     cxxopts::value<std::string>(),
+                     "TIME");
+}
+
+Status dashboard_options(const cxxopts::ParseResult& args, DashboardOptions* o) {
+  if (args.count("actions")) {
+    const std::string t = args["actions"].as<std::string>();
+    std::size_t n = 0;
+    auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
+    if (ec != std::errc() || ptr != t.data() + t.size() || n > 10000) {
+      return Status::InvalidArgument("--actions must be a whole number up to 10000, not '" + t +
+                                     "'");
+    }
+    o->recent_actions = n;
+  }
+  if (args.count("window")) {
+    auto d = parse_duration(args["window"].as<std::string>());
+    if (!d.ok()) {
+      return d.status().WithContext("--window");
+    }
+    if (*d > 366 * 86400) {
+      return Status::InvalidArgument("--window is at most a year (366d)");
+    }
+    o->chart_window = *d * 1000000;
+  }
+  if (args.count("at")) {
+    BARROT_TRY_ASSIGN(o->now, parse_iso8601(args["at"].as<std::string>()));
+  }
+  o->health.quick = args.count("full-checks") == 0;
+  return Status::OK();
+}
+
+int run_dashboard(Context& ctx, const cxxopts::ParseResult& args) {
+  DashboardOptions o;
+  Status s = dashboard_options(args, &o);
+  if (!s.ok()) {
+    return fail(ctx, s);
+  }
+  const std::string path =
+      args.count("output") ? args["output"].as<std::string>() : "snapshot_dashboard.html";
+  ctx.options.reconcile_on_open = false;
+  return run_on_store(
+      ctx,
+      Access::read_only,
+      [&](Store& store) { return render_dashboard(store, o); },
+      [&](const std::string& page) {
+        if (path == "-") {
+          *ctx.out << page;
+          return k_exit_ok;
+        }
+        Status w = write_output_file(path, page);
+        if (!w.ok()) {
+          return fail(ctx, w);
+        }
+        if (!ctx.json) {
+          *ctx.out << "Dashboard written to " << path << " ("
+                   << format_bytes(static_cast<std::int64_t>(page.size())) << ")\n";
+        } else {
+          *ctx.out << dump_json(Json{{"path", path}, {"bytes", page.size()}}) << "\n";
+        }
+        return k_exit_ok;
+      });
+}
+
 } // namespace
 
 const std::vector<Command>& monitor_commands() {
@@ -238,6 +316,12 @@ const std::vector<Command>& monitor_commands() {
        add_health,
        run_health,
        k_exit_unknown},
+      {"dashboard",
+       "",
+       "write the HTML dashboard: health, totals, charts, newest actions",
+       {},
+       add_dashboard,
+       run_dashboard},
   };
   return k_commands;
 }

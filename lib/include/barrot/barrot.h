@@ -3,6 +3,7 @@
 
 #include <barrot/archive.h>
 #include <barrot/daemon.h>
+#include <barrot/dashboard.h>
 #include <barrot/diff.h>
 #include <barrot/health.h>
 #include <barrot/options.h>
