@@ -240,7 +240,7 @@ void add_dashboard(cxxopts::Options& o) {
       "full-checks",
       "run every health check, also those that read the "
       "whole store")("at",
-                     "show the store as of this time (ISO 8601; default now)",
+                     "compute the charts and checks at this time (ISO 8601; default now)",
                      cxxopts::value<std::string>(),
                      "TIME");
 }

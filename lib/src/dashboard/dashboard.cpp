@@ -270,8 +270,9 @@ void periodic_section(const Result<Snapshot>& latest, TimeUs now, std::string* o
       {"cognitive_state", "Cognitive state"},
       {"task_progress", "Task progress"},
   };
-  auto card = [&](const std::string& key, const std::string& title, const Json& value) {
-    *out += "<article class=\"card\" data-section=\"" + html_escape(key) + "\"><h3>" +
+  // `section` is one of the seed's names or "other": never text from the document.
+  auto card = [&](const std::string& section, const std::string& title, const Json& value) {
+    *out += "<article class=\"card\" data-section=\"" + section + "\"><h3>" +
             html_escape(title) + "</h3>";
     json_html(value, 0, out);
     *out += "</article>";
@@ -289,7 +290,7 @@ void periodic_section(const Result<Snapshot>& latest, TimeUs now, std::string* o
         k_sections.begin(), k_sections.end(), [&](const auto& s) { return s.first == key; });
     if (!known && std::find(k_skip.begin(), k_skip.end(), key) == k_skip.end() &&
         extra++ < k_max_items) {
-      card(key, key, value);
+      card("other", key, value);
     }
   }
   *out += "</div></section>";
