@@ -1,10 +1,12 @@
 #include "util/fs.h"
+#include "util/utf8.h"
 
 #include <barrot/view.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <iterator>
+#include <optional>
 #include <ostream>
 #include <sstream>
 
@@ -36,6 +38,15 @@ std::string cut(std::string s, std::size_t n) {
     s.pop_back();
   }
   return s + "...";
+}
+
+// Display width in code points (close enough for aligning columns).
+std::size_t width(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) {
+    n += (c & 0xC0) != 0x80;
+  }
+  return n;
 }
 
 std::string str_at(const Json& j, const char* key) {
@@ -92,6 +103,138 @@ std::string format_line(const Snapshot& s) {
   return out;
 }
 
+namespace {
+
+constexpr std::size_t k_tree_items = 20; // items of one list or table shown
+constexpr int k_tree_depth = 5;          // levels shown before compact JSON
+
+// Text for a terminal: a string with a control character (an escape
+// sequence could rewrite the screen) is shown JSON-quoted, escapes visible.
+std::string visible(const std::string& text) {
+  return util::has_control_chars(text) ? dump_json(Json(text), -1) : text;
+}
+
+std::string scalar_text(const Json& v) {
+  return v.is_string() ? visible(v.get<std::string>()) : dump_json(v, -1);
+}
+
+// The columns of an array of flat objects (shown as a table), or none.
+std::vector<std::string> flat_columns(const Json& v) {
+  std::vector<std::string> columns;
+  if (!v.is_array() || v.empty()) {
+    return columns;
+  }
+  for (const Json& item : v) {
+    if (!item.is_object()) {
+      return {};
+    }
+    for (const auto& [key, value] : item.items()) {
+      if (value.is_structured()) {
+        return {};
+      }
+      if (std::find(columns.begin(), columns.end(), key) == columns.end()) {
+        columns.push_back(key);
+      }
+    }
+  }
+  return columns;
+}
+
+// A scalar, an empty container, or a short list of scalars, as one line.
+std::optional<std::string> one_line(const Json& v) {
+  if (!v.is_structured()) {
+    return scalar_text(v);
+  }
+  if (v.empty()) {
+    return std::string(v.is_object() ? "{}" : "[]");
+  }
+  if (!v.is_array() ||
+      std::any_of(v.begin(), v.end(), [](const Json& j) { return j.is_structured(); })) {
+    return std::nullopt;
+  }
+  std::string joined;
+  for (const Json& item : v) {
+    joined += (joined.empty() ? "" : ", ") + scalar_text(item);
+  }
+  return joined.size() <= 100 ? std::optional<std::string>(joined) : std::nullopt;
+}
+
+void append_more(std::size_t total, int depth, std::string* out) {
+  if (total > k_tree_items) {
+    *out += std::string(static_cast<std::size_t>(depth) * 2, ' ') + "… " +
+            std::to_string(total - k_tree_items) + " more (--json shows all)\n";
+  }
+}
+
+// An aligned table: a header of the keys, one row per object.
+void append_table(const Json& v,
+                  const std::vector<std::string>& columns,
+                  int depth,
+                  std::string* out) {
+  std::vector<std::vector<std::string>> rows(1);
+  for (const std::string& c : columns) {
+    rows[0].push_back(visible(c));
+  }
+  for (std::size_t i = 0; i < v.size() && i < k_tree_items; ++i) {
+    std::vector<std::string> row;
+    for (const std::string& c : columns) {
+      row.push_back(v[i].contains(c) ? cut(scalar_text(v[i][c]), 60) : "");
+    }
+    rows.push_back(std::move(row));
+  }
+  std::vector<std::size_t> widths(columns.size(), 0);
+  for (const auto& row : rows) {
+    for (std::size_t k = 0; k < row.size(); ++k) {
+      widths[k] = std::max(widths[k], width(row[k]));
+    }
+  }
+  for (const auto& row : rows) {
+    std::string line(static_cast<std::size_t>(depth) * 2, ' ');
+    for (std::size_t k = 0; k < row.size(); ++k) {
+      line += row[k];
+      if (k + 1 < row.size()) {
+        line += std::string(widths[k] - width(row[k]) + 2, ' ');
+      }
+    }
+    *out += line + "\n";
+  }
+  append_more(v.size(), depth, out);
+}
+
+// A JSON value as indented "key: value" lines; lists of flat objects as
+// tables; long lists cut.
+void append_tree(const Json& v, int depth, std::string* out) {
+  const std::string pad(static_cast<std::size_t>(depth) * 2, ' ');
+  if (auto line = one_line(v)) {
+    *out += pad + *line + "\n";
+    return;
+  }
+  if (depth >= k_tree_depth) {
+    *out += pad + cut(scalar_text(v), 200) + "\n";
+    return;
+  }
+  if (auto columns = flat_columns(v); !columns.empty()) {
+    append_table(v, columns, depth, out);
+    return;
+  }
+  std::size_t shown = 0;
+  for (const auto& [key, value] : v.items()) {
+    if (shown++ == k_tree_items) {
+      break;
+    }
+    const std::string head = pad + (v.is_object() ? visible(key) + ":" : "-");
+    if (auto line = one_line(value)) {
+      *out += head + " " + *line + "\n";
+    } else {
+      *out += head + (value.is_array() ? " (" + std::to_string(value.size()) + ")" : "") + "\n";
+      append_tree(value, depth + 1, out);
+    }
+  }
+  append_more(v.size(), depth, out);
+}
+
+} // namespace
+
 std::string format_snapshot(const Snapshot& s) {
   std::ostringstream out;
   out << "Snapshot:  " << s.id << "\n";
@@ -109,19 +252,22 @@ std::string format_snapshot(const Snapshot& s) {
     out << "Details:\n" << (a.contains("details") ? a["details"].dump(2) : "{}") << "\n";
     return out.str();
   }
+  std::string sections;
   for (const auto& [key, value] : s.document.items()) {
     if (key == "snapshot_id" || key == "snapshot_type" || key == "timestamp" || key == "metadata") {
       continue;
     }
-    out << "\n[" << key << "]\n";
-    if (value.is_object()) {
-      for (const auto& [k, v] : value.items()) {
-        out << "  " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
-      }
-    } else {
-      out << "  " << (value.is_string() ? value.get<std::string>() : value.dump()) << "\n";
+    if (!value.is_structured()) { // interval and the like: a header line
+      std::string label = key;
+      label[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(label[0])));
+      out << label << ":" << std::string(label.size() < 10 ? 10 - label.size() : 1, ' ')
+          << scalar_text(value) << "\n";
+      continue;
     }
+    sections += "\n[" + visible(key) + "]\n";
+    append_tree(value, 1, &sections);
   }
+  out << sections;
   return out.str();
 }
 
@@ -199,15 +345,6 @@ std::string csv_field(const std::string& s) {
     }
   }
   return out + "\"";
-}
-
-// Display width in code points (close enough for aligning columns).
-std::size_t width(const std::string& s) {
-  std::size_t n = 0;
-  for (unsigned char c : s) {
-    n += (c & 0xC0) != 0x80;
-  }
-  return n;
 }
 
 } // namespace

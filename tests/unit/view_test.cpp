@@ -1,0 +1,37 @@
+// The readable layout of `barrot latest` and `barrot view`.
+#include "support/test_util.h"
+
+using namespace barrot;
+using namespace barrot::test;
+
+TEST_CASE("format_snapshot lays a periodic snapshot out in sections", "[view]") {
+  Snapshot s;
+  s.id = "periodic_20251222_023211";
+  s.type = SnapshotType::periodic;
+  s.timestamp = 0;
+  Json processes = Json::array();
+  for (int i = 0; i < 30; ++i) {
+    processes.push_back(Json{{"pid", i}, {"name", "worker-" + std::to_string(i)}});
+  }
+  s.document = Json{{"snapshot_id", s.id},
+                    {"snapshot_type", "periodic"},
+                    {"timestamp", "1970-01-01T00:00:00.000000Z"},
+                    {"interval", "30_minutes"},
+                    {"system_state", {{"health", "operational"}, {"load", {0.5, 0.25}}}},
+                    {"active_processes", {{"count", 30}, {"processes", processes}}},
+                    {"rail_status", {{"evil\x1b[2J", "\x1b]0;title\x07"}}},
+                    {"metadata", {{"generated_by", "BarrotSnapshotGenerator"}}}};
+  const std::string text = format_snapshot(s);
+  CHECK(text.rfind("Snapshot:  periodic_20251222_023211\nType:      periodic\n", 0) == 0);
+  CHECK(text.find("Interval:  30_minutes\n") != std::string::npos);
+  CHECK(text.find("\n[system_state]\n  health: operational\n  load: 0.5, 0.25\n") !=
+        std::string::npos);
+  // A list of flat objects is a table with a header, cut after 20 rows.
+  CHECK(text.find("  processes: (30)\n    pid  name\n    0    worker-0\n") != std::string::npos);
+  CHECK(text.find("    19   worker-19\n    … 10 more (--json shows all)\n") != std::string::npos);
+  CHECK(text.find("worker-20") == std::string::npos);
+  // Control characters never reach the terminal raw.
+  CHECK(text.find('\x1b') == std::string::npos);
+  CHECK(text.find("\"evil\\u001b[2J\": \"\\u001b]0;title\\u0007\"") != std::string::npos);
+  CHECK(text.find("metadata") == std::string::npos);
+}
