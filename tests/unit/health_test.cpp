@@ -113,6 +113,9 @@ TEST_CASE("health: periodic_gap warns past 35 minutes and is critical past the s
   o.periodic_critical = 3 * k_hour; // a late scheduler: wider thresholds
   o.periodic_warning = 2 * k_hour;
   CHECK(find(check(*store, o), "periodic_gap").state == HealthState::ok);
+  // Checked as of a past time, what came later does not count.
+  periodic_at(*store, k_now + 5 * k_hour);
+  CHECK(find(check(*store, at_now()), "periodic_gap").metrics["age_seconds"] == 20 * 60.0);
 }
 
 TEST_CASE("health: generation_rate compares periodic snapshots with those expected", "[health]") {

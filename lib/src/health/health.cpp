@@ -85,13 +85,14 @@ HealthCheck run_check(const std::string& name, Body&& body) {
   return c;
 }
 
-// Newest/oldest periodic or action timestamp; nullopt for none.
-Result<std::optional<TimeUs>> edge_time(Store& store, const char* type, bool newest) {
+// Newest/oldest periodic or action timestamp up to `now` (a check --at a
+// past time ignores what came after); nullopt for none.
+Result<std::optional<TimeUs>> edge_time(Store& store, const char* type, bool newest, TimeUs now) {
   BARROT_TRY_ASSIGN(Rows rows,
                     select(store,
                            std::string("SELECT ts_us FROM snapshots WHERE snapshot_type = '") +
-                               type + "' ORDER BY ts_us " + (newest ? "DESC" : "ASC") +
-                               " LIMIT 1"));
+                               type + "' AND ts_us <= " + std::to_string(now) + " ORDER BY ts_us " +
+                               (newest ? "DESC" : "ASC") + " LIMIT 1"));
   if (rows.empty()) {
     return std::optional<TimeUs>();
   }
@@ -105,7 +106,7 @@ std::string actions_between(TimeUs from, TimeUs to) {
 }
 
 Status periodic_gap(Store& store, const HealthOptions& o, HealthCheck* c) {
-  BARROT_TRY_ASSIGN(auto newest, edge_time(store, "periodic", true));
+  BARROT_TRY_ASSIGN(auto newest, edge_time(store, "periodic", true, o.now));
   c->metrics["warning_seconds"] = seconds(o.periodic_warning);
   c->metrics["critical_seconds"] = seconds(o.periodic_critical);
   if (!newest) {
@@ -131,7 +132,7 @@ Status periodic_gap(Store& store, const HealthOptions& o, HealthCheck* c) {
 }
 
 Status generation_rate(Store& store, const HealthOptions& o, HealthCheck* c) {
-  BARROT_TRY_ASSIGN(auto first, edge_time(store, "periodic", false));
+  BARROT_TRY_ASSIGN(auto first, edge_time(store, "periodic", false, o.now));
   if (!first) {
     set(c, HealthState::unknown, "no periodic snapshot recorded yet");
     return Status::OK();
@@ -228,7 +229,7 @@ Status action_diversity(Store& store, const HealthOptions& o, HealthCheck* c) {
 
 Status action_pattern(Store& store, const HealthOptions& o, HealthCheck* c) {
   const TimeUs hour_start = o.now - k_us_per_hour;
-  BARROT_TRY_ASSIGN(auto first, edge_time(store, "action", false));
+  BARROT_TRY_ASSIGN(auto first, edge_time(store, "action", false, o.now));
   BARROT_TRY_ASSIGN(Rows last,
                     select(store, "SELECT count(*)" + actions_between(hour_start, o.now)));
   const std::int64_t recent = as_int(last.at(0).at(0));
