@@ -1,7 +1,8 @@
 // barrot_search_bench: search, full-text search, bulk import and database
 // size on a generated store of a million actions, each against the tool a
 // user would otherwise reach for (jq, grep, the sqlite3 shell), measured in
-// the same run with equal answers. See docs/performance.md.
+// the same run with equal answers; then the dashboard, health checks and
+// viewer commands on it. See docs/performance.md.
 //
 //   barrot_search_bench [--n N] [--days D] [--runs R] [--dir DIR] [--smoke]
 //                       [--cleanup] [--generate-only] [--reuse] [--no-jq]
@@ -245,6 +246,123 @@ std::vector<std::string> ids_of_jsonl(const std::string& text) {
     ids.push_back(j.is_object() ? j.value("snapshot_id", "?") : "?");
   }
   return ids;
+}
+
+// Periodic snapshots every 30 minutes over the data's days (one run in 97
+// dropped, as a late scheduler would), recorded once per store.
+void add_periodic_snapshots(const std::string& store_dir, long days) {
+  barrot::Options o;
+  o.snapshots_dir = store_dir;
+  auto store = barrot::Store::Open(o);
+  check(store.status());
+  auto sum = (*store)->summary();
+  check(sum.status());
+  if (sum->periodic > 0) {
+    return;
+  }
+  for (long i = 0; i < days * 48; ++i) {
+    if (i % 97 == 5) {
+      continue;
+    }
+    barrot::PeriodicInput in;
+    in.at = k_start + 10 * 60 * 1000000LL + i * 30 * 60 * 1000000LL;
+    in.sections = barrot::Json{
+        {"system_state", {{"uptime", "active"}, {"health", "operational"}}},
+        {"build_state", {{"build_signature", "BNDL-V2"}, {"modules", {"core", "api"}}}},
+        {"rail_status", {{"ingestion", "active"}, {"deployment", "stable"}}},
+        {"active_processes", {{"count", 1}, {"processes", {{{"pid", 1}, {"name", "barrot"}}}}}}};
+    check((*store)->record_periodic(in).status());
+  }
+}
+
+// The dashboard, health checks and viewer commands on the million, against
+// the sqlite3 shell answering the queries the dashboard's page needs.
+void measure_monitoring(const Config& c,
+                        const std::string& dir,
+                        const std::string& store_dir,
+                        const std::string& cli) {
+  const auto t0 = Clock::now();
+  add_periodic_snapshots(store_dir, c.days);
+  std::printf("\n(periodic snapshots every 30 minutes added in %.1f s)\n", seconds_since(t0));
+  const barrot::TimeUs now = k_start + c.days * k_day - 10 * 60 * 1000000LL;
+  const barrot::TimeUs week = 7 * k_day;
+  const barrot::TimeUs hour = 3600LL * 1000000;
+  const barrot::TimeUs chart_end = (now / hour + 1) * hour;
+  const std::string at = barrot::format_iso8601(now);
+  const std::string db = store_dir + "/.barrot/barrot.db";
+  auto n = [](barrot::TimeUs v) { return std::to_string(v); };
+  std::ofstream(dir + "/dashboard.sql")
+      << "SELECT action_type, status, count(*) FROM snapshot_rows WHERE action_type IS NOT NULL "
+         "GROUP BY 1, 2;\n"
+      << "SELECT count(*) FROM snapshot_rows WHERE snapshot_type = 'periodic';\n"
+      << "SELECT (ts_us - " << n(chart_end - week) << ") / " << n(hour)
+      << ", status, count(*) FROM snapshots WHERE snapshot_type = 'action' AND ts_us >= "
+      << n(chart_end - week) << " AND ts_us < " << n(chart_end) << " GROUP BY 1, 2;\n"
+      << "SELECT action_type, sum(status = 'failed'), sum(status IN ('completed', 'failed')) "
+         "FROM snapshots WHERE snapshot_type = 'action' AND ts_us > "
+      << n(now - week) << " AND ts_us <= " << n(now) << " GROUP BY 1;\n"
+      << "SELECT ts_us FROM snapshots WHERE snapshot_type = 'periodic' AND ts_us > "
+      << n(now - week) << " AND ts_us <= " << n(now) << " ORDER BY ts_us;\n"
+      << "SELECT document FROM snapshots WHERE snapshot_type = 'action' ORDER BY ts_us DESC "
+         "LIMIT 50;\n"
+      << "SELECT document FROM snapshots WHERE snapshot_type = 'periodic' ORDER BY ts_us DESC "
+         "LIMIT 1;\n";
+  const int runs = std::max(3, c.runs / 3);
+  std::vector<double> shell_t;
+  for (int r = 0; r < runs; ++r) {
+    const double s = bench::run_process({"sqlite3", db}, dir + "/dashboard.sql", "/dev/null");
+    if (s < 0) {
+      die("the sqlite3 shell failed on the dashboard's queries");
+    }
+    shell_t.push_back(s);
+  }
+  const double shell_s = bench::median(shell_t);
+  char note[300];
+  std::snprintf(note, sizeof note, "median of %d (baseline)", runs);
+  row("sqlite3 shell: the dashboard's queries", fmt("%.0f ms", shell_s * 1e3), note);
+  const std::string page = dir + "/dashboard.html";
+  const double dash_s = median_process(
+      {cli, "--dir", store_dir, "--json", "dashboard", "--at", at, "-o", page}, "/dev/null", runs);
+  std::snprintf(note,
+                sizeof note,
+                "%.1f kB page, quick health included; %.2fx the shell's time",
+                static_cast<double>(bench::file_size(page)) / 1e3,
+                dash_s / shell_s);
+  row("process: barrot dashboard", fmt("%.0f ms", dash_s * 1e3), note);
+  // Thresholds that make this data OK (10% of it fails; tmpfs may be full),
+  // so that a non-zero exit means a real failure.
+  const std::vector<std::string> health = {cli,
+                                           "--dir",
+                                           store_dir,
+                                           "health",
+                                           "--no-record",
+                                           "--at",
+                                           at,
+                                           "--error-warning",
+                                           "50%",
+                                           "--error-critical",
+                                           "60%",
+                                           "--disk-warning",
+                                           "0%",
+                                           "--disk-critical",
+                                           "0%"};
+  std::vector<std::string> quick = health;
+  quick.push_back("--quick");
+  const double quick_s = median_process(quick, "/dev/null", runs);
+  std::snprintf(
+      note, sizeof note, "9 checks, 2 skipped; %.2fx the shell's time", quick_s / shell_s);
+  row("process: barrot health --quick", fmt("%.0f ms", quick_s * 1e3), note);
+  const double full_s = median_process(health, "/dev/null", 1);
+  row("process: barrot health (verify + quick_check)",
+      fmt("%.1f s", full_s),
+      "one run: reads every file, line and page");
+  const double summary_s = median_process({cli, "--dir", store_dir, "summary"}, "/dev/null", runs);
+  row("process: barrot summary", fmt("%.0f ms", summary_s * 1e3), "index-only counts");
+  const double actions_s =
+      median_process({cli, "--dir", store_dir, "actions", "10"}, "/dev/null", c.runs);
+  row("process: barrot actions 10", fmt("%.2f ms", actions_s * 1e3), "one indexed lookup");
+  const double latest_s = median_process({cli, "--dir", store_dir, "latest"}, "/dev/null", c.runs);
+  row("process: barrot latest", fmt("%.2f ms", latest_s * 1e3), "one indexed lookup");
 }
 
 int usage() {
@@ -532,6 +650,7 @@ int main(int argc, char** argv) {
   row("process: barrot search WORD -o jsonl", fmt("%.2f ms", fts_s * 1e3), note);
 
   store->reset();
+  measure_monitoring(c, dir, store_dir, cli);
   if (c.cleanup) {
     std::filesystem::remove_all(dir);
   }
