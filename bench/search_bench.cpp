@@ -350,7 +350,7 @@ void measure_monitoring(const Config& c,
   quick.push_back("--quick");
   const double quick_s = median_process(quick, "/dev/null", runs);
   std::snprintf(
-      note, sizeof note, "9 checks, 2 skipped; %.2fx the shell's time", quick_s / shell_s);
+      note, sizeof note, "10 checks, 2 skipped; %.2fx the shell's time", quick_s / shell_s);
   row("process: barrot health --quick", fmt("%.0f ms", quick_s * 1e3), note);
   const double full_s = median_process(health, "/dev/null", 1);
   row("process: barrot health (verify + quick_check)",

@@ -106,7 +106,7 @@ TEST_CASE("dashboard: lists and charts stay bounded on a large store", "[dashboa
   o.now = now;
   const std::string page = render(*store, o);
   CHECK(page.size() < 250 * 1000);
-  CHECK(occurrences(page, "<tr data-id=") == 50);
+  CHECK(occurrences(page, "<tr class=\"action\">") == 50);
   CHECK(page.find("… 460 more") != std::string::npos); // the process table is cut
   CHECK(page.find(std::string(401, 'x')) == std::string::npos);
   // The failure chart: at most 20 types, the worst first.
@@ -118,11 +118,7 @@ TEST_CASE("dashboard: lists and charts stay bounded on a large store", "[dashboa
   o.recent_actions = 5;
   o.now = now - 49 * 60 * 1000000LL * 60; // 49 hours ago
   const std::string earlier = render(*store, o);
-  CHECK(occurrences(earlier, "<tr data-id=") == 5);
-  // 3000 minutes is 50 hours: 49 hours back, the chart (which ends with the
-  // hour then current) holds the oldest 60 to 120 of them.
-  std::smatch m;
-  REQUIRE(std::regex_search(earlier, m, std::regex("id=\"chart-hourly\" data-total=\"([0-9]+)\"")));
-  CHECK(std::stoi(m[1]) >= 59);
-  CHECK(std::stoi(m[1]) <= 120);
+  CHECK(occurrences(earlier, "<tr class=\"action\">") == 5);
+  // 3000 minutes is 50 hours: 49 hours back, the oldest 60 are in the chart.
+  CHECK(earlier.find("id=\"chart-hourly\" data-total=\"60\"") != std::string::npos);
 }

@@ -123,7 +123,9 @@ Status health_options(const cxxopts::ParseResult& args, HealthOptions* o) {
     }
   }
   if (o->periodic_critical < o->periodic_warning) {
-    return Status::InvalidArgument("--periodic-critical is shorter than --periodic-warning");
+    return Status::InvalidArgument("--periodic-warning is past --periodic-critical (" +
+                                   std::to_string(o->periodic_critical / 60000000) +
+                                   " min): give a longer --periodic-critical too");
   }
   if (o->error_critical < o->error_warning) {
     return Status::InvalidArgument("--error-critical is below --error-warning");
@@ -150,10 +152,12 @@ int run_health(Context& ctx, const cxxopts::ParseResult& args) {
   if (s.ok() && format != "text" && format != "json" && format != "prometheus") {
     s = Status::InvalidArgument("unknown --format '" + format + "' (text, json or prometheus)");
   }
-  bool record = args.count("no-record") == 0;
+  // A check --at another time is a replay: it neither records nor sends alerts.
+  bool record = args.count("no-record") == 0 && args.count("at") == 0;
   const std::string alert_cmd = args.count("alert-cmd") ? args["alert-cmd"].as<std::string>() : "";
   if (s.ok() && !record && args.count("alert-cmd")) {
-    s = Status::InvalidArgument("--alert-cmd needs the alerts recorded: drop --no-record");
+    s = Status::InvalidArgument(
+        "--alert-cmd needs the alerts recorded: it cannot go with --no-record or --at");
   }
   if (s.ok() && args.count("alert-cmd") && alert_cmd.empty()) {
     s = Status::InvalidArgument("--alert-cmd is empty");
@@ -161,7 +165,9 @@ int run_health(Context& ctx, const cxxopts::ParseResult& args) {
   TimeUs alert_timeout = 60 * 1000000LL;
   if (s.ok() && args.count("alert-timeout")) {
     auto t = parse_duration(args["alert-timeout"].as<std::string>());
-    s = t.ok() ? Status::OK() : t.status().WithContext("--alert-timeout");
+    s = !t.ok()          ? t.status().WithContext("--alert-timeout")
+        : *t > 24 * 3600 ? Status::InvalidArgument("--alert-timeout is at most a day (24h)")
+                         : Status::OK();
     alert_timeout = t.ok() ? *t * 1000000 : alert_timeout;
   }
   if (!s.ok()) {
@@ -201,11 +207,7 @@ int run_health(Context& ctx, const cxxopts::ParseResult& args) {
       *ctx.err << ctx.program << ": alert: " << a.check << " " << to_string(a.from) << " -> "
                << to_string(a.to) << " (" << a.snapshot_id << ")\n";
       if (!alert_cmd.empty()) {
-        Status d =
-            deliver_alert(**store,
-                          a,
-                          alert_cmd,
-                          static_cast<int>(std::min<TimeUs>(alert_timeout / 1000, 86400000)));
+        Status d = deliver_alert(**store, a, alert_cmd, static_cast<int>(alert_timeout / 1000));
         if (!d.ok()) {
           *ctx.err << ctx.program << ": warning: alert " << a.snapshot_id
                    << " not delivered: " << d.message() << "\n";

@@ -42,9 +42,9 @@ inline constexpr TimeUs k_us_per_hour = 60 * k_us_per_minute;
 struct HealthOptions {
   TimeUs now = 0; // the time checked at; 0: now_us()
 
-  // Skip the two checks that read the whole store (mirror disagreements as
-  // `barrot verify` sees them, and SQLite's quick_check). For stores of
-  // millions of snapshots checked every few minutes.
+  // Skip the two checks that read the whole store (mirror_files: the
+  // disagreements `barrot verify` reports; integrity: SQLite's quick_check).
+  // For stores of millions of snapshots checked every few minutes.
   bool quick = false;
 
   // periodic_gap: time since the newest periodic snapshot.
@@ -59,8 +59,10 @@ struct HealthOptions {
   double rate_warning = 0.75; // warn below this share of the expected count
   double rate_critical = 0.5;
 
-  // error_rate: failed actions over all actions in the window (actions of
-  // type "alert", Barrot's own, are left out of this and the next checks).
+  // error_rate: failed over ended (completed or failed) actions in the
+  // window. Actions of type "alert", Barrot's own, are left out of this,
+  // action_diversity and action_pattern; stale_actions does count an alert
+  // whose delivery never ended.
   TimeUs error_window = 24 * k_us_per_hour;
   double error_warning = 0.10;
   double error_critical = 0.25;
@@ -95,6 +97,9 @@ struct HealthOptions {
 struct HealthCheck {
   std::string name; // periodic_gap, generation_rate, ...
   HealthState state = HealthState::ok;
+  // Not run (--quick): OK in the report, and left out of alerting, so that
+  // quick and full runs of the same store do not undo each other's alerts.
+  bool skipped = false;
   std::string summary;           // one line, why this state
   Json metrics = Json::object(); // the numbers behind it (snake_case keys, SI units)
 };
@@ -123,8 +128,8 @@ struct HealthAlert {
   std::string snapshot_id; // the alert snapshot recording the change
 };
 
-// For each check of `report` whose state differs from the `to` of the last
-// alert recorded for it (OK when none), records an action snapshot of type
+// For each check of `report` (skipped ones aside) whose state differs from
+// the `to` of the last alert recorded for it (OK when none), records an action snapshot of type
 // "alert", status `status` (completed, or executing when a delivery follows),
 // details {check, from, to, summary, metrics}; all in one transaction, and
 // under a lock so that two concurrent runs do not both alert. Returns the

@@ -272,8 +272,8 @@ void periodic_section(const Result<Snapshot>& latest, TimeUs now, std::string* o
   };
   // `section` is one of the seed's names or "other": never text from the document.
   auto card = [&](const std::string& section, const std::string& title, const Json& value) {
-    *out += "<article class=\"card\" data-section=\"" + section + "\"><h3>" +
-            html_escape(title) + "</h3>";
+    *out += "<article class=\"card\" data-section=\"" + section + "\"><h3>" + html_escape(title) +
+            "</h3>";
     json_html(value, 0, out);
     *out += "</article>";
   };
@@ -322,9 +322,9 @@ void actions_section(const std::vector<Snapshot>& actions, std::string* out) {
           "<th>Status</th><th>Duration</th><th>Details</th></tr></thead><tbody>";
   for (const Snapshot& s : actions) {
     const Json& a = s.document["action"];
-    *out += "<tr data-id=\"" + html_escape(s.id) + "\"><td class=\"nowrap\">" +
-            html_escape(short_time(s.timestamp)) + "</td><td>" + text_of(a.value("type", Json())) +
-            "</td><td>" + badge(a.value("status", "")) + "</td><td class=\"num\">" +
+    *out += "<tr class=\"action\"><td class=\"nowrap\">" + html_escape(short_time(s.timestamp)) +
+            "</td><td>" + text_of(a.value("type", Json())) + "</td><td>" +
+            badge(a.value("status", "")) + "</td><td class=\"num\">" +
             html_escape(duration_text(s)) + "</td><td><code>" +
             text_of(a.value("details", Json::object()), 200) + "</code></td></tr>";
   }
@@ -341,12 +341,12 @@ void hourly_chart(Store& store, TimeUs now, TimeUs window, std::string* out) {
   const auto hours = static_cast<std::size_t>(std::max<TimeUs>(1, window / hour));
   const TimeUs start = end - static_cast<TimeUs>(hours) * hour;
   std::vector<std::array<std::int64_t, 3>> counts(hours, {0, 0, 0});
-  auto rows =
-      select(store,
-             "SELECT (ts_us - " + std::to_string(start) + ") / " + std::to_string(hour) +
-                 ", status, count(*) FROM snapshots WHERE snapshot_type = 'action' AND "
-                 "ts_us >= " +
-                 std::to_string(start) + " AND ts_us < " + std::to_string(end) + " GROUP BY 1, 2");
+  auto rows = select(store,
+                     "SELECT (ts_us - " + std::to_string(start) + ") / " + std::to_string(hour) +
+                         ", status, count(*) FROM snapshots WHERE snapshot_type = 'action' AND "
+                         "ts_us >= " +
+                         std::to_string(start) + " AND ts_us < " + std::to_string(end) +
+                         " AND ts_us <= " + std::to_string(now) + " GROUP BY 1, 2");
   std::int64_t max = 1;
   std::int64_t total = 0;
   if (rows.ok()) {

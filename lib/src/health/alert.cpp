@@ -29,10 +29,12 @@ constexpr const char* k_alert_type = "alert";
 // The state each check had at its last alert.
 Result<std::map<std::string, HealthState>> last_alerted_states(Store& store) {
   std::map<std::string, HealthState> states;
-  // One row per check: SQLite takes the bare columns from the row holding max().
+  // One row per check: SQLite takes the bare columns from the row holding
+  // max(). Only the alerts themselves: a delivery's end (linked to its
+  // alert) may be recorded after a newer alert.
   BARROT_TRY(store.query(
-      "SELECT json_extract(details, '$.check'), json_extract(details, '$.to'), max(ts_us) "
-      "FROM actions WHERE action_type = 'alert' GROUP BY 1",
+      "SELECT json_extract(details, '$.check'), json_extract(details, '$.to'), max(seq) "
+      "FROM actions WHERE action_type = 'alert' AND start_snapshot_id IS NULL GROUP BY 1",
       [](const std::vector<std::string>&) {},
       [&](const std::vector<Json>& row) {
         if (row[0].is_string() && row[1].is_string()) {
@@ -112,7 +114,9 @@ Status run_command(const std::string& command,
       break;
     }
     if (r < 0 && errno != EINTR) {
-      return util::errno_status("cannot wait for the alert command", command, errno);
+      const int err = errno;
+      ::kill(-pid, SIGKILL);
+      return util::errno_status("cannot wait for the alert command", command, err);
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       ::kill(-pid, SIGKILL);
@@ -158,6 +162,9 @@ record_alerts(Store& store, const HealthReport& report, ActionStatus status) {
   std::vector<HealthAlert> alerts;
   std::vector<ActionInput> inputs;
   for (const HealthCheck& c : report.checks) {
+    if (c.skipped) {
+      continue;
+    }
     auto it = last.find(c.name);
     const HealthState before = it == last.end() ? HealthState::ok : it->second;
     if (before == c.state) {

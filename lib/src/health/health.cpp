@@ -11,8 +11,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
-#include <sstream>
 
 namespace barrot {
 
@@ -37,26 +37,32 @@ std::int64_t as_int(const Json& v) {
   return v.is_number() ? v.get<std::int64_t>() : 0;
 }
 
-// Minutes, hours or days, whichever reads best: "35 min", "2.5 h", "7 d".
-std::string human_duration(TimeUs us) {
-  std::ostringstream out;
-  out.precision(2);
-  const double minutes = static_cast<double>(us) / static_cast<double>(k_us_per_minute);
-  if (minutes < 120) {
-    out << std::round(minutes) << " min";
-  } else if (minutes < 48 * 60) {
-    out << std::round(minutes / 6) / 10 << " h";
-  } else {
-    out << std::round(minutes / 144) / 10 << " d";
-  }
-  return out.str();
+std::string fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
 }
 
+// One decimal, none when it would be ".0": "2.5", "24".
+std::string short_number(double v) {
+  return fixed(v, std::fabs(v - std::round(v)) < 0.05 ? 0 : 1);
+}
+
+// Minutes, hours or days, whichever reads best: "35 min", "2.5 h", "7 d".
+std::string human_duration(TimeUs us) {
+  const double minutes = static_cast<double>(us) / static_cast<double>(k_us_per_minute);
+  if (minutes < 120) {
+    return fixed(minutes, 0) + " min";
+  }
+  if (minutes < 48 * 60) {
+    return short_number(minutes / 60) + " h";
+  }
+  return short_number(minutes / 1440) + " d";
+}
+
+// "15%", "10.3%".
 std::string percent(double ratio) {
-  std::ostringstream out;
-  out.precision(3);
-  out << ratio * 100 << "%";
-  return out.str();
+  return short_number(ratio * 100) + "%";
 }
 
 double seconds(TimeUs us) {
@@ -85,13 +91,14 @@ HealthCheck run_check(const std::string& name, Body&& body) {
   return c;
 }
 
-// Newest/oldest periodic or action timestamp up to `now` (a check --at a
+// Newest/oldest periodic or action (not alert) timestamp up to `now` (a check --at a
 // past time ignores what came after); nullopt for none.
 Result<std::optional<TimeUs>> edge_time(Store& store, const char* type, bool newest, TimeUs now) {
   BARROT_TRY_ASSIGN(Rows rows,
                     select(store,
                            std::string("SELECT ts_us FROM snapshots WHERE snapshot_type = '") +
-                               type + "' AND ts_us <= " + std::to_string(now) + " ORDER BY ts_us " +
+                               type + "' AND ts_us <= " + std::to_string(now) +
+                               " AND coalesce(action_type, '') <> 'alert' ORDER BY ts_us " +
                                (newest ? "DESC" : "ASC") + " LIMIT 1"));
   if (rows.empty()) {
     return std::optional<TimeUs>();
@@ -250,17 +257,16 @@ Status action_pattern(Store& store, const HealthOptions& o, HealthCheck* c) {
   const double mean = static_cast<double>(as_int(base.at(0).at(0))) /
                       (static_cast<double>(covered) / static_cast<double>(k_us_per_hour));
   c->metrics["baseline_hourly_mean"] = mean;
-  std::ostringstream text;
-  text.precision(3);
-  text << recent << " action(s) in the last hour against a mean of " << mean << " an hour over the "
-       << human_duration(covered) << " before";
+  const std::string text = std::to_string(recent) +
+                           " action(s) in the last hour against a mean of " + fixed(mean, 1) +
+                           " an hour over the " + human_duration(covered) + " before";
   const auto r = static_cast<double>(recent);
   if (r > o.pattern_factor * mean && r - mean >= o.pattern_min_excess) {
-    set(c, HealthState::warning, "spike: " + text.str());
+    set(c, HealthState::warning, "spike: " + text);
   } else if (recent == 0 && mean >= o.pattern_silence_mean) {
-    set(c, HealthState::warning, "silence: " + text.str());
+    set(c, HealthState::warning, "silence: " + text);
   } else {
-    set(c, HealthState::ok, text.str());
+    set(c, HealthState::ok, text);
   }
   return Status::OK();
 }
@@ -350,48 +356,52 @@ Status disk_space(Store& store, const HealthOptions& o, HealthCheck* c) {
   return Status::OK();
 }
 
-Status mirror_check(Store& store, const HealthOptions& o, HealthCheck* c) {
+Status mirror_backlog(Store& store, const HealthOptions&, HealthCheck* c) {
   BARROT_TRY_ASSIGN(std::int64_t backlog, store.mirror_backlog());
   c->metrics["backlog"] = backlog;
-  std::string text = backlog == 0 ? ""
-                                  : std::to_string(backlog) + " snapshot(s) not mirrored (a "
-                                                              "writer died or is stuck)";
-  std::int64_t problems = 0;
-  if (o.quick) {
-    c->metrics["verified"] = false;
+  if (backlog == 0) {
+    set(c, HealthState::ok, "nothing committed is waiting to be mirrored");
   } else {
-    BARROT_TRY_ASSIGN(VerifyReport report, store.verify());
-    std::map<std::string, std::int64_t> kinds;
-    for (const Problem& p : report.problems) {
-      ++kinds[std::string(to_string(p.kind))];
-    }
-    problems = static_cast<std::int64_t>(report.problems.size());
-    c->metrics["verified"] = true;
-    c->metrics["problems"] = problems;
-    c->metrics["problem_kinds"] = kinds;
-    if (problems > 0) {
-      std::string list;
-      for (const auto& [kind, n] : kinds) {
-        list += (list.empty() ? "" : ", ") + std::to_string(n) + " " + kind;
-      }
-      text += (text.empty() ? "" : "; ") + std::to_string(problems) +
-              " disagreement(s) between the database and its files (" + list + ")";
-    }
-  }
-  if (backlog == 0 && problems == 0) {
     set(c,
-        HealthState::ok,
-        o.quick ? "nothing waiting to be mirrored (files not verified: --quick)"
-                : "database, files and log agree");
-  } else {
-    set(c, HealthState::warning, text + ": barrot repair fixes it from the database");
+        HealthState::warning,
+        std::to_string(backlog) + " snapshot(s) committed but not mirrored (a writer died or "
+                                  "is stuck): the next write or barrot repair mirrors them");
   }
+  return Status::OK();
+}
+
+Status mirror_files(Store& store, const HealthOptions& o, HealthCheck* c) {
+  if (o.quick) {
+    c->skipped = true;
+    set(c, HealthState::ok, "not checked (--quick)");
+    return Status::OK();
+  }
+  BARROT_TRY_ASSIGN(VerifyReport report, store.verify());
+  std::map<std::string, std::int64_t> kinds;
+  for (const Problem& p : report.problems) {
+    ++kinds[std::string(to_string(p.kind))];
+  }
+  c->metrics["problems"] = static_cast<std::int64_t>(report.problems.size());
+  c->metrics["problem_kinds"] = kinds;
+  if (report.problems.empty()) {
+    set(c, HealthState::ok, "database, files and log agree");
+    return Status::OK();
+  }
+  std::string list;
+  for (const auto& [kind, n] : kinds) {
+    list += (list.empty() ? "" : ", ") + std::to_string(n) + " " + kind;
+  }
+  set(c,
+      HealthState::warning,
+      std::to_string(report.problems.size()) +
+          " disagreement(s) between the database and its files (" + list +
+          "): barrot repair fixes them from the database");
   return Status::OK();
 }
 
 Status integrity(Store& store, const HealthOptions& o, HealthCheck* c) {
   if (o.quick) {
-    c->metrics["checked"] = false;
+    c->skipped = true;
     set(c, HealthState::ok, "not checked (--quick)");
     return Status::OK();
   }
@@ -400,7 +410,6 @@ Status integrity(Store& store, const HealthOptions& o, HealthCheck* c) {
     checked = std::vector<std::string>{checked.status().message()};
   }
   BARROT_TRY_ASSIGN(std::vector<std::string> errors, std::move(checked));
-  c->metrics["checked"] = true;
   c->metrics["errors"] = errors;
   if (errors.empty()) {
     set(c, HealthState::ok, "SQLite quick_check: ok");
@@ -424,7 +433,8 @@ const std::vector<std::pair<std::string, CheckFn>>& checks() {
       {"action_pattern", action_pattern},
       {"stale_actions", stale_actions},
       {"disk_space", disk_space},
-      {"mirror", mirror_check},
+      {"mirror_backlog", mirror_backlog},
+      {"mirror_files", mirror_files},
       {"integrity", integrity},
   };
   return k_checks;

@@ -131,7 +131,9 @@ std::string format_health(const HealthReport& report) {
   // The first line is a monitoring plugin's status line.
   std::string reasons;
   int bad = 0;
+  int skipped = 0;
   for (const HealthCheck& c : report.checks) {
+    skipped += c.skipped ? 1 : 0;
     if (c.state != HealthState::ok) {
       ++bad;
       reasons += (reasons.empty() ? "" : "; ") + c.name + ": " + c.summary;
@@ -139,13 +141,17 @@ std::string format_health(const HealthReport& report) {
   }
   std::string out =
       "BARROT " + std::string(to_string(report.state)) + " - " +
-      (bad == 0 ? "all " + std::to_string(report.checks.size()) + " checks pass" : reasons) + "\n";
+      (bad > 0       ? reasons
+       : skipped > 0 ? std::to_string(report.checks.size() - skipped) + " checks pass, " +
+                           std::to_string(skipped) + " skipped"
+                     : "all " + std::to_string(report.checks.size()) + " checks pass") +
+      "\n";
   std::size_t width = 0;
   for (const HealthCheck& c : report.checks) {
     width = std::max(width, c.name.size());
   }
   for (const HealthCheck& c : report.checks) {
-    std::string state(to_string(c.state));
+    std::string state(c.skipped ? "SKIPPED" : to_string(c.state));
     out += "  " + state + std::string(9 - state.size(), ' ') + c.name +
            std::string(width + 2 - c.name.size(), ' ') + c.summary + "\n";
   }
@@ -157,6 +163,7 @@ Json to_json(const HealthReport& report) {
   for (const HealthCheck& c : report.checks) {
     checks.push_back(Json{{"name", c.name},
                           {"state", to_string(c.state)},
+                          {"skipped", c.skipped},
                           {"summary", c.summary},
                           {"metrics", c.metrics}});
   }
@@ -177,6 +184,9 @@ std::string format_prometheus(const HealthReport& report) {
         "",
         number(Json(static_cast<double>(report.at) / 1e6)));
   for (const HealthCheck& c : report.checks) {
+    if (c.skipped) { // not checked: no sample rather than a false OK
+      continue;
+    }
     e.add("barrot_health_check_state",
           "State of one check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
           "check=\"" + label_value(c.name) + "\"",

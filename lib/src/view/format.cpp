@@ -258,7 +258,7 @@ std::string format_snapshot(const Snapshot& s) {
       continue;
     }
     if (!value.is_structured()) { // interval and the like: a header line
-      std::string label = key;
+      std::string label = visible(key);
       label[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(label[0])));
       out << label << ":" << std::string(label.size() < 10 ? 10 - label.size() : 1, ' ')
           << scalar_text(value) << "\n";
