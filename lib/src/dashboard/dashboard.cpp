@@ -4,6 +4,8 @@
 // nowhere else: never into an attribute, a URL, a style or a class. Status classes
 // come from a fixed list. The sizes of the lists and charts are bounded, so
 // the page stays small whatever the store holds.
+#include "health/report_util.h"
+
 #include <barrot/dashboard.h>
 #include <barrot/view.h>
 
@@ -17,28 +19,15 @@ namespace barrot {
 
 namespace {
 
-using Rows = std::vector<std::vector<Json>>;
+using report::as_int;
+using report::fixed;
+using report::Rows;
+using report::select;
 
 constexpr std::size_t k_max_text = 400;         // characters of one value shown
 constexpr std::size_t k_max_items = 40;         // items of one array or object shown
 constexpr int k_max_depth = 4;                  // nesting shown in periodic sections
 constexpr std::int64_t k_max_gap_points = 2000; // periodic snapshots in the gap chart
-
-Result<Rows> select(Store& store, const std::string& sql) {
-  Rows rows;
-  BARROT_TRY(store.query(
-      sql,
-      [](const std::vector<std::string>&) {},
-      [&](const std::vector<Json>& values) {
-        rows.push_back(values);
-        return true;
-      }));
-  return rows;
-}
-
-std::int64_t as_int(const Json& v) {
-  return v.is_number() ? v.get<std::int64_t>() : 0;
-}
 
 std::string shorten(std::string text, std::size_t max = k_max_text) {
   if (text.size() > max) {
@@ -55,12 +44,6 @@ std::string shorten(std::string text, std::size_t max = k_max_text) {
 // Escaped, shortened text of any JSON value (strings without their quotes).
 std::string text_of(const Json& v, std::size_t max = k_max_text) {
   return html_escape(shorten(v.is_string() ? v.get<std::string>() : dump_json(v, -1), max));
-}
-
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
 }
 
 std::string thousands(std::int64_t n) {
@@ -182,17 +165,6 @@ void json_html(const Json& v, int depth, std::string* out) {
   *out += v.is_object() ? "</dl>" : "</ol>";
 }
 
-std::string human_age(TimeUs us) {
-  const double minutes = static_cast<double>(us) / static_cast<double>(k_us_per_minute);
-  if (minutes < 120) {
-    return fixed(minutes, 0) + " min";
-  }
-  if (minutes < 48 * 60) {
-    return fixed(minutes / 60, 1) + " h";
-  }
-  return fixed(minutes / 1440, 1) + " d";
-}
-
 // "2026-11-26 14:05" from a time.
 std::string short_time(TimeUs t) {
   std::string iso = format_iso8601(t);
@@ -256,7 +228,8 @@ void periodic_section(const Result<Snapshot>& latest, TimeUs now, std::string* o
   const Json& doc = latest->document;
   *out += "<p><code>" + html_escape(latest->id) + "</code> at " +
           html_escape(format_iso8601(latest->timestamp)) + " (" +
-          html_escape(human_age(std::max<TimeUs>(0, now - latest->timestamp))) + " ago)";
+          html_escape(report::human_duration(std::max<TimeUs>(0, now - latest->timestamp))) +
+          " ago)";
   if (doc.contains("interval")) {
     *out += ", interval " + text_of(doc["interval"]);
   }
@@ -367,7 +340,7 @@ void hourly_chart(Store& store, TimeUs now, TimeUs window, std::string* out) {
   const double bar = 6, left = 44, top = 10, height = 160;
   const double width = left + bar * static_cast<double>(hours) + 4;
   *out += "<figure id=\"chart-hourly\" data-total=\"" + std::to_string(total) +
-          "\"><figcaption>Actions per hour by status, last " + human_age(window) +
+          "\"><figcaption>Actions per hour by status, last " + report::human_duration(window) +
           "</figcaption><svg viewBox=\"0 0 " + fixed(width, 0) + " " + fixed(top + height + 24, 0) +
           "\" role=\"img\" aria-label=\"actions per hour\">";
   *out += "<text x=\"" + fixed(left - 4, 0) + "\" y=\"" + fixed(top + 8, 0) +
@@ -418,7 +391,7 @@ void failure_chart(Store& store, TimeUs now, const DashboardOptions& o, std::str
                  std::to_string(o.max_failure_types));
   *out += "<figure id=\"chart-failures\"><figcaption>Failure rate by action type (ended actions, "
           "last " +
-          human_age(o.chart_window) + ")</figcaption>";
+          report::human_duration(o.chart_window) + ")</figcaption>";
   if (!rows.ok() || rows->empty()) {
     *out += "<p class=\"dim\">No action ended in this window.</p></figure>";
     return;
@@ -463,7 +436,7 @@ void gap_chart(Store& store, TimeUs now, const DashboardOptions& o, std::string*
   const double warn_min =
       static_cast<double>(o.health.periodic_warning) / static_cast<double>(k_us_per_minute);
   *out += "<figure id=\"chart-gaps\"><figcaption>Minutes between periodic snapshots, last " +
-          human_age(o.chart_window) + " (dashed: the " + fixed(warn_min, 0) +
+          report::human_duration(o.chart_window) + " (dashed: the " + fixed(warn_min, 0) +
           "-minute warning)</figcaption>";
   std::vector<std::pair<TimeUs, double>> gaps; // (time of the later one, minutes)
   if (rows.ok()) {

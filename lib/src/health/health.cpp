@@ -4,6 +4,8 @@
 // the indexes on (snapshot_type, ts_us): a check reads the rows of its
 // window, never the whole store. Only `mirror` (a full verify) and
 // `integrity` (quick_check) read everything, and --quick skips both.
+#include "health/report_util.h"
+
 #include <barrot/health.h>
 
 #include <sys/stat.h>
@@ -18,47 +20,12 @@ namespace barrot {
 
 namespace {
 
-using Rows = std::vector<std::vector<Json>>;
-
-// Runs a query whose only parameters are integers inlined by the caller.
-Result<Rows> select(Store& store, const std::string& sql) {
-  Rows rows;
-  BARROT_TRY(store.query(
-      sql,
-      [](const std::vector<std::string>&) {},
-      [&](const std::vector<Json>& values) {
-        rows.push_back(values);
-        return true;
-      }));
-  return rows;
-}
-
-std::int64_t as_int(const Json& v) {
-  return v.is_number() ? v.get<std::int64_t>() : 0;
-}
-
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
-// One decimal, none when it would be ".0": "2.5", "24".
-std::string short_number(double v) {
-  return fixed(v, std::fabs(v - std::round(v)) < 0.05 ? 0 : 1);
-}
-
-// Minutes, hours or days, whichever reads best: "35 min", "2.5 h", "7 d".
-std::string human_duration(TimeUs us) {
-  const double minutes = static_cast<double>(us) / static_cast<double>(k_us_per_minute);
-  if (minutes < 120) {
-    return fixed(minutes, 0) + " min";
-  }
-  if (minutes < 48 * 60) {
-    return short_number(minutes / 60) + " h";
-  }
-  return short_number(minutes / 1440) + " d";
-}
+using report::as_int;
+using report::fixed;
+using report::human_duration;
+using report::Rows;
+using report::select;
+using report::short_number;
 
 // "15%", "10.3%".
 std::string percent(double ratio) {
