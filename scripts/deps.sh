@@ -19,7 +19,8 @@ packages=(
 # The test suite also needs a browser: the dashboard test opens the page in
 # headless Chromium.
 if [ "${1:-}" = "--test" ]; then
-  packages+=(chromium)
+  packages+=(chromium)           # the dashboard test's browser
+  packages+=(pkg-config dpkg-dev) # the install test: a pkg-config consumer, the .deb
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -59,7 +59,7 @@ std::string top_help(const Program& program) {
                   "Commands:\n";
   for (const Command* c : all_commands(program)) {
     std::string head = std::string(c->name) + " " + c->args;
-    head.resize(std::max<std::size_t>(head.size(), 34), ' ');
+    head.resize(std::max<std::size_t>(head.size() + 2, 34), ' '); // at least two spaces
     s += "  " + head + c->summary + "\n";
   }
   s += "\n'" + name + " COMMAND --help' shows a command's options. " + program.exit_codes;

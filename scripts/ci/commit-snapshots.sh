@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Commits snapshots/ and pushes, rebasing onto pushes made meanwhile. The
+# snapshot and archive workflows share a concurrency group, so no other
+# writer of snapshots/ runs at the same time: what a rebase meets is other
+# people's commits, which do not touch snapshots/. Should one ever conflict
+# there, this stops with an error rather than choose a side of the log.
+#
+#   BARROT_COMMIT_TITLE   the commit message's title
+set -euo pipefail
+git config user.name "barrot"
+git config user.email "barrot@users.noreply.github.com"
+git add -A snapshots
+if git diff --cached --quiet; then
+  exit 0
+fi
+git commit -q -m "${BARROT_COMMIT_TITLE:-barrot: snapshot}"
+for attempt in 1 2 3 4 5; do
+  if git push -q; then
+    exit 0
+  fi
+  sleep $((attempt * 2))
+  if ! git pull -q --rebase; then
+    git rebase --abort || true
+    echo "snapshots/ changed on the remote too; not pushing (resolve by hand)" >&2
+    exit 1
+  fi
+done
+echo "could not push the snapshots after 5 attempts" >&2
+exit 1

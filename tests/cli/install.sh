@@ -1,0 +1,103 @@
+# cmake --install into a temporary prefix, then: a C++ consumer built against
+# it with find_package(barrot) and with pkg-config, run for real; the
+# installed programs, man pages and bash completion; and the Debian package.
+source "$(dirname "$0")/lib.sh"
+BUILD=$(cd "$(dirname "$BARROT")/.." && pwd)
+SRC=$(cd "$DATA/../.." && pwd)
+P=$T/prefix
+
+cmake --install "$BUILD" --prefix "$P" >/dev/null
+for f in bin/barrot bin/barrot-archive include/barrot/barrot.h include/barrot/health.h \
+  lib/libbarrot.a lib/cmake/barrot/barrotConfig.cmake lib/cmake/barrot/barrotTargets.cmake \
+  lib/pkgconfig/barrot.pc share/man/man1/barrot.1 share/man/man1/barrot-archive.1 \
+  share/bash-completion/completions/barrot share/bash-completion/completions/barrot-archive \
+  share/doc/barrot/cli.md lib/systemd/system/barrot-periodic.service; do
+  [ -e "$P/$f" ] || fail "not installed: $f"
+done
+grep -q "ExecStart=$P/bin/barrot periodic" "$P/lib/systemd/system/barrot-periodic.service" \
+  || fail "the unit does not name the installed program"
+"$P/bin/barrot" --version | grep -q '^barrot ' || fail "installed barrot does not run"
+
+# A consumer program: records a tracked action through the library, reads it back.
+mkdir consumer
+cat > consumer/main.cpp <<'CPP'
+#include <barrot/barrot.h>
+#include <iostream>
+int main(int argc, char** argv) {
+  barrot::Options options;
+  options.snapshots_dir = argv[argc - 1];
+  auto store = barrot::Store::Open(options);
+  if (!store.ok()) { std::cerr << store.status().ToString() << "\n"; return 1; }
+  barrot::ActionTracker tracker(**store);
+  { barrot::TrackedAction a(tracker, "consumer_build", {{"via", argv[1]}}); }
+  auto last = (*store)->latest(1, barrot::SnapshotType::action);
+  if (!last.ok() || last->empty()) { return 1; }
+  std::cout << (*last)[0].document["action"]["status"].get<std::string>() << "\n";
+  return 0;
+}
+CPP
+cat > consumer/CMakeLists.txt <<'CMAKE'
+cmake_minimum_required(VERSION 3.25)
+project(consumer CXX)
+set(CMAKE_CXX_STANDARD 20)
+find_package(barrot 0.1 REQUIRED)
+add_executable(consumer main.cpp)
+target_link_libraries(consumer PRIVATE barrot::barrot)
+CMAKE
+cmake -S consumer -B consumer/build -DCMAKE_PREFIX_PATH="$P" -DCMAKE_BUILD_TYPE=Release >consumer.log 2>&1 \
+  || { cat consumer.log >&2; fail "find_package(barrot) failed"; }
+cmake --build consumer/build >>consumer.log 2>&1 || { cat consumer.log >&2; fail "consumer build"; }
+[ "$(consumer/build/consumer cmake store)" = completed ] || fail "the CMake consumer"
+
+# The same with pkg-config.
+flags=$(PKG_CONFIG_PATH="$P/lib/pkgconfig" pkg-config --cflags --libs barrot)
+g++ -std=c++20 -O1 consumer/main.cpp $flags -o consumer/pc 2>consumer.log \
+  || { cat consumer.log >&2; fail "pkg-config consumer: $flags"; }
+[ "$(consumer/pc pkg-config store)" = completed ] || fail "the pkg-config consumer"
+[ "$("$BARROT" --dir store search --action consumer_build --count)" = 4 ] || fail "consumer snapshots"
+
+# Man pages: well-formed, one section per command.
+for prog in barrot barrot-archive; do
+  page=$P/share/man/man1/$prog.1
+  head -n 1 "$page" | grep -q '^\.TH ' || fail "$prog.1 has no .TH"
+  for cmd in $("$BARROT" --help | awk '/^Commands:/{c=1; next} c && /^$/{exit} c {print $1}'); do
+    [ "$prog" = barrot ] || break
+    grep -q "^\.SS $cmd" "$page" || fail "$prog.1 lacks $cmd"
+  done
+  if command -v man >/dev/null; then
+    MANWIDTH=80 man -l "$page" 2>&1 >/dev/null | grep -v '^$' && fail "man warns about $prog.1"
+  fi
+done
+
+# Completion, as bash runs it.
+complete_words() { # the line so far -> the candidates, one per line
+  bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+           _barrot; printf "%s\n" "${COMPREPLY[@]}"' _ "$P/share/bash-completion/completions/barrot" "$@"
+}
+[ "$(complete_words barrot hea)" = health ] || fail "command completion: $(complete_words barrot hea)"
+[ "$(complete_words barrot health --for)" = --format ] || fail "option completion"
+[ "$(complete_words barrot health --format pr)" = prometheus ] || fail "value completion"
+[ "$(complete_words barrot --dir x search --sta)" = --status ] || fail "after a global option"
+id=$("$BARROT" --dir store search --limit 1 -o ids)
+(cd "$T" && BARROT_SNAPSHOTS_DIR=$T/store complete_words "$BARROT" view "${id:0:10}" | grep -qx "$id") \
+  || fail "id completion"
+
+# The Debian package, when this machine has the tools (scripts/deps.sh --test installs them).
+if command -v dpkg-shlibdeps >/dev/null && command -v cpack >/dev/null; then
+  (cd "$BUILD" && cpack -G DEB -B "$T/deb" >"$T/cpack.log" 2>&1) || { cat "$T/cpack.log" >&2; fail "cpack"; }
+  deb=$(ls "$T"/deb/barrot_*.deb)
+  dpkg-deb -f "$deb" Depends | grep -q libc6 || fail "the package declares no runtime Depends"
+  dpkg-deb -c "$deb" > contents.txt
+  for f in ./usr/bin/barrot ./usr/bin/barrot-archive ./usr/share/man/man1/barrot.1 \
+    ./usr/share/bash-completion/completions/barrot ./usr/lib/systemd/system/barrot-periodic.timer \
+    ./usr/include/barrot/store.h ./usr/lib/pkgconfig/barrot.pc; do
+    grep -qF " $f" contents.txt || fail "the package lacks $f"
+  done
+  dpkg-deb -x "$deb" extracted
+  extracted/usr/bin/barrot --version | grep -q '^barrot ' || fail "the packaged barrot does not run"
+  grep -q 'ExecStart=/usr/bin/barrot' extracted/usr/lib/systemd/system/barrot-periodic.service \
+    || fail "the packaged unit does not name /usr/bin/barrot"
+else
+  echo "Debian package: skipped (no dpkg-shlibdeps; apt-get install dpkg-dev)" >&2
+fi
+echo "install: ok"
