@@ -18,6 +18,7 @@ write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/barrotConfigVersion
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/barrotConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/barrotConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/barrot)
+file(RELATIVE_PATH BARROT_PC_TO_PREFIX "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
 configure_file(cmake/barrot.pc.in ${CMAKE_CURRENT_BINARY_DIR}/barrot.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/barrot.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
@@ -34,17 +35,9 @@ if(BARROT_BUILD_TOOLS)
             DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
             RENAME ${program})
   endforeach()
-  # The units name the installed programs.
-  file(GLOB BARROT_UNITS ${CMAKE_CURRENT_SOURCE_DIR}/packaging/systemd/*.service
-                         ${CMAKE_CURRENT_SOURCE_DIR}/packaging/systemd/*.timer)
-  foreach(unit ${BARROT_UNITS})
-    get_filename_component(unit_name ${unit} NAME)
-    file(READ ${unit} unit_text)
-    string(REPLACE "/usr/local/bin/" "${CMAKE_INSTALL_FULL_BINDIR}/" unit_text "${unit_text}")
-    file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/systemd/${unit_name} "${unit_text}")
-    install(FILES ${CMAKE_CURRENT_BINARY_DIR}/systemd/${unit_name}
-            DESTINATION ${CMAKE_INSTALL_PREFIX}/lib/systemd/system)
-  endforeach()
+  # The units name the installed programs, wherever the prefix puts them.
+  configure_file(cmake/install-units.cmake.in ${CMAKE_CURRENT_BINARY_DIR}/install-units.cmake @ONLY)
+  install(SCRIPT ${CMAKE_CURRENT_BINARY_DIR}/install-units.cmake)
 endif()
 
 set(CPACK_PACKAGE_NAME barrot)

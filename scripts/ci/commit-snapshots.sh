@@ -5,7 +5,8 @@
 # people's commits, which do not touch snapshots/. Should one ever conflict
 # there, this stops with an error rather than choose a side of the log.
 #
-#   BARROT_COMMIT_TITLE   the commit message's title
+#   BARROT_COMMIT_TITLE   the commit message's title (default: from the
+#                         event GitHub names in GITHUB_EVENT_NAME)
 set -euo pipefail
 git config user.name "barrot"
 git config user.email "barrot@users.noreply.github.com"
@@ -13,7 +14,7 @@ git add -A snapshots
 if git diff --cached --quiet; then
   exit 0
 fi
-git commit -q -m "${BARROT_COMMIT_TITLE:-barrot: snapshot}"
+git commit -q -m "${BARROT_COMMIT_TITLE:-barrot: ${GITHUB_EVENT_NAME:-manual} snapshot}"
 for attempt in 1 2 3 4 5; do
   if git push -q; then
     exit 0

@@ -26,9 +26,9 @@ for f in "$WF"/*.yml; do
   perms=$(awk '/^permissions:/{p=1; next} p && /^[^ #]/{p=0} p && NF' "$f" | sed 's/ *#.*//')
   [ "$perms" = "  contents: write" ] || fail "$(basename "$f"): permissions are '$perms'"
   # Event values only as environment variables (KEY: ${{ ... }}), never in a script.
-  if grep -n '\${{' "$f" | grep -E 'github\.(event|head_ref|actor)' \
+  if grep -n '\${{' "$f" | grep -E 'github\.(event\.|head_ref|actor)' \
     | grep -vqE '^[0-9]+:\s+[A-Z_]+: \$\{\{ github\.[a-z_.]+ \}\}$'; then
-    grep -n '\${{' "$f" | grep -E 'github\.(event|head_ref|actor)' >&2
+    grep -n '\${{' "$f" | grep -E 'github\.(event\.|head_ref|actor)' >&2
     fail "$(basename "$f"): an event value outside an env: mapping"
   fi
 done
@@ -64,9 +64,9 @@ expect 0 "$BARROT" verify
 # The commit step: a person pushes meanwhile; the snapshots still land.
 git init -q --bare remote.git
 git clone -q remote.git runner 2>/dev/null
-(cd runner && git config user.email t@example.com && git config user.name t \
-  && echo readme > README && git add README && git commit -qm init && git push -q origin HEAD:main \
-  && git branch -q -u origin/main)
+(cd runner && git checkout -q -b main && git config user.email t@example.com \
+  && git config user.name t && echo readme > README && git add README && git commit -qm init \
+  && git push -q -u origin main)
 git clone -q -b main remote.git person
 (cd person && git config user.email p@example.com && git config user.name p \
   && echo change >> README && git commit -qam "a person's commit" && git push -q)
