@@ -23,7 +23,7 @@ configure_file(cmake/barrot.pc.in ${CMAKE_CURRENT_BINARY_DIR}/barrot.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/barrot.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
 install(FILES README.md docs/architecture.md docs/cli.md docs/formats.md docs/operations.md
-              docs/performance.md docs/sql.md
+              docs/performance.md docs/security.md docs/sql.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 if(BARROT_BUILD_TOOLS)
