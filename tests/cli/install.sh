@@ -97,6 +97,22 @@ if command -v dpkg-shlibdeps >/dev/null && command -v cpack >/dev/null; then
   extracted/usr/bin/barrot --version | grep -q '^barrot ' || fail "the packaged barrot does not run"
   grep -q 'ExecStart=/usr/bin/barrot' extracted/usr/lib/systemd/system/barrot-periodic.service \
     || fail "the packaged unit does not name /usr/bin/barrot"
+  # Installed for real with apt-get, which pulls its Depends, then removed:
+  # only as root, and only where no barrot package is installed already
+  # (BARROT_TEST_NO_APT=1 skips it).
+  if [ "$(id -u)" = 0 ] && [ -z "${BARROT_TEST_NO_APT:-}" ] && ! dpkg -s barrot >/dev/null 2>&1; then
+    trap 'apt-get remove -y -qq barrot >/dev/null 2>&1 || true; cleanup' EXIT
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$deb" \
+      >"$T/apt.log" 2>&1 || { cat "$T/apt.log" >&2; fail "apt-get install of the .deb"; }
+    /usr/bin/barrot --version | grep -q '^barrot ' || fail "the apt-installed barrot does not run"
+    [ -f /usr/share/man/man1/barrot.1 ] && [ -f /usr/lib/systemd/system/barrot-archive.timer ] \
+      || fail "the apt-installed package lacks its man page or units"
+    DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq barrot >/dev/null 2>&1 \
+      || fail "apt-get remove barrot"
+    [ ! -e /usr/bin/barrot ] || fail "removing the package left /usr/bin/barrot"
+  else
+    echo "apt-get install of the .deb: skipped (not root, or barrot already installed)" >&2
+  fi
 else
   echo "Debian package: skipped (no dpkg-shlibdeps; apt-get install dpkg-dev)" >&2
 fi
