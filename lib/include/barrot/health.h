@@ -88,8 +88,8 @@ struct HealthOptions {
   double pattern_silence_mean = 5.0;
 
   // stale_actions: actions Barrot recorded as started (executing) with no
-  // end linked to them, started more than stale_after ago and less than
-  // stale_window ago.
+  // end linked to them, started more than stale_after ago, within the
+  // stale_window before that.
   TimeUs stale_after = 6 * k_us_per_hour;
   TimeUs stale_window = 7 * 24 * k_us_per_hour;
 };

@@ -29,6 +29,17 @@ constexpr std::size_t k_max_items = 40;         // items of one array or object 
 constexpr int k_max_depth = 4;                  // nesting shown in periodic sections
 constexpr std::int64_t k_max_gap_points = 2000; // periodic snapshots in the gap chart
 
+// j[key] when j is an object holding it, else an empty object (operator[]
+// on a const json with a missing key is undefined).
+const Json& member(const Json& j, const char* key) {
+  static const Json k_empty = Json::object();
+  if (!j.is_object()) {
+    return k_empty;
+  }
+  auto it = j.find(key);
+  return it == j.end() ? k_empty : *it;
+}
+
 std::string shorten(std::string text, std::size_t max = k_max_text) {
   if (text.size() > max) {
     std::size_t cut = max;
@@ -270,7 +281,7 @@ void periodic_section(const Result<Snapshot>& latest, TimeUs now, std::string* o
 }
 
 std::string duration_text(const Snapshot& s) {
-  const Json& action = s.document["action"];
+  const Json& action = member(s.document, "action");
   if (action.contains("details") && action["details"].is_object() &&
       action["details"].contains("duration_seconds") &&
       action["details"]["duration_seconds"].is_number()) {
@@ -294,12 +305,18 @@ void actions_section(const std::vector<Snapshot>& actions, std::string* out) {
   *out += "<div class=\"scroll\"><table><thead><tr><th>Time (UTC)</th><th>Type</th>"
           "<th>Status</th><th>Duration</th><th>Details</th></tr></thead><tbody>";
   for (const Snapshot& s : actions) {
-    const Json& a = s.document["action"];
-    *out += "<tr class=\"action\"><td class=\"nowrap\">" + html_escape(short_time(s.timestamp)) +
-            "</td><td>" + text_of(a.value("type", Json())) + "</td><td>" +
-            badge(a.value("status", "")) + "</td><td class=\"num\">" +
-            html_escape(duration_text(s)) + "</td><td><code>" +
-            text_of(a.value("details", Json::object()), 200) + "</code></td></tr>";
+    const Json& a = member(s.document, "action");
+    *out += "<tr class=\"action\"><td class=\"nowrap\">";
+    *out += html_escape(short_time(s.timestamp));
+    *out += "</td><td>";
+    *out += text_of(member(a, "type"));
+    *out += "</td><td>";
+    *out += badge(member(a, "status").is_string() ? member(a, "status").get<std::string>() : "");
+    *out += "</td><td class=\"num\">";
+    *out += html_escape(duration_text(s));
+    *out += "</td><td><code>";
+    *out += text_of(member(a, "details"), 200);
+    *out += "</code></td></tr>";
   }
   *out += "</tbody></table></div></section>";
 }

@@ -242,7 +242,7 @@ Status stale_actions(Store& store, const HealthOptions& o, HealthCheck* c) {
   // Started by Barrot (imports carry the legacy tracker's false "executing"),
   // and no end snapshot links back to it.
   const std::string where = " FROM actions s WHERE s.ts_us > " +
-                            std::to_string(o.now - o.stale_window) +
+                            std::to_string(o.now - o.stale_after - o.stale_window) +
                             " AND s.ts_us <= " + std::to_string(o.now - o.stale_after) +
                             " AND s.status = 'executing' AND s.origin = 'barrot' AND NOT EXISTS "
                             "(SELECT 1 FROM actions e WHERE e.start_snapshot_id = s.snapshot_id)";

@@ -387,11 +387,19 @@ Status import_into(Store::Impl& impl, const std::string& dir, ImportReport& repo
   const auto t1 = std::chrono::steady_clock::now();
   report.database_seconds = std::chrono::duration<double>(t1 - t0).count();
   if (report.imported > 0) {
-    // Mirror through a full repair: it writes missing files, accepts files
-    // and lines that already hold the same snapshot (an import in place),
-    // and appends only the lines the whole log lacks.
+    // An import in place (the snapshots directory itself): its files and
+    // lines are already there, so mirror through a full repair, which
+    // accepts what already holds the same snapshot and appends only the
+    // lines the whole log lacks. From anywhere else the new rows are past
+    // the checkpoint and nothing of theirs is in our files: reconcile just
+    // them, like any write (a full repair would read the whole store: 38 s
+    // for 10 files into a million-snapshot store).
+    struct stat a {};
+    struct stat b {};
+    const bool in_place = ::fstat(src.get(), &a) == 0 && ::fstat(impl.mirror->dir_fd(), &b) == 0 &&
+                          a.st_dev == b.st_dev && a.st_ino == b.st_ino;
     RepairReport repaired;
-    Status s = impl.repair_locked(&repaired);
+    Status s = in_place ? impl.repair_locked(&repaired) : impl.reconcile_locked();
     report.mirror_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
     if (!s.ok()) {
