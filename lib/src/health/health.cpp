@@ -5,6 +5,7 @@
 // window, never the whole store. Only `mirror` (a full verify) and
 // `integrity` (quick_check) read everything, and --quick skips both.
 #include "health/report_util.h"
+#include "util/fs.h"
 
 #include <barrot/health.h>
 
@@ -276,13 +277,9 @@ Status stale_actions(Store& store, const HealthOptions& o, HealthCheck* c) {
   return Status::OK();
 }
 
-std::string parent_dir(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-}
-
 Status disk_space(Store& store, const HealthOptions& o, HealthCheck* c) {
-  std::vector<std::string> places = {store.options().snapshots_dir, parent_dir(store.db_path())};
+  std::vector<std::string> places = {store.options().snapshots_dir,
+                                     util::parent_dir(store.db_path())};
   std::vector<dev_t> seen;
   Json fs = Json::array();
   double worst = 1.0;

@@ -41,6 +41,11 @@ Status errno_status(std::string_view what, std::string_view path, int err) {
   return Status::IOError(msg);
 }
 
+std::string parent_dir(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+}
+
 Status make_dirs(const std::string& path) {
   if (path.empty()) {
     return Status::InvalidArgument("empty directory path");

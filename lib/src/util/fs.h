@@ -43,6 +43,9 @@ Status errno_status(std::string_view what, std::string_view path, int err);
 // Creates `path` and its parents (mode 0755) if missing.
 Status make_dirs(const std::string& path);
 
+// The directory part of `path`: "a/b" for "a/b/c", "/" for "/c", "." for "c".
+std::string parent_dir(const std::string& path);
+
 // Opens a directory for use with the *at() calls.
 Status open_dir(const std::string& path, UniqueFd* out);
 

@@ -612,12 +612,9 @@ Status write_output_file(const std::string& path, std::string_view text) {
     return Status::InvalidArgument("not a file name: '" + path + "'");
   }
   const auto slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "."
-                          : slash == 0               ? "/"
-                                                     : path.substr(0, slash);
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   util::UniqueFd dir_fd;
-  BARROT_TRY(util::open_dir(dir, &dir_fd).WithContext("output directory"));
+  BARROT_TRY(util::open_dir(util::parent_dir(path), &dir_fd).WithContext("output directory"));
   return util::write_file_atomic(
       dir_fd.get(), name, text, util::Overwrite::yes, util::FsyncMode::fsync);
 }
