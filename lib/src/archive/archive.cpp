@@ -503,8 +503,7 @@ Status remove_from_mirror(Store::Impl& impl,
   BARROT_TRY(sync_dir(m.dir_fd(), m.dir()));
   util::FileLock lock;
   if (!lock_held) {
-    BARROT_TRY(
-        lock.lock(m.lock_fd(), util::FileLock::Mode::exclusive, impl.options.busy_timeout_ms));
+    BARROT_TRY(m.lock_store(&lock, util::FileLock::Mode::exclusive, impl.options.busy_timeout_ms));
     // Everything committed so far mirrored first, so that the checkpoint
     // moved below covers a complete log.
     BARROT_TRY(impl.reconcile_locked());
@@ -1335,9 +1334,8 @@ Result<ArchiveRunReport> Archiver::run() {
     BARROT_TRY(a.lock_archiver(&run_lock));
     BARROT_TRY(a.settle_staged());
     util::FileLock lock;
-    BARROT_TRY(lock.lock(a.store.mirror->lock_fd(),
-                         util::FileLock::Mode::exclusive,
-                         a.store.options.busy_timeout_ms));
+    BARROT_TRY(a.store.mirror->lock_store(
+        &lock, util::FileLock::Mode::exclusive, a.store.options.busy_timeout_ms));
     BARROT_TRY(a.store.reconcile_locked());
     std::vector<Problem> stuck;
     BARROT_TRY(a.store.finish_archive_cleanups_locked(&report.resumed, &stuck));
@@ -1532,8 +1530,8 @@ Result<RestoreReport> Archiver::restore(const std::string& month) {
   }
 
   util::FileLock lock;
-  BARROT_TRY(lock.lock(
-      a.store.mirror->lock_fd(), util::FileLock::Mode::exclusive, a.store.options.busy_timeout_ms));
+  BARROT_TRY(a.store.mirror->lock_store(
+      &lock, util::FileLock::Mode::exclusive, a.store.options.busy_timeout_ms));
   BARROT_TRY(a.store.reconcile_locked());
   // A cleanup left unfinished would leave old log lines beside the new ones.
   std::vector<Problem> stuck;

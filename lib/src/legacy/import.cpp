@@ -342,8 +342,8 @@ Status import_into(Store::Impl& impl, const std::string& dir, ImportReport& repo
   }
 
   util::FileLock lock;
-  BARROT_TRY(lock.lock(
-      impl.mirror->lock_fd(), util::FileLock::Mode::exclusive, impl.options.busy_timeout_ms));
+  BARROT_TRY(impl.mirror->lock_store(
+      &lock, util::FileLock::Mode::exclusive, impl.options.busy_timeout_ms));
   const auto t0 = std::chrono::steady_clock::now();
   // Everything in one transaction: an import is all there or not at all.
   // Files first, then the log (files win a conflict, being the complete

@@ -44,11 +44,23 @@ Mirror::Open(const std::string& dir, Sync sync, Access access, std::unique_ptr<M
       return errno_status("cannot open lock file in", dir, errno);
     }
     m->m_latest_lock_fd.reset(fd);
+    fd = ::openat(m->m_dir_fd.get(),
+                  k_gate_name,
+                  O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+                  0644);
+    if (fd < 0) {
+      return errno_status("cannot open lock file in", dir, errno);
+    }
+    m->m_gate_fd.reset(fd);
     BARROT_TRY(m->ensure_log_open());
   } else {
     int fd = ::openat(m->m_dir_fd.get(), k_lock_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd >= 0) {
       m->m_lock_fd.reset(fd);
+    }
+    fd = ::openat(m->m_dir_fd.get(), k_gate_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) {
+      m->m_gate_fd.reset(fd);
     }
   }
   *out = std::move(m);

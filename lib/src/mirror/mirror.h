@@ -29,6 +29,8 @@ inline constexpr const char* k_latest_name = "latest_periodic.json";
 inline constexpr const char* k_state_dir = ".barrot";
 inline constexpr const char* k_lock_name = ".barrot/lock";
 inline constexpr const char* k_latest_lock_name = ".barrot/latest.lock";
+// The turnstile in front of the store's lock (util::FileLock::lock_through).
+inline constexpr const char* k_gate_name = ".barrot/gate";
 inline constexpr const char* k_quarantine_dir = ".barrot/quarantine";
 
 struct LogIdentity {
@@ -51,6 +53,11 @@ public:
   int dir_fd() const { return m_dir_fd.get(); }
   // -1 when there is no lock file (a read-only directory never written to).
   int lock_fd() const { return m_lock_fd.get(); }
+  // The store's lock taken through its gate, so that an exclusive taker
+  // (verify, repair, import, archive) is not starved by a stream of writers.
+  Status lock_store(util::FileLock* lock, util::FileLock::Mode mode, int timeout_ms) const {
+    return lock->lock_through(m_gate_fd.get(), m_lock_fd.get(), mode, timeout_ms);
+  }
   // Serializes updates of latest_periodic.json (query newest, then write).
   int latest_lock_fd() const { return m_latest_lock_fd.get(); }
   Sync sync() const { return m_sync; }
@@ -101,6 +108,7 @@ private:
   Access m_access = Access::read_write;
   util::UniqueFd m_dir_fd;
   util::UniqueFd m_lock_fd;
+  util::UniqueFd m_gate_fd; // -1 for a read-only store made before the gate existed
   util::UniqueFd m_latest_lock_fd;
   util::UniqueFd m_log_fd;
   std::int64_t m_log_inode = 0;

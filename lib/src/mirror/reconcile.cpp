@@ -303,7 +303,7 @@ Status Store::Impl::reconcile(int wait_ms) {
     // a while is what a crash leaves: worth waiting a little for.
     const bool stale = util::realtime_us() - cp.updated_us > k_stale_checkpoint_us;
     FileLock lock;
-    if (!lock.lock(mirror->lock_fd(), FileLock::Mode::exclusive, stale ? wait_ms : 0).ok()) {
+    if (!mirror->lock_store(&lock, FileLock::Mode::exclusive, stale ? wait_ms : 0).ok()) {
       return Status::OK(); // writers are active; they or a later open will do it
     }
     return reconcile_locked();
@@ -764,8 +764,8 @@ Result<VerifyReport> Store::verify() {
   BARROT_TRY(store::guarded("cannot verify", [&]() -> Status {
     FileLock lock;
     if (m_impl->mirror->lock_fd() >= 0) {
-      BARROT_TRY(lock.lock(
-          m_impl->mirror->lock_fd(), FileLock::Mode::exclusive, m_impl->options.busy_timeout_ms));
+      BARROT_TRY(m_impl->mirror->lock_store(
+          &lock, FileLock::Mode::exclusive, m_impl->options.busy_timeout_ms));
     }
     return full_scan(*m_impl, &scan);
   }));
@@ -777,8 +777,8 @@ Result<RepairReport> Store::repair() {
   RepairReport report;
   BARROT_TRY(store::guarded("cannot repair", [&]() -> Status {
     FileLock lock;
-    BARROT_TRY(lock.lock(
-        m_impl->mirror->lock_fd(), FileLock::Mode::exclusive, m_impl->options.busy_timeout_ms));
+    BARROT_TRY(m_impl->mirror->lock_store(
+        &lock, FileLock::Mode::exclusive, m_impl->options.busy_timeout_ms));
     return m_impl->repair_locked(&report);
   }));
   return report;
@@ -789,8 +789,8 @@ Result<RepairReport> Store::rebuild_mirror() {
   RepairReport report;
   BARROT_TRY(store::guarded("cannot rebuild the mirror", [&]() -> Status {
     FileLock lock;
-    BARROT_TRY(lock.lock(
-        m_impl->mirror->lock_fd(), FileLock::Mode::exclusive, m_impl->options.busy_timeout_ms));
+    BARROT_TRY(m_impl->mirror->lock_store(
+        &lock, FileLock::Mode::exclusive, m_impl->options.busy_timeout_ms));
     Scan scan;
     BARROT_TRY(full_scan(*m_impl, &scan));
     mirror::Mirror& m = *m_impl->mirror;

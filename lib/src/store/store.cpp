@@ -359,7 +359,7 @@ bool Store::Impl::is_self_mirrored(std::int64_t seq) const {
 Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
                                       std::vector<Status>* mirror_status) {
   util::FileLock lock;
-  BARROT_TRY(lock.lock(mirror->lock_fd(), util::FileLock::Mode::shared, options.busy_timeout_ms));
+  BARROT_TRY(mirror->lock_store(&lock, util::FileLock::Mode::shared, options.busy_timeout_ms));
   BARROT_TRY(store::guarded("cannot record snapshot", [&]() -> Status {
     SQLite::Transaction txn(*db, SQLite::TransactionBehavior::IMMEDIATE);
     SQLite::Statement& st = *insert_stmt;

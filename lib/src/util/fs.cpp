@@ -329,6 +329,15 @@ Status FileLock::lock(int fd, Mode mode, int timeout_ms) {
   }
 }
 
+Status FileLock::lock_through(int gate_fd, int fd, Mode mode, int timeout_ms) {
+  if (gate_fd < 0) {
+    return lock(fd, mode, timeout_ms);
+  }
+  FileLock gate;
+  BARROT_TRY(gate.lock(gate_fd, mode, timeout_ms));
+  return lock(fd, mode, timeout_ms);
+}
+
 bool FileLock::try_lock(int fd, Mode mode) {
   unlock();
   int op = (mode == Mode::shared ? LOCK_SH : LOCK_EX) | LOCK_NB;

@@ -117,6 +117,12 @@ public:
 
   // Waits until the lock is held, at most `timeout_ms` (Busy after that).
   Status lock(int fd, Mode mode, int timeout_ms);
+  // lock(), through the turnstile `gate_fd` (-1: none): the gate is held in
+  // the same mode only while `fd` is being taken. A process waiting for an
+  // exclusive lock thus closes the gate to newcomers and gets its turn,
+  // instead of starving behind a stream of shared holders (flock is not
+  // fair). Each of the two waits is bounded by `timeout_ms`.
+  Status lock_through(int gate_fd, int fd, Mode mode, int timeout_ms);
   // Returns true when the lock was taken without waiting.
   bool try_lock(int fd, Mode mode);
   void unlock();
