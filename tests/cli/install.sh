@@ -16,7 +16,7 @@ for f in bin/barrot bin/barrot-archive include/barrot/barrot.h include/barrot/he
 done
 grep -q "ExecStart=$P/bin/barrot periodic" "$P/lib/systemd/system/barrot-periodic.service" \
   || fail "the unit does not name the installed program"
-"$P/bin/barrot" --version | grep -q '^barrot ' || fail "installed barrot does not run"
+[[ $("$P/bin/barrot" --version) == "barrot "* ]] || fail "installed barrot does not run"
 
 # A consumer program: records a tracked action through the library, reads it back.
 mkdir consumer
@@ -59,7 +59,7 @@ g++ -std=c++20 -O1 consumer/main.cpp $flags -o consumer/pc 2>consumer.log \
 # Man pages: well-formed, one section per command.
 for prog in barrot barrot-archive; do
   page=$P/share/man/man1/$prog.1
-  head -n 1 "$page" | grep -q '^\.TH ' || fail "$prog.1 has no .TH"
+  [[ $(head -n 1 "$page") == .TH\ * ]] || fail "$prog.1 has no .TH"
   for cmd in $("$BARROT" --help | awk '/^Commands:/{c=1; next} c && /^$/{exit} c {print $1}'); do
     [ "$prog" = barrot ] || break
     grep -q "^\.SS $cmd" "$page" || fail "$prog.1 lacks $cmd"
@@ -79,14 +79,16 @@ complete_words() { # the line so far -> the candidates, one per line
 [ "$(complete_words barrot health --format pr)" = prometheus ] || fail "value completion"
 [ "$(complete_words barrot --dir x search --sta)" = --status ] || fail "after a global option"
 id=$("$BARROT" --dir store search --limit 1 -o ids)
-(cd "$T" && BARROT_SNAPSHOTS_DIR=$T/store complete_words "$BARROT" view "${id:0:10}" | grep -qx "$id") \
-  || fail "id completion"
+# (Captured first: with pipefail, `... | grep -q` fails when grep exits
+# before the writer is done.)
+ids=$(cd "$T" && BARROT_SNAPSHOTS_DIR=$T/store complete_words "$BARROT" view "${id:0:10}")
+grep -qx "$id" <<< "$ids" || fail "id completion: '$ids' lacks $id"
 
 # The Debian package, when this machine has the tools (scripts/deps.sh --test installs them).
 if command -v dpkg-shlibdeps >/dev/null && command -v cpack >/dev/null; then
   (cd "$BUILD" && cpack -G DEB -B "$T/deb" >"$T/cpack.log" 2>&1) || { cat "$T/cpack.log" >&2; fail "cpack"; }
   deb=$(ls "$T"/deb/barrot_*.deb)
-  dpkg-deb -f "$deb" Depends | grep -q libc6 || fail "the package declares no runtime Depends"
+  [[ $(dpkg-deb -f "$deb" Depends) == *libc6* ]] || fail "the package declares no runtime Depends"
   dpkg-deb -c "$deb" > contents.txt
   for f in ./usr/bin/barrot ./usr/bin/barrot-archive ./usr/share/man/man1/barrot.1 \
     ./usr/share/bash-completion/completions/barrot ./usr/lib/systemd/system/barrot-periodic.timer \
@@ -94,7 +96,7 @@ if command -v dpkg-shlibdeps >/dev/null && command -v cpack >/dev/null; then
     grep -qF " $f" contents.txt || fail "the package lacks $f"
   done
   dpkg-deb -x "$deb" extracted
-  extracted/usr/bin/barrot --version | grep -q '^barrot ' || fail "the packaged barrot does not run"
+  [[ $(extracted/usr/bin/barrot --version) == "barrot "* ]] || fail "the packaged barrot does not run"
   grep -q 'ExecStart=/usr/bin/barrot' extracted/usr/lib/systemd/system/barrot-periodic.service \
     || fail "the packaged unit does not name /usr/bin/barrot"
   # Installed for real with apt-get, which pulls its Depends, then removed:
@@ -104,7 +106,7 @@ if command -v dpkg-shlibdeps >/dev/null && command -v cpack >/dev/null; then
     trap 'apt-get remove -y -qq barrot >/dev/null 2>&1 || true; cleanup' EXIT
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$deb" \
       >"$T/apt.log" 2>&1 || { cat "$T/apt.log" >&2; fail "apt-get install of the .deb"; }
-    /usr/bin/barrot --version | grep -q '^barrot ' || fail "the apt-installed barrot does not run"
+    [[ $(/usr/bin/barrot --version) == "barrot "* ]] || fail "the apt-installed barrot does not run"
     [ -f /usr/share/man/man1/barrot.1 ] && [ -f /usr/lib/systemd/system/barrot-archive.timer ] \
       || fail "the apt-installed package lacks its man page or units"
     DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq barrot >/dev/null 2>&1 \

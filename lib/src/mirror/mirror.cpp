@@ -28,39 +28,22 @@ Mirror::Open(const std::string& dir, Sync sync, Access access, std::unique_ptr<M
     if (::faccessat(m->m_dir_fd.get(), ".", W_OK, AT_EACCESS) != 0) {
       return Status::InvalidArgument("snapshots directory " + dir + " is not writable");
     }
-    int fd = ::openat(m->m_dir_fd.get(),
-                      k_lock_name,
-                      O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
-                      0644);
-    if (fd < 0) {
-      return errno_status("cannot open lock file in", dir, errno);
+    // The lock files: created if missing, never through a symlink.
+    for (auto [name, fd] : {std::pair{k_lock_name, &m->m_lock_fd},
+                            std::pair{k_latest_lock_name, &m->m_latest_lock_fd},
+                            std::pair{k_gate_name, &m->m_gate_fd}}) {
+      fd->reset(::openat(
+          m->m_dir_fd.get(), name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644));
+      if (!fd->valid()) {
+        return errno_status("cannot open lock file in", dir, errno);
+      }
     }
-    m->m_lock_fd.reset(fd);
-    fd = ::openat(m->m_dir_fd.get(),
-                  k_latest_lock_name,
-                  O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
-                  0644);
-    if (fd < 0) {
-      return errno_status("cannot open lock file in", dir, errno);
-    }
-    m->m_latest_lock_fd.reset(fd);
-    fd = ::openat(m->m_dir_fd.get(),
-                  k_gate_name,
-                  O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
-                  0644);
-    if (fd < 0) {
-      return errno_status("cannot open lock file in", dir, errno);
-    }
-    m->m_gate_fd.reset(fd);
     BARROT_TRY(m->ensure_log_open());
   } else {
-    int fd = ::openat(m->m_dir_fd.get(), k_lock_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd >= 0) {
-      m->m_lock_fd.reset(fd);
-    }
-    fd = ::openat(m->m_dir_fd.get(), k_gate_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd >= 0) {
-      m->m_gate_fd.reset(fd);
+    // Read-only: the locks that exist (a store never written has none).
+    for (auto [name, fd] :
+         {std::pair{k_lock_name, &m->m_lock_fd}, std::pair{k_gate_name, &m->m_gate_fd}}) {
+      fd->reset(::openat(m->m_dir_fd.get(), name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     }
   }
   *out = std::move(m);
