@@ -111,8 +111,12 @@ void add_metrics(Exposition* e, const HealthCheck& c) {
         }
         std::string labels = check;
         for (const auto& [k, v] : item.items()) {
-          if (v.is_string()) {
-            labels += "," + name_part(k) + "=\"" + label_value(v.get<std::string>()) + "\"";
+          if (v.is_string()) { // appended piece by piece: GCC 12 -O3 misreads "," + string
+            labels += ',';
+            labels += name_part(k);
+            labels += "=\"";
+            labels += label_value(v.get<std::string>());
+            labels += '"';
           }
         }
         for (const auto& [k, v] : item.items()) {
