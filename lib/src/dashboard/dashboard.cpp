@@ -5,6 +5,7 @@
 // come from a fixed list. The sizes of the lists and charts are bounded, so
 // the page stays small whatever the store holds.
 #include "health/report_util.h"
+#include "view/records.h"
 
 #include <barrot/dashboard.h>
 #include <barrot/view.h>
@@ -88,26 +89,10 @@ std::string badge(std::string_view text) {
          "</span>";
 }
 
-// Columns for an array of flat objects (a process list, say), shown as a
-// table; none when the array is anything else.
+// Columns for an array of flat records (a process list, say), shown as a
+// table when there are few enough of them to fit.
 std::vector<std::string> table_columns(const Json& v) {
-  std::vector<std::string> columns;
-  if (!v.is_array() || v.empty()) {
-    return columns;
-  }
-  for (const Json& item : v) {
-    if (!item.is_object()) {
-      return {};
-    }
-    for (const auto& [key, value] : item.items()) {
-      if (value.is_structured()) {
-        return {};
-      }
-      if (std::find(columns.begin(), columns.end(), key) == columns.end()) {
-        columns.push_back(key);
-      }
-    }
-  }
+  std::vector<std::string> columns = view::record_columns(v);
   return columns.size() <= 8 ? columns : std::vector<std::string>();
 }
 

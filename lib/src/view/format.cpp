@@ -1,5 +1,6 @@
 #include "util/fs.h"
 #include "util/utf8.h"
+#include "view/records.h"
 
 #include <barrot/view.h>
 
@@ -118,28 +119,6 @@ std::string scalar_text(const Json& v) {
   return v.is_string() ? visible(v.get<std::string>()) : dump_json(v, -1);
 }
 
-// The columns of an array of flat objects (shown as a table), or none.
-std::vector<std::string> flat_columns(const Json& v) {
-  std::vector<std::string> columns;
-  if (!v.is_array() || v.empty()) {
-    return columns;
-  }
-  for (const Json& item : v) {
-    if (!item.is_object()) {
-      return {};
-    }
-    for (const auto& [key, value] : item.items()) {
-      if (value.is_structured()) {
-        return {};
-      }
-      if (std::find(columns.begin(), columns.end(), key) == columns.end()) {
-        columns.push_back(key);
-      }
-    }
-  }
-  return columns;
-}
-
 // A scalar, an empty container, or a short list of scalars, as one line.
 std::optional<std::string> one_line(const Json& v) {
   if (!v.is_structured()) {
@@ -213,7 +192,7 @@ void append_tree(const Json& v, int depth, std::string* out) {
     *out += pad + cut(scalar_text(v), 200) + "\n";
     return;
   }
-  if (auto columns = flat_columns(v); !columns.empty()) {
+  if (auto columns = view::record_columns(v); !columns.empty()) {
     append_table(v, columns, depth, out);
     return;
   }
@@ -633,3 +612,28 @@ std::string format_bytes(std::int64_t bytes) {
 }
 
 } // namespace barrot
+
+namespace barrot::view {
+
+std::vector<std::string> record_columns(const Json& v) {
+  std::vector<std::string> columns;
+  if (!v.is_array() || v.empty()) {
+    return columns;
+  }
+  for (const Json& item : v) {
+    if (!item.is_object()) {
+      return {};
+    }
+    for (const auto& [key, value] : item.items()) {
+      if (value.is_structured()) {
+        return {};
+      }
+      if (std::find(columns.begin(), columns.end(), key) == columns.end()) {
+        columns.push_back(key);
+      }
+    }
+  }
+  return columns;
+}
+
+} // namespace barrot::view
