@@ -22,7 +22,7 @@ jq -r .snapshot_id snapshots/action_log.jsonl | sort | uniq -d | grep . && fail 
 cmp <(jq -r .snapshot_id snapshots/action_log.jsonl | sort) <(grep '^action_' "$T/acked") \
   || fail "log ids differ from acknowledged ids"
 expect 0 "$BARROT" verify
-cmp <(jq -S . snapshots/latest_periodic.json) <("$BARROT" latest --json | jq -S .) \
+cmp <(jq -S 'del(.metadata.chain)' snapshots/latest_periodic.json) <("$BARROT" latest --json | jq -S .) \
   || fail "latest_periodic.json is not the newest periodic snapshot"
 # Three processes claiming the very same microsecond for every action: each
 # snapshot still gets its own id (the time moves on by 1 us), none is lost.

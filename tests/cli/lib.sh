@@ -28,6 +28,12 @@ expect() {
 # contains FILE TEXT: FILE holds TEXT.
 contains() { grep -qF -- "$2" "$1" || { cat "$1" >&2; fail "$1 lacks '$2'"; }; }
 
+# A compact mirror line (log or archive) without its chain record: the
+# document as stored (docs/integrity.md); unchanged when it carries none.
+unchain() {
+  sed -E 's/,"chain":\{"seq":[0-9]+,"prev":"[0-9a-f]{64}","hash":"[0-9a-f]{64}"\}(\}+)$/\1/'
+}
+
 count() { "$BARROT" summary --json | jq -r ".$1"; }
 
 # The names in the snapshots directory, one per line (no state folder).

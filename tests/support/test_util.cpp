@@ -1,6 +1,9 @@
 #include "support/test_util.h"
 
+#include "util/sha256.h"
+
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -97,6 +100,37 @@ ActionInput action(const std::string& type, Json details) {
   in.type = type;
   in.details = std::move(details);
   return in;
+}
+
+std::string chain_hash_hex(const std::string& prev_hex, const std::string& compact) {
+  return util::sha256_hex(prev_hex + compact);
+}
+
+Json with_chain(Json doc, std::int64_t seq, const std::string& prev_hex) {
+  const std::string hash = chain_hash_hex(prev_hex, doc.dump());
+  Json record = Json::object();
+  record["seq"] = seq;
+  record["prev"] = prev_hex;
+  record["hash"] = hash;
+  doc["metadata"]["chain"] = record;
+  return doc;
+}
+
+Json mirrored(const Snapshot& s) {
+  REQUIRE(s.chain.has_value());
+  CHECK(s.chain->hash == chain_hash_hex(s.chain->prev, s.document.dump()));
+  return with_chain(s.document, s.chain->seq, s.chain->prev);
+}
+
+std::string chain_head_hex(const std::string& path) {
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  SQLite::Statement st(db,
+                       "SELECT lower(hex(chain_prev)), document FROM snapshots ORDER BY seq DESC "
+                       "LIMIT 1");
+  if (!st.executeStep()) {
+    return k_genesis_hex;
+  }
+  return chain_hash_hex(st.getColumn(0).getString(), st.getColumn(1).getString());
 }
 
 } // namespace barrot::test

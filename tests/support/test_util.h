@@ -44,6 +44,20 @@ std::int64_t query_int(const std::string& path, const std::string& sql);
 
 ActionInput action(const std::string& type, Json details = Json::object());
 
+// The hash chain, computed here from its definition (docs/integrity.md)
+// rather than by the library: sha256sum of prev (hex) followed by the
+// compact document.
+inline const std::string k_genesis_hex(64, '0');
+std::string chain_hash_hex(const std::string& prev_hex, const std::string& compact);
+// `doc` as the mirror carries it: metadata.chain = {seq, prev, hash}.
+Json with_chain(Json doc, std::int64_t seq, const std::string& prev_hex);
+// with_chain of a snapshot a write call returned, by its chain record (whose
+// hash it CHECKs against the definition).
+Json mirrored(const Snapshot& s);
+// The hash the next snapshot of the database at `path` links to, from its
+// newest row's chain_prev and document (no archives).
+std::string chain_head_hex(const std::string& path);
+
 } // namespace barrot::test
 
 #define REQUIRE_OK(expr)                                                                           \

@@ -119,7 +119,7 @@ TEST_CASE("due months are archived, checked, and removed from the store and mirr
   auto lines = archive_lines(dir / "snapshots/archive/2025-01.jsonl.zst");
   REQUIRE(lines.size() == jan.size());
   for (std::size_t i = 0; i < jan.size(); ++i) {
-    CHECK(lines[i] == jan[i].document.dump());
+    CHECK(lines[i] == mirrored(jan[i]).dump());
   }
   Json manifest = Json::parse(read_text(dir / "snapshots/archive/2025-01.manifest.json"));
   CHECK(manifest["snapshots"] == 22);
@@ -138,7 +138,7 @@ TEST_CASE("due months are archived, checked, and removed from the store and mirr
   CHECK_FALSE(file_exists(dir / ("snapshots/" + feb.id + ".json")));
   CHECK(file_exists(dir / ("snapshots/" + may.id + ".json")));
   CHECK(read_lines(dir / "snapshots/action_log.jsonl") ==
-        std::vector<std::string>{may.document.dump()});
+        std::vector<std::string>{mirrored(may).dump()});
   auto latest = store->latest_periodic();
   REQUIRE_OK(latest.status());
   CHECK(latest->id == newest.id);
@@ -161,7 +161,7 @@ TEST_CASE("per-type retention: a month's actions are merged into its archive lat
   CHECK(first.months[0].periodic == 1);
   CHECK(first.months[0].actions == 0);
   CHECK(archive_lines(dir / "snapshots/archive/2025-01.jsonl.zst") ==
-        std::vector<std::string>{p1.document.dump()});
+        std::vector<std::string>{mirrored(p1).dump()});
   require_clean(*store);
 
   ArchiveRunReport second = run_at(*store, at(2025, 5, 15)); // now the actions
@@ -169,7 +169,7 @@ TEST_CASE("per-type retention: a month's actions are merged into its archive lat
   CHECK(second.months[0].actions == 2);
   CHECK(second.months[0].in_archive == 3);
   CHECK(archive_lines(dir / "snapshots/archive/2025-01.jsonl.zst") ==
-        std::vector<std::string>{a1.document.dump(), p1.document.dump(), a2.document.dump()});
+        std::vector<std::string>{mirrored(a1).dump(), mirrored(p1).dump(), mirrored(a2).dump()});
   auto list = archiver_for(*store)->list();
   REQUIRE_OK(list.status());
   REQUIRE(list->size() == 1);
@@ -189,7 +189,7 @@ TEST_CASE("the newest periodic snapshot stays, so latest_periodic.json stays rig
   REQUIRE(r.months.size() == 1);
   CHECK(r.months[0].periodic == 1);
   CHECK(rows(dir) == 1);
-  CHECK(read_text(dir / "snapshots/latest_periodic.json") == last.document.dump(2));
+  CHECK(read_text(dir / "snapshots/latest_periodic.json") == mirrored(last).dump(2));
   require_clean(*store);
 }
 
@@ -228,7 +228,7 @@ TEST_CASE("restore puts a month back, is idempotent, and a later run archives it
   CHECK(r->restored == 10);
   CHECK(rows(dir) == 11);
   for (const Snapshot& s : jan) {
-    CHECK(read_text(dir / ("snapshots/" + s.id + ".json")) == s.document.dump(2));
+    CHECK(read_text(dir / ("snapshots/" + s.id + ".json")) == mirrored(s).dump(2));
   }
   CHECK(read_lines(dir / "snapshots/action_log.jsonl").size() == 11);
   require_clean(*store);
@@ -294,9 +294,9 @@ TEST_CASE("an unfinished cleanup is reported by verify and finished by repair", 
   run_at(*store, at(2025, 6, 15));
   // What a crash after the delete transaction leaves: the row gone, the
   // month "cleaning", its file and log line still there.
-  write_text(dir / ("snapshots/" + s1.id + ".json"), s1.document.dump(2));
+  write_text(dir / ("snapshots/" + s1.id + ".json"), mirrored(s1).dump(2));
   std::string log = read_text(dir / "snapshots/action_log.jsonl");
-  write_text(dir / "snapshots/action_log.jsonl", s1.document.dump() + "\n" + log);
+  write_text(dir / "snapshots/action_log.jsonl", mirrored(s1).dump() + "\n" + log);
   exec_sql(dir / "snapshots/.barrot/barrot.db", "UPDATE archives SET state = 'cleaning'");
   store.reset();
   store = open_store(options_in(dir));
@@ -463,7 +463,7 @@ TEST_CASE("a run stopped between its commit and moving the new archive into plac
   run_at(*store, at(2025, 6, 15));
   CHECK(file_exists(arch + "2025-01.jsonl.zst"));
   CHECK_FALSE(file_exists(arch + "2025-01.next.jsonl.zst"));
-  CHECK(archive_lines(arch + "2025-01.jsonl.zst") == std::vector<std::string>{a.document.dump()});
+  CHECK(archive_lines(arch + "2025-01.jsonl.zst") == std::vector<std::string>{mirrored(a).dump()});
   require_clean(*store);
 
   // A staged archive the store never committed to is removed.

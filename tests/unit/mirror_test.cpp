@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <set>
 
 using namespace barrot;
@@ -66,13 +67,18 @@ struct Fixture {
     const std::string id = make_snapshot_id(SnapshotType::action, at);
     ActionInput in = action("crashed");
     Json doc = store::action_document(id, at, in);
+    const std::string prev = chain_head_hex(db);
     exec_sql(db,
              "INSERT INTO snapshot_rows (snapshot_id, snapshot_type, ts_us, action_type, status, "
-             "details, document) VALUES ('" +
+             "details, document, chain_prev) VALUES ('" +
                  id + "', 'action', " + std::to_string(at) + ", 'crashed', 'executing', '" +
-                 in.details.dump() + "', '" + doc.dump() + "')");
+                 in.details.dump() + "', '" + doc.dump() + "', X'" + prev + "')");
+    line_of[id] = with_chain(doc, query_int(db, "SELECT max(seq) FROM snapshot_rows"), prev).dump();
     return id;
   }
+
+  // The log line of each snapshot commit_without_mirror added.
+  std::map<std::string, std::string> line_of;
 };
 
 Options no_reconcile(Options o) {
@@ -226,8 +232,8 @@ TEST_CASE("a line torn by a killed writer and glued to the next append is healed
   const TimeUs at = parse_iso8601("2030-01-01T00:00:00Z").value();
   const std::string torn_id = f.commit_without_mirror(at);
   const std::string next_id = f.commit_without_mirror(at + 1);
-  const std::string torn = store::action_document(torn_id, at, action("crashed")).dump();
-  const std::string next = store::action_document(next_id, at + 1, action("crashed")).dump();
+  const std::string torn = f.line_of[torn_id];
+  const std::string next = f.line_of[next_id];
   // The first writer died inside its write(); the second appended after it.
   std::ofstream(f.log, std::ios::app) << torn.substr(0, torn.size() / 2) << next << "\n";
   { open_store(f.options); }
@@ -291,8 +297,7 @@ TEST_CASE("reconciliation does not append a line the crashed writer already wrot
   const TimeUs at = parse_iso8601("2030-01-01T00:00:00Z").value();
   const std::string id = f.commit_without_mirror(at);
   // The writer got as far as the log line, not the file (order in a batch).
-  std::string doc = store::action_document(id, at, action("crashed")).dump();
-  std::ofstream(f.log, std::ios::app) << doc << "\n";
+  std::ofstream(f.log, std::ios::app) << f.line_of[id] << "\n";
   { open_store(f.options); }
   CHECK(f.verify().clean());
   CHECK(read_lines(f.log).size() == 4);

@@ -1,7 +1,9 @@
-// Commands that keep the mirror right: verify, repair, mirror --rebuild, import.
+// Commands that keep the mirror right: verify, repair, mirror --rebuild,
+// import, and the hash chain's head.
 #include "cli.h"
 
 #include <iostream>
+#include <optional>
 
 namespace barrot::cli {
 
@@ -26,23 +28,117 @@ int print_repair(Context& ctx, const RepairReport& r) {
   return k_exit_ok;
 }
 
-int run_verify(Context& ctx, const cxxopts::ParseResult&) {
+void add_verify(cxxopts::Options& o) {
+  o.add_options()("chain",
+                  "also recompute the hash chain over the database and the archives and check "
+                  "every chain record in the files and the log (docs/integrity.md)")(
+      "anchor",
+      "with --chain: SEQ:HASH, or a file barrot chain-head wrote, that the chain must still "
+      "hold (repeatable)",
+      cxxopts::value<std::vector<std::string>>());
+}
+
+void print_chain(Context& ctx, const ChainReport& r) {
+  for (const ChainBreak& b : r.breaks) {
+    *ctx.out << "chain break: " << format_chain_break(b) << "\n";
+  }
+  if (r.more_breaks > 0) {
+    *ctx.out << "chain break: ... and " << r.more_breaks << " more\n";
+  }
+  *ctx.out << (r.clean() ? "chain intact: " : "chain broken: ") << r.snapshots
+           << " snapshots in the database, " << r.archived << " in archives";
+  if (r.archived_unchained > 0) {
+    *ctx.out << " (+" << r.archived_unchained << " archived before the chain)";
+  }
+  *ctx.out << ", " << r.files << " files, " << r.lines << " log lines";
+  if (r.anchors > 0) {
+    *ctx.out << ", " << r.anchors << " anchor(s) held";
+  }
+  *ctx.out << "\n";
+  if (r.head) {
+    *ctx.out << "head: seq " << r.head->record.seq << " " << r.head->id << " "
+             << r.head->record.hash << "\n";
+  }
+}
+
+int run_verify(Context& ctx, const cxxopts::ParseResult& args) {
+  const bool chain = args.count("chain") > 0;
+  std::vector<ChainAnchor> anchors;
+  if (args.count("anchor")) {
+    if (!chain) {
+      return fail(ctx, Status::InvalidArgument("--anchor needs --chain"));
+    }
+    for (const std::string& a : args["anchor"].as<std::vector<std::string>>()) {
+      auto anchor = read_chain_anchor(a);
+      if (!anchor.ok()) {
+        return fail(ctx, Status::InvalidArgument(anchor.status().message()));
+      }
+      anchors.push_back(*anchor);
+    }
+  }
+  auto store = open_store(ctx, Access::read_only);
+  if (!store.ok()) {
+    return fail(ctx, store.status());
+  }
+  auto r = (*store)->verify();
+  if (!r.ok()) {
+    return fail(ctx, r.status());
+  }
+  std::optional<ChainReport> c;
+  if (chain) {
+    auto cr = (*store)->verify_chain(anchors);
+    if (!cr.ok()) {
+      return fail(ctx, cr.status());
+    }
+    c = std::move(*cr);
+  }
+  if (ctx.json) {
+    Json j = to_json(*r);
+    if (c) {
+      j["chain"] = to_json(*c);
+      j["clean"] = r->clean() && c->clean();
+    }
+    *ctx.out << dump_json(j) << "\n";
+  } else {
+    for (const Problem& p : r->problems) {
+      *ctx.out << format_problem(p) << "\n";
+    }
+    *ctx.out << (r->clean() ? "clean: " : "problems: ") << r->problems.size() << " problem(s); "
+             << r->snapshots << " snapshots, " << r->files << " files, " << r->lines
+             << " log lines checked\n";
+    if (c) {
+      print_chain(ctx, *c);
+    }
+  }
+  return r->clean() && (!c || c->clean()) ? k_exit_ok : k_exit_failure;
+}
+
+void add_chain_head(cxxopts::Options& o) {
+  o.add_options()("o,output",
+                  "write it to FILE atomically (e.g. snapshots/chain_head.json, committed to git "
+                  "as an anchor)",
+                  cxxopts::value<std::string>());
+}
+
+int run_chain_head(Context& ctx, const cxxopts::ParseResult& args) {
   return run_on_store(
       ctx,
       Access::read_only,
-      [](Store& store) { return store.verify(); },
-      [&](const VerifyReport& r) {
-        if (ctx.json) {
-          *ctx.out << dump_json(to_json(r)) << "\n";
-        } else {
-          for (const Problem& p : r.problems) {
-            *ctx.out << format_problem(p) << "\n";
-          }
-          *ctx.out << (r.clean() ? "clean: " : "problems: ") << r.problems.size() << " problem(s); "
-                   << r.snapshots << " snapshots, " << r.files << " files, " << r.lines
-                   << " log lines checked\n";
+      [](Store& store) { return store.chain_head(); },
+      [&](const std::optional<ChainHead>& head) {
+        if (!head) {
+          return fail(ctx, Status::NotFound("the store holds no snapshot yet"));
         }
-        return r.clean() ? k_exit_ok : k_exit_failure;
+        const std::string text = dump_json(to_json(*head)) + "\n";
+        if (args.count("output")) {
+          Status w = write_output_file(args["output"].as<std::string>(), text);
+          if (!w.ok()) {
+            return fail(ctx, w);
+          }
+        } else {
+          *ctx.out << text;
+        }
+        return k_exit_ok;
       });
 }
 
@@ -99,11 +195,18 @@ int run_import(Context& ctx, const cxxopts::ParseResult& args) {
 const std::vector<Command>& maintain_commands() {
   static const std::vector<Command> k_commands = {
       {"verify",
-       "",
-       "compare database, files and log; exit 1 on any disagreement",
+       "[--chain [--anchor A]...]",
+       "compare database, files and log (--chain: and the hash chain); exit 1 on any "
+       "disagreement",
        {},
-       nullptr,
+       add_verify,
        run_verify},
+      {"chain-head",
+       "[-o FILE]",
+       "print the newest link of the hash chain as JSON (an anchor for verify --chain)",
+       {},
+       add_chain_head,
+       run_chain_head},
       {"repair", "", "fix every disagreement from the database", {}, nullptr, run_repair},
       {"mirror",
        "--rebuild",

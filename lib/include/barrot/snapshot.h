@@ -89,16 +89,29 @@ struct PeriodicInput {
 };
 
 // One stored snapshot.
+// A snapshot's link in the store's hash chain (docs/integrity.md): its
+// insertion counter, the previous snapshot's hash and its own, as 64
+// lowercase hex digits. hash = sha256(prev + compact document).
+struct ChainRecord {
+  std::int64_t seq = 0;
+  std::string prev;
+  std::string hash;
+};
+
 struct Snapshot {
   std::string id;
   SnapshotType type = SnapshotType::action;
   TimeUs timestamp = 0;
-  Json document; // the whole snapshot, exactly as mirrored
+  // The whole snapshot: its mirror files hold it with `chain` (the record
+  // below) added as the last key of "metadata".
+  Json document;
 
   // Set by the write calls only: OK when the mirror files were written, else
   // why not. The snapshot is committed to the database either way, and the
   // next open or `barrot repair` writes the missing mirror files.
   Status mirror;
+  // Set by the write calls only.
+  std::optional<ChainRecord> chain;
 };
 
 // A snapshot as stored, its JSON not parsed: what Store::search_rows gives
@@ -110,7 +123,7 @@ struct SnapshotRow {
   std::string_view action_type; // actions only
   std::string_view status;      // actions only
   std::string_view details;     // compact JSON; actions only
-  std::string_view document;    // the whole snapshot, compact: byte for byte its log line
+  std::string_view document; // the whole snapshot, compact: its log line without the chain record
 };
 
 } // namespace barrot

@@ -80,6 +80,41 @@ struct VerifyReport {
   bool clean() const { return problems.empty(); }
 };
 
+// Where the hash chain does not hold (Store::verify_chain).
+struct ChainBreak {
+  std::string where;    // "chain", "database", "file", "log", "latest", "archive", "anchor"
+  std::string id;       // the snapshot concerned, when known
+  std::int64_t seq = 0; // its place in the chain, when known
+  std::string path;     // the file concerned, when there is one
+  std::string detail;   // what does not hold
+};
+
+// A chain record known from elsewhere (a copy committed to git, say) that
+// the chain must still hold: the snapshot at `seq` has hash `hash`.
+struct ChainAnchor {
+  std::int64_t seq = 0;
+  std::string hash; // 64 lowercase hex digits
+};
+
+// The newest link of the chain: what the next snapshot will link to.
+struct ChainHead {
+  std::string id;
+  ChainRecord record;
+};
+
+struct ChainReport {
+  std::int64_t snapshots = 0;          // chain records in the database
+  std::int64_t archived = 0;           // chain records in archives (not also in the database)
+  std::int64_t archived_unchained = 0; // archived before the chain existed: digest-checked only
+  std::int64_t files = 0;              // snapshot files checked (latest_periodic.json included)
+  std::int64_t lines = 0;              // log lines checked
+  std::int64_t anchors = 0;            // anchors found in the chain as given
+  std::optional<ChainHead> head;       // none for an empty store
+  std::vector<ChainBreak> breaks;      // the first few of each kind, in chain order
+  std::int64_t more_breaks = 0;        // breaks found beyond those listed
+  bool clean() const { return breaks.empty(); }
+};
+
 struct RepairReport {
   std::int64_t files_written = 0;  // missing or damaged files rewritten
   std::int64_t lines_appended = 0; // missing log lines appended
@@ -216,6 +251,19 @@ public:
 
   // Rewrites every mirror file and the whole log from the database.
   Result<RepairReport> rebuild_mirror();
+
+  // --- The hash chain (docs/integrity.md) ---------------------------------------
+
+  // Recomputes the hash chain over the database and the archives, and checks
+  // every chain record the snapshot files, latest_periodic.json and the log
+  // carry against it and against their own content; then that each of
+  // `anchors` is still in the chain. Changes nothing. Names the first
+  // snapshot where an edit, deletion, insertion or reordering breaks it, in
+  // each place.
+  Result<ChainReport> verify_chain(const std::vector<ChainAnchor>& anchors);
+
+  // The newest link of the chain (nullopt for an empty store).
+  Result<std::optional<ChainHead>> chain_head();
 
   // --- Import ---------------------------------------------------------------
 

@@ -65,6 +65,18 @@ BARROT_EXPORT Json to_json(const ArchiveRunReport& report);
 BARROT_EXPORT Json to_json(const ArchiveInfo& info);
 BARROT_EXPORT Json to_json(const ArchiveVerifyReport& report);
 BARROT_EXPORT Json to_json(const RestoreReport& report);
+BARROT_EXPORT Json to_json(const ChainReport& report);
+// {"seq", "snapshot_id", "hash"}, plus "prev" when known: what
+// `barrot verify --chain --anchor FILE` reads back.
+BARROT_EXPORT Json to_json(const ChainHead& head);
+
+// An anchor for Store::verify_chain from "SEQ:HASH", or from the file at
+// path `arg` holding what `barrot chain-head` prints. InvalidArgument
+// naming the problem.
+BARROT_EXPORT Result<ChainAnchor> read_chain_anchor(const std::string& arg);
+
+// One line: "<where>  <path or ->  <id> (seq N)  (<detail>)".
+BARROT_EXPORT std::string format_chain_break(const ChainBreak& b);
 
 // Writes `text` to `path` atomically: a temporary file beside it, fsynced,
 // then renamed over it, so a reader (a web server, node_exporter's textfile

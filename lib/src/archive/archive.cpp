@@ -141,8 +141,24 @@ struct Entry {
   std::string id;
   SnapshotType type = SnapshotType::action;
   std::string status; // actions only
-  std::string text;   // the compact document: the archive line
+  std::string text;   // the archive line: the compact document, with its chain record
+  // The chain record the line carries; none in archives written before the
+  // chain (schema 4), whose line is the document itself.
+  std::optional<store::ChainLink> chain;
 };
+
+// Whether the store's copy of a snapshot (its content and chain link, as
+// selected by `st` with seq, document and chain_prev in columns 0-2) is
+// what archive entry `e` holds.
+Result<bool> same_as_entry(SQLite::Statement& st, const Entry& e) {
+  const std::string document = st.getColumn(1).getString();
+  if (!e.chain) {
+    return document == e.text;
+  }
+  BARROT_TRY_ASSIGN(store::ChainLink link, row_link(st, 0, 2, document));
+  BARROT_TRY_ASSIGN(std::string line, store::mirror_line(document, link));
+  return line == e.text;
+}
 
 // Parses an archive line of `month` into `e`; InvalidArgument naming the problem.
 Status parse_line(std::string_view line, Month month, Entry* e, PendingRow* row_out) {
@@ -160,6 +176,11 @@ Status parse_line(std::string_view line, Month month, Entry* e, PendingRow* row_
   e->type = row.type;
   e->status = row.status;
   e->text = std::string(line);
+  e->chain = row.carried_chain;
+  if (e->chain && store::chain_hash(e->chain->prev, row.compact) != e->chain->hash) {
+    return Status::InvalidArgument("snapshot " + row.id +
+                                   ": its chain hash does not match its content");
+  }
   if (row_out != nullptr) {
     *row_out = std::move(row);
   }
@@ -701,6 +722,32 @@ Status Store::Impl::pending_archive_ids(std::unordered_map<std::string, std::str
       });
 }
 
+Status Store::Impl::for_each_archived_line(
+    const std::function<void(const std::string& file, const ArchivedLine& line)>& fn,
+    const std::function<void(const std::string& file, const std::string& problem)>& unreadable) {
+  std::vector<ArchiveRow> rows;
+  BARROT_TRY(read_archive_rows(*db, &rows));
+  for (const ArchiveRow& row : rows) {
+    ArchiveContent content;
+    Status s = read_recorded_archive(*this, row, /*promote=*/false, &content, false);
+    if (!s.ok()) {
+      unreadable(row.file, s.message());
+      // Its lines, if they still read, without the manifest: the chain
+      // beyond the damage can still be followed.
+      util::UniqueFd dir;
+      content = ArchiveContent();
+      if (!open_recorded_dir(row, mirror->dir(), &dir).ok() ||
+          !read_archive(dir.get(), row.month, &content, false).ok()) {
+        continue;
+      }
+    }
+    for (const Entry& e : content.entries) {
+      fn(row.file, ArchivedLine{e.id, e.chain});
+    }
+  }
+  return Status::OK();
+}
+
 Status Store::Impl::finish_archive_cleanups_locked(std::vector<std::string>* months,
                                                    std::vector<Problem>* stuck) {
   return for_each_cleaning_month(
@@ -977,6 +1024,8 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
   std::vector<std::string> gone; // ids of the rows to delete
   gone.reserve(static_cast<std::size_t>(expected));
   std::int64_t max_seq = 0;
+  store::Digest max_hash{}; // the chain hash and id of the row with max_seq
+  std::string max_id;
   rep.actions = rep.periodic = rep.bytes = 0;
   progress(mname, "writing", 0, expected);
   BARROT_TRY(store::guarded("cannot read " + mname, [&]() -> Status {
@@ -1005,8 +1054,8 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
       c.type = type;
       const std::string sql =
           std::string("SELECT seq, snapshot_id, ts_us, status, ") + k_document_columns +
-          " FROM snapshot_rows WHERE snapshot_type = ? AND ts_us >= ? AND ts_us < ? AND "
-          "seq <> ? ORDER BY ts_us";
+          ", chain_prev FROM snapshot_rows WHERE snapshot_type = ? AND ts_us >= ? AND ts_us < ? "
+          "AND seq <> ? ORDER BY ts_us";
       sqlite3_stmt* raw = nullptr;
       check(sqlite3_prepare_v2(handle, sql.c_str(), -1, &raw, nullptr));
       c.st.reset(raw);
@@ -1054,12 +1103,14 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
     // kept out of the archive (in the store only) if not.
     std::vector<bool> old_done(old.entries.size(), false);
     {
-      SQLite::Statement in_store(db(), "SELECT document FROM snapshots WHERE snapshot_id = ?");
+      SQLite::Statement in_store(
+          db(), "SELECT seq, document, chain_prev FROM snapshots WHERE snapshot_id = ?");
       for (std::size_t i = 0; i < old.entries.size(); ++i) {
         in_store.reset();
         in_store.bind(1, old.entries[i].id);
         if (in_store.executeStep()) {
-          if (in_store.getColumn(0).getString() != old.entries[i].text) {
+          BARROT_TRY_ASSIGN(bool same, same_as_entry(in_store, old.entries[i]));
+          if (!same) {
             return Status::Corruption("snapshot " + old.entries[i].id +
                                       " differs between the store and " + archive_name(plan.month) +
                                       "; nothing changed");
@@ -1096,10 +1147,23 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
                 next->id,
                 next->type,
                 next->type == SnapshotType::action ? column_text(row, 3) : std::string_view());
-      BARROT_TRY(emit(document));
+      store::ChainLink link;
+      link.seq = sqlite3_column_int64(row, 0);
+      if (!store::from_blob(
+              sqlite3_column_blob(row, 12), sqlite3_column_bytes(row, 12), &link.prev)) {
+        return Status::Corruption("snapshot seq " + std::to_string(link.seq) +
+                                  " has no chain link; nothing changed");
+      }
+      link.hash = store::chain_hash(link.prev, document);
+      BARROT_TRY_ASSIGN(std::string line, store::mirror_line(document, link));
+      BARROT_TRY(emit(line));
       (next->type == SnapshotType::action ? rep.actions : rep.periodic) += 1;
       rep.bytes += static_cast<std::int64_t>(document.size());
-      max_seq = std::max<std::int64_t>(max_seq, sqlite3_column_int64(row, 0));
+      if (link.seq > max_seq) {
+        max_seq = link.seq;
+        max_hash = link.hash;
+        max_id = next->id;
+      }
       gone.emplace_back(next->id);
       step(*next);
     }
@@ -1228,6 +1292,17 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
                                 " snapshots of " + mname + " but found " + std::to_string(deleted) +
                                 "; nothing changed");
     }
+    // The next snapshot links to the newest archived one when it is newer
+    // than every row left.
+    SQLite::Statement tail(db(),
+                           "INSERT INTO chain_tail (id, seq, snapshot_id, hash) VALUES (1, ?, ?, "
+                           "?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, snapshot_id = "
+                           "excluded.snapshot_id, hash = excluded.hash WHERE excluded.seq > "
+                           "chain_tail.seq");
+    tail.bind(1, max_seq);
+    tail.bind(2, max_id);
+    tail.bind(3, max_hash.data(), static_cast<int>(max_hash.size()));
+    tail.exec();
     txn.commit();
     return Status::OK();
   }));
@@ -1541,25 +1616,55 @@ Result<RestoreReport> Archiver::restore(const std::string& month) {
   }
   BARROT_TRY(store::guarded("cannot restore " + report.month, [&]() -> Status {
     SQLite::Transaction txn(a.db(), SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement existing(a.db(), "SELECT document FROM snapshots WHERE snapshot_id = ?");
+    SQLite::Statement existing(
+        a.db(), "SELECT seq, document, chain_prev FROM snapshots WHERE snapshot_id = ?");
     SQLite::Statement& insert = *a.store.insert_stmt;
+    SQLite::Statement index_fts(a.db(),
+                                "INSERT INTO snapshots_fts (rowid, action_type, details) SELECT "
+                                "seq, action_type, details FROM snapshots WHERE seq = ? AND seq "
+                                "<= (SELECT indexed_seq FROM fts_state WHERE id = 1)");
+    store::Digest head;
+    BARROT_TRY(a.store.chain_head_in_txn(&head));
+    std::int64_t lowest_kept_seq = 0;
     std::int64_t done = 0;
     const auto total = static_cast<std::int64_t>(content.rows.size());
     for (std::size_t i = 0; i < content.rows.size(); ++i) {
+      PendingRow& r = content.rows[i];
       existing.reset();
-      existing.bind(1, content.rows[i].id);
+      existing.bind(1, r.id);
       if (existing.executeStep()) {
-        if (existing.getColumn(0).getString() == content.entries[i].text) {
-          ++report.already_present;
-        } else {
-          ++report.conflicts;
-        }
+        BARROT_TRY_ASSIGN(bool same, same_as_entry(existing, content.entries[i]));
+        ++(same ? report.already_present : report.conflicts);
         continue;
       }
-      // The archive line, byte for byte, is the document stored.
-      content.rows[i].compact = content.entries[i].text;
-      bind_insert(insert, content.rows[i]);
+      if (r.carried_chain && row != nullptr) {
+        // Back to its own place in this store's chain (parse_line checked
+        // its hash): the chain reads as it did before the month was archived.
+        r.keep_seq = true;
+        r.seq = r.carried_chain->seq;
+        r.chain.prev = r.carried_chain->prev;
+        lowest_kept_seq = lowest_kept_seq == 0 ? r.seq : std::min(lowest_kept_seq, r.seq);
+      } else {
+        // An archive written before the chain, or another store's: the
+        // snapshot joins the end of the chain, like an import. The line of
+        // an archive from before the chain, byte for byte, is the document.
+        if (!r.carried_chain) {
+          r.compact = content.entries[i].text;
+        }
+        r.chain.prev = head;
+      }
+      bind_insert(insert, r);
       insert.exec();
+      if (r.keep_seq) {
+        if (r.type == SnapshotType::action) {
+          // Its seq is below the full-text index's mark: index it now.
+          index_fts.reset();
+          index_fts.bind(1, r.seq);
+          index_fts.exec();
+        }
+      } else {
+        head = store::chain_hash(head, r.compact);
+      }
       ++report.restored;
       if (++done % k_progress_every == 0) {
         a.progress(report.month, "restoring", done, total);
@@ -1569,6 +1674,18 @@ Result<RestoreReport> Archiver::restore(const std::string& month) {
       SQLite::Statement st(a.db(), "UPDATE archives SET state = 'restored' WHERE month = ?");
       st.bind(1, report.month);
       st.exec();
+    }
+    if (lowest_kept_seq > 0) {
+      // Rows now stand below the mirror checkpoint, which says everything
+      // there is mirrored: move it back before them, and make the next
+      // reconciliation read the whole log (lines of rows between them and
+      // the old checkpoint lie anywhere in it). A crash after this commit
+      // leaves the next open to mirror them.
+      SQLite::Statement cp(a.db(),
+                           "UPDATE mirror_checkpoint SET seq = min(seq, ?), log_offset = 0, "
+                           "log_inode = 0 WHERE id = 1");
+      cp.bind(1, lowest_kept_seq - 1);
+      cp.exec();
     }
     txn.commit();
     return Status::OK();
@@ -1599,7 +1716,9 @@ Status Archiver::Impl::load_for_search(const SearchFilter& filter,
       ArchiveContent content;
       BARROT_TRY(read_recorded_archive(store, row, /*promote=*/false, &content, true));
       for (std::size_t i = 0; i < content.rows.size(); ++i) {
-        content.rows[i].compact = content.entries[i].text;
+        if (!content.rows[i].carried_chain) {
+          content.rows[i].compact = content.entries[i].text; // from before the chain
+        }
         bind_insert(insert, content.rows[i]);
         insert.exec();
       }

@@ -76,8 +76,11 @@ Status row_from_document(const Json& doc, const std::string& expect_id, PendingR
     row->type = SnapshotType::periodic;
   }
   row->document = doc;
+  // A chain record (from another store's mirror, or an archive line) is not
+  // content: this store links the snapshot into its own chain.
+  BARROT_TRY_ASSIGN(row->carried_chain, store::detach_chain(&row->document));
   try {
-    row->compact = store::compact(doc);
+    row->compact = store::compact(row->document);
   } catch (const Json::exception& e) {
     return Status::InvalidArgument(e.what());
   }
@@ -263,6 +266,10 @@ public:
       : m_impl(impl), m_report(report),
         m_existing(*impl.db, "SELECT document, seq FROM snapshots WHERE snapshot_id = ?") {
     m_base_seq = impl.db->execAndGet("SELECT coalesce(max(seq), 0) FROM snapshots").getInt64();
+    Status s = impl.chain_head_in_txn(&m_prev);
+    if (!s.ok()) {
+      throw std::runtime_error(s.message());
+    }
   }
 
   void add(Parsed& p) {
@@ -270,9 +277,11 @@ public:
       m_report.skipped.push_back({p.source, p.skip});
       return;
     }
+    p.row.chain.prev = m_prev;
     bind_insert(*m_impl.insert_stmt, p.row);
     m_impl.insert_stmt->exec();
     if (m_impl.db->getChanges() == 1) {
+      m_prev = store::chain_hash(m_prev, p.row.compact);
       ++m_report.imported;
       return;
     }
@@ -305,6 +314,7 @@ private:
   ImportReport& m_report;
   SQLite::Statement m_existing;
   std::int64_t m_base_seq = 0;
+  store::Digest m_prev{}; // the chain's head: what the next row inserted links to
   std::unordered_set<std::string> m_counted;     // ids counted as already present
   std::unordered_set<std::string> m_conflicting; // ids counted as conflicts
 };

@@ -70,7 +70,11 @@ constexpr std::int64_t k_fts_batch_rows = 1000;
 constexpr std::int64_t k_fts_batch_interval_us = 60'000'000;
 
 // How a mirror file compares with the database's document.
-enum class Match { same, missing, different, torn };
+//   unchained: the same snapshot, without its chain record (a file of the
+//              legacy system imported in place, or one written before the
+//              chain): rewritten, but nothing in it is lost, so not
+//              quarantined.
+enum class Match { same, missing, different, torn, unchained };
 
 // Equal bytes, or equal JSON values (files written by the legacy Python
 // system differ in spacing and escapes only).
@@ -83,8 +87,16 @@ Match compare_text(std::string_view actual, const std::string& expected) {
     return Match::torn;
   }
   nlohmann::json e = nlohmann::json::parse(expected, nullptr, false);
-  return a == e ? Match::same : Match::different;
+  if (a == e) {
+    return Match::same;
+  }
+  auto meta = e.find("metadata");
+  nlohmann::json& holder = meta != e.end() && meta->is_object() ? *meta : e;
+  return holder.erase(store::k_chain_key) == 1 && a == e ? Match::unchained : Match::different;
 }
+
+const char* k_unchained_detail = "carries no chain record (written before the chain, or by the "
+                                 "legacy system); the rest is the same";
 
 Match compare_file(int dir_fd, const std::string& name, const std::string& expected) {
   std::string text;
@@ -96,6 +108,20 @@ Match compare_file(int dir_fd, const std::string& name, const std::string& expec
     return Match::torn; // unreadable (e.g. a directory or a link in its place)
   }
   return compare_text(text, expected);
+}
+
+// The mirror forms of a row selected with its seq, document and chain_prev
+// in columns `seq_col`, `doc_col` and `prev_col`.
+Result<std::string> mirror_file_of(SQLite::Statement& st, int seq_col, int doc_col, int prev_col) {
+  const std::string document = st.getColumn(doc_col).getString();
+  BARROT_TRY_ASSIGN(store::ChainLink link, row_link(st, seq_col, prev_col, document));
+  return store::mirror_file(document, link);
+}
+
+Result<std::string> mirror_line_of(SQLite::Statement& st, int seq_col, int doc_col, int prev_col) {
+  const std::string document = st.getColumn(doc_col).getString();
+  BARROT_TRY_ASSIGN(store::ChainLink link, row_link(st, seq_col, prev_col, document));
+  return store::mirror_line(document, link);
 }
 
 bool is_json_object(std::string_view text) {
@@ -152,6 +178,7 @@ bool is_our_temp_name(const std::string& name) {
 struct Scan {
   VerifyReport report;
   std::vector<std::string> files_to_write;      // ids
+  std::vector<std::string> files_to_replace;    // ids whose file is the same but unchained
   std::vector<std::string> files_to_quarantine; // ids whose current file is kept aside
   std::vector<std::string> temp_files;
   bool log_needs_rewrite = false;
@@ -167,21 +194,20 @@ Status Store::Impl::write_latest_from_db() {
   FileLock lock;
   BARROT_TRY(
       lock.lock(mirror->latest_lock_fd(), FileLock::Mode::exclusive, options.busy_timeout_ms));
-  std::string document;
+  std::string text;
   BARROT_TRY(store::guarded("cannot read the latest periodic snapshot", [&]() -> Status {
     SQLite::Statement st(*db,
-                         "SELECT document FROM snapshots WHERE snapshot_type = 'periodic' "
-                         "ORDER BY ts_us DESC, seq DESC LIMIT 1");
+                         "SELECT seq, document, chain_prev FROM snapshots WHERE snapshot_type = "
+                         "'periodic' ORDER BY ts_us DESC, seq DESC LIMIT 1");
     if (st.executeStep()) {
-      document = st.getColumn(0).getString();
+      BARROT_TRY_ASSIGN(text, mirror_file_of(st, 0, 1, 2));
     }
     return Status::OK();
   }));
-  if (document.empty()) {
+  if (text.empty()) {
     return Status::OK();
   }
-  BARROT_TRY_ASSIGN(Json doc, store::parse_document(document, k_latest_name));
-  return mirror->replace_file(k_latest_name, store::pretty(doc));
+  return mirror->replace_file(k_latest_name, text);
 }
 
 // --- Checkpoint and reconciliation ------------------------------------------------
@@ -325,22 +351,31 @@ Status Store::Impl::reconcile_locked() {
     std::int64_t seq;
     std::string id;
     SnapshotType type;
-    std::string document;
+    std::string line; // the log line (the document with its chain record)
+    std::string file; // <id>.json
   };
   std::vector<Row> rows;
   std::unordered_map<std::string, std::size_t> row_by_id;
   BARROT_TRY(store::guarded("cannot read new snapshots", [&]() -> Status {
     SQLite::Statement st(*db,
-                         "SELECT seq, snapshot_id, snapshot_type, document FROM snapshots "
-                         "WHERE seq > ? ORDER BY seq");
+                         "SELECT seq, snapshot_id, snapshot_type, document, chain_prev FROM "
+                         "snapshots WHERE seq > ? ORDER BY seq");
     st.bind(1, cp.seq);
     while (st.executeStep()) {
-      row_by_id.emplace(st.getColumn(1).getString(), rows.size());
-      rows.push_back({st.getColumn(0).getInt64(),
-                      st.getColumn(1).getString(),
-                      st.getColumn(2).getString() == "periodic" ? SnapshotType::periodic
-                                                                : SnapshotType::action,
-                      st.getColumn(3).getString()});
+      Row row{st.getColumn(0).getInt64(),
+              st.getColumn(1).getString(),
+              st.getColumn(2).getString() == "periodic" ? SnapshotType::periodic
+                                                        : SnapshotType::action,
+              "",
+              ""};
+      if (!is_self_mirrored(row.seq)) {
+        const std::string document = st.getColumn(3).getString();
+        BARROT_TRY_ASSIGN(store::ChainLink link, row_link(st, 0, 4, document));
+        BARROT_TRY_ASSIGN(row.line, store::mirror_line(document, link));
+        BARROT_TRY_ASSIGN(row.file, store::mirror_file(document, link));
+      }
+      row_by_id.emplace(row.id, rows.size());
+      rows.push_back(std::move(row));
     }
     return Status::OK();
   }));
@@ -358,8 +393,9 @@ Status Store::Impl::reconcile_locked() {
   for_each_line(tail, [&](std::string_view line, std::int64_t, bool has_nl) {
     std::string id = has_nl ? mirror::log_line_id(line) : std::string();
     auto it = row_by_id.find(id);
-    const bool ok = !id.empty() && (it == row_by_id.end() ? is_json_object(line)
-                                                          : line == rows[it->second].document);
+    const bool ok = !id.empty() && (it == row_by_id.end() || rows[it->second].line.empty()
+                                        ? is_json_object(line)
+                                        : line == rows[it->second].line);
     if (!ok) {
       tail_damaged = true;
     } else {
@@ -379,8 +415,7 @@ Status Store::Impl::reconcile_locked() {
     }
     const std::string name = mirror::Mirror::file_name(row.id);
     ::unlinkat(dir_fd, util::temp_name_for(name).c_str(), 0);
-    BARROT_TRY_ASSIGN(Json doc, store::parse_document(row.document, row.id));
-    const std::string pretty = store::pretty(doc);
+    const std::string& pretty = row.file;
     const Match m = compare_file(dir_fd, name, pretty);
     if (m == Match::different || m == Match::torn) {
       if (stamp.empty()) {
@@ -388,11 +423,13 @@ Status Store::Impl::reconcile_locked() {
       }
       BARROT_TRY(mirror->quarantine(name, stamp, &folder));
     }
-    if (m != Match::same) {
+    if (m == Match::unchained) { // the same snapshot: nothing to keep aside
+      BARROT_TRY(mirror->replace_file(name, pretty));
+    } else if (m != Match::same) {
       BARROT_TRY(mirror->write_snapshot_file(row.id, pretty));
     }
     if (row.type == SnapshotType::action && tail_ids.count(row.id) == 0) {
-      lines += row.document;
+      lines += row.line;
       lines += '\n';
     }
   }
@@ -426,18 +463,18 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
   // 1. Every row against its file.
   BARROT_TRY(store::guarded("cannot scan snapshots", [&]() -> Status {
     SQLite::Statement st(db,
-                         "SELECT seq, snapshot_id, snapshot_type, document FROM snapshots "
-                         "ORDER BY seq");
+                         "SELECT seq, snapshot_id, snapshot_type, document, chain_prev FROM "
+                         "snapshots ORDER BY seq");
     while (st.executeStep()) {
       RowRef ref;
       ref.seq = st.getColumn(0).getInt64();
       std::string id = st.getColumn(1).getString();
       ref.type =
           st.getColumn(2).getString() == "periodic" ? SnapshotType::periodic : SnapshotType::action;
-      BARROT_TRY_ASSIGN(Json doc, store::parse_document(st.getColumn(3).getString(), id));
+      BARROT_TRY_ASSIGN(std::string expected, mirror_file_of(st, 0, 3, 4));
       const std::string name = mirror::Mirror::file_name(id);
       ++rep.snapshots;
-      switch (compare_file(m.dir_fd(), name, store::pretty(doc))) {
+      switch (compare_file(m.dir_fd(), name, expected)) {
       case Match::same:
         ++rep.files;
         break;
@@ -456,6 +493,11 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
         problem(Problem::Kind::torn_file, id, name, "not valid JSON");
         scan->files_to_quarantine.push_back(id);
         scan->files_to_write.push_back(id);
+        break;
+      case Match::unchained:
+        ++rep.files;
+        problem(Problem::Kind::different_file, id, name, k_unchained_detail);
+        scan->files_to_replace.push_back(id);
         break;
       }
       rows.emplace(std::move(id), ref);
@@ -494,8 +536,12 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
   std::string log;
   BARROT_TRY(m.read_log_from(0, &log));
   BARROT_TRY(store::guarded("cannot check the action log", [&]() -> Status {
-    SQLite::Statement doc_st(db, "SELECT document FROM snapshots WHERE seq = ?");
+    SQLite::Statement doc_st(db, "SELECT seq, document, chain_prev FROM snapshots WHERE seq = ?");
+    Status failed;
     for_each_line(log, [&](std::string_view line, std::int64_t number, bool has_nl) {
+      if (!failed.ok()) {
+        return;
+      }
       ++rep.lines;
       const std::string where = "line " + std::to_string(number);
       std::string id = has_nl ? mirror::log_line_id(line) : std::string();
@@ -527,17 +573,27 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
       it->second.seen_in_log = true;
       doc_st.reset();
       doc_st.bind(1, it->second.seq);
-      std::string expected = doc_st.executeStep() ? doc_st.getColumn(0).getString() : "";
+      std::string expected;
+      if (doc_st.executeStep()) {
+        Result<std::string> text = mirror_line_of(doc_st, 0, 1, 2);
+        if (!text.ok()) {
+          failed = text.status();
+          return;
+        }
+        expected = std::move(*text);
+      }
       Match match = compare_text(line, expected);
       if (match != Match::same) {
         problem(Problem::Kind::different_line,
                 id,
                 k_log_name,
-                where + (match == Match::torn ? ": not valid JSON" : ": content differs"));
+                where + (match == Match::torn        ? ": not valid JSON"
+                         : match == Match::unchained ? std::string(": ") + k_unchained_detail
+                                                     : ": content differs"));
         scan->log_needs_rewrite = true;
       }
     });
-    return Status::OK();
+    return failed;
   }));
   {
     std::vector<std::pair<std::int64_t, std::string>> missing;
@@ -568,8 +624,8 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
   // 4. latest_periodic.json.
   BARROT_TRY(store::guarded("cannot check latest_periodic.json", [&]() -> Status {
     SQLite::Statement st(db,
-                         "SELECT snapshot_id, document FROM snapshots WHERE snapshot_type = "
-                         "'periodic' ORDER BY ts_us DESC, seq DESC LIMIT 1");
+                         "SELECT snapshot_id, seq, document, chain_prev FROM snapshots WHERE "
+                         "snapshot_type = 'periodic' ORDER BY ts_us DESC, seq DESC LIMIT 1");
     const bool have = st.executeStep();
     const bool exists = util::exists_at(m.dir_fd(), k_latest_name);
     if (!have) {
@@ -582,8 +638,8 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
       return Status::OK();
     }
     std::string id = st.getColumn(0).getString();
-    BARROT_TRY_ASSIGN(Json doc, store::parse_document(st.getColumn(1).getString(), id));
-    Match match = compare_file(m.dir_fd(), k_latest_name, store::pretty(doc));
+    BARROT_TRY_ASSIGN(std::string expected, mirror_file_of(st, 1, 2, 3));
+    Match match = compare_file(m.dir_fd(), k_latest_name, expected);
     if (match == Match::missing) {
       problem(Problem::Kind::missing_latest, id, k_latest_name, "");
       scan->latest_needs_write = true;
@@ -611,9 +667,13 @@ Status rewrite_log(Store::Impl& impl, const std::string& stamp, RepairReport* re
   std::unordered_set<std::string> written;
   BARROT_TRY(store::guarded("cannot rewrite the action log", [&]() -> Status {
     SQLite::Statement by_id(db,
-                            "SELECT document FROM snapshots WHERE snapshot_id = ? AND "
-                            "snapshot_type = 'action'");
+                            "SELECT seq, document, chain_prev FROM snapshots WHERE snapshot_id = "
+                            "? AND snapshot_type = 'action'");
+    Status failed;
     for_each_line(old_log, [&](std::string_view line, std::int64_t, bool has_nl) {
+      if (!failed.ok()) {
+        return;
+      }
       std::string id = has_nl ? mirror::log_line_id(line) : std::string();
       if (id.empty() || written.count(id) != 0) {
         rejected.append(line);
@@ -624,8 +684,14 @@ Status rewrite_log(Store::Impl& impl, const std::string& stamp, RepairReport* re
       by_id.reset();
       by_id.bind(1, id);
       if (by_id.executeStep()) {
-        std::string doc = by_id.getColumn(0).getString();
-        if (compare_text(line, doc) != Match::same) {
+        Result<std::string> text = mirror_line_of(by_id, 0, 1, 2);
+        if (!text.ok()) {
+          failed = text.status();
+          return;
+        }
+        const std::string& doc = *text;
+        const Match match = compare_text(line, doc);
+        if (match != Match::same && match != Match::unchained) {
           rejected.append(line);
           rejected += '\n';
           ++report->lines_dropped;
@@ -637,13 +703,15 @@ Status rewrite_log(Store::Impl& impl, const std::string& stamp, RepairReport* re
       out += '\n';
       written.insert(std::move(id));
     });
+    BARROT_TRY(failed);
     SQLite::Statement all(db,
-                          "SELECT snapshot_id, document FROM snapshots WHERE snapshot_type = "
-                          "'action' ORDER BY seq");
+                          "SELECT snapshot_id, seq, document, chain_prev FROM snapshots WHERE "
+                          "snapshot_type = 'action' ORDER BY seq");
     while (all.executeStep()) {
       std::string id = all.getColumn(0).getString();
       if (written.count(id) == 0) {
-        out += all.getColumn(1).getString();
+        BARROT_TRY_ASSIGN(std::string text, mirror_line_of(all, 1, 2, 3));
+        out += text;
         out += '\n';
         ++report->lines_appended;
       }
@@ -693,15 +761,26 @@ Status apply_repair(Store::Impl& impl, Scan& scan, RepairReport* report) {
   const std::string stamp = quarantine_stamp();
   BARROT_TRY(quarantine_damaged(m, scan, stamp, report));
   BARROT_TRY(store::guarded("cannot repair snapshot files", [&]() -> Status {
-    SQLite::Statement st(db, "SELECT document FROM snapshots WHERE snapshot_id = ?");
+    SQLite::Statement st(db,
+                         "SELECT seq, document, chain_prev FROM snapshots WHERE snapshot_id = ?");
     for (const std::string& id : scan.files_to_write) {
       st.reset();
       st.bind(1, id);
       if (!st.executeStep()) {
         continue;
       }
-      BARROT_TRY_ASSIGN(Json doc, store::parse_document(st.getColumn(0).getString(), id));
-      BARROT_TRY(m.write_snapshot_file(id, store::pretty(doc)));
+      BARROT_TRY_ASSIGN(std::string text, mirror_file_of(st, 0, 1, 2));
+      BARROT_TRY(m.write_snapshot_file(id, text));
+      ++report->files_written;
+    }
+    for (const std::string& id : scan.files_to_replace) {
+      st.reset();
+      st.bind(1, id);
+      if (!st.executeStep()) {
+        continue;
+      }
+      BARROT_TRY_ASSIGN(std::string text, mirror_file_of(st, 0, 1, 2));
+      BARROT_TRY(m.replace_file(mirror::Mirror::file_name(id), text));
       ++report->files_written;
     }
     return Status::OK();
@@ -711,12 +790,13 @@ Status apply_repair(Store::Impl& impl, Scan& scan, RepairReport* report) {
   } else if (!scan.missing_line_seqs.empty()) {
     std::string lines;
     BARROT_TRY(store::guarded("cannot read missing log lines", [&]() -> Status {
-      SQLite::Statement st(db, "SELECT document FROM snapshots WHERE seq = ?");
+      SQLite::Statement st(db, "SELECT seq, document, chain_prev FROM snapshots WHERE seq = ?");
       for (std::int64_t seq : scan.missing_line_seqs) {
         st.reset();
         st.bind(1, seq);
         if (st.executeStep()) {
-          lines += st.getColumn(0).getString();
+          BARROT_TRY_ASSIGN(std::string text, mirror_line_of(st, 0, 1, 2));
+          lines += text;
           lines += '\n';
         }
       }
@@ -797,16 +877,19 @@ Result<RepairReport> Store::rebuild_mirror() {
     const std::string stamp = quarantine_stamp();
     BARROT_TRY(quarantine_damaged(m, scan, stamp, &report));
     SQLite::Statement st(*m_impl->db,
-                         "SELECT snapshot_id, snapshot_type, document FROM snapshots ORDER BY seq");
+                         "SELECT snapshot_id, snapshot_type, document, seq, chain_prev FROM "
+                         "snapshots ORDER BY seq");
     std::string log;
     while (st.executeStep()) {
       std::string id = st.getColumn(0).getString();
-      std::string document = st.getColumn(2).getString();
-      BARROT_TRY_ASSIGN(Json doc, store::parse_document(document, id));
-      BARROT_TRY(m.replace_file(mirror::Mirror::file_name(id), store::pretty(doc)));
+      const std::string document = st.getColumn(2).getString();
+      BARROT_TRY_ASSIGN(store::ChainLink link, row_link(st, 3, 4, document));
+      BARROT_TRY_ASSIGN(std::string file, store::mirror_file(document, link));
+      BARROT_TRY(m.replace_file(mirror::Mirror::file_name(id), file));
       ++report.files_written;
       if (st.getColumn(1).getString() == "action") {
-        log += document;
+        BARROT_TRY_ASSIGN(std::string line, store::mirror_line(document, link));
+        log += line;
         log += '\n';
       }
     }

@@ -1,6 +1,8 @@
 #include "store/database.h"
 
+#include "store/chain.h"
 #include "store/migrations.h"
+#include "store/store_impl.h"
 
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
@@ -80,6 +82,33 @@ int read_user_version(SQLite::Database& db) {
   return db.execAndGet("PRAGMA user_version").getInt();
 }
 
+// The version whose script adds snapshot_rows.chain_prev (0004_hash_chain).
+constexpr int k_chain_version = 4;
+
+// Links every row stored before the chain existed, oldest seq first, from
+// the genesis: what 0004_hash_chain.sql leaves to code.
+void chain_existing_rows(SQLite::Database& db) {
+  std::vector<std::pair<std::int64_t, Digest>> links;
+  {
+    SQLite::Statement st(db,
+                         std::string("SELECT seq, ") + k_document_columns +
+                             " FROM snapshot_rows WHERE chain_prev IS NULL ORDER BY seq");
+    Digest prev = k_genesis;
+    std::string buffer;
+    while (st.executeStep()) {
+      links.emplace_back(st.getColumn(0).getInt64(), prev);
+      prev = chain_hash(prev, stored_document(st, 1, &buffer));
+    }
+  }
+  SQLite::Statement update(db, "UPDATE snapshot_rows SET chain_prev = ? WHERE seq = ?");
+  for (const auto& [seq, prev] : links) {
+    update.reset();
+    update.bind(1, prev.data(), static_cast<int>(prev.size()));
+    update.bind(2, seq);
+    update.exec();
+  }
+}
+
 } // namespace
 
 Status migrate(SQLite::Database& db, int target, int* version_after) {
@@ -108,6 +137,9 @@ Status migrate(SQLite::Database& db, int target, int* version_after) {
         continue;
       }
       db.exec(m.sql);
+      if (m.version == k_chain_version) {
+        chain_existing_rows(db);
+      }
       db.exec("PRAGMA user_version = " + std::to_string(m.version));
       txn.commit();
       version = m.version;

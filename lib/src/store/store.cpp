@@ -327,6 +327,68 @@ void bind_insert(SQLite::Statement& st, const PendingRow& row) {
   } else {
     st.bind(10);
   }
+  if (row.keep_seq) {
+    st.bind(11, row.seq);
+  } else {
+    st.bind(11);
+  }
+  st.bindNoCopy(12, row.chain.prev.data(), static_cast<int>(row.chain.prev.size()));
+}
+
+Result<store::ChainLink>
+row_link(SQLite::Statement& st, int seq_col, int prev_col, std::string_view content) {
+  store::ChainLink link;
+  link.seq = st.getColumn(seq_col).getInt64();
+  SQLite::Column prev = st.getColumn(prev_col);
+  if (!store::from_blob(prev.getBlob(), prev.getBytes(), &link.prev)) {
+    return Status::Corruption("snapshot seq " + std::to_string(link.seq) +
+                              " has no chain link (chain_prev)");
+  }
+  link.hash = store::chain_hash(link.prev, content);
+  return link;
+}
+
+Status Store::Impl::chain_head_in_txn(store::Digest* out) {
+  if (!chain_head_stmt) {
+    chain_head_stmt = std::make_unique<SQLite::Statement>(
+        *db,
+        std::string("SELECT seq, chain_prev, ") + k_document_columns +
+            ", (SELECT seq FROM chain_tail WHERE id = 1), (SELECT hash FROM chain_tail WHERE id = "
+            "1) FROM (SELECT 1) LEFT JOIN (SELECT * FROM snapshot_rows ORDER BY seq DESC LIMIT 1)");
+  }
+  SQLite::Statement& st = *chain_head_stmt;
+  st.reset();
+  // Reset on the way out: a statement left open holds its table (an
+  // incremental_vacuum would fail with "table is locked").
+  struct Reset {
+    SQLite::Statement& st;
+    ~Reset() { st.tryReset(); }
+  } reset_on_exit{st};
+  if (!st.executeStep()) {
+    return Status::Corruption("cannot read the chain head");
+  }
+  const bool have_row = !st.getColumn(0).isNull();
+  const std::int64_t seq = have_row ? st.getColumn(0).getInt64() : 0;
+  const bool have_tail = !st.getColumn(10).isNull();
+  if (have_tail && st.getColumn(10).getInt64() > seq) {
+    SQLite::Column hash = st.getColumn(11);
+    if (!store::from_blob(hash.getBlob(), hash.getBytes(), out)) {
+      return Status::Corruption("chain_tail holds no 32-byte hash");
+    }
+  } else if (!have_row) {
+    *out = store::k_genesis;
+  } else if (seq == head_seq) {
+    *out = head_hash;
+  } else {
+    store::Digest prev;
+    SQLite::Column stored = st.getColumn(1);
+    if (!store::from_blob(stored.getBlob(), stored.getBytes(), &prev)) {
+      return Status::Corruption("snapshot seq " + std::to_string(seq) + " has no chain link");
+    }
+    std::string buffer;
+    *out = store::chain_hash(prev, stored_document(st, 2, &buffer));
+  }
+  return Status::OK();
 }
 
 // --- Store::Impl --------------------------------------------------------------
@@ -363,7 +425,10 @@ Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
   BARROT_TRY(store::guarded("cannot record snapshot", [&]() -> Status {
     SQLite::Transaction txn(*db, SQLite::TransactionBehavior::IMMEDIATE);
     SQLite::Statement& st = *insert_stmt;
+    store::Digest prev;
+    BARROT_TRY(chain_head_in_txn(&prev));
     for (PendingRow& row : *rows) {
+      row.chain.prev = prev;
       for (int attempt = 0;; ++attempt) {
         if (attempt == k_max_id_attempts) {
           return Status::IOError("no free snapshot id near " + row.id);
@@ -379,8 +444,15 @@ Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
         // Taken: the next id of the same resolution (docs/formats.md, "Ids").
         rerender_with_time(&row, row.ts + (row.type == SnapshotType::action ? 1 : 1'000'000));
       }
+      row.chain.seq = row.seq;
+      row.chain.hash = store::chain_hash(prev, row.compact);
+      prev = row.chain.hash;
     }
     txn.commit();
+    if (!rows->empty()) {
+      head_seq = rows->back().seq;
+      head_hash = prev;
+    }
     return Status::OK();
   }));
 
@@ -389,9 +461,11 @@ Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
   bool any_periodic = false;
   for (std::size_t i = 0; i < rows->size(); ++i) {
     PendingRow& row = (*rows)[i];
-    (*mirror_status)[i] = mirror->write_snapshot_file(row.id, store::pretty(row.document));
+    (*mirror_status)[i] =
+        mirror->write_snapshot_file(row.id, store::pretty_with_chain(&row.document, row.chain));
     if (row.type == SnapshotType::action) {
-      lines += row.compact;
+      BARROT_TRY_ASSIGN(std::string line, store::mirror_line(row.compact, row.chain));
+      lines += line;
       lines += '\n';
     } else {
       any_periodic = true;
@@ -501,6 +575,8 @@ Snapshot to_snapshot(PendingRow&& row, Status mirror) {
   s.timestamp = row.ts;
   s.document = std::move(row.document);
   s.mirror = std::move(mirror);
+  s.chain =
+      ChainRecord{row.chain.seq, store::to_hex(row.chain.prev), store::to_hex(row.chain.hash)};
   return s;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "mirror/mirror.h"
+#include "store/chain.h"
 #include "store/database.h"
 
 #include <barrot/store.h>
@@ -34,7 +35,14 @@ struct PendingRow {
   Json document;
   std::string compact;  // document serialized
   std::string details;  // actions: action.details serialized, as within `compact`
-  std::int64_t seq = 0; // set on insert
+  std::int64_t seq = 0; // set on insert, unless keep_seq
+  // Inserted with `seq` and chain.prev as they are (a restored archive line
+  // that carried its chain record), not at the end of the chain.
+  bool keep_seq = false;
+  store::ChainLink chain; // prev set before insert; seq and hash after
+  // The chain record the input document carried (row_from_document takes it
+  // out of `document`), if any.
+  std::optional<store::ChainLink> carried_chain;
 };
 
 struct Store::Impl {
@@ -51,6 +59,18 @@ struct Store::Impl {
   std::int64_t last_checkpoint_mono_us = 0;
 
   std::unique_ptr<SQLite::Statement> insert_stmt;
+  std::unique_ptr<SQLite::Statement> chain_head_stmt;
+
+  // The chain record this Store last committed: the next write links to it
+  // without hashing again when no other process wrote in between.
+  std::int64_t head_seq = 0;
+  store::Digest head_hash{};
+
+  // The hash the next snapshot links to: the newest row's, or chain_tail's
+  // when that is newer (archived), or the genesis. REQUIRES: a write
+  // transaction open. Throws SQLite::Exception; Corruption for a newest row
+  // without a link.
+  Status chain_head_in_txn(store::Digest* out);
 
   // The newest action time this Store handed out: actions recorded without
   // an explicit time get strictly increasing times, so a batch, or a tight
@@ -104,9 +124,28 @@ struct Store::Impl {
   Status finish_archive_cleanups_locked(std::vector<std::string>* months,
                                         std::vector<Problem>* stuck);
 
+  // Every line of every archive the store recorded, with the chain record
+  // it carries (whose hash parse_line checked against its content), for
+  // verify_chain. An archive that does not read, or does not match its
+  // manifest, goes to `unreadable` (with its lines still given to `fn` when
+  // they read without the manifest).
+  struct ArchivedLine {
+    std::string id;
+    std::optional<store::ChainLink> chain;
+  };
+  Status for_each_archived_line(
+      const std::function<void(const std::string& file, const ArchivedLine& line)>& fn,
+      const std::function<void(const std::string& file, const std::string& problem)>& unreadable);
+
   void note_self_mirrored(std::int64_t seq);
   bool is_self_mirrored(std::int64_t seq) const;
 };
+
+// The chain link of a row selected with its seq in column `seq_col` and its
+// chain_prev in `prev_col`, whose document is `content`. Corruption when the
+// row has no link.
+Result<store::ChainLink>
+row_link(SQLite::Statement& st, int seq_col, int prev_col, std::string_view content);
 
 // Renders `row.document` for a new id/timestamp when the first choice was taken.
 void rerender_with_time(PendingRow* row, TimeUs ts);
@@ -139,12 +178,13 @@ Result<std::int64_t> count_db(SQLite::Database& db, const SearchFilter& filter);
 // Inserts one row (parameters: bind_insert); does nothing for an id taken.
 inline constexpr const char* k_insert_row_sql =
     "INSERT INTO snapshot_rows (snapshot_id, snapshot_type, ts_us, action_type, status, origin, "
-    "details, started_us, start_snapshot_id, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (snapshot_id) DO NOTHING";
+    "details, started_us, start_snapshot_id, document, seq, chain_prev) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (snapshot_id) DO NOTHING";
 
 // Binds `row` to k_insert_row_sql's parameters: an action whose
 // document is exactly its standard form is stored as columns alone
-// (migrations/0003_compact_rows.sql), anything else with its whole document.
+// (migrations/0003_compact_rows.sql), anything else with its whole document;
+// row.chain.prev as chain_prev, and row.seq when row.keep_seq.
 void bind_insert(SQLite::Statement& st, const PendingRow& row);
 
 // The columns of snapshot_rows that hold a document, and the document they

@@ -42,6 +42,21 @@ std::string Sha256::hex_digest() {
   return out;
 }
 
+void sha256_concat(std::string_view a, std::string_view b, unsigned char out[32]) {
+  struct ThreadCtx {
+    EVP_MD_CTX* md = EVP_MD_CTX_new();
+    ~ThreadCtx() { EVP_MD_CTX_free(md); }
+  };
+  thread_local ThreadCtx ctx;
+  unsigned int len = 0;
+  if (ctx.md == nullptr || EVP_DigestInit_ex(ctx.md, EVP_sha256(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.md, a.data(), a.size()) != 1 ||
+      EVP_DigestUpdate(ctx.md, b.data(), b.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.md, out, &len) != 1 || len != 32) {
+    throw std::runtime_error("SHA-256 failed");
+  }
+}
+
 std::string sha256_hex(std::string_view data) {
   Sha256 h;
   h.update(data);

@@ -26,4 +26,8 @@ private:
 
 std::string sha256_hex(std::string_view data);
 
+// The digest of `a` followed by `b`, as 32 raw bytes into `out`. Reuses one
+// context per thread: this runs once per snapshot written or checked.
+void sha256_concat(std::string_view a, std::string_view b, unsigned char out[32]);
+
 } // namespace barrot::util

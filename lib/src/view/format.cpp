@@ -4,6 +4,8 @@
 
 #include <barrot/view.h>
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <iterator>
@@ -476,6 +478,98 @@ Json to_json(const VerifyReport& r) {
   j["lines"] = r.lines;
   j["problems"] = problems_json(r.problems);
   return j;
+}
+
+Json to_json(const ChainHead& h) {
+  Json j = Json::object();
+  j["seq"] = h.record.seq;
+  j["snapshot_id"] = h.id;
+  if (!h.record.prev.empty()) {
+    j["prev"] = h.record.prev;
+  }
+  j["hash"] = h.record.hash;
+  return j;
+}
+
+Json to_json(const ChainReport& r) {
+  Json j = Json::object();
+  j["clean"] = r.clean();
+  j["snapshots"] = r.snapshots;
+  j["archived"] = r.archived;
+  j["archived_unchained"] = r.archived_unchained;
+  j["files"] = r.files;
+  j["lines"] = r.lines;
+  j["anchors"] = r.anchors;
+  j["head"] = r.head ? to_json(*r.head) : Json();
+  Json breaks = Json::array();
+  for (const ChainBreak& b : r.breaks) {
+    Json e = Json::object();
+    e["where"] = b.where;
+    e["snapshot_id"] = b.id;
+    e["seq"] = b.seq;
+    e["path"] = b.path;
+    e["detail"] = b.detail;
+    breaks.push_back(std::move(e));
+  }
+  j["breaks"] = std::move(breaks);
+  j["more_breaks"] = r.more_breaks;
+  return j;
+}
+
+namespace {
+
+bool is_hash_hex(std::string_view s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+} // namespace
+
+Result<ChainAnchor> read_chain_anchor(const std::string& arg) {
+  ChainAnchor a;
+  const std::size_t colon = arg.find(':');
+  if (colon != std::string::npos && colon > 0 && colon < 20 &&
+      std::all_of(arg.begin(), arg.begin() + static_cast<std::ptrdiff_t>(colon), [](char c) {
+        return c >= '0' && c <= '9';
+      })) {
+    a.seq = std::stoll(arg.substr(0, colon));
+    a.hash = arg.substr(colon + 1);
+    if (a.seq <= 0 || !is_hash_hex(a.hash)) {
+      return Status::InvalidArgument("anchor " + arg +
+                                     ": expected SEQ:HASH with SEQ > 0 and HASH 64 lowercase hex "
+                                     "digits");
+    }
+    return a;
+  }
+  std::string text;
+  BARROT_TRY(util::read_file(AT_FDCWD, arg, &text, /*nofollow=*/false, 1 << 20)
+                 .WithContext("anchor file"));
+  Json j = Json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("seq") || !j["seq"].is_number_integer() ||
+      j["seq"].get<std::int64_t>() <= 0 || !j.contains("hash") || !j["hash"].is_string() ||
+      !is_hash_hex(j["hash"].get_ref<const std::string&>())) {
+    return Status::InvalidArgument("anchor file " + arg +
+                                   ": expected a JSON object with \"seq\" (a positive integer) "
+                                   "and \"hash\" (64 lowercase hex digits), as barrot chain-head "
+                                   "prints");
+  }
+  a.seq = j["seq"].get<std::int64_t>();
+  a.hash = j["hash"].get<std::string>();
+  return a;
+}
+
+std::string format_chain_break(const ChainBreak& b) {
+  std::string out = b.where;
+  out += "  " + (b.path.empty() ? std::string("-") : b.path);
+  if (!b.id.empty() && b.path.find(b.id) == std::string::npos) {
+    out += "  " + b.id;
+  }
+  if (b.seq > 0) {
+    out += " (seq " + std::to_string(b.seq) + ")";
+  }
+  out += "  (" + b.detail + ")";
+  return out;
 }
 
 Json to_json(const RepairReport& r) {
