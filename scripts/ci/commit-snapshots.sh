@@ -10,7 +10,19 @@
 set -euo pipefail
 git config user.name "barrot"
 git config user.email "barrot@users.noreply.github.com"
-git add -A snapshots
+# The mirror, the archives and the database (with its write-ahead log, if
+# one is left: no barrot process is running, so the two are consistent,
+# and SQLite replays the log on the next open). Not the lock files, the
+# shared-memory index or the quarantine. Forced: a checkout's .gitignore
+# may ignore snapshots/ (this repository's does, for local runs).
+db=snapshots/.barrot/barrot.db
+git add -A -f -- snapshots ':(exclude)snapshots/.barrot'
+git add -f -- "$db"
+if [ -f "$db-wal" ]; then
+  git add -f -- "$db-wal"
+else
+  git rm -q --cached --ignore-unmatch -- "$db-wal"
+fi
 if git diff --cached --quiet; then
   exit 0
 fi

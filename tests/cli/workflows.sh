@@ -70,12 +70,35 @@ git clone -q remote.git runner 2>/dev/null
 git clone -q -b main remote.git person
 (cd person && git config user.email p@example.com && git config user.name p \
   && echo change >> README && git commit -qam "a person's commit" && git push -q)
+# The runner's checkout has this repository's .gitignore, which ignores
+# snapshots/ for local runs: the commit must land them all the same.
+cp "$REPO/.gitignore" runner/.gitignore
 mkdir -p runner/snapshots
 "$BARROT" --dir runner/snapshots action ci_run '{}' --status completed -q >/dev/null
+(cd runner && BARROT="$BARROT" bash "$REPO/scripts/ci/anchor-chain.sh" >/dev/null)
+[ -f runner/snapshots/chain_head.json ] || fail "no chain head written"
 (cd runner && BARROT_COMMIT_TITLE="barrot: push snapshot" bash "$REPO/scripts/ci/commit-snapshots.sh")
 git -C remote.git log --format=%s main > pushed.txt
 [ "$(head -n 1 pushed.txt)" = "barrot: push snapshot" ] || fail "snapshots not pushed: $(cat pushed.txt)"
 grep -qx "a person's commit" pushed.txt || fail "the person's commit was lost"
 git -C remote.git show main:snapshots/action_log.jsonl | jq -e '.action.type == "ci_run"' >/dev/null \
   || fail "the log did not land"
+git -C remote.git ls-tree -r --name-only main > tree.txt
+grep -qx snapshots/.barrot/barrot.db tree.txt || fail "the database did not land"
+grep -qx snapshots/chain_head.json tree.txt || fail "the chain head did not land"
+grep -E 'snapshots/\.barrot/(lock|gate|.*-shm)' tree.txt && fail "lock or shm files committed"
+
+# The next run, on a fresh checkout: the store is whole (database from git),
+# the committed head anchors the chain; a history rewritten in between
+# stops the run before anything is pushed.
+git clone -q -b main remote.git runner2
+(cd runner2 && "$BARROT" --dir snapshots verify --chain >/dev/null) || fail "fresh checkout verify"
+(cd runner2 && "$BARROT" --dir snapshots action ci_run '{"n": 2}' -q >/dev/null \
+  && BARROT="$BARROT" bash "$REPO/scripts/ci/anchor-chain.sh" >/dev/null) || fail "second anchor"
+printf '{"seq": %s, "hash": "%s"}\n' "$(jq .seq runner2/snapshots/chain_head.json)" \
+  "$(printf 'f%.0s' $(seq 64))" > runner2/snapshots/chain_head.json
+if (cd runner2 && BARROT="$BARROT" bash "$REPO/scripts/ci/anchor-chain.sh" > ../anchor.out 2>&1); then
+  fail "a chain head the store no longer holds was accepted"
+fi
+grep -q "chain break: anchor" anchor.out || fail "anchor break not named: $(cat anchor.out)"
 echo "workflows: ok"
