@@ -10,6 +10,15 @@ if(BARROT_SANITIZE)
     -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
   target_link_options(barrot_settings INTERFACE -fsanitize=address,undefined)
 endif()
+if(BARROT_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "BARROT_FUZZ needs clang (libFuzzer): CXX=clang++ cmake ...")
+  endif()
+  # The library instrumented for coverage; the targets add libFuzzer's main.
+  target_compile_options(barrot_settings INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  target_link_options(barrot_settings INTERFACE -fsanitize=address,undefined)
+endif()
 
 add_library(barrot_warnings INTERFACE)
 target_compile_options(barrot_warnings INTERFACE

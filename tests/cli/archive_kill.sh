@@ -34,7 +34,7 @@ check_everything() { # WHAT [restored]: a restored month is in both, by design
   [ -z "$(uniq -d "$T/in_store")" ] || fail "$1: a snapshot is twice in the store"
   sort -m -u "$T/in_store" "$T/in_archives" | grep -v '^periodic_' > "$T/now_ids" || true
   cmp -s "$T/now_ids" "$T/all_ids" || fail "$1: snapshots lost or added ($(wc -l < "$T/now_ids") vs $(wc -l < "$T/all_ids"))"
-  expect 0 "$BARROT" verify
+  expect 0 "$BARROT" verify --chain
   expect 0 "$ARCHIVE" verify
   [ -z "$(find snapshots -name '.*.tmp')" ] || fail "$1: temp files left: $(find snapshots -name '.*.tmp')"
   [ "$(jq -r .snapshot_id snapshots/action_log.jsonl | sort | uniq -d | wc -l)" = 0 ] || fail "$1: duplicate log lines"

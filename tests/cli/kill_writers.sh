@@ -24,7 +24,7 @@ expect 0 "$BARROT" repair --json
 jq -e '.files_written == 0 and .lines_appended == 0 and .lines_dropped == 0
   and (.log_rewritten | not) and .temp_files_removed == 0' "$T/out" >/dev/null \
   || { cat "$T/out"; fail "the open left something for repair"; }
-expect 0 "$BARROT" verify
+expect 0 "$BARROT" verify --chain
 [ -z "$(find snapshots -maxdepth 1 -name '.*.tmp')" ] || fail "temp files left"
 jq -e . snapshots/action_log.jsonl >/dev/null || fail "torn log line left"
 "$BARROT" all --json | jq -r .snapshot_id | sort > "$T/stored"

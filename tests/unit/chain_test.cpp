@@ -5,6 +5,7 @@
 #include "store/database.h"
 #include "store/render.h"
 #include "support/test_util.h"
+#include "util/sha256.h"
 
 #include <barrot/archive.h>
 
@@ -99,7 +100,8 @@ void relink_from(const std::string& db_path, std::int64_t from) {
   std::vector<std::pair<std::int64_t, std::string>> rows;
   std::string prev = k_genesis_hex;
   {
-    SQLite::Statement st(db, "SELECT seq, document, lower(hex(chain_prev)) FROM snapshots ORDER BY seq");
+    SQLite::Statement st(
+        db, "SELECT seq, document, lower(hex(chain_prev)) FROM snapshots ORDER BY seq");
     while (st.executeStep()) {
       const std::int64_t seq = st.getColumn(0).getInt64();
       if (seq < from) {
@@ -111,11 +113,34 @@ void relink_from(const std::string& db_path, std::int64_t from) {
     }
   }
   for (const auto& [seq, p] : rows) {
-    db.exec("UPDATE snapshot_rows SET chain_prev = X'" + p + "' WHERE seq = " + std::to_string(seq));
+    db.exec("UPDATE snapshot_rows SET chain_prev = X'" + p +
+            "' WHERE seq = " + std::to_string(seq));
   }
 }
 
 } // namespace
+
+TEST_CASE("the chain's own SHA-256 agrees with OpenSSL's and FIPS 180-4's vectors", "[chain]") {
+  auto hex = [](std::string_view a, std::string_view b) {
+    store::Digest d;
+    util::sha256_concat(a, b, d.data());
+    return store::to_hex(d);
+  };
+  CHECK(hex("", "") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(hex("a", "bc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "") ==
+        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  // Every length around the block and padding edges, split anywhere.
+  std::string text;
+  for (int n = 0; n < 300; ++n) {
+    for (std::size_t cut : {std::size_t{0}, text.size() / 2, text.size()}) {
+      INFO(n << " split at " << cut);
+      CHECK(hex(std::string_view(text).substr(0, cut), std::string_view(text).substr(cut)) ==
+            util::sha256_hex(text));
+    }
+    text += static_cast<char>('!' + (n * 37) % 90);
+  }
+}
 
 TEST_CASE("each snapshot's hash is sha256 of the previous hash and its document", "[chain]") {
   Fixture f;
@@ -210,12 +235,12 @@ TEST_CASE("an edit in the database breaks the chain at the next snapshot", "[cha
   CHECK(file->id == f.snaps[2].id);
 }
 
-TEST_CASE("a deletion, an insertion and a reordering in the database are each caught",
-          "[chain]") {
+TEST_CASE("a deletion, an insertion and a reordering in the database are each caught", "[chain]") {
   SECTION("deletion") {
     Fixture f;
-    exec_sql(f.db(),
-             "DROP TRIGGER snapshots_leave_only_by_archive; DELETE FROM snapshot_rows WHERE seq = 5");
+    exec_sql(
+        f.db(),
+        "DROP TRIGGER snapshots_leave_only_by_archive; DELETE FROM snapshot_rows WHERE seq = 5");
     ChainReport r = f.chain();
     INFO(describe(r));
     const ChainBreak* b = first(r, "chain");
@@ -225,8 +250,9 @@ TEST_CASE("a deletion, an insertion and a reordering in the database are each ca
   }
   SECTION("deletion of the first") {
     Fixture f;
-    exec_sql(f.db(),
-             "DROP TRIGGER snapshots_leave_only_by_archive; DELETE FROM snapshot_rows WHERE seq = 1");
+    exec_sql(
+        f.db(),
+        "DROP TRIGGER snapshots_leave_only_by_archive; DELETE FROM snapshot_rows WHERE seq = 1");
     ChainReport r = f.chain();
     INFO(describe(r));
     const ChainBreak* b = first(r, "chain");
@@ -252,10 +278,11 @@ TEST_CASE("a deletion, an insertion and a reordering in the database are each ca
   }
   SECTION("reordering") {
     Fixture f;
-    exec_sql(f.db(),
-             "DROP TRIGGER snapshots_are_immutable; UPDATE snapshot_rows SET seq = 1000 WHERE seq = "
-             "3; UPDATE snapshot_rows SET seq = 3 WHERE seq = 4; UPDATE snapshot_rows SET seq = 4 "
-             "WHERE seq = 1000");
+    exec_sql(
+        f.db(),
+        "DROP TRIGGER snapshots_are_immutable; UPDATE snapshot_rows SET seq = 1000 WHERE seq = "
+        "3; UPDATE snapshot_rows SET seq = 3 WHERE seq = 4; UPDATE snapshot_rows SET seq = 4 "
+        "WHERE seq = 1000");
     ChainReport r = f.chain();
     INFO(describe(r));
     const ChainBreak* b = first(r, "chain");
@@ -489,8 +516,8 @@ TEST_CASE("an upgrade chains the rows already stored, oldest first", "[chain][sc
       const std::string doc = store::action_document(id, t, in).dump();
       db.exec("INSERT INTO snapshot_rows (snapshot_id, snapshot_type, ts_us, action_type, "
               "status, details, document) VALUES ('" +
-              id + "', 'action', " + std::to_string(t) + ", 'old', 'executing', '{\"i\":" +
-              std::to_string(i) + "}', '" + doc + "')");
+              id + "', 'action', " + std::to_string(t) +
+              ", 'old', 'executing', '{\"i\":" + std::to_string(i) + "}', '" + doc + "')");
       docs.push_back(doc);
     }
   }

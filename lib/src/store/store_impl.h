@@ -60,6 +60,7 @@ struct Store::Impl {
 
   std::unique_ptr<SQLite::Statement> insert_stmt;
   std::unique_ptr<SQLite::Statement> chain_head_stmt;
+  std::unique_ptr<SQLite::Statement> chain_tail_stmt;
 
   // The chain record this Store last committed: the next write links to it
   // without hashing again when no other process wrote in between.
