@@ -351,6 +351,12 @@ Status import_into(Store::Impl& impl, const std::string& dir, ImportReport& repo
     report.skipped.push_back({mirror::k_log_name, ls.message()});
   }
 
+  // An import in place reads the snapshots directory itself.
+  struct stat a {};
+  struct stat b {};
+  const bool in_place = ::fstat(src.get(), &a) == 0 && ::fstat(impl.mirror->dir_fd(), &b) == 0 &&
+                        a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+
   util::FileLock lock;
   BARROT_TRY(impl.mirror->lock_store(
       &lock, util::FileLock::Mode::exclusive, impl.options.busy_timeout_ms));
@@ -390,6 +396,13 @@ Status import_into(Store::Impl& impl, const std::string& dir, ImportReport& repo
     }
     if (report.imported > 0) {
       impl.index_fts_in_txn(util::realtime_us());
+      if (in_place) {
+        // The new rows' lines are already in the log, perhaps before the
+        // checkpoint's offset (an open before the import set it past the
+        // legacy lines): make the next reconciliation read the whole log,
+        // should this process die before its repair below.
+        impl.db->exec("UPDATE mirror_checkpoint SET log_offset = 0, log_inode = 0 WHERE id = 1");
+      }
     }
     txn.commit();
     return Status::OK();
@@ -404,10 +417,6 @@ Status import_into(Store::Impl& impl, const std::string& dir, ImportReport& repo
     // the checkpoint and nothing of theirs is in our files: reconcile just
     // them, like any write (a full repair would read the whole store: 38 s
     // for 10 files into a million-snapshot store).
-    struct stat a {};
-    struct stat b {};
-    const bool in_place = ::fstat(src.get(), &a) == 0 && ::fstat(impl.mirror->dir_fd(), &b) == 0 &&
-                          a.st_dev == b.st_dev && a.st_ino == b.st_ino;
     RepairReport repaired;
     Status s = in_place ? impl.repair_locked(&repaired) : impl.reconcile_locked();
     report.mirror_seconds =
