@@ -21,6 +21,7 @@ packages=(
 if [ "${1:-}" = "--test" ]; then
   packages+=(chromium)           # the dashboard test's browser
   packages+=(pkg-config dpkg-dev) # the install test: a pkg-config consumer, the .deb
+  packages+=(clang libclang-rt-14-dev) # the fuzz smoke step: clang and its libFuzzer
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: a warnings-as-errors build with every test, the same
 # tests under AddressSanitizer + UndefinedBehaviorSanitizer, the formatting
-# check, and smoke runs of the benchmark programs.
+# check, smoke runs of the benchmark programs and of the fuzz targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh --test
@@ -33,3 +33,6 @@ cmake --build build-asan -j2 >/dev/null
 echo "== tests under ASan + UBSan"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -j2 --output-on-failure --timeout 600)
+
+echo "== fuzz smoke (libFuzzer + ASan + UBSan, clang; 10 s a target)"
+scripts/fuzz.sh --smoke

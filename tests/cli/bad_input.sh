@@ -16,6 +16,8 @@ contains "$T/err" "barrot: error: details are not valid JSON"
 unchanged invalid json
 expect 2 "$BARROT" action deploy '[1,2]'
 contains "$T/err" "details must be a JSON object, not array"
+expect 2 "$BARROT" action deploy '{"size": 1e999}'
+contains "$T/err" "barrot: error: details are not valid JSON: number overflow"
 expect 2 "$BARROT" action deploy '"text"'
 expect 2 "$BARROT" action ''
 contains "$T/err" "action type is empty"

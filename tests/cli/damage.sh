@@ -26,5 +26,31 @@ jq -e . snapshots/action_log.jsonl >/dev/null || fail "log not valid JSON lines"
 [ -z "$(find snapshots -maxdepth 1 -name '.*.tmp')" ] || fail "temp file left"
 
 expect 0 "$BARROT" mirror --rebuild
-expect 0 "$BARROT" verify
+expect 0 "$BARROT" verify --chain
+
+# The database itself damaged: replaced by garbage, then cut short. Each
+# command names the file and the problem, exits 1, and touches no mirror
+# file (repair never makes the damage worse).
+db=snapshots/.barrot/barrot.db
+cp "$db" "$T/good.db"
+rm -f "$db-wal" "$db-shm"
+mirror_sum() { find snapshots -maxdepth 1 -type f | sort | xargs cat | md5sum; }
+before=$(mirror_sum)
+head -c 65536 /dev/urandom > "$db"
+for cmd in verify repair "verify --chain" "mirror --rebuild"; do
+  expect 1 "$BARROT" $cmd
+  contains "$T/err" "barrot.db"
+  contains "$T/err" "not a database"
+  [ "$(mirror_sum)" = "$before" ] || fail "'$cmd' on a garbage database changed the mirror"
+done
+expect 1 "$BARROT" action after_damage
+[ "$(mirror_sum)" = "$before" ] || fail "a write to a garbage database changed the mirror"
+head -c $(( $(stat -c %s "$T/good.db") / 2 )) "$T/good.db" > "$db"
+for cmd in verify repair "verify --chain"; do
+  expect 1 "$BARROT" $cmd
+  grep -qE "malformed|corrupt|not a database" "$T/err" || { cat "$T/err"; fail "'$cmd' on a cut database: $(cat "$T/err")"; }
+  [ "$(mirror_sum)" = "$before" ] || fail "'$cmd' on a cut database changed the mirror"
+done
+cp "$T/good.db" "$db"
+expect 0 "$BARROT" verify --chain
 echo "damage: ok"

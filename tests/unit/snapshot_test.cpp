@@ -102,6 +102,10 @@ TEST_CASE("details must be a JSON object and keep their key order", "[snapshot]"
   CHECK(parse_details_json("[1,2]").status().message() ==
         "details must be a JSON object, not array");
   CHECK(parse_details_json("\"text\"").status().IsInvalidArgument());
+  // A number no double holds (found by fuzz_details: it escaped as an exception).
+  auto overflow = parse_details_json(R"({"a":-3e3333})");
+  CHECK(overflow.status().IsInvalidArgument());
+  CHECK(overflow.status().message().find("number overflow") != std::string::npos);
   CHECK(parse_details_json("{\"a\":\"\xff\"}").status().IsInvalidArgument());
   CHECK(parse_details_json("{} {}").status().IsInvalidArgument());
 }

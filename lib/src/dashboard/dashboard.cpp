@@ -254,12 +254,13 @@ void periodic_section(const Result<Snapshot>& latest, TimeUs now, std::string* o
   static const std::vector<std::string> k_skip = {
       "snapshot_id", "snapshot_type", "timestamp", "interval", "metadata"};
   std::size_t extra = 0;
-  for (const auto& [key, value] : doc.items()) { // sections added since the seed
+  for (const auto& item : doc.items()) { // sections added since the seed
+    const std::string& key = item.key(); // not a binding: clang 14 cannot capture one
     const bool known = std::any_of(
         k_sections.begin(), k_sections.end(), [&](const auto& s) { return s.first == key; });
     if (!known && std::find(k_skip.begin(), k_skip.end(), key) == k_skip.end() &&
         extra++ < k_max_items) {
-      card("other", key, value);
+      card("other", key, item.value());
     }
   }
   *out += "</div></section>";

@@ -473,8 +473,11 @@ Result<HealthReport> check_health(Store& store, const HealthOptions& options) {
   BARROT_TRY(select(store, "SELECT count(*) FROM snapshots WHERE seq < 0").status());
   HealthReport report;
   report.at = o.now;
-  for (const auto& [name, fn] : checks()) {
-    report.checks.push_back(run_check(name, [&](HealthCheck* c) { return fn(store, o, c); }));
+  for (const auto& check : checks()) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one.
+    const auto& fn = check.second;
+    report.checks.push_back(
+        run_check(check.first, [&](HealthCheck* c) { return fn(store, o, c); }));
     report.state = worse(report.state, report.checks.back().state);
   }
   return report;

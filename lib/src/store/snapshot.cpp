@@ -133,8 +133,9 @@ Result<Json> parse_details_json(std::string_view text) {
   Json j;
   try {
     j = Json::parse(text);
-  } catch (const Json::parse_error& e) {
-    // "[json.exception.parse_error.101] parse error at line 1, ..." -> "parse error at ..."
+  } catch (const Json::exception& e) {
+    // "[json.exception.parse_error.101] parse error at line 1, ..." -> "parse error at ...";
+    // also a number too large for a double (out_of_range.406: found by fuzz_details).
     std::string what = e.what();
     std::size_t pos = what.find("] ");
     return Status::InvalidArgument("details are not valid JSON: " +
