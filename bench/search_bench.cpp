@@ -173,6 +173,17 @@ void write_insert_sql(const std::string& db_path, const std::string& out_path) {
       case SQLITE_INTEGER:
         line += std::to_string(sqlite3_column_int64(st, i));
         break;
+      case SQLITE_BLOB: { // chain_prev: X'<hex>'
+        static constexpr char k_hex[] = "0123456789abcdef";
+        const auto* b = static_cast<const unsigned char*>(sqlite3_column_blob(st, i));
+        line += "X'";
+        for (int k = 0; k < sqlite3_column_bytes(st, i); ++k) {
+          line += k_hex[b[k] >> 4];
+          line += k_hex[b[k] & 0xf];
+        }
+        line += '\'';
+        break;
+      }
       default:
         line += sql_quote(reinterpret_cast<const char*>(sqlite3_column_text(st, i)),
                           sqlite3_column_bytes(st, i));

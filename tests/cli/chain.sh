@@ -106,6 +106,40 @@ contains "$T/out" "chain break: chain"
 expect 1 bash "$CHECK" snapshots
 contains "$T/err" "its prev is not the hash of the record before it"
 restore
+# A forged line inserted after line 5: a new id at the same time, its own
+# record (hash recomputed, a seq of its own); it links to nothing.
+fifth=$(sed -n 5p "$T/jan.jsonl")
+fprev=$(jq -r .metadata.chain.prev <<< "$fifth")
+fcontent=$(unchain <<< "$fifth" | sed -E 's/^\{"snapshot_id":"action_([0-9_]+)_[0-9]{6}"/{"snapshot_id":"action_\1_999999"/')
+fid=$(jq -r .snapshot_id <<< "$fcontent")
+fhash=$(printf '%s%s' "$fprev" "$fcontent" | sha256sum | cut -d' ' -f1)
+fline="${fcontent%\}\}},\"chain\":{\"seq\":99999,\"prev\":\"$fprev\",\"hash\":\"$fhash\"}}}"
+awk -v n=5 -v l="$fline" '{ print } NR == n { print l }' "$T/jan.jsonl" \
+  | zstd -q -f -o "$A/2025-01.jsonl.zst"
+expect 1 "$BARROT" verify --chain
+contains "$T/out" "chain break: chain"
+contains "$T/out" "$fid"
+expect 1 bash "$CHECK" snapshots
+contains "$T/err" "$fid"
+restore
+# Two records swapped in the chain (their seqs exchanged), and two lines
+# swapped in the file: the first is caught by both checks; the second
+# moves no record, and is caught by barrot through the archive's manifest
+# and its time order.
+s2=$(sed -n 2p "$T/jan.jsonl" | jq .metadata.chain.seq)
+s4=$(sed -n 4p "$T/jan.jsonl" | jq .metadata.chain.seq)
+sed -E "2s/\"chain\":\{\"seq\":$s2,/\"chain\":{\"seq\":$s4,/; 4s/\"chain\":\{\"seq\":$s4,/\"chain\":{\"seq\":$s2,/" \
+  "$T/jan.jsonl" | zstd -q -f -o "$A/2025-01.jsonl.zst"
+expect 1 "$BARROT" verify --chain
+contains "$T/out" "chain break: "
+expect 1 bash "$CHECK" snapshots
+contains "$T/err" "BROKEN"
+restore
+awk 'NR == 2 { held = $0; next } { print } NR == 3 { print held }' "$T/jan.jsonl" \
+  | zstd -q -f -o "$A/2025-01.jsonl.zst"
+expect 1 "$BARROT" verify --chain
+contains "$T/out" "chain break: archive"
+restore
 
 # Everything restored: clean again; a restored month keeps its records.
 expect 0 "$BARROT" verify --chain
