@@ -58,10 +58,21 @@ std::string seq_text(std::int64_t seq) {
   return "seq " + std::to_string(seq);
 }
 
+// A copy whose record is newer than the chain as read: a snapshot written
+// while the mirror was being checked (verify_chain lets writers go on once
+// it has read the database), checked against its row at the end.
+struct Later {
+  std::string where;
+  std::string id;
+  std::string path;
+  store::ChainLink link;
+};
+
 // The chain in seq order, with an index by seq.
 struct Chain {
   std::vector<Rec> recs;
   std::unordered_map<std::int64_t, std::size_t> by_seq;
+  std::int64_t newest = 0; // the largest seq read
 
   const Rec* find(std::int64_t seq) const {
     auto it = by_seq.find(seq);
@@ -95,6 +106,14 @@ Status load_chain(Store::Impl& impl, Chain* chain, ChainReport* rep, Breaks* bre
   for (std::size_t i = 0; i < chain->recs.size(); ++i) {
     chain->by_seq.emplace(chain->recs[i].seq, i);
   }
+  BARROT_TRY(store::guarded("cannot read the chain", [&]() -> Status {
+    // Every seq ever given, rows archived or not: copies beyond it are new.
+    SQLite::Statement st(*impl.db,
+                         "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
+                         "'snapshot_rows'), 0)");
+    chain->newest = st.executeStep() ? st.getColumn(0).getInt64() : 0;
+    return Status::OK();
+  }));
 
   // Archived links. A month restored into the store holds the same links
   // as the rows: they must agree.
@@ -177,7 +196,8 @@ const Rec* check_copy(const Chain& chain,
                       std::string_view text,
                       const std::string& where,
                       const std::string& path,
-                      Breaks* breaks) {
+                      Breaks* breaks,
+                      std::vector<Later>* later) {
   Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) {
     breaks->add(where, "", 0, path, "not a JSON object");
@@ -209,6 +229,10 @@ const Rec* check_copy(const Chain& chain,
     return nullptr;
   }
   const Rec* r = chain.find(l.seq);
+  if (r == nullptr && l.seq > chain.newest) {
+    later->push_back({where, id, path, l});
+    return nullptr;
+  }
   if (r == nullptr) {
     breaks->add(where, id, l.seq, path, "its seq is not in the chain: inserted");
     return nullptr;
@@ -229,7 +253,11 @@ const Rec* check_copy(const Chain& chain,
   return r;
 }
 
-Status check_files(Store::Impl& impl, const Chain& chain, ChainReport* rep, Breaks* breaks) {
+Status check_files(Store::Impl& impl,
+                   const Chain& chain,
+                   ChainReport* rep,
+                   Breaks* breaks,
+                   std::vector<Later>* later) {
   mirror::Mirror& m = *impl.mirror;
   std::vector<std::string> names;
   BARROT_TRY(util::list_dir(m.dir_fd(), m.dir(), &names));
@@ -252,7 +280,7 @@ Status check_files(Store::Impl& impl, const Chain& chain, ChainReport* rep, Brea
       continue;
     }
     ++rep->files;
-    const Rec* r = check_copy(chain, text, latest ? "latest" : "file", name, breaks);
+    const Rec* r = check_copy(chain, text, latest ? "latest" : "file", name, breaks, later);
     if (r != nullptr && !latest) {
       if (r->id != id) {
         breaks->add("file", id, r->seq, name, "holds " + r->id);
@@ -270,18 +298,18 @@ Status check_files(Store::Impl& impl, const Chain& chain, ChainReport* rep, Brea
   return Status::OK();
 }
 
-Status check_log(Store::Impl& impl, const Chain& chain, ChainReport* rep, Breaks* breaks) {
+Status check_log(Store::Impl& impl,
+                 const Chain& chain,
+                 ChainReport* rep,
+                 Breaks* breaks,
+                 std::vector<Later>* later) {
   std::string log;
   BARROT_TRY(impl.mirror->read_log_from(0, &log));
   std::vector<bool> seen(chain.recs.size(), false);
-  for_each_line(log, [&](std::string_view line, std::int64_t number, bool has_nl) {
-    ++rep->lines;
-    const std::string where = std::string(mirror::k_log_name) + ":" + std::to_string(number);
-    if (!has_nl) {
-      breaks->add("log", "", 0, where, "no newline: cut short");
-      return;
-    }
-    const Rec* r = check_copy(chain, line, "log", where, breaks);
+  std::int64_t cut_at = -1; // the offset of a last line without its newline
+  std::string cut_where;
+  auto check_line = [&](std::string_view line, const std::string& where) {
+    const Rec* r = check_copy(chain, line, "log", where, breaks, later);
     if (r == nullptr) {
       return;
     }
@@ -292,7 +320,27 @@ Status check_log(Store::Impl& impl, const Chain& chain, ChainReport* rep, Breaks
       breaks->add("log", r->id, r->seq, where, "a second line for it: inserted");
     }
     seen[i] = true;
+  };
+  for_each_line(log, [&](std::string_view line, std::int64_t number, bool has_nl) {
+    ++rep->lines;
+    const std::string where = std::string(mirror::k_log_name) + ":" + std::to_string(number);
+    if (!has_nl) { // the last line: being appended right now, or cut short
+      cut_at = line.data() - log.data();
+      cut_where = where;
+      return;
+    }
+    check_line(line, where);
   });
+  if (cut_at >= 0) {
+    std::string tail;
+    BARROT_TRY(impl.mirror->read_log_from(cut_at, &tail));
+    const std::size_t nl = tail.find('\n');
+    if (nl == std::string::npos) {
+      breaks->add("log", "", 0, cut_where, "no newline: cut short");
+    } else {
+      check_line(std::string_view(tail).substr(0, nl), cut_where);
+    }
+  }
   for (std::size_t i = 0; i < chain.recs.size(); ++i) {
     const Rec& r = chain.recs[i];
     if (r.in_db && r.action && !seen[i]) {
@@ -300,6 +348,59 @@ Status check_log(Store::Impl& impl, const Chain& chain, ChainReport* rep, Breaks
     }
   }
   return Status::OK();
+}
+
+// The copies written while the mirror was checked, each against its row.
+Status check_later(Store::Impl& impl, const std::vector<Later>& later, Breaks* breaks) {
+  return store::guarded("cannot read new snapshots", [&]() -> Status {
+    SQLite::Statement st(*impl.db,
+                         std::string("SELECT snapshot_id, chain_prev, ") + k_document_columns +
+                             " FROM snapshot_rows WHERE seq = ?");
+    std::unordered_map<std::int64_t, int> lines; // log lines per seq
+    std::string buffer;
+    for (const Later& c : later) {
+      st.reset();
+      st.bind(1, c.link.seq);
+      if (!st.executeStep()) {
+        breaks->add(c.where, c.id, c.link.seq, c.path, "its seq is not in the chain: inserted");
+        continue;
+      }
+      const std::string id = st.getColumn(0).getString();
+      store::Digest prev;
+      SQLite::Column stored = st.getColumn(1);
+      const bool linked = store::from_blob(stored.getBlob(), stored.getBytes(), &prev);
+      if (id != c.id) {
+        breaks->add(
+            c.where, c.id, c.link.seq, c.path, "the chain holds " + id + " at its seq: inserted");
+      } else if (!linked || prev != c.link.prev ||
+                 store::chain_hash(prev, stored_document(st, 2, &buffer)) != c.link.hash) {
+        breaks->add(c.where,
+                    c.id,
+                    c.link.seq,
+                    c.path,
+                    "its chain record differs from the chain's: it, or the database, was "
+                    "rewritten");
+      } else if (c.where == "log" && ++lines[c.link.seq] > 1) {
+        breaks->add("log", c.id, c.link.seq, c.path, "a second line for it: inserted");
+      }
+    }
+    return Status::OK();
+  });
+}
+
+// What only an exclusive holder of the store's lock changes (archive runs,
+// restores, repairs, imports move the checkpoint or the archives table).
+Result<std::string> exclusive_fingerprint(SQLite::Database& db) {
+  std::string out;
+  BARROT_TRY(store::guarded("cannot read the mirror checkpoint", [&]() -> Status {
+    SQLite::Statement st(db,
+                         "SELECT (SELECT seq || ':' || updated_us FROM mirror_checkpoint WHERE id "
+                         "= 1) || '/' || coalesce((SELECT group_concat(month || state || "
+                         "archived_us) FROM archives), '')");
+    out = st.executeStep() ? st.getColumn(0).getString() : "";
+    return Status::OK();
+  }));
+  return out;
 }
 
 // The newest link: the newest row's, or the archived one chain_tail names
@@ -323,26 +424,30 @@ Status read_tail(SQLite::Database& db, std::optional<ChainHead>* tail) {
   });
 }
 
-} // namespace
-
-Result<ChainReport> Store::verify_chain(const std::vector<ChainAnchor>& anchors) {
-  ChainReport rep;
-  Breaks breaks(&rep);
-  BARROT_TRY(store::guarded("cannot verify the chain", [&]() -> Status {
-    // Held like verify(): no writer between the database and its mirror.
+// One pass of verify_chain. With `let_writers_in`, the lock goes from
+// exclusive to shared once the database is read; `*redo` is set when an
+// exclusive holder may have slipped in as it changed hands.
+Status verify_chain_once(Store::Impl& impl,
+                         const std::vector<ChainAnchor>& anchors,
+                         bool let_writers_in,
+                         ChainReport* rep,
+                         bool* redo) {
+  Breaks breaks(rep);
+  return store::guarded("cannot verify the chain", [&]() -> Status {
     util::FileLock lock;
-    if (m_impl->mirror->lock_fd() >= 0) {
-      BARROT_TRY(m_impl->mirror->lock_store(
-          &lock, util::FileLock::Mode::exclusive, m_impl->options.busy_timeout_ms));
+    const bool locking = impl.mirror->lock_fd() >= 0;
+    if (locking) {
+      BARROT_TRY(impl.mirror->lock_store(
+          &lock, util::FileLock::Mode::exclusive, impl.options.busy_timeout_ms));
     }
     Chain chain;
-    BARROT_TRY(load_chain(*m_impl, &chain, &rep, &breaks));
+    BARROT_TRY(load_chain(impl, &chain, rep, &breaks));
     walk(chain, &breaks);
     std::optional<ChainHead> tail;
-    BARROT_TRY(read_tail(*m_impl->db, &tail));
+    BARROT_TRY(read_tail(*impl.db, &tail));
     if (!chain.recs.empty()) {
       const Rec& last = chain.recs.back();
-      rep.head = ChainHead{last.id, {last.seq, store::to_hex(last.prev), store::to_hex(last.hash)}};
+      rep->head = ChainHead{last.id, {last.seq, store::to_hex(last.prev), store::to_hex(last.hash)}};
     }
     if (tail && (chain.find(tail->record.seq) == nullptr ||
                  store::to_hex(chain.find(tail->record.seq)->hash) != tail->record.hash)) {
@@ -352,8 +457,22 @@ Result<ChainReport> Store::verify_chain(const std::vector<ChainAnchor>& anchors)
                  "",
                  "the newest archived snapshot (chain_tail) is not in the archives as recorded");
     }
-    BARROT_TRY(check_files(*m_impl, chain, &rep, &breaks));
-    BARROT_TRY(check_log(*m_impl, chain, &rep, &breaks));
+    if (locking && let_writers_in) {
+      BARROT_TRY_ASSIGN(const std::string before, exclusive_fingerprint(*impl.db));
+      if (!lock.downgrade()) {
+        *redo = true;
+        return Status::OK();
+      }
+      BARROT_TRY_ASSIGN(const std::string after, exclusive_fingerprint(*impl.db));
+      if (after != before) {
+        *redo = true;
+        return Status::OK();
+      }
+    }
+    std::vector<Later> later;
+    BARROT_TRY(check_files(impl, chain, rep, &breaks, &later));
+    BARROT_TRY(check_log(impl, chain, rep, &breaks, &later));
+    BARROT_TRY(check_later(impl, later, &breaks));
     for (const ChainAnchor& a : anchors) {
       const Rec* r = chain.find(a.seq);
       if (r == nullptr) {
@@ -366,11 +485,31 @@ Result<ChainReport> Store::verify_chain(const std::vector<ChainAnchor>& anchors)
                    "its hash is " + store::to_hex(r->hash) + ", the anchor says " + a.hash +
                        ": the history up to it was rewritten");
       } else {
-        ++rep.anchors;
+        ++rep->anchors;
       }
     }
     return Status::OK();
-  }));
+  });
+}
+
+} // namespace
+
+Result<ChainReport> Store::verify_chain(const std::vector<ChainAnchor>& anchors) {
+  // The database is read under the store's lock held exclusive, so that no
+  // writer is between its commit and its mirror; the mirror is then checked
+  // under the lock held shared: writers go on (the copies they add meanwhile
+  // are checked against their rows at the end), while archive runs,
+  // restores and repairs wait. Should one of those slip in as the lock
+  // changes hands, everything is read again, exclusive throughout.
+  ChainReport rep;
+  for (bool let_writers_in : {true, false}) {
+    rep = ChainReport();
+    bool redo = false;
+    BARROT_TRY(verify_chain_once(*m_impl, anchors, let_writers_in, &rep, &redo));
+    if (!redo) {
+      break;
+    }
+  }
   return rep;
 }
 

@@ -348,6 +348,17 @@ bool FileLock::try_lock(int fd, Mode mode) {
   return true;
 }
 
+bool FileLock::downgrade() {
+  if (m_fd < 0) {
+    return false;
+  }
+  if (::flock(m_fd, LOCK_SH | LOCK_NB) != 0) {
+    m_fd = -1;
+    return false;
+  }
+  return true;
+}
+
 void FileLock::unlock() {
   if (m_fd >= 0) {
     ::flock(m_fd, LOCK_UN);

@@ -125,6 +125,10 @@ public:
   Status lock_through(int gate_fd, int fd, Mode mode, int timeout_ms);
   // Returns true when the lock was taken without waiting.
   bool try_lock(int fd, Mode mode);
+  // Turns a held exclusive lock into a shared one, without waiting. flock
+  // converts by releasing and re-taking: another process may take the lock
+  // in between, and then this returns false with nothing held.
+  bool downgrade();
   void unlock();
   bool held() const { return m_fd >= 0; }
 
