@@ -447,7 +447,8 @@ Status verify_chain_once(Store::Impl& impl,
     BARROT_TRY(read_tail(*impl.db, &tail));
     if (!chain.recs.empty()) {
       const Rec& last = chain.recs.back();
-      rep->head = ChainHead{last.id, {last.seq, store::to_hex(last.prev), store::to_hex(last.hash)}};
+      rep->head =
+          ChainHead{last.id, {last.seq, store::to_hex(last.prev), store::to_hex(last.hash)}};
     }
     if (tail && (chain.find(tail->record.seq) == nullptr ||
                  store::to_hex(chain.find(tail->record.seq)->hash) != tail->record.hash)) {
