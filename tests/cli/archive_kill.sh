@@ -17,14 +17,6 @@ start=$(date +%s%N)
 expect 0 "$ARCHIVE" run
 span_ms=$(( ($(date +%s%N) - start) / 1000000 + 20 ))
 
-kill_at_random() { # CMD...: starts CMD, kills it with SIGKILL within span_ms
-  "$@" >/dev/null 2>&1 &
-  local pid=$!
-  sleep "$(awk -v ms=$(( RANDOM % span_ms )) 'BEGIN { printf "%.3f", ms / 1000 }')"
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
 check_everything() { # WHAT [restored]: a restored month is in both, by design
   ids_everywhere
   if [ -z "${2:-}" ]; then

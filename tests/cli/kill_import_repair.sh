@@ -19,14 +19,6 @@ start=$(date +%s%N)
 expect 0 "$BARROT" import legacy
 span_ms=$(( ($(date +%s%N) - start) / 1000000 + 20 ))
 
-kill_at_random() { # CMD...: starts CMD, kills it with SIGKILL within span_ms
-  "$@" >/dev/null 2>&1 &
-  local pid=$!
-  sleep "$(awk -v ms=$(( RANDOM % span_ms )) 'BEGIN { printf "%.3f", ms / 1000 }')"
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
 healed() { # WHAT: the next write's open heals; then everything is whole
   expect 0 "$BARROT" action after_kill '{}' -q
   expect 0 "$BARROT" verify --chain

@@ -34,6 +34,17 @@ unchain() {
   sed -E 's/,"chain":\{"seq":[0-9]+,"prev":"[0-9a-f]{64}","hash":"[0-9a-f]{64}"\}(\}+)$/\1/'
 }
 
+# kill_at_random CMD...: starts CMD and kills it with SIGKILL at a random
+# point of the first $span_ms milliseconds (the caller measures how long an
+# uninterrupted CMD takes and sets span_ms).
+kill_at_random() {
+  "$@" >/dev/null 2>&1 &
+  local pid=$!
+  sleep "$(awk -v ms=$(( RANDOM % span_ms )) 'BEGIN { printf "%.3f", ms / 1000 }')"
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
 count() { "$BARROT" summary --json | jq -r ".$1"; }
 
 # The names in the snapshots directory, one per line (no state folder).

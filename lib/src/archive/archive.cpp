@@ -1681,11 +1681,7 @@ Result<RestoreReport> Archiver::restore(const std::string& month) {
       // reconciliation read the whole log (lines of rows between them and
       // the old checkpoint lie anywhere in it). A crash after this commit
       // leaves the next open to mirror them.
-      SQLite::Statement cp(a.db(),
-                           "UPDATE mirror_checkpoint SET seq = min(seq, ?), log_offset = 0, "
-                           "log_inode = 0 WHERE id = 1");
-      cp.bind(1, lowest_kept_seq - 1);
-      cp.exec();
+      a.store.rewind_checkpoint_in_txn(lowest_kept_seq - 1);
     }
     txn.commit();
     return Status::OK();

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -401,7 +402,7 @@ Status import_into(Store::Impl& impl, const std::string& dir, ImportReport& repo
         // checkpoint's offset (an open before the import set it past the
         // legacy lines): make the next reconciliation read the whole log,
         // should this process die before its repair below.
-        impl.db->exec("UPDATE mirror_checkpoint SET log_offset = 0, log_inode = 0 WHERE id = 1");
+        impl.rewind_checkpoint_in_txn(INT64_MAX);
       }
     }
     txn.commit();

@@ -224,6 +224,14 @@ void Store::Impl::index_fts_in_txn(TimeUs now) {
   mark.exec();
 }
 
+void Store::Impl::rewind_checkpoint_in_txn(std::int64_t mirrored_upto) {
+  SQLite::Statement st(*db,
+                       "UPDATE mirror_checkpoint SET seq = min(seq, ?), log_offset = 0, "
+                       "log_inode = 0 WHERE id = 1");
+  st.bind(1, mirrored_upto);
+  st.exec();
+}
+
 Status Store::Impl::advance_checkpoint(std::int64_t unchecked_rows, bool fts_now) {
   if (options.sync == Sync::full) {
     // What a power cut could still take must reach the disk before the

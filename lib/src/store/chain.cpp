@@ -9,13 +9,8 @@ namespace barrot::store {
 
 namespace {
 
-constexpr char k_hex_digits[] = "0123456789abcdef";
-
 void append_hex(std::string* out, const Digest& d) {
-  for (unsigned char c : d) {
-    *out += k_hex_digits[c >> 4];
-    *out += k_hex_digits[c & 0xf];
-  }
+  util::append_hex(out, d.data(), d.size());
 }
 
 // The metadata every document Barrot writes ends with: a content ending so

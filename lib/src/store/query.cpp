@@ -1,6 +1,7 @@
 // Store::query: read-only SQL for analytics, fenced by an authorizer.
 #include "store/database.h"
 #include "store/store_impl.h"
+#include "util/sha256.h"
 
 #include <barrot/store.h>
 
@@ -97,12 +98,8 @@ Json column_value(sqlite3_stmt* st, int i) {
   case SQLITE_BLOB: {
     const auto* p = static_cast<const unsigned char*>(sqlite3_column_blob(st, i));
     const int n = sqlite3_column_bytes(st, i);
-    static const char* k_hex = "0123456789abcdef";
     std::string hex = "x'";
-    for (int k = 0; k < n; ++k) {
-      hex += k_hex[p[k] >> 4];
-      hex += k_hex[p[k] & 15];
-    }
+    util::append_hex(&hex, p, static_cast<std::size_t>(n));
     return hex + "'";
   }
   default: {

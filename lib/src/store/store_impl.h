@@ -107,6 +107,13 @@ struct Store::Impl {
   // mirror lock held exclusive and the mirror complete up to the newest row.
   Status advance_checkpoint(std::int64_t unchecked_rows, bool fts_now);
 
+  // Makes the next reconciliation read the whole log and every row past
+  // `mirrored_upto` (the checkpoint's seq, if that is lower): for rows whose
+  // lines may already lie before the checkpoint's log offset (an import in
+  // place) or that go in below it (a restore). REQUIRES: a write transaction
+  // open. Throws SQLite::Exception.
+  void rewind_checkpoint_in_txn(std::int64_t mirrored_upto);
+
   // Adds every action past fts_state.indexed_seq to the full-text index and
   // records it. REQUIRES: a write transaction open. Throws SQLite::Exception.
   void index_fts_in_txn(TimeUs now);

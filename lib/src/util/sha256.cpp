@@ -35,14 +35,18 @@ std::string Sha256::hex_digest() {
   if (EVP_DigestFinal_ex(m_ctx->md, digest, &len) != 1) {
     throw std::runtime_error("SHA-256 failed");
   }
-  static constexpr char k_hex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out += k_hex[digest[i] >> 4];
-    out += k_hex[digest[i] & 0xf];
-  }
+  append_hex(&out, digest, len);
   return out;
+}
+
+void append_hex(std::string* out, const unsigned char* data, std::size_t n) {
+  static constexpr char k_hex[] = "0123456789abcdef";
+  out->reserve(out->size() + 2 * n);
+  for (std::size_t i = 0; i < n; ++i) {
+    *out += k_hex[data[i] >> 4];
+    *out += k_hex[data[i] & 0xf];
+  }
 }
 
 namespace {

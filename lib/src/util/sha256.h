@@ -2,6 +2,7 @@
 // present), as lowercase hex: what `sha256sum` prints.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,6 +26,10 @@ private:
 };
 
 std::string sha256_hex(std::string_view data);
+
+// Appends `n` bytes as lowercase hex, two digits a byte (how sha256sum
+// prints a digest).
+void append_hex(std::string* out, const unsigned char* data, std::size_t n);
 
 // The digest of `a` followed by `b`, as 32 raw bytes into `out`: the hash
 // chain's, once per snapshot written or checked. Computed here, without

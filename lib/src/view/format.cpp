@@ -1,3 +1,4 @@
+#include "store/chain.h"
 #include "util/fs.h"
 #include "util/utf8.h"
 #include "view/records.h"
@@ -519,9 +520,8 @@ Json to_json(const ChainReport& r) {
 namespace {
 
 bool is_hash_hex(std::string_view s) {
-  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
+  store::Digest unused;
+  return store::from_hex(s, &unused);
 }
 
 } // namespace
