@@ -1,11 +1,14 @@
-# Several processes write one store at once: every snapshot exactly once in
+# Several processes write one store at once (two of them mirroring on a
+# background thread): every snapshot exactly once in
 # the database, as a file and as a log line; every line valid JSON.
 source "$(dirname "$0")/lib.sh"
 
 pids=()
 for w in 1 2 3 4; do
   batch=$(( w % 2 == 0 ? 7 : 1 ))
-  "$WRITER" "$BARROT_SNAPSHOTS_DIR" 300 "$batch" 50 > "$T/acked.$w" 2>"$T/err.$w" &
+  # Writers 3 and 4 mirror on their background thread.
+  BARROT_TEST_BACKGROUND=$(( w > 2 )) \
+    "$WRITER" "$BARROT_SNAPSHOTS_DIR" 300 "$batch" 50 > "$T/acked.$w" 2>"$T/err.$w" &
   pids+=($!)
 done
 for _ in 1 2 3; do "$BARROT" track cli_writer '{"from":"cli"}' -q >> "$T/acked.cli"; done

@@ -6,7 +6,9 @@
 // COUNT 0 writes until killed. BATCH > 1 uses record_actions. Every
 // PERIODIC_EVERY-th write is a periodic snapshot (0: none). With
 // BARROT_TEST_AT=<microseconds> every action claims that same time, so
-// concurrent writers collide on every id.
+// concurrent writers collide on every id. With BARROT_TEST_BACKGROUND=1 the
+// store mirrors on its background thread (Options::background_mirror): an id
+// is printed once committed, before its files are written.
 #include <barrot/barrot.h>
 
 #include <unistd.h>
@@ -25,6 +27,8 @@ int main(int argc, char** argv) {
   const long count = std::atol(argv[2]);
   const long batch = argc > 3 ? std::max(1L, std::atol(argv[3])) : 1;
   const long periodic_every = argc > 4 ? std::atol(argv[4]) : 0;
+  const char* background = std::getenv("BARROT_TEST_BACKGROUND");
+  options.background_mirror = background != nullptr && std::string(background) == "1";
   auto store = barrot::Store::Open(options);
   if (!store.ok()) {
     std::fprintf(stderr, "open: %s\n", store.status().ToString().c_str());
@@ -64,6 +68,11 @@ int main(int argc, char** argv) {
       std::printf("%s\n", snap.id.c_str());
     }
     std::fflush(stdout);
+  }
+  barrot::Status flushed = (*store)->flush();
+  if (!flushed.ok()) {
+    std::fprintf(stderr, "flush: %s\n", flushed.ToString().c_str());
+    return 1;
   }
   return 0;
 }

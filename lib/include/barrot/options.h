@@ -45,6 +45,17 @@ struct Options {
   // committed since the last reconciliation (a crash between commit and
   // mirror). Cheap: it looks only past the last checkpoint. Default: true.
   bool reconcile_on_open = true;
+
+  // Write action snapshots' mirror files and log lines on a background
+  // thread: record_action and record_actions return once the snapshots are
+  // committed (as durable as ever: the database is the source of truth), and
+  // the next write's transaction overlaps the file system work of the last.
+  // Their files and lines follow within milliseconds, in commit order;
+  // Store::flush() waits for them, and closing the Store flushes. For
+  // long-lived writers that record many snapshots; a process that writes one
+  // snapshot and exits gains nothing. Periodic snapshots are mirrored in the
+  // call, as without it. Default: false.
+  bool background_mirror = false;
 };
 
 } // namespace barrot

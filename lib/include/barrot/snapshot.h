@@ -108,7 +108,9 @@ struct Snapshot {
 
   // Set by the write calls only: OK when the mirror files were written, else
   // why not. The snapshot is committed to the database either way, and the
-  // next open or `barrot repair` writes the missing mirror files.
+  // next open or `barrot repair` writes the missing mirror files. With
+  // Options::background_mirror an action's files are written after the call
+  // returns: OK here, and Store::flush() reports what failed.
   Status mirror;
   // Set by the write calls only.
   std::optional<ChainRecord> chain;

@@ -168,6 +168,15 @@ public:
   // Records one periodic snapshot and updates latest_periodic.json.
   Result<Snapshot> record_periodic(const PeriodicInput& input);
 
+  // With Options::background_mirror: waits until every snapshot written so
+  // far has its file and log line, and returns the first error met writing
+  // them since the last flush (IOError, say, for a full disk). The snapshots
+  // concerned are committed either way, and the next reconciliation (this
+  // Store's close, the next open, or `barrot repair`) writes what is missing.
+  // Without background_mirror, writes are mirrored in the call and this
+  // returns OK at once.
+  Status flush();
+
   // --- Reading --------------------------------------------------------------
 
   // NotFound when no snapshot has this id; InvalidArgument when `id` is not a

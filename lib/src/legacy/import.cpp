@@ -266,7 +266,7 @@ public:
   Inserter(Store::Impl& impl, ImportReport& report)
       : m_impl(impl), m_report(report),
         m_existing(*impl.db, "SELECT document, seq FROM snapshots WHERE snapshot_id = ?") {
-    m_base_seq = impl.db->execAndGet("SELECT coalesce(max(seq), 0) FROM snapshots").getInt64();
+    m_base_seq = impl.db->execAndGet("SELECT coalesce(max(seq), 0) FROM snapshot_rows").getInt64();
     Status s = impl.chain_head_in_txn(&m_prev);
     if (!s.ok()) {
       throw std::runtime_error(s.message());

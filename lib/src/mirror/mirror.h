@@ -8,7 +8,10 @@
 // commit whose mirroring is still in flight. The lock is always taken before
 // the SQLite write lock.
 //
-// Thread-safety: one thread at a time.
+// Thread-safety: one thread at a time, except that a Store's background
+// mirror (store/background_mirror.h) writes snapshot files and appends lines
+// on its thread while the Store's thread checks file_exists() and takes the
+// lock; the lock hook drains the background mirror before anything else.
 #pragma once
 
 #include "util/fs.h"
@@ -17,6 +20,7 @@
 #include <barrot/status.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -56,8 +60,15 @@ public:
   // The store's lock taken through its gate, so that an exclusive taker
   // (verify, repair, import, archive) is not starved by a stream of writers.
   Status lock_store(util::FileLock* lock, util::FileLock::Mode mode, int timeout_ms) const {
+    if (mode == util::FileLock::Mode::exclusive && m_before_exclusive) {
+      m_before_exclusive();
+    }
     return lock->lock_through(m_gate_fd.get(), m_lock_fd.get(), mode, timeout_ms);
   }
+  // Called before this process takes the store's lock exclusive: the Store
+  // lets its background mirror finish (a shared hold of its own would
+  // otherwise make the exclusive lock wait for itself).
+  void set_before_exclusive(std::function<void()> fn) { m_before_exclusive = std::move(fn); }
   // Serializes updates of latest_periodic.json (query newest, then write).
   int latest_lock_fd() const { return m_latest_lock_fd.get(); }
   Sync sync() const { return m_sync; }
@@ -112,6 +123,7 @@ private:
   util::UniqueFd m_latest_lock_fd;
   util::UniqueFd m_log_fd;
   std::int64_t m_log_inode = 0;
+  std::function<void()> m_before_exclusive;
 };
 
 } // namespace barrot::mirror

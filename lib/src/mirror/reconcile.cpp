@@ -197,8 +197,8 @@ Status Store::Impl::write_latest_from_db() {
   std::string text;
   BARROT_TRY(store::guarded("cannot read the latest periodic snapshot", [&]() -> Status {
     SQLite::Statement st(*db,
-                         "SELECT seq, document, chain_prev FROM snapshots WHERE snapshot_type = "
-                         "'periodic' ORDER BY ts_us DESC, seq DESC LIMIT 1");
+                         "SELECT seq, document, chain_prev FROM snapshot_rows WHERE "
+                         "snapshot_type = 'periodic' ORDER BY ts_us DESC, seq DESC LIMIT 1");
     if (st.executeStep()) {
       BARROT_TRY_ASSIGN(text, mirror_file_of(st, 0, 1, 2));
     }
@@ -214,12 +214,12 @@ Status Store::Impl::write_latest_from_db() {
 
 void Store::Impl::index_fts_in_txn(TimeUs now) {
   db->exec("INSERT INTO snapshots_fts (rowid, action_type, details) "
-           "SELECT seq, action_type, details FROM snapshots "
+           "SELECT seq, action_type, details FROM snapshot_rows "
            "WHERE seq > (SELECT indexed_seq FROM fts_state WHERE id = 1) "
            "AND snapshot_type = 'action' ORDER BY seq");
   SQLite::Statement mark(*db,
                          "UPDATE fts_state SET indexed_seq = (SELECT coalesce(max(seq), 0) "
-                         "FROM snapshots), updated_us = ? WHERE id = 1");
+                         "FROM snapshot_rows), updated_us = ? WHERE id = 1");
   mark.bind(1, now);
   mark.exec();
 }
@@ -244,7 +244,7 @@ Status Store::Impl::advance_checkpoint(std::int64_t unchecked_rows, bool fts_now
       std::vector<std::string> names;
       BARROT_TRY(store::guarded("cannot list new snapshots", [&]() -> Status {
         SQLite::Statement st(*db,
-                             "SELECT snapshot_id FROM snapshots WHERE seq > "
+                             "SELECT snapshot_id FROM snapshot_rows WHERE seq > "
                              "(SELECT seq FROM mirror_checkpoint WHERE id = 1)");
         while (st.executeStep()) {
           names.push_back(mirror::Mirror::file_name(st.getColumn(0).getString()));
@@ -259,12 +259,12 @@ Status Store::Impl::advance_checkpoint(std::int64_t unchecked_rows, bool fts_now
   mirror::LogIdentity log;
   BARROT_TRY(mirror->log_identity(&log));
   BARROT_TRY(store::guarded("cannot move the mirror checkpoint", [&]() -> Status {
-    SQLite::Transaction txn(*db, SQLite::TransactionBehavior::IMMEDIATE);
+    WriteTxn txn(*this);
     // Full-text index: the actions it has not seen, in one batch, once enough
     // are waiting (or enough time passed) for a batch to pay off.
     const TimeUs now = util::realtime_us();
     SQLite::Statement due(*db,
-                          "SELECT (SELECT coalesce(max(seq), 0) FROM snapshots) - indexed_seq "
+                          "SELECT (SELECT coalesce(max(seq), 0) FROM snapshot_rows) - indexed_seq "
                           ">= ? OR ? - updated_us >= ? FROM fts_state WHERE id = 1");
     due.bind(1, k_fts_batch_rows);
     due.bind(2, now);
@@ -274,7 +274,8 @@ Status Store::Impl::advance_checkpoint(std::int64_t unchecked_rows, bool fts_now
     }
     SQLite::Statement st(*db,
                          "UPDATE mirror_checkpoint SET seq = (SELECT coalesce(max(seq), 0) FROM "
-                         "snapshots), log_offset = ?, log_inode = ?, updated_us = ? WHERE id = 1");
+                         "snapshot_rows), log_offset = ?, log_inode = ?, updated_us = ? "
+                         "WHERE id = 1");
     st.bind(1, log.size);
     st.bind(2, log.inode);
     st.bind(3, util::realtime_us());
@@ -282,7 +283,7 @@ Status Store::Impl::advance_checkpoint(std::int64_t unchecked_rows, bool fts_now
     txn.commit();
     return Status::OK();
   }));
-  self_mirrored.clear();
+  clear_self_mirrored();
   last_checkpoint_mono_us = util::monotonic_us();
   return Status::OK();
 }
@@ -328,7 +329,7 @@ Status Store::Impl::reconcile(int wait_ms) {
     BARROT_TRY(read_checkpoint(*db, &cp));
     mirror::LogIdentity log;
     BARROT_TRY(mirror->log_identity(&log));
-    const std::int64_t newest = db->execAndGet("SELECT coalesce(max(seq), 0) FROM snapshots");
+    const std::int64_t newest = db->execAndGet("SELECT coalesce(max(seq), 0) FROM snapshot_rows");
     if (newest == cp.seq && log.size == cp.log_offset && log.inode == cp.log_inode) {
       return Status::OK();
     }
@@ -366,9 +367,10 @@ Status Store::Impl::reconcile_locked() {
   std::unordered_map<std::string, std::size_t> row_by_id;
   BARROT_TRY(store::guarded("cannot read new snapshots", [&]() -> Status {
     SQLite::Statement st(*db,
-                         "SELECT seq, snapshot_id, snapshot_type, document, chain_prev FROM "
-                         "snapshots WHERE seq > ? ORDER BY seq");
+                         std::string("SELECT seq, snapshot_id, snapshot_type, chain_prev, ") +
+                             k_document_columns + " FROM snapshot_rows WHERE seq > ? ORDER BY seq");
     st.bind(1, cp.seq);
+    std::string buffer;
     while (st.executeStep()) {
       Row row{st.getColumn(0).getInt64(),
               st.getColumn(1).getString(),
@@ -377,8 +379,8 @@ Status Store::Impl::reconcile_locked() {
               "",
               ""};
       if (!is_self_mirrored(row.seq)) {
-        const std::string document = st.getColumn(3).getString();
-        BARROT_TRY_ASSIGN(store::ChainLink link, row_link(st, 0, 4, document));
+        const std::string_view document = stored_document(st, 4, &buffer);
+        BARROT_TRY_ASSIGN(store::ChainLink link, row_link(st, 0, 3, document));
         BARROT_TRY_ASSIGN(row.line, store::mirror_line(document, link));
         BARROT_TRY_ASSIGN(row.file, store::mirror_file(document, link));
       }

@@ -426,7 +426,7 @@ Result<std::int64_t> Store::count(const SearchFilter& filter) {
 Result<std::int64_t> Store::newest_seq() {
   std::int64_t n = 0;
   BARROT_TRY(store::guarded("cannot read the store", [&]() -> Status {
-    n = m_impl->db->execAndGet("SELECT coalesce(max(seq), 0) FROM snapshots").getInt64();
+    n = m_impl->db->execAndGet("SELECT coalesce(max(seq), 0) FROM snapshot_rows").getInt64();
     return Status::OK();
   }));
   return n;

@@ -394,12 +394,35 @@ Status Store::Impl::chain_head_in_txn(store::Digest* out) {
 
 // --- Store::Impl --------------------------------------------------------------
 
+Store::Impl::WriteTxn::WriteTxn(Impl& impl) : m_impl(impl) {
+  if (!impl.begin_stmt) {
+    impl.begin_stmt = std::make_unique<SQLite::Statement>(*impl.db, "BEGIN IMMEDIATE");
+    impl.commit_stmt = std::make_unique<SQLite::Statement>(*impl.db, "COMMIT");
+  }
+  impl.begin_stmt->reset();
+  impl.begin_stmt->exec();
+}
+
+Store::Impl::WriteTxn::~WriteTxn() {
+  if (m_open) {
+    // A failed COMMIT or an exception left the transaction open.
+    sqlite3_exec(m_impl.db->getHandle(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+}
+
+void Store::Impl::WriteTxn::commit() {
+  m_impl.commit_stmt->reset();
+  m_impl.commit_stmt->exec();
+  m_open = false;
+}
+
 TimeUs Store::Impl::next_action_time() {
   last_action_ts = std::max(now_us(), last_action_ts + 1);
   return last_action_ts;
 }
 
 void Store::Impl::note_self_mirrored(std::int64_t seq) {
+  std::lock_guard<std::mutex> lock(self_mirrored_mu);
   if (!self_mirrored.empty() && self_mirrored.back().second + 1 == seq) {
     self_mirrored.back().second = seq;
   } else {
@@ -407,7 +430,27 @@ void Store::Impl::note_self_mirrored(std::int64_t seq) {
   }
 }
 
+bool Store::Impl::any_self_mirrored() const {
+  std::lock_guard<std::mutex> lock(self_mirrored_mu);
+  return !self_mirrored.empty();
+}
+
+void Store::Impl::clear_self_mirrored() {
+  std::lock_guard<std::mutex> lock(self_mirrored_mu);
+  self_mirrored.clear();
+}
+
+void Store::Impl::drain_background() {
+  if (background) {
+    Status s = background->drain();
+    if (!s.ok() && background_error.ok()) {
+      background_error = std::move(s);
+    }
+  }
+}
+
 bool Store::Impl::is_self_mirrored(std::int64_t seq) const {
+  std::lock_guard<std::mutex> lock(self_mirrored_mu);
   auto it = std::upper_bound(self_mirrored.begin(),
                              self_mirrored.end(),
                              seq,
@@ -421,10 +464,23 @@ bool Store::Impl::is_self_mirrored(std::int64_t seq) const {
 
 Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
                                       std::vector<Status>* mirror_status) {
+  const bool in_background =
+      background && std::all_of(rows->begin(), rows->end(), [](const PendingRow& row) {
+        return row.type == SnapshotType::action;
+      });
+  // latest_periodic.json is written from the database, by this thread: the
+  // background mirror's snapshots go first.
+  if (!in_background) {
+    drain_background();
+  }
   util::FileLock lock;
-  BARROT_TRY(mirror->lock_store(&lock, util::FileLock::Mode::shared, options.busy_timeout_ms));
-  BARROT_TRY(store::guarded("cannot record snapshot", [&]() -> Status {
-    SQLite::Transaction txn(*db, SQLite::TransactionBehavior::IMMEDIATE);
+  if (in_background) {
+    BARROT_TRY(background->hold());
+  } else {
+    BARROT_TRY(mirror->lock_store(&lock, util::FileLock::Mode::shared, options.busy_timeout_ms));
+  }
+  Status committed = store::guarded("cannot record snapshot", [&]() -> Status {
+    WriteTxn txn(*this);
     SQLite::Statement& st = *insert_stmt;
     store::Digest prev;
     BARROT_TRY(chain_head_in_txn(&prev));
@@ -455,7 +511,25 @@ Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
       head_hash = prev;
     }
     return Status::OK();
-  }));
+  });
+  if (in_background) {
+    if (!committed.ok()) {
+      background->release();
+      return committed;
+    }
+    std::vector<store::MirrorItem> items;
+    items.reserve(rows->size());
+    for (const PendingRow& row : *rows) {
+      items.push_back(store::MirrorItem{row.id, row.document, row.compact, row.chain});
+    }
+    background->submit(std::move(items));
+    mirror_status->assign(rows->size(), Status::OK());
+    if (util::monotonic_us() - last_checkpoint_mono_us > k_checkpoint_interval_us) {
+      (void)reconcile(/*wait_ms=*/0); // drains the background mirror first
+    }
+    return Status::OK();
+  }
+  BARROT_TRY(committed);
 
   mirror_status->assign(rows->size(), Status::OK());
   std::string lines;
@@ -510,7 +584,8 @@ Store::Store(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 
 Store::~Store() {
   if (m_impl && m_impl->options.access == Access::read_write) {
-    if (!m_impl->self_mirrored.empty()) {
+    m_impl->background.reset(); // writes everything queued
+    if (m_impl->any_self_mirrored()) {
       // Leave a fresh checkpoint so the next open has nothing to look at.
       (void)m_impl->reconcile(/*wait_ms=*/0);
     }
@@ -553,6 +628,14 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
       return Status::OK();
     }));
     impl->last_checkpoint_mono_us = util::monotonic_us();
+    if (options.background_mirror) {
+      Impl* raw = impl.get();
+      impl->background = std::make_unique<store::BackgroundMirror>(
+          impl->mirror.get(), options.busy_timeout_ms, [raw](std::int64_t seq) {
+            raw->note_self_mirrored(seq);
+          });
+      impl->mirror->set_before_exclusive([raw] { raw->drain_background(); });
+    }
     if (options.reconcile_on_open) {
       BARROT_TRY(impl->reconcile(k_open_reconcile_wait_ms));
     }
@@ -582,6 +665,11 @@ Snapshot to_snapshot(PendingRow&& row, Status mirror) {
 }
 
 } // namespace
+
+Status Store::flush() {
+  m_impl->drain_background();
+  return std::exchange(m_impl->background_error, Status::OK());
+}
 
 Result<Snapshot> Store::record_action(const ActionInput& input) {
   BARROT_TRY_ASSIGN(auto snapshots, record_actions({input}));
@@ -867,7 +955,7 @@ Result<std::int64_t> Store::mirror_backlog() {
     // Live writers move the checkpoint at least every minute; rows past a
     // checkpoint older than two are what a crash or a stuck writer left.
     SQLite::Statement st(*m_impl->db,
-                         "SELECT seq FROM snapshots WHERE seq > "
+                         "SELECT seq FROM snapshot_rows WHERE seq > "
                          "(SELECT seq FROM mirror_checkpoint WHERE id = 1) AND "
                          "(SELECT updated_us FROM mirror_checkpoint WHERE id = 1) < ?");
     st.bind(1, now_us() - 2 * k_checkpoint_interval_us);

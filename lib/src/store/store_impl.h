@@ -3,6 +3,7 @@
 #pragma once
 
 #include "mirror/mirror.h"
+#include "store/background_mirror.h"
 #include "store/chain.h"
 #include "store/database.h"
 
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,15 +54,40 @@ struct Store::Impl {
   store::WalState wal; // declared before db: the connection's hook points here
   std::unique_ptr<SQLite::Database> db;
   std::unique_ptr<mirror::Mirror> mirror;
+  // With Options::background_mirror: the thread that writes action
+  // snapshots' files and lines after their commit. Declared after `mirror`,
+  // so it stops before the mirror closes.
+  std::unique_ptr<store::BackgroundMirror> background;
+  Status background_error; // met by the background mirror since the last flush
 
   // Seq ranges this process committed and mirrored since the last checkpoint:
   // reconciliation need not re-read them. [first, last] inclusive, ascending.
+  // Guarded by self_mirrored_mu: the background mirror adds to it.
   std::vector<std::pair<std::int64_t, std::int64_t>> self_mirrored;
+  mutable std::mutex self_mirrored_mu;
   std::int64_t last_checkpoint_mono_us = 0;
 
   std::unique_ptr<SQLite::Statement> insert_stmt;
   std::unique_ptr<SQLite::Statement> chain_head_stmt;
   std::unique_ptr<SQLite::Statement> chain_tail_stmt;
+  std::unique_ptr<SQLite::Statement> begin_stmt;  // BEGIN IMMEDIATE
+  std::unique_ptr<SQLite::Statement> commit_stmt; // COMMIT
+
+  // An IMMEDIATE transaction through the two statements above, prepared once
+  // per Store (SQLite::Transaction parses BEGIN and COMMIT again each time).
+  // Rolled back on destruction unless committed. Throws SQLite::Exception.
+  class WriteTxn {
+  public:
+    explicit WriteTxn(Impl& impl);
+    ~WriteTxn();
+    WriteTxn(const WriteTxn&) = delete;
+    WriteTxn& operator=(const WriteTxn&) = delete;
+    void commit();
+
+  private:
+    Impl& m_impl;
+    bool m_open = true;
+  };
 
   // The chain record this Store last committed: the next write links to it
   // without hashing again when no other process wrote in between.
@@ -147,6 +174,12 @@ struct Store::Impl {
 
   void note_self_mirrored(std::int64_t seq);
   bool is_self_mirrored(std::int64_t seq) const;
+  bool any_self_mirrored() const;
+  void clear_self_mirrored();
+
+  // Waits for the background mirror (if any) to write everything queued,
+  // keeping the first error it met for Store::flush.
+  void drain_background();
 };
 
 // The chain link of a row selected with its seq in column `seq_col` and its

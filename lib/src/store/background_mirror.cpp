@@ -1,0 +1,145 @@
+#include "store/background_mirror.h"
+
+#include "util/time.h"
+
+#include <utility>
+
+namespace barrot::store {
+
+namespace {
+
+// Snapshots queued at most before hold() waits: bounds the memory a fast
+// writer can pile up ahead of a slow disk, and how long a drain can take
+// (a few tens of milliseconds).
+constexpr std::size_t k_max_queued_items = 256;
+
+// The lock is let go between two holds once it has been held this long
+// without a break, so an exclusive waiter (repair, an archive run, another
+// process's reconciliation) is not starved by a writer that never pauses.
+constexpr std::int64_t k_max_hold_us = 50'000;
+
+} // namespace
+
+BackgroundMirror::BackgroundMirror(mirror::Mirror* mirror,
+                                   int busy_timeout_ms,
+                                   std::function<void(std::int64_t)> on_mirrored)
+    : m_mirror(mirror), m_busy_timeout_ms(busy_timeout_ms), m_on_mirrored(std::move(on_mirrored)),
+      m_thread([this] { run(); }) {}
+
+BackgroundMirror::~BackgroundMirror() {
+  {
+    std::lock_guard<std::mutex> lock(m_mu);
+    m_stop = true;
+  }
+  m_work.notify_all();
+  m_thread.join(); // the worker empties the queue before it stops
+  std::lock_guard<std::mutex> lock(m_mu);
+  m_lock.unlock();
+}
+
+Status BackgroundMirror::hold() {
+  std::unique_lock<std::mutex> lock(m_mu);
+  m_progress.wait(lock, [this] { return m_queued_items < k_max_queued_items; });
+  if (m_holds > 0 && util::monotonic_us() - m_locked_since_us > k_max_hold_us) {
+    // Let the lock go once everything queued is written; take it again
+    // below, behind whoever closed the gate meanwhile.
+    m_progress.wait(lock, [this] { return m_holds == 0; });
+  }
+  if (m_holds == 0 && !m_lock.held()) {
+    BARROT_TRY(m_mirror->lock_store(&m_lock, util::FileLock::Mode::shared, m_busy_timeout_ms));
+    m_locked_since_us = util::monotonic_us();
+  }
+  ++m_holds;
+  return Status::OK();
+}
+
+void BackgroundMirror::release() {
+  std::lock_guard<std::mutex> lock(m_mu);
+  --m_holds;
+  unlock_if_unheld();
+}
+
+void BackgroundMirror::submit(std::vector<MirrorItem> items) {
+  {
+    std::lock_guard<std::mutex> lock(m_mu);
+    m_queued_items += items.size();
+    m_queue.push_back(std::move(items));
+  }
+  m_work.notify_one();
+}
+
+Status BackgroundMirror::drain() {
+  std::unique_lock<std::mutex> lock(m_mu);
+  m_progress.wait(lock, [this] { return m_queue.empty() && !m_busy; });
+  return std::exchange(m_error, Status::OK());
+}
+
+void BackgroundMirror::unlock_if_unheld() {
+  if (m_holds == 0) {
+    m_lock.unlock();
+  }
+}
+
+void BackgroundMirror::run() {
+  for (;;) {
+    std::deque<std::vector<MirrorItem>> jobs;
+    {
+      std::unique_lock<std::mutex> lock(m_mu);
+      m_work.wait(lock, [this] { return m_stop || !m_queue.empty(); });
+      if (m_queue.empty()) {
+        return; // stopping, and nothing left to write
+      }
+      jobs.swap(m_queue);
+      m_queued_items = 0;
+      m_busy = true;
+    }
+    m_progress.notify_all(); // room in the queue
+
+    // Everything taken at once: its files, then its lines in one append, in
+    // commit order.
+    Status first_error;
+    std::vector<std::pair<std::int64_t, bool>> written; // seq, file written
+    std::string lines;
+    for (auto& job : jobs) {
+      for (MirrorItem& item : job) {
+        Status s =
+            m_mirror->write_snapshot_file(item.id, pretty_with_chain(&item.document, item.chain));
+        if (!s.ok() && first_error.ok()) {
+          first_error = s;
+        }
+        Result<std::string> line = mirror_line(item.compact, item.chain);
+        if (line.ok()) {
+          lines += *line;
+          lines += '\n';
+        } else if (first_error.ok()) {
+          first_error = line.status();
+        }
+        written.emplace_back(item.chain.seq, s.ok() && line.ok());
+      }
+    }
+    Status logged = lines.empty() ? Status::OK() : m_mirror->append_log(lines);
+    if (!logged.ok() && first_error.ok()) {
+      first_error = logged;
+    }
+    if (logged.ok()) {
+      for (const auto& [seq, ok] : written) {
+        if (ok) {
+          m_on_mirrored(seq);
+        }
+      }
+    }
+
+    {
+      std::lock_guard<std::mutex> lock(m_mu);
+      if (!first_error.ok() && m_error.ok()) {
+        m_error = first_error;
+      }
+      m_holds -= static_cast<int>(jobs.size());
+      m_busy = false;
+      unlock_if_unheld();
+    }
+    m_progress.notify_all();
+  }
+}
+
+} // namespace barrot::store
