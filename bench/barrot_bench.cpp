@@ -3,7 +3,7 @@
 // (except the rows that say fsync). Prints rates and ratios; see
 // docs/performance.md for how to read them.
 //
-//   barrot_bench [--n N] [--batch B] [--full-n N] [--runs R] [--dir DIR]
+//   barrot_bench [--n N] [--batch B] [--full-n N] [--rounds K] [--runs R] [--dir DIR]
 //                [--baseline PY] [--python EXE] [--only GROUPS] [--smoke] [--cleanup]
 //
 // Outputs are kept (in ./bench-out-XXXXXX unless --dir) unless --cleanup:
@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -43,6 +44,7 @@ struct Config {
   long batch = 100;   // batch size for record_actions
   long full_n = 2000; // writes in the fsync rows
   int runs = 15;      // process starts per process row
+  int rounds = 3;     // interleaved rounds of the in-process rows
   std::string dir;    // base directory; default: a new one under the cwd
   std::string baseline = BARROT_DEFAULT_BASELINE;
   std::string python = "/usr/bin/python3";
@@ -306,7 +308,8 @@ double periodic_ms(const std::string& dir, int runs, std::int64_t* processes) {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: barrot_bench [--n N] [--batch B] [--full-n N] [--runs R] [--dir DIR]\n"
+               "usage: barrot_bench [--n N] [--batch B] [--full-n N] [--rounds K] [--runs R]\n"
+               "                    [--dir DIR]\n"
                "                    [--baseline PY] [--python EXE] [--only GROUPS] [--smoke]\n"
                "                    [--cleanup]\n"
                "GROUPS: comma-separated, of python,single,batch,sqlite,files,full,periodic,"
@@ -328,6 +331,8 @@ int main(int argc, char** argv) {
       c.batch = std::atol(next().c_str());
     } else if (a == "--full-n") {
       c.full_n = std::atol(next().c_str());
+    } else if (a == "--rounds") {
+      c.rounds = std::atoi(next().c_str());
     } else if (a == "--runs") {
       c.runs = std::atoi(next().c_str());
     } else if (a == "--dir") {
@@ -344,11 +349,12 @@ int main(int argc, char** argv) {
       c.n = 500;
       c.full_n = 50;
       c.runs = 3;
+      c.rounds = 1;
     } else {
       return usage();
     }
   }
-  if (c.n <= 0 || c.batch <= 0 || c.full_n <= 0 || c.runs <= 0) {
+  if (c.n <= 0 || c.batch <= 0 || c.full_n <= 0 || c.runs <= 0 || c.rounds <= 0) {
     return usage();
   }
   if (c.dir.empty()) {
@@ -360,72 +366,104 @@ int main(int argc, char** argv) {
     c.dir = templ;
   }
   c.dir = std::filesystem::absolute(c.dir).string();
-  std::printf("barrot_bench: n=%ld batch=%ld full_n=%ld runs=%d dir=%s\n",
+  std::printf("barrot_bench: n=%ld batch=%ld full_n=%ld rounds=%d runs=%d dir=%s\n",
               c.n,
               c.batch,
               c.full_n,
+              c.rounds,
               c.runs,
               c.dir.c_str());
   std::printf("%-46s %14s %12s   %s\n", "what", "rate", "each", "ratio");
 
-  // A row group not asked for (--only) reads -1 and is not printed.
-  auto run = [&](const char* group, auto f) { return c.wants(group) ? f() : -1.0; };
-  const double py = run("python", [&] { return python_rate(c, c.dir + "/py"); });
-  const double one = run(
-      "single", [&] { return barrot_single(c.dir + "/single", c.n, barrot::Sync::normal, false); });
-  const double one_bg = run("single", [&] {
-    return barrot_single(c.dir + "/single_bg", c.n, barrot::Sync::normal, true);
-  });
-  const double bat =
-      run("batch", [&] { return barrot_batched(c.dir + "/batch", c.n, c.batch, false); });
-  const double bat_bg =
-      run("batch", [&] { return barrot_batched(c.dir + "/batch_bg", c.n, c.batch, true); });
-  const double raw1 = run("sqlite", [&] { return raw_sqlite(c.dir + "/raw1", c.n, 1); });
-  const double rawb = run("sqlite", [&] { return raw_sqlite(c.dir + "/rawb", c.n, c.batch); });
-  const double cw = run("files", [&] { return small_files(c.dir + "/files_cw", c.n, false); });
-  const double cwr = run("files", [&] { return small_files(c.dir + "/files_cwr", c.n, true); });
-  const double full = run(
-      "full", [&] { return barrot_single(c.dir + "/full", c.full_n, barrot::Sync::full, false); });
-  const double full_bg = run("full", [&] {
-    return barrot_single(c.dir + "/full_bg", c.full_n, barrot::Sync::full, true);
-  });
-  const double fs = run("full", [&] { return append_fsync(c.dir + "/fsync", c.full_n); });
-
-  // ratio(x / y) when both were measured, else nothing.
-  auto against = [](double x, double y, const char* what, const char* goal) {
-    return x > 0 && y > 0 ? ratio(x / y, what, goal) : std::string();
+  // The in-process rows run in `rounds` interleaved rounds, each in a
+  // directory of its own: a row's rate is its median over the rounds, and a
+  // ratio the median of the ratios measured within each round, so that the
+  // machine's drift from one minute to the next (1.5-2x here) does not land
+  // on one side of a ratio. A row group not asked for (--only) is not run.
+  enum Row { py, one, one_bg, bat, bat_bg, raw1, rawb, cw, cwr, full, full_bg, fs, k_rows };
+  std::array<std::vector<double>, k_rows> rates;
+  for (int r = 1; r <= c.rounds; ++r) {
+    const std::string d = c.dir + "/round" + std::to_string(r);
+    auto run = [&](Row which, const char* group, auto f) {
+      if (c.wants(group)) {
+        rates[which].push_back(f());
+      }
+    };
+    run(py, "python", [&] { return python_rate(c, d + "/py"); });
+    run(one, "single", [&] {
+      return barrot_single(d + "/single", c.n, barrot::Sync::normal, false);
+    });
+    run(one_bg, "single", [&] {
+      return barrot_single(d + "/single_bg", c.n, barrot::Sync::normal, true);
+    });
+    run(bat, "batch", [&] { return barrot_batched(d + "/batch", c.n, c.batch, false); });
+    run(bat_bg, "batch", [&] { return barrot_batched(d + "/batch_bg", c.n, c.batch, true); });
+    run(raw1, "sqlite", [&] { return raw_sqlite(d + "/raw1", c.n, 1); });
+    run(rawb, "sqlite", [&] { return raw_sqlite(d + "/rawb", c.n, c.batch); });
+    run(cw, "files", [&] { return small_files(d + "/files_cw", c.n, false); });
+    run(cwr, "files", [&] { return small_files(d + "/files_cwr", c.n, true); });
+    run(full, "full", [&] {
+      return barrot_single(d + "/full", c.full_n, barrot::Sync::full, false);
+    });
+    run(full_bg, "full", [&] {
+      return barrot_single(d + "/full_bg", c.full_n, barrot::Sync::full, true);
+    });
+    run(fs, "full", [&] { return append_fsync(d + "/fsync", c.full_n); });
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? -1.0 : v[v.size() / 2];
   };
-  if (py > 0) {
-    row("python baseline (legacy write path)", py, "1.00x baseline");
+  auto rate = [&](Row which) { return median(rates[which]); };
+  // The median ratio x/y over the rounds that measured both, with its range.
+  auto against = [&](Row x, Row y, const char* what, const char* goal) {
+    std::vector<double> r;
+    for (std::size_t i = 0; i < rates[x].size() && i < rates[y].size(); ++i) {
+      if (rates[x][i] > 0 && rates[y][i] > 0) {
+        r.push_back(rates[x][i] / rates[y][i]);
+      }
+    }
+    if (r.empty()) {
+      return std::string();
+    }
+    std::string out = ratio(median(r), what, goal);
+    if (r.size() > 1) {
+      char range[64];
+      std::snprintf(range,
+                    sizeof range,
+                    "  (rounds %.2f-%.2f)",
+                    *std::min_element(r.begin(), r.end()),
+                    *std::max_element(r.begin(), r.end()));
+      out += range;
+    }
+    return out;
+  };
+  auto show = [&](Row which, const char* what, const std::string& note) {
+    if (!rates[which].empty()) {
+      row(what, rate(which), note);
+    }
+  };
+  if (rate(py) > 0) {
+    row("python baseline (legacy write path)", rate(py), "1.00x baseline");
   } else if (c.wants("python")) {
     std::printf(
         "python baseline: not run (%s or %s missing)\n", c.python.c_str(), c.baseline.c_str());
   }
-  if (one > 0) {
-    row("barrot record_action (one call each)", one, against(one, py, "baseline", ">= 1.5x"));
-    row("  the same, background mirror", one_bg, against(one_bg, py, "baseline", ">= 1.5x"));
-  }
-  if (bat > 0) {
-    row("barrot record_actions (batches)", bat, against(bat, py, "baseline", ">= 3x"));
-    row("  the same, background mirror", bat_bg, against(bat_bg, py, "baseline", ">= 3x"));
-  }
-  if (raw1 > 0) {
-    row("floor: plain SQLite, 1 row per transaction",
-        raw1,
-        against(one, raw1, "(record_action / this)", ""));
-    row("floor: plain SQLite, batches", rawb, against(bat, rawb, "(record_actions / this)", ""));
-  }
-  if (cw > 0) {
-    row("ceiling: create+write a small file", cw, against(one, cw, "(record_action / this)", ""));
-    row("ceiling: create+write+rename a small file",
-        cwr,
-        against(one, cwr, "(record_action / this)", ""));
-  }
-  if (fs > 0) {
-    row("append+fsync loop", fs, "1.00x fsync baseline");
-    row("barrot record_action, sync=full", full, against(full, fs, "append+fsync", ">= 0.5x"));
-    row("  the same, background mirror", full_bg, against(full_bg, fs, "append+fsync", ">= 0.5x"));
-  }
+  show(one, "barrot record_action (one call each)", against(one, py, "baseline", ">= 1.5x"));
+  show(one_bg, "  the same, background mirror", against(one_bg, py, "baseline", ">= 1.5x"));
+  show(bat, "barrot record_actions (batches)", against(bat, py, "baseline", ">= 3x"));
+  show(bat_bg, "  the same, background mirror", against(bat_bg, py, "baseline", ">= 3x"));
+  show(raw1,
+       "floor: plain SQLite, 1 row per transaction",
+       against(one, raw1, "(record_action / this)", ""));
+  show(rawb, "floor: plain SQLite, batches", against(bat, rawb, "(record_actions / this)", ""));
+  show(cw, "ceiling: create+write a small file", against(one, cw, "(record_action / this)", ""));
+  show(cwr,
+       "ceiling: create+write+rename a small file",
+       against(one, cwr, "(record_action / this)", ""));
+  show(fs, "append+fsync loop", "1.00x fsync baseline");
+  show(full, "barrot record_action, sync=full", against(full, fs, "append+fsync", ">= 0.5x"));
+  show(full_bg, "  the same, background mirror", against(full_bg, fs, "append+fsync", ">= 0.5x"));
 
   if (c.wants("periodic")) {
     std::int64_t processes = 0;

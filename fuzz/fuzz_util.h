@@ -40,6 +40,9 @@ inline void check_chain_round_trip(const std::string& content) {
                (*back)->hash == link.hash);
     FUZZ_CHECK(store::compact(doc) == content);
   }
+  // The file is indented textually: exactly what parsing and dump(2) give.
+  Json parsed = Json::parse(*line);
+  FUZZ_CHECK(*file == store::pretty(parsed));
 }
 
 } // namespace barrot::fuzz

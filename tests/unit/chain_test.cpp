@@ -198,7 +198,12 @@ TEST_CASE("the record goes in textually or through the parser, with the same byt
   auto line = store::mirror_line(content, link); // the textual path (standard metadata)
   REQUIRE_OK(line.status());
   CHECK(*line == parsed.dump());
-  CHECK(store::pretty_with_chain(&parsed, link) == parsed.dump(2)); // idempotent on a copy
+  auto file = store::mirror_file(content, link); // indented textually
+  REQUIRE_OK(file.status());
+  CHECK(*file == parsed.dump(2));
+  // A stored document that is not JSON is refused, textual path or not.
+  CHECK(
+      store::mirror_file(content.substr(0, 40) + content.substr(60), link).status().IsCorruption());
 
   // No metadata object: the record is a top-level key.
   const std::string foreign = R"({"snapshot_id":"x","metadata":"old"})";

@@ -1,4 +1,7 @@
+#include "store/render.h"
 #include "support/test_util.h"
+
+#include <random>
 
 using namespace barrot;
 
@@ -108,4 +111,86 @@ TEST_CASE("details must be a JSON object and keep their key order", "[snapshot]"
   CHECK(overflow.status().message().find("number overflow") != std::string::npos);
   CHECK(parse_details_json("{\"a\":\"\xff\"}").status().IsInvalidArgument());
   CHECK(parse_details_json("{} {}").status().IsInvalidArgument());
+}
+
+namespace {
+
+// A random JSON value: every kind, the strings and numbers that are hardest
+// to indent around (quotes, backslashes, braces, commas and colons inside
+// strings; control characters; non-ASCII; exponents; empty containers).
+Json random_json(std::mt19937& rng, int depth) {
+  static const std::vector<std::string> strings = {"",
+                                                   "plain",
+                                                   "a\"quote",
+                                                   "back\\slash",
+                                                   "{not:an,object}",
+                                                   "[1,2]",
+                                                   "tab\there",
+                                                   "nl\nx",
+                                                   "\x01",
+                                                   "caf\xc3\xa9",
+                                                   "\xf0\x9f\x98\x80",
+                                                   "\\\"",
+                                                   "end\\",
+                                                   ": , {"};
+  const int kind = static_cast<int>(rng() % (depth > 4 ? 6 : 9));
+  switch (kind) {
+  case 0:
+    return nullptr;
+  case 1:
+    return rng() % 2 == 0;
+  case 2:
+    return static_cast<std::int64_t>(rng()) - (1LL << 31);
+  case 3: {
+    static const std::vector<double> doubles = {0.5, -0.0, 1e300, 1.0, -2.25e-8, 3.14159};
+    return doubles[rng() % doubles.size()];
+  }
+  case 4:
+  case 5:
+    return strings[rng() % strings.size()];
+  case 6:
+  case 7: {
+    Json o = Json::object();
+    const int n = static_cast<int>(rng() % 4);
+    for (int i = 0; i < n; ++i) {
+      o[strings[rng() % strings.size()] + std::to_string(i)] = random_json(rng, depth + 1);
+    }
+    return o;
+  }
+  default: {
+    Json a = Json::array();
+    const int n = static_cast<int>(rng() % 4);
+    for (int i = 0; i < n; ++i) {
+      a.push_back(random_json(rng, depth + 1));
+    }
+    return a;
+  }
+  }
+}
+
+} // namespace
+
+TEST_CASE("pretty_compact indents a compact document exactly as dump(2) does", "[snapshot]") {
+  std::mt19937 rng(20261126);
+  for (int i = 0; i < 5000; ++i) {
+    Json doc = Json::object();
+    doc["snapshot_id"] = "action_20261126_000000_000000";
+    doc["details"] = random_json(rng, 0);
+    doc["more"] = random_json(rng, 0);
+    const std::string compact = doc.dump();
+    INFO(compact);
+    REQUIRE(store::pretty_compact(compact) == doc.dump(2));
+  }
+  // The legacy export, as found.
+  for (const std::string& name :
+       test::list_dir(std::string(BARROT_TEST_DATA) + "/legacy-snapshots")) {
+    if (name.size() > 5 && name.substr(name.size() - 5) == ".json") {
+      const Json doc =
+          Json::parse(test::read_text(std::string(BARROT_TEST_DATA) + "/legacy-snapshots/" + name));
+      CHECK(store::pretty_compact(doc.dump()) == doc.dump(2));
+    }
+  }
+  // Whitespace outside strings is not compact()'s form: parsed, then dumped.
+  CHECK(store::pretty_compact("{\"a\": [1, {}]}") == "{\n  \"a\": [\n    1,\n    {}\n  ]\n}");
+  CHECK(store::pretty_compact("{\"a\":[],\"b\":{}}") == "{\n  \"a\": [],\n  \"b\": {}\n}");
 }

@@ -34,9 +34,8 @@ namespace barrot::store {
 // One committed action snapshot to mirror.
 struct MirrorItem {
   std::string id;
-  Json document; // without its chain record
-  std::string compact;
-  ChainLink chain; // seq, prev and hash set
+  std::string compact; // the document, without its chain record
+  ChainLink chain;     // seq, prev and hash set
 };
 
 class BackgroundMirror {
@@ -73,6 +72,7 @@ public:
 
 private:
   void run();
+  void write(std::deque<std::vector<MirrorItem>>& jobs);
   void unlock_if_unheld(); // REQUIRES: m_mu held
 
   mirror::Mirror* m_mirror;
@@ -86,7 +86,8 @@ private:
   std::size_t m_queued_items = 0;
   bool m_busy = false; // the worker is writing a job it took off the queue
   bool m_stop = false;
-  int m_holds = 0; // commits in flight plus jobs not yet written
+  bool m_sleeping = false; // the worker waits to be woken (submit() must notify)
+  int m_holds = 0;         // commits in flight plus jobs not yet written
   util::FileLock m_lock;
   std::int64_t m_locked_since_us = 0;
   Status m_error;

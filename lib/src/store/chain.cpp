@@ -1,6 +1,7 @@
 #include "store/chain.h"
 
 #include "store/render.h"
+#include "util/json_check.h"
 #include "util/sha256.h"
 
 #include <cstring>
@@ -136,17 +137,13 @@ Result<std::string> mirror_line(std::string_view content, const ChainLink& link)
 }
 
 Result<std::string> mirror_file(std::string_view content, const ChainLink& link) {
-  BARROT_TRY_ASSIGN(Json doc, parse_content(content));
-  attach_chain(&doc, link);
-  return pretty(doc);
-}
-
-std::string pretty_with_chain(Json* doc, const ChainLink& link) {
-  Json* holder = holder_of(doc);
-  (*holder)[k_chain_key] = chain_record(link);
-  std::string text = pretty(*doc);
-  holder->erase(k_chain_key);
-  return text;
+  // mirror_line's textual path takes the content on trust: check it here,
+  // where it may come from a database edited by hand.
+  if (content.empty() || content.front() != '{' || !util::is_valid_json(content)) {
+    return Status::Corruption("a stored document is not a JSON object");
+  }
+  BARROT_TRY_ASSIGN(std::string line, mirror_line(content, link));
+  return pretty_compact(line);
 }
 
 } // namespace barrot::store

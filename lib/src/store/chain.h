@@ -65,7 +65,4 @@ Result<std::optional<ChainLink>> detach_chain(Json* doc);
 Result<std::string> mirror_line(std::string_view content, const ChainLink& link);
 Result<std::string> mirror_file(std::string_view content, const ChainLink& link);
 
-// mirror_file of a document already parsed (`doc` is left as it was).
-std::string pretty_with_chain(Json* doc, const ChainLink& link);
-
 } // namespace barrot::store

@@ -1,5 +1,7 @@
 #include "store/render.h"
 
+#include <algorithm>
+
 namespace barrot::store {
 
 namespace {
@@ -54,6 +56,76 @@ std::string compact(const Json& doc) {
 
 std::string pretty(const Json& doc) {
   return doc.dump(2);
+}
+
+namespace {
+
+void newline_and_indent(std::string* out, int depth) {
+  out->push_back('\n');
+  out->append(static_cast<std::size_t>(depth) * 2, ' ');
+}
+
+// The text pass of pretty_compact; false when `text` has whitespace outside
+// its strings (not compact()'s form).
+bool pretty_pass(std::string_view text, std::string* out) {
+  out->reserve(text.size() + text.size() / 2 + 64);
+  int depth = 0;
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const char c = text[i];
+    switch (c) {
+    case '"': {
+      // A string, copied as is up to its closing quote.
+      std::size_t j = i + 1;
+      while (j < n && text[j] != '"') {
+        j += text[j] == '\\' ? 2 : 1;
+      }
+      out->append(text.data() + i, std::min(j + 1, n) - i);
+      i = j;
+      break;
+    }
+    case '{':
+    case '[':
+      if (i + 1 < n && text[i + 1] == (c == '{' ? '}' : ']')) {
+        out->push_back(c); // empty: "{}" and "[]" stay on one line
+        out->push_back(text[++i]);
+      } else {
+        out->push_back(c);
+        newline_and_indent(out, ++depth);
+      }
+      break;
+    case '}':
+    case ']':
+      newline_and_indent(out, --depth);
+      out->push_back(c);
+      break;
+    case ',':
+      out->push_back(',');
+      newline_and_indent(out, depth);
+      break;
+    case ':':
+      out->append(": ");
+      break;
+    case ' ':
+    case '\t':
+    case '\n':
+    case '\r':
+      return false;
+    default:
+      out->push_back(c);
+    }
+  }
+  return true;
+}
+
+} // namespace
+
+std::string pretty_compact(std::string_view text) {
+  std::string out;
+  if (pretty_pass(text, &out)) {
+    return out;
+  }
+  return pretty(Json::parse(text));
 }
 
 Result<Json> parse_document(const std::string& text, const std::string& id) {

@@ -5,6 +5,7 @@
 #include <barrot/snapshot.h>
 
 #include <string>
+#include <string_view>
 
 namespace barrot::store {
 
@@ -21,6 +22,13 @@ std::string compact(const Json& doc);
 
 // Indented by two spaces like Python's json.dump(indent=2), no trailing newline.
 std::string pretty(const Json& doc);
+
+// pretty() of the document whose compact() is `text`, without parsing it:
+// the same bytes, several times faster (indentation goes in around the
+// structural characters outside strings). REQUIRES: `text` is valid JSON;
+// when it is not in compact()'s form (whitespace outside strings), it is
+// parsed and dumped instead.
+std::string pretty_compact(std::string_view text);
 
 // Parses a stored compact document; Corruption when it does not parse.
 Result<Json> parse_document(const std::string& text, const std::string& id);

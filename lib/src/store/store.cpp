@@ -75,6 +75,13 @@ bool path_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+// Times the SQL view rebuilds exactly (strftime covers years 0000-9999;
+// integer division truncates toward zero, so negative times are left out).
+bool plain_time(TimeUs t) {
+  constexpr TimeUs k_year_10000_us = 253'402'300'800LL * 1'000'000;
+  return t >= 0 && t < k_year_10000_us;
+}
+
 Status prepare_action(const ActionInput& in, TimeUs default_ts, PendingRow* row) {
   BARROT_TRY(validate_action_type(in.type));
   BARROT_TRY(validate_time(in.at, "the snapshot time"));
@@ -89,7 +96,34 @@ Status prepare_action(const ActionInput& in, TimeUs default_ts, PendingRow* row)
   row->action_type = in.type;
   row->status = std::string(to_string(in.status));
   row->document = store::action_document(row->id, row->ts, in);
-  row->compact = store::compact(row->document);
+  if (in.started_at && *in.started_at != row->ts) {
+    row->started_us = in.started_at;
+  }
+  if (!in.start_snapshot_id.empty()) {
+    row->start_snapshot_id = in.start_snapshot_id;
+  }
+  // The standard form is the document's compact text, built without a second
+  // walk of the document, when nothing in it needs escaping or a time the
+  // SQL view cannot rebuild (the chain hash of every write checks the two agree).
+  row->standard = in.type.find_first_of("\"\\") == std::string::npos && plain_time(row->ts) &&
+                  plain_time(row->started_us.value_or(0));
+  if (row->standard) {
+    std::optional<std::string_view> start_id;
+    if (row->start_snapshot_id) {
+      start_id = *row->start_snapshot_id;
+    }
+    row->compact.clear();
+    append_standard_action_text(&row->compact,
+                                row->id,
+                                row->ts,
+                                row->action_type,
+                                row->status,
+                                row->details,
+                                row->started_us,
+                                start_id);
+  } else {
+    row->compact = store::compact(row->document);
+  }
   return Status::OK();
 }
 
@@ -136,17 +170,6 @@ void rerender_with_time(PendingRow* row, TimeUs ts) {
   }
   row->compact = store::compact(row->document);
 }
-
-namespace {
-
-// Times the SQL view rebuilds exactly (strftime covers years 0000-9999;
-// integer division truncates toward zero, so negative times are left out).
-bool plain_time(TimeUs t) {
-  constexpr TimeUs k_year_10000_us = 253'402'300'800LL * 1'000'000;
-  return t >= 0 && t < k_year_10000_us;
-}
-
-} // namespace
 
 namespace {
 
@@ -275,7 +298,22 @@ void bind_insert(SQLite::Statement& st, const PendingRow& row) {
   st.bind(3, row.ts);
   st.bind(6, row.origin);
   bool whole = true;
-  if (row.type == SnapshotType::action) {
+  if (row.type == SnapshotType::action && row.standard) {
+    st.bind(4, row.action_type);
+    st.bind(5, row.status);
+    st.bind(7, row.details);
+    if (row.started_us && *row.started_us != row.ts) {
+      st.bind(8, *row.started_us);
+    } else {
+      st.bind(8);
+    }
+    if (row.start_snapshot_id) {
+      st.bind(9, *row.start_snapshot_id);
+    } else {
+      st.bind(9);
+    }
+    whole = false;
+  } else if (row.type == SnapshotType::action) {
     st.bind(4, row.action_type);
     st.bind(5, row.status);
     const Json& action = row.document.at("action");
@@ -520,7 +558,7 @@ Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
     std::vector<store::MirrorItem> items;
     items.reserve(rows->size());
     for (const PendingRow& row : *rows) {
-      items.push_back(store::MirrorItem{row.id, row.document, row.compact, row.chain});
+      items.push_back(store::MirrorItem{row.id, row.compact, row.chain});
     }
     background->submit(std::move(items));
     mirror_status->assign(rows->size(), Status::OK());
@@ -536,10 +574,9 @@ Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
   bool any_periodic = false;
   for (std::size_t i = 0; i < rows->size(); ++i) {
     PendingRow& row = (*rows)[i];
-    (*mirror_status)[i] =
-        mirror->write_snapshot_file(row.id, store::pretty_with_chain(&row.document, row.chain));
+    BARROT_TRY_ASSIGN(std::string line, store::mirror_line(row.compact, row.chain));
+    (*mirror_status)[i] = mirror->write_snapshot_file(row.id, store::pretty_compact(line));
     if (row.type == SnapshotType::action) {
-      BARROT_TRY_ASSIGN(std::string line, store::mirror_line(row.compact, row.chain));
       lines += line;
       lines += '\n';
     } else {

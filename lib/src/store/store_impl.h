@@ -35,9 +35,15 @@ struct PendingRow {
   std::string status;
   std::string origin = "barrot";
   Json document;
-  std::string compact;  // document serialized
-  std::string details;  // actions: action.details serialized, as within `compact`
-  std::int64_t seq = 0; // set on insert, unless keep_seq
+  std::string compact; // document serialized
+  std::string details; // actions: action.details serialized, as within `compact`
+  // Set by prepare_action when `compact` is the standard form of an action
+  // (append_standard_action_text), so bind_insert need not check: the row is
+  // stored as columns, with these two.
+  bool standard = false;
+  std::optional<TimeUs> started_us;             // action.started_at, when not ts
+  std::optional<std::string> start_snapshot_id; // action.start_snapshot_id
+  std::int64_t seq = 0;                         // set on insert, unless keep_seq
   // Inserted with `seq` and chain.prev as they are (a restored archive line
   // that carried its chain record), not at the end of the chain.
   bool keep_seq = false;
