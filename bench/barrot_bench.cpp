@@ -110,17 +110,32 @@ double time_process(const std::vector<std::string>& argv, const std::string& env
   return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? s : -1;
 }
 
-double median_process(const std::vector<std::string>& argv, const std::string& dir, int runs) {
-  std::vector<double> t;
+struct Command {
+  std::vector<std::string> argv;
+  std::string dir; // its BARROT_SNAPSHOTS_DIR
+};
+
+// The median wall time of each command over `runs` starts, the commands
+// taking turns (so that the machine's drift is shared alike); -1 for one
+// that failed.
+std::vector<double> median_processes(const std::vector<Command>& commands, int runs) {
+  std::vector<std::vector<double>> t(commands.size());
+  std::vector<bool> failed(commands.size(), false);
   for (int i = 0; i < runs; ++i) {
-    double s = time_process(argv, dir);
-    if (s < 0) {
-      return -1;
+    for (std::size_t k = 0; k < commands.size(); ++k) {
+      if (!failed[k]) {
+        const double s = time_process(commands[k].argv, commands[k].dir);
+        failed[k] = s < 0;
+        t[k].push_back(s);
+      }
     }
-    t.push_back(s);
   }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  std::vector<double> out;
+  for (std::size_t k = 0; k < commands.size(); ++k) {
+    std::sort(t[k].begin(), t[k].end());
+    out.push_back(failed[k] ? -1 : t[k][t[k].size() / 2]);
+  }
+  return out;
 }
 
 bool exists(const std::string& p) {
@@ -475,21 +490,20 @@ int main(int argc, char** argv) {
   }
   if (c.wants("process")) {
     const std::string cli = BARROT_CLI_PATH;
-    const double t_barrot = median_process(
-        {cli, "track", "deployment", R"({"environment":"production","version":"1.0.0"})"},
-        c.dir + "/proc_barrot",
-        c.runs);
-    const double t_true = median_process({"/bin/true"}, c.dir, c.runs);
-    double t_py = -1;
-    if (exists(c.python) && exists(c.baseline)) {
-      t_py = median_process({c.python,
-                             c.baseline,
-                             "action",
-                             "deployment",
-                             R"({"environment":"production","version":"1.0.0"})"},
-                            c.dir + "/proc_py",
-                            c.runs);
+    const std::string details = R"({"environment":"production","version":"1.0.0"})";
+    std::vector<Command> commands = {
+        {{cli, "track", "deployment", details}, c.dir + "/proc_barrot"},
+        {{"/bin/true"}, c.dir},
+    };
+    const bool with_python = exists(c.python) && exists(c.baseline);
+    if (with_python) {
+      commands.push_back(
+          {{c.python, c.baseline, "action", "deployment", details}, c.dir + "/proc_py"});
     }
+    const std::vector<double> t = median_processes(commands, c.runs);
+    const double t_barrot = t[0];
+    const double t_true = t[1];
+    const double t_py = with_python ? t[2] : -1;
     std::printf("%-46s %12.2f ms\n", "process: true (median)", t_true * 1e3);
     if (t_py > 0) {
       std::printf("%-46s %12.2f ms   1.00x baseline\n",

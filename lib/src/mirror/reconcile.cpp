@@ -295,16 +295,24 @@ struct Checkpoint {
   std::int64_t log_offset = 0;
   std::int64_t log_inode = 0;
   std::int64_t updated_us = 0;
+  std::int64_t newest_seq = 0; // the newest row's, not the checkpoint's
 };
 
 // A checkpoint this old with rows past it suggests a writer died mid-write.
 constexpr std::int64_t k_stale_checkpoint_us = 2'000'000;
 
-Status read_checkpoint(SQLite::Database& db, Checkpoint* cp) {
+// Reads the checkpoint and the newest seq through one statement, prepared
+// once per Store (a CLI write reads them three times).
+Status read_checkpoint(Store::Impl& impl, Checkpoint* cp) {
   return store::guarded("cannot read the mirror checkpoint", [&]() -> Status {
-    SQLite::Statement st(db,
-                         "SELECT seq, log_offset, log_inode, updated_us FROM mirror_checkpoint "
-                         "WHERE id = 1");
+    if (!impl.checkpoint_stmt) {
+      impl.checkpoint_stmt = std::make_unique<SQLite::Statement>(
+          *impl.db,
+          "SELECT seq, log_offset, log_inode, updated_us, "
+          "(SELECT coalesce(max(seq), 0) FROM snapshot_rows) FROM mirror_checkpoint WHERE id = 1");
+    }
+    SQLite::Statement& st = *impl.checkpoint_stmt;
+    st.reset();
     if (!st.executeStep()) {
       return Status::Corruption("the mirror_checkpoint row is missing");
     }
@@ -312,6 +320,8 @@ Status read_checkpoint(SQLite::Database& db, Checkpoint* cp) {
     cp->log_offset = st.getColumn(1).getInt64();
     cp->log_inode = st.getColumn(2).getInt64();
     cp->updated_us = st.getColumn(3).getInt64();
+    cp->newest_seq = st.getColumn(4).getInt64();
+    st.reset(); // not left open: it would hold a read transaction
     return Status::OK();
   });
 }
@@ -326,11 +336,10 @@ Status Store::Impl::reconcile(int wait_ms) {
     // A look without the lock first: usually there is nothing to do, and
     // then no writer should be made to wait for us, nor we for them.
     Checkpoint cp;
-    BARROT_TRY(read_checkpoint(*db, &cp));
+    BARROT_TRY(read_checkpoint(*this, &cp));
     mirror::LogIdentity log;
     BARROT_TRY(mirror->log_identity(&log));
-    const std::int64_t newest = db->execAndGet("SELECT coalesce(max(seq), 0) FROM snapshot_rows");
-    if (newest == cp.seq && log.size == cp.log_offset && log.inode == cp.log_inode) {
+    if (cp.newest_seq == cp.seq && log.size == cp.log_offset && log.inode == cp.log_inode) {
       return Status::OK();
     }
     // Rows past a checkpoint that moved recently belong to live writers, who
@@ -347,7 +356,7 @@ Status Store::Impl::reconcile(int wait_ms) {
 
 Status Store::Impl::reconcile_locked() {
   Checkpoint cp;
-  BARROT_TRY(read_checkpoint(*db, &cp));
+  BARROT_TRY(read_checkpoint(*this, &cp));
   mirror::LogIdentity log;
   BARROT_TRY(mirror->log_identity(&log));
   if (cp.log_offset > 0 && (log.inode != cp.log_inode || log.size < cp.log_offset)) {

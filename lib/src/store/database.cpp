@@ -144,7 +144,7 @@ Status migrate(SQLite::Database& db, int target, int* version_after) {
       txn.commit();
       version = m.version;
     }
-    *version_after = read_user_version(db);
+    *version_after = version; // as read, or as this call (or a racing one) left it
     return Status::OK();
   });
 }

@@ -76,8 +76,9 @@ struct Store::Impl {
   std::unique_ptr<SQLite::Statement> insert_stmt;
   std::unique_ptr<SQLite::Statement> chain_head_stmt;
   std::unique_ptr<SQLite::Statement> chain_tail_stmt;
-  std::unique_ptr<SQLite::Statement> begin_stmt;  // BEGIN IMMEDIATE
-  std::unique_ptr<SQLite::Statement> commit_stmt; // COMMIT
+  std::unique_ptr<SQLite::Statement> checkpoint_stmt; // reconcile.cpp: read_checkpoint
+  std::unique_ptr<SQLite::Statement> begin_stmt;      // BEGIN IMMEDIATE
+  std::unique_ptr<SQLite::Statement> commit_stmt;     // COMMIT
 
   // An IMMEDIATE transaction through the two statements above, prepared once
   // per Store (SQLite::Transaction parses BEGIN and COMMIT again each time).

@@ -50,6 +50,10 @@ Status make_dirs(const std::string& path) {
   if (path.empty()) {
     return Status::InvalidArgument("empty directory path");
   }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return Status::OK(); // the common case: one system call, not one per component
+  }
   std::string prefix;
   std::size_t pos = 0;
   while (pos != std::string::npos) {
@@ -62,7 +66,6 @@ Status make_dirs(const std::string& path) {
       return errno_status("cannot create directory", prefix, errno);
     }
   }
-  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return errno_status("cannot stat", path, errno);
   }
