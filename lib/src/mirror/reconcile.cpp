@@ -9,8 +9,6 @@
 
 #include <barrot/store.h>
 
-#include <SQLiteCpp/Transaction.h>
-
 #include <fcntl.h>
 #include <unistd.h>
 

@@ -4,6 +4,7 @@
 #include "util/time.h"
 
 #include <chrono>
+#include <exception>
 #include <utility>
 
 namespace barrot::store {
@@ -124,12 +125,19 @@ void BackgroundMirror::write(std::deque<std::vector<MirrorItem>>& jobs) {
   std::string lines;
   for (const auto& job : jobs) {
     for (const MirrorItem& item : job) {
-      Result<std::string> line = mirror_line(item.compact, item.chain);
-      Status s = line.status();
-      if (line.ok()) {
-        s = m_mirror->write_snapshot_file(item.id, pretty_compact(*line));
-        lines += *line;
-        lines += '\n';
+      // Nothing may escape this thread: an exception here would end the
+      // program. (The text is the writer's own compact(), so none is expected.)
+      Status s;
+      try {
+        Result<std::string> line = mirror_line(item.compact, item.chain);
+        s = line.status();
+        if (line.ok()) {
+          s = m_mirror->write_snapshot_file(item.id, pretty_compact(*line));
+          lines += *line;
+          lines += '\n';
+        }
+      } catch (const std::exception& e) {
+        s = Status::IOError(std::string("cannot mirror ") + item.id + ": " + e.what());
       }
       if (!s.ok() && first_error.ok()) {
         first_error = s;

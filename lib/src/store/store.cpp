@@ -7,7 +7,6 @@
 
 #include <barrot/store.h>
 
-#include <SQLiteCpp/Transaction.h>
 #include <sqlite3.h>
 
 #include <sys/stat.h>
