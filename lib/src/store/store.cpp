@@ -22,6 +22,8 @@ namespace {
 // open has little to reconcile. A minute costs nothing measurable and bounds
 // the backlog a crash can leave to one minute of writes.
 constexpr std::int64_t k_checkpoint_interval_us = 60'000'000;
+// How soon an attempt that did not get the lock is made again.
+constexpr std::int64_t k_checkpoint_retry_us = 1'000'000;
 
 // Ids are taken at most this many times in a row before a write gives up;
 // only a clock stuck far in the future of existing ids could reach it.
@@ -561,9 +563,7 @@ Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
     }
     background->submit(std::move(items));
     mirror_status->assign(rows->size(), Status::OK());
-    if (util::monotonic_us() - last_checkpoint_mono_us > k_checkpoint_interval_us) {
-      (void)reconcile(/*wait_ms=*/0); // drains the background mirror first
-    }
+    try_periodic_reconcile();
     return Status::OK();
   }
   BARROT_TRY(committed);
@@ -606,12 +606,20 @@ Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
     }
   }
   lock.unlock();
+  try_periodic_reconcile();
+  return Status::OK();
+}
 
-  if (util::monotonic_us() - last_checkpoint_mono_us > k_checkpoint_interval_us) {
-    // Best effort: a failure here leaves work for the next open, nothing more.
+void Store::Impl::try_periodic_reconcile() {
+  const std::int64_t now = util::monotonic_us();
+  if (now - last_checkpoint_mono_us > k_checkpoint_interval_us) {
+    // When this attempt does not get the lock (other writers hold it), the
+    // next is a second later, not at the next write: each attempt drains the
+    // background mirror. Moving the checkpoint resets the clock. Best effort:
+    // a failure here leaves work for the next open, nothing more.
+    last_checkpoint_mono_us = now - k_checkpoint_interval_us + k_checkpoint_retry_us;
     (void)reconcile(/*wait_ms=*/0);
   }
-  return Status::OK();
 }
 
 // --- Store --------------------------------------------------------------------

@@ -120,6 +120,10 @@ struct Store::Impl {
   // mirrors them. REQUIRES: the caller holds no lock.
   Status commit_and_mirror(std::vector<PendingRow>* rows, std::vector<Status>* mirror_status);
 
+  // Every minute (k_checkpoint_interval_us), after a write: reconcile(0), so
+  // a long-lived writer keeps the checkpoint near the newest row.
+  void try_periodic_reconcile();
+
   // Writes latest_periodic.json from the newest periodic row in the database.
   Status write_latest_from_db();
 
