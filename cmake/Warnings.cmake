@@ -10,6 +10,13 @@ if(BARROT_SANITIZE)
     -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
   target_link_options(barrot_settings INTERFACE -fsanitize=address,undefined)
 endif()
+if(BARROT_TSAN)
+  # Every data race reported ends the test (TSAN_OPTIONS=halt_on_error=1 in
+  # scripts/test.sh). -O1: unoptimized, the unit tests take over 15 minutes
+  # under TSan; at -O1, three.
+  target_compile_options(barrot_settings INTERFACE -fsanitize=thread -O1 -fno-omit-frame-pointer)
+  target_link_options(barrot_settings INTERFACE -fsanitize=thread)
+endif()
 if(BARROT_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
     message(FATAL_ERROR "BARROT_FUZZ needs clang (libFuzzer): CXX=clang++ cmake ...")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: a warnings-as-errors build with every test, the same
-# tests under AddressSanitizer + UndefinedBehaviorSanitizer, the formatting
-# check, smoke runs of the benchmark programs and of the fuzz targets.
+# tests under AddressSanitizer + UndefinedBehaviorSanitizer, the unit tests
+# under ThreadSanitizer, the formatting check, smoke runs of the benchmark
+# programs and of the fuzz targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh --test
@@ -33,6 +34,13 @@ cmake --build build-asan -j2 >/dev/null
 echo "== tests under ASan + UBSan"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -j2 --output-on-failure --timeout 600)
+
+echo "== build (ThreadSanitizer: the unit tests)"
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DBARROT_TSAN=ON \
+  -DBARROT_WARNINGS_AS_ERRORS=ON -DBARROT_BUILD_BENCHMARKS=OFF >/dev/null
+cmake --build build-tsan -j2 --target barrot_tests >/dev/null
+echo "== unit tests under ThreadSanitizer"
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build-tsan/tests/barrot_tests
 
 echo "== fuzz smoke (libFuzzer + ASan + UBSan, clang; 10 s a target)"
 scripts/fuzz.sh --smoke
