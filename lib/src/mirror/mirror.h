@@ -66,8 +66,10 @@ public:
     return lock->lock_through(m_gate_fd.get(), m_lock_fd.get(), mode, timeout_ms);
   }
   // Called before this process takes the store's lock exclusive: the Store
-  // lets its background mirror finish (a shared hold of its own would
-  // otherwise make the exclusive lock wait for itself).
+  // lets its background mirror finish. Otherwise flock would turn the
+  // process's own shared hold (the same open file description) exclusive
+  // while the worker is still writing, and the taker would see its files
+  // on their way.
   void set_before_exclusive(std::function<void()> fn) { m_before_exclusive = std::move(fn); }
   // Serializes updates of latest_periodic.json (query newest, then write).
   int latest_lock_fd() const { return m_latest_lock_fd.get(); }
