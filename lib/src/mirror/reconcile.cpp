@@ -5,6 +5,7 @@
 #include "store/render.h"
 #include "store/store_impl.h"
 #include "util/fs.h"
+#include "util/json_check.h"
 #include "util/time.h"
 
 #include <barrot/store.h>
@@ -120,10 +121,6 @@ Result<std::string> mirror_line_of(SQLite::Statement& st, int seq_col, int doc_c
   const std::string document = st.getColumn(doc_col).getString();
   BARROT_TRY_ASSIGN(store::ChainLink link, row_link(st, seq_col, prev_col, document));
   return store::mirror_line(document, link);
-}
-
-bool is_json_object(std::string_view text) {
-  return nlohmann::json::accept(text) && !text.empty() && text.front() == '{';
 }
 
 std::string quarantine_stamp() {
@@ -411,7 +408,7 @@ Status Store::Impl::reconcile_locked() {
     std::string id = has_nl ? mirror::log_line_id(line) : std::string();
     auto it = row_by_id.find(id);
     const bool ok = !id.empty() && (it == row_by_id.end() || rows[it->second].line.empty()
-                                        ? is_json_object(line)
+                                        ? util::is_json_object(line)
                                         : line == rows[it->second].line);
     if (!ok) {
       tail_damaged = true;

@@ -139,7 +139,7 @@ Result<std::string> mirror_line(std::string_view content, const ChainLink& link)
 Result<std::string> mirror_file(std::string_view content, const ChainLink& link) {
   // mirror_line's textual path takes the content on trust: check it here,
   // where it may come from a database edited by hand.
-  if (content.empty() || content.front() != '{' || !util::is_valid_json(content)) {
+  if (!util::is_json_object(content)) {
     return Status::Corruption("a stored document is not a JSON object");
   }
   BARROT_TRY_ASSIGN(std::string line, mirror_line(content, link));

@@ -299,61 +299,66 @@ void bind_insert(SQLite::Statement& st, const PendingRow& row) {
   st.bind(3, row.ts);
   st.bind(6, row.origin);
   bool whole = true;
-  if (row.type == SnapshotType::action && row.standard) {
+  if (row.type == SnapshotType::action) {
     st.bind(4, row.action_type);
     st.bind(5, row.status);
-    st.bind(7, row.details);
-    if (row.started_us && *row.started_us != row.ts) {
-      st.bind(8, *row.started_us);
-    } else {
-      st.bind(8);
-    }
-    if (row.start_snapshot_id) {
-      st.bind(9, *row.start_snapshot_id);
-    } else {
-      st.bind(9);
-    }
-    whole = false;
-  } else if (row.type == SnapshotType::action) {
-    st.bind(4, row.action_type);
-    st.bind(5, row.status);
-    const Json& action = row.document.at("action");
     // Serialized once, by whoever built the row (prepare_action,
     // row_from_document).
-    const std::string& details = row.details;
-    assert(!details.empty());
-    std::optional<TimeUs> started;
-    auto it = action.find("started_at");
-    if (it != action.end() && it->is_string()) {
-      auto t = parse_iso8601(it->get_ref<const std::string&>());
-      if (t.ok() && *t != row.ts) {
-        started = *t;
-        st.bind(8, *t);
-      } else {
-        st.bind(8);
+    assert(!row.details.empty());
+    st.bind(7, row.details);
+    // action.started_at and action.start_snapshot_id: known to
+    // prepare_action for a row in the standard form, else read off the
+    // document (an import).
+    std::optional<TimeUs> started = row.started_us;
+    std::optional<std::string> start_id = row.start_snapshot_id;
+    if (!row.standard) {
+      const Json& action = row.document.at("action");
+      auto it = action.find("started_at");
+      if (it != action.end() && it->is_string()) {
+        auto t = parse_iso8601(it->get_ref<const std::string&>());
+        if (t.ok()) {
+          started = *t;
+        }
       }
+      it = action.find("start_snapshot_id");
+      if (it != action.end() && it->is_string()) {
+        start_id = it->get<std::string>();
+      }
+    }
+    if (started == row.ts) {
+      started.reset(); // the column holds it only when it differs
+    }
+    if (started) {
+      st.bind(8, *started);
     } else {
       st.bind(8);
     }
-    std::optional<std::string> start_id;
-    it = action.find("start_snapshot_id");
-    if (it != action.end() && it->is_string()) {
-      start_id = it->get<std::string>();
+    if (start_id) {
       st.bind(9, *start_id);
     } else {
       st.bind(9);
     }
-    std::string standard;
-    if (plain_time(row.ts) && plain_time(started.value_or(0))) {
-      std::optional<std::string_view> start_view;
-      if (start_id) {
-        start_view = *start_id;
+    if (row.standard) {
+      whole = false;
+    } else {
+      // Stored as columns only when they rebuild the document exactly.
+      std::string standard;
+      if (plain_time(row.ts) && plain_time(started.value_or(0))) {
+        std::optional<std::string_view> start_view;
+        if (start_id) {
+          start_view = *start_id;
+        }
+        append_standard_action_text(&standard,
+                                    row.id,
+                                    row.ts,
+                                    row.action_type,
+                                    row.status,
+                                    row.details,
+                                    started,
+                                    start_view);
       }
-      append_standard_action_text(
-          &standard, row.id, row.ts, row.action_type, row.status, details, started, start_view);
+      whole = standard != row.compact;
     }
-    whole = standard != row.compact;
-    st.bind(7, details);
   } else {
     st.bind(4);
     st.bind(5);

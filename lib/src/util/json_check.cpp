@@ -330,6 +330,10 @@ bool is_valid_json(std::string_view text, int max_depth) {
   return Checker(text).run(max_depth);
 }
 
+bool is_json_object(std::string_view text) {
+  return !text.empty() && text.front() == '{' && is_valid_json(text);
+}
+
 namespace {
 
 LineCheck check_lines_serial(std::string_view text) {

@@ -14,6 +14,9 @@ namespace barrot::util {
 // whitespace, nesting at most `max_depth` arrays and objects.
 bool is_valid_json(std::string_view text, int max_depth = 512);
 
+// is_valid_json, and the value is an object (no whitespace before it).
+bool is_json_object(std::string_view text);
+
 struct LineCheck {
   std::int64_t lines = 0;      // newline-terminated lines (a last unterminated one counts)
   std::int64_t first_bad = -1; // 1-based number of the first invalid line, or -1
