@@ -34,11 +34,14 @@ TEST_CASE("a store at every older version upgrades and keeps its rows", "[schema
       REQUIRE_OK(store::migrate(db, from, &version));
       CHECK(version == from);
       if (from >= 1) {
-        // A view from version 3 on: the rows are in snapshot_rows.
+        // A view from version 3 on: the rows are in snapshot_rows. From 4
+        // on every row carries its chain link: the genesis one here.
         db.exec(std::string("INSERT INTO ") + (from >= 3 ? "snapshot_rows" : "snapshots") +
-                " (snapshot_id, snapshot_type, ts_us, action_type, status, "
-                "document) VALUES ('action_20250101_000000_000000', 'action', 1735689600000000, "
-                "'old', 'completed', '{\"snapshot_id\":\"action_20250101_000000_000000\"}')");
+                " (snapshot_id, snapshot_type, ts_us, action_type, status, document" +
+                (from >= 4 ? ", chain_prev" : "") +
+                ") VALUES ('action_20250101_000000_000000', 'action', 1735689600000000, "
+                "'old', 'completed', '{\"snapshot_id\":\"action_20250101_000000_000000\"}'" +
+                (from >= 4 ? ", zeroblob(32)" : "") + ")");
       }
     }
     auto store = open_store(o);

@@ -1052,18 +1052,18 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
       }
       Cursor c;
       c.type = type;
+      // The type as a literal: periodic rows are read through their partial
+      // index (migration 0005), actions through the time index.
       const std::string sql =
           std::string("SELECT seq, snapshot_id, ts_us, status, ") + k_document_columns +
-          ", chain_prev FROM snapshot_rows WHERE snapshot_type = ? AND ts_us >= ? AND ts_us < ? "
-          "AND seq <> ? ORDER BY ts_us";
+          ", chain_prev FROM snapshot_rows WHERE snapshot_type = '" + std::string(to_string(type)) +
+          "' AND ts_us >= ? AND ts_us < ? AND seq <> ? ORDER BY ts_us";
       sqlite3_stmt* raw = nullptr;
       check(sqlite3_prepare_v2(handle, sql.c_str(), -1, &raw, nullptr));
       c.st.reset(raw);
-      check(sqlite3_bind_text(
-          raw, 1, type == SnapshotType::action ? "action" : "periodic", -1, SQLITE_STATIC));
-      check(sqlite3_bind_int64(raw, 2, start));
-      check(sqlite3_bind_int64(raw, 3, end));
-      check(sqlite3_bind_int64(raw, 4, newest_periodic));
+      check(sqlite3_bind_int64(raw, 1, start));
+      check(sqlite3_bind_int64(raw, 2, end));
+      check(sqlite3_bind_int64(raw, 3, newest_periodic));
       cursors.push_back(std::move(c));
     }
     auto column_text = [](sqlite3_stmt* st, int i) {
@@ -1271,20 +1271,20 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
     rec.bind(4, manifest.dump());
     rec.bind(5, util::realtime_us());
     rec.exec();
-    SQLite::Statement del(db(),
-                          "DELETE FROM snapshot_rows WHERE snapshot_type = ? AND ts_us >= ? AND "
-                          "ts_us < ? AND seq <= ? AND seq <> ?");
     std::int64_t deleted = 0;
     for (SnapshotType type : {SnapshotType::periodic, SnapshotType::action}) {
       if (!(type == SnapshotType::action ? plan.actions : plan.periodic)) {
         continue;
       }
-      del.reset();
-      del.bind(1, std::string(to_string(type)));
-      del.bind(2, start);
-      del.bind(3, end);
-      del.bind(4, max_seq);
-      del.bind(5, newest_periodic);
+      // A literal type, as for the cursors above.
+      SQLite::Statement del(db(),
+                            "DELETE FROM snapshot_rows WHERE snapshot_type = '" +
+                                std::string(to_string(type)) +
+                                "' AND ts_us >= ? AND ts_us < ? AND seq <= ? AND seq <> ?");
+      del.bind(1, start);
+      del.bind(2, end);
+      del.bind(3, max_seq);
+      del.bind(4, newest_periodic);
       deleted += del.exec();
     }
     if (deleted != from_store) {

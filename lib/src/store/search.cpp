@@ -225,14 +225,10 @@ Result<Query> build(const SearchFilter& f) {
   auto text = [&](std::string v) { q.params.emplace_back(std::move(v)); };
   auto num = [&](std::int64_t v) { q.params.emplace_back(v); };
   std::string w = "1";
-  // With words, an action type or a status, another index picks the rows
-  // far better than the type's (two values): a unary + keeps the planner,
-  // which has no statistics, from choosing the type index anyway.
-  const bool narrower = !f.words.empty() || !f.action_type.empty() || f.status.has_value();
-  const std::string type_column = narrower ? "+snapshot_type" : "snapshot_type";
   if (f.type) {
-    w += " AND " + type_column + " = ?";
-    text(std::string(to_string(*f.type)));
+    // A literal, not a parameter: only then may the planner use the partial
+    // index of periodic snapshots (migration 0005).
+    w += " AND snapshot_type = '" + std::string(to_string(*f.type)) + "'";
   }
   if (!f.action_type.empty()) {
     w += is_glob(f.action_type) ? " AND action_type GLOB ?" : " AND action_type = ?";
@@ -276,7 +272,7 @@ Result<Query> build(const SearchFilter& f) {
     w += ")";
   }
   if (!f.where.empty()) {
-    w += " AND " + type_column + " = 'action'";
+    w += " AND snapshot_type = 'action'";
     for (const DetailCondition& c : f.where) {
       if (c.path.empty()) {
         return Status::InvalidArgument("a --where condition names no key");
