@@ -225,7 +225,11 @@ Result<Query> build(const SearchFilter& f) {
   auto text = [&](std::string v) { q.params.emplace_back(std::move(v)); };
   auto num = [&](std::int64_t v) { q.params.emplace_back(v); };
   std::string w = "1";
-  if (f.type) {
+  // An action type, a status or words imply an action: the type is then
+  // left out, or a count would read every row to check it (no index that
+  // serves those holds the type).
+  const bool implies_action = !f.words.empty() || !f.action_type.empty() || f.status.has_value();
+  if (f.type && !(*f.type == SnapshotType::action && implies_action)) {
     // A literal, not a parameter: only then may the planner use the partial
     // index of periodic snapshots (migration 0005).
     w += " AND snapshot_type = '" + std::string(to_string(*f.type)) + "'";
