@@ -41,8 +41,9 @@ Mirror::Open(const std::string& dir, Sync sync, Access access, std::unique_ptr<M
     BARROT_TRY(m->ensure_log_open());
   } else {
     // Read-only: the locks that exist (a store never written has none).
-    for (auto [name, fd] :
-         {std::pair{k_lock_name, &m->m_lock_fd}, std::pair{k_gate_name, &m->m_gate_fd}}) {
+    for (auto [name, fd] : {std::pair{k_lock_name, &m->m_lock_fd},
+                            std::pair{k_latest_lock_name, &m->m_latest_lock_fd},
+                            std::pair{k_gate_name, &m->m_gate_fd}}) {
       fd->reset(::openat(m->m_dir_fd.get(), name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     }
   }

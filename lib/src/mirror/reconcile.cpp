@@ -11,9 +11,11 @@
 #include <barrot/store.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <string_view>
 #include <unordered_map>
@@ -181,6 +183,16 @@ struct Scan {
   bool latest_needs_write = false;
 };
 
+// What a verify that lets writers in checks: the snapshots committed, and
+// so mirrored, while it held the store's lock exclusive. Writers add newer
+// rows, files and lines meanwhile; nothing older changes, since everything
+// that rewrites or removes (repair, import, archive runs, restores) takes the
+// lock exclusive and waits.
+struct Horizon {
+  std::int64_t seq = 0;       // the newest row then
+  std::int64_t log_bytes = 0; // the log's size then (whole lines)
+};
+
 } // namespace
 
 // --- latest_periodic.json -------------------------------------------------------
@@ -321,7 +333,8 @@ Status read_checkpoint(Store::Impl& impl, Checkpoint* cp) {
   });
 }
 
-Status full_scan(Store::Impl& impl, Scan* scan);
+Status full_scan(Store::Impl& impl, Scan* scan, const Horizon* horizon = nullptr);
+Status check_latest(Store::Impl& impl, Scan* scan);
 Status apply_repair(Store::Impl& impl, Scan& scan, RepairReport* report);
 
 } // namespace
@@ -465,7 +478,13 @@ Status Store::Impl::reconcile_locked() {
 
 namespace {
 
-Status full_scan(Store::Impl& impl, Scan* scan) {
+// The inode of `name` in the directory, 0 when it is not there.
+ino_t inode_at(int dir_fd, const std::string& name) {
+  struct stat st {};
+  return ::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_ino : 0;
+}
+
+Status full_scan(Store::Impl& impl, Scan* scan, const Horizon* horizon) {
   SQLite::Database& db = *impl.db;
   mirror::Mirror& m = *impl.mirror;
   VerifyReport& rep = scan->report;
@@ -478,7 +497,8 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
   BARROT_TRY(store::guarded("cannot scan snapshots", [&]() -> Status {
     SQLite::Statement st(db,
                          "SELECT seq, snapshot_id, snapshot_type, document, chain_prev FROM "
-                         "snapshots ORDER BY seq");
+                         "snapshots WHERE seq <= ? ORDER BY seq");
+    st.bind(1, horizon ? horizon->seq : std::numeric_limits<std::int64_t>::max());
     while (st.executeStep()) {
       RowRef ref;
       ref.seq = st.getColumn(0).getInt64();
@@ -526,7 +546,11 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
   BARROT_TRY(impl.pending_archive_ids(&archived, &unreadable));
   std::map<std::string, std::pair<std::int64_t, std::int64_t>> archived_left; // files, lines
 
-  // 2. Files the database does not know, and temp files.
+  // 2. Files the database does not know, and temp files. Past a horizon,
+  // a file the rows read do not hold may be a writer's since: it is looked
+  // up again at the end.
+  std::vector<std::string> later;
+  std::vector<std::pair<std::string, ino_t>> temps; // past a horizon: checked again at the end
   {
     std::vector<std::string> names;
     BARROT_TRY(util::list_dir(m.dir_fd(), m.dir(), &names));
@@ -535,10 +559,14 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
       if (is_snapshot_file_name(name, &id)) {
         if (rows.count(id) == 0 && archived.count(id) != 0) {
           ++archived_left[archived[id]].first;
+        } else if (rows.count(id) == 0 && horizon) {
+          later.push_back(std::move(id));
         } else if (rows.count(id) == 0) {
           problem(
               Problem::Kind::extra_file, id, name, "not in the database (barrot import adds it)");
         }
+      } else if (is_our_temp_name(name) && horizon) {
+        temps.emplace_back(name, inode_at(m.dir_fd(), name));
       } else if (is_our_temp_name(name)) {
         problem(Problem::Kind::temp_file, "", name, "left by an interrupted write");
         scan->temp_files.push_back(name);
@@ -546,9 +574,13 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
     }
   }
 
-  // 3. The log, line by line.
+  // 3. The log, line by line: past a horizon, the lines it held then (the
+  // rest are newer snapshots', and may be on their way).
   std::string log;
   BARROT_TRY(m.read_log_from(0, &log));
+  if (horizon && static_cast<std::int64_t>(log.size()) > horizon->log_bytes) {
+    log.resize(static_cast<std::size_t>(horizon->log_bytes));
+  }
   BARROT_TRY(store::guarded("cannot check the action log", [&]() -> Status {
     SQLite::Statement doc_st(db, "SELECT seq, document, chain_prev FROM snapshots WHERE seq = ?");
     Status failed;
@@ -635,8 +667,65 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
     rep.problems.push_back(std::move(p));
   }
 
-  // 4. latest_periodic.json.
-  BARROT_TRY(store::guarded("cannot check latest_periodic.json", [&]() -> Status {
+  // Files of snapshots newer than the horizon: each against its row.
+  if (!later.empty()) {
+    BARROT_TRY(store::guarded("cannot check newer files", [&]() -> Status {
+      SQLite::Statement st(db,
+                           "SELECT seq, document, chain_prev FROM snapshots WHERE snapshot_id = ?");
+      for (const std::string& id : later) {
+        const std::string name = mirror::Mirror::file_name(id);
+        st.reset();
+        st.bind(1, id);
+        if (!st.executeStep()) {
+          problem(
+              Problem::Kind::extra_file, id, name, "not in the database (barrot import adds it)");
+          continue;
+        }
+        BARROT_TRY_ASSIGN(std::string expected, mirror_file_of(st, 0, 1, 2));
+        const Match match = compare_file(m.dir_fd(), name, expected);
+        if (match == Match::different || match == Match::unchained) {
+          problem(Problem::Kind::different_file,
+                  id,
+                  name,
+                  match == Match::unchained ? k_unchained_detail
+                                            : "content differs from the database");
+        } else if (match == Match::torn) {
+          problem(Problem::Kind::torn_file, id, name, "not valid JSON");
+        }
+      }
+      return Status::OK();
+    }));
+  }
+
+  // Past a horizon, a temp file may be a writer's on its way: it is left
+  // when it is still there, the same file, at the end. The lock of
+  // latest_periodic.json keeps that file's writers out for the look (the
+  // other temp files are each snapshot's own, and gone within its write).
+  if (!temps.empty()) {
+    FileLock latest;
+    if (m.latest_lock_fd() >= 0) {
+      BARROT_TRY(
+          latest.lock(m.latest_lock_fd(), FileLock::Mode::exclusive, impl.options.busy_timeout_ms));
+    }
+    for (const auto& [name, ino] : temps) {
+      if (ino != 0 && inode_at(m.dir_fd(), name) == ino) {
+        problem(Problem::Kind::temp_file, "", name, "left by an interrupted write");
+      }
+    }
+  }
+
+  // 4. latest_periodic.json (checked apart, under the exclusive lock, when
+  // writers are let in).
+  return horizon ? Status::OK() : check_latest(impl, scan);
+}
+
+Status check_latest(Store::Impl& impl, Scan* scan) {
+  SQLite::Database& db = *impl.db;
+  mirror::Mirror& m = *impl.mirror;
+  auto problem = [&](Problem::Kind kind, std::string id, std::string path, std::string detail) {
+    scan->report.problems.push_back({kind, std::move(id), std::move(path), std::move(detail)});
+  };
+  return store::guarded("cannot check latest_periodic.json", [&]() -> Status {
     SQLite::Statement st(db,
                          "SELECT snapshot_id, seq, document, chain_prev FROM snapshots WHERE "
                          "snapshot_type = 'periodic' ORDER BY ts_us DESC, seq DESC LIMIT 1");
@@ -662,8 +751,7 @@ Status full_scan(Store::Impl& impl, Scan* scan) {
       scan->latest_needs_write = true;
     }
     return Status::OK();
-  }));
-  return Status::OK();
+  });
 }
 
 // Rewrites the log: lines of database snapshots in their present order as
@@ -853,16 +941,78 @@ Status require_writable(const Options& options) {
 
 } // namespace
 
-Result<VerifyReport> Store::verify() {
-  Scan scan;
-  BARROT_TRY(store::guarded("cannot verify", [&]() -> Status {
-    FileLock lock;
-    if (m_impl->mirror->lock_fd() >= 0) {
-      BARROT_TRY(m_impl->mirror->lock_store(
-          &lock, FileLock::Mode::exclusive, m_impl->options.busy_timeout_ms));
-    }
-    return full_scan(*m_impl, &scan);
+Result<std::string> Store::Impl::exclusive_fingerprint() {
+  std::string out;
+  BARROT_TRY(store::guarded("cannot read the mirror checkpoint", [&]() -> Status {
+    SQLite::Statement st(*db,
+                         "SELECT (SELECT seq || ':' || updated_us FROM mirror_checkpoint WHERE id "
+                         "= 1) || '/' || coalesce((SELECT group_concat(month || state || "
+                         "archived_us) FROM archives), '')");
+    out = st.executeStep() ? st.getColumn(0).getString() : "";
+    return Status::OK();
   }));
+  return out;
+}
+
+namespace {
+
+// One pass of Store::verify. With `let_writers_in`, the lock goes from
+// exclusive to shared once the horizon is read; `*redo` is set when an
+// exclusive holder may have slipped in as it changed hands.
+Status verify_once(Store::Impl& impl, bool let_writers_in, Scan* scan, bool* redo) {
+  return store::guarded("cannot verify", [&]() -> Status {
+    FileLock lock;
+    const bool locking = impl.mirror->lock_fd() >= 0;
+    if (locking) {
+      BARROT_TRY(
+          impl.mirror->lock_store(&lock, FileLock::Mode::exclusive, impl.options.busy_timeout_ms));
+    }
+    if (!locking || !let_writers_in) {
+      return full_scan(impl, scan);
+    }
+    Horizon h;
+    {
+      SQLite::Statement st(*impl.db, "SELECT coalesce(max(seq), 0) FROM snapshot_rows");
+      h.seq = st.executeStep() ? st.getColumn(0).getInt64() : 0;
+    }
+    struct stat log_st {};
+    if (::fstatat(impl.mirror->dir_fd(), k_log_name, &log_st, AT_SYMLINK_NOFOLLOW) == 0) {
+      h.log_bytes = static_cast<std::int64_t>(log_st.st_size);
+    }
+    BARROT_TRY(check_latest(impl, scan));
+    BARROT_TRY_ASSIGN(const std::string before, impl.exclusive_fingerprint());
+    if (!lock.downgrade()) {
+      *redo = true;
+      return Status::OK();
+    }
+    BARROT_TRY_ASSIGN(const std::string after, impl.exclusive_fingerprint());
+    if (after != before) {
+      *redo = true;
+      return Status::OK();
+    }
+    return full_scan(impl, scan, &h);
+  });
+}
+
+} // namespace
+
+Result<VerifyReport> Store::verify() {
+  // The newest seq, the log's size and latest_periodic.json are read under
+  // the store's lock held exclusive, when no writer is between its commit
+  // and its mirror; everything up to there is then checked under the lock
+  // held shared. Writers go on meanwhile (a scan of a million snapshots
+  // takes most of a minute, longer than their busy timeout); repairs,
+  // imports and archive runs wait. Should one of those slip in as the lock
+  // changes hands, the scan runs again, exclusive throughout.
+  Scan scan;
+  for (bool let_writers_in : {true, false}) {
+    scan = Scan();
+    bool redo = false;
+    BARROT_TRY(verify_once(*m_impl, let_writers_in, &scan, &redo));
+    if (!redo) {
+      break;
+    }
+  }
   return std::move(scan.report);
 }
 

@@ -388,21 +388,6 @@ Status check_later(Store::Impl& impl, const std::vector<Later>& later, Breaks* b
   });
 }
 
-// What only an exclusive holder of the store's lock changes (archive runs,
-// restores, repairs, imports move the checkpoint or the archives table).
-Result<std::string> exclusive_fingerprint(SQLite::Database& db) {
-  std::string out;
-  BARROT_TRY(store::guarded("cannot read the mirror checkpoint", [&]() -> Status {
-    SQLite::Statement st(db,
-                         "SELECT (SELECT seq || ':' || updated_us FROM mirror_checkpoint WHERE id "
-                         "= 1) || '/' || coalesce((SELECT group_concat(month || state || "
-                         "archived_us) FROM archives), '')");
-    out = st.executeStep() ? st.getColumn(0).getString() : "";
-    return Status::OK();
-  }));
-  return out;
-}
-
 // The newest link: the newest row's, or the archived one chain_tail names
 // when that is newer.
 Status read_tail(SQLite::Database& db, std::optional<ChainHead>* tail) {
@@ -459,12 +444,12 @@ Status verify_chain_once(Store::Impl& impl,
                  "the newest archived snapshot (chain_tail) is not in the archives as recorded");
     }
     if (locking && let_writers_in) {
-      BARROT_TRY_ASSIGN(const std::string before, exclusive_fingerprint(*impl.db));
+      BARROT_TRY_ASSIGN(const std::string before, impl.exclusive_fingerprint());
       if (!lock.downgrade()) {
         *redo = true;
         return Status::OK();
       }
-      BARROT_TRY_ASSIGN(const std::string after, exclusive_fingerprint(*impl.db));
+      BARROT_TRY_ASSIGN(const std::string after, impl.exclusive_fingerprint());
       if (after != before) {
         *redo = true;
         return Status::OK();

@@ -152,6 +152,12 @@ struct Store::Impl {
   // open. Throws SQLite::Exception.
   void rewind_checkpoint_in_txn(std::int64_t mirrored_upto);
 
+  // What only an exclusive holder of the store's lock changes (archive
+  // runs, restores, repairs and imports move the checkpoint or the archives
+  // table): read before and after turning the lock shared, it tells whether
+  // one slipped in as the lock changed hands (mirror/reconcile.cpp).
+  Result<std::string> exclusive_fingerprint();
+
   // Adds every action past fts_state.indexed_seq to the full-text index and
   // records it. REQUIRES: a write transaction open. Throws SQLite::Exception.
   void index_fts_in_txn(TimeUs now);
