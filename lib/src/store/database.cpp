@@ -3,6 +3,7 @@
 #include "store/chain.h"
 #include "store/migrations.h"
 #include "store/store_impl.h"
+#include "store/wal_vfs.h"
 
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
@@ -159,8 +160,10 @@ Status open_database_once(const std::string& path,
   const bool rw = options.access == Access::read_write;
   return guarded("cannot open database " + path, [&]() -> Status {
     int flags = rw ? (SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) : SQLite::OPEN_READONLY;
+    // Through the VFS that writes a transaction's WAL frames in one call
+    // (store/wal_vfs.h); SQLite's default one if it cannot be set up.
     auto db = std::make_unique<SQLite::Database>(
-        path, flags | SQLite::OPEN_NOMUTEX, options.busy_timeout_ms);
+        path.c_str(), flags | SQLite::OPEN_NOMUTEX, options.busy_timeout_ms, coalescing_vfs_name());
     // The first read tells a non-database file (SQLITE_NOTADB) from a database.
     int version = read_user_version(*db);
     if (version > latest_version()) {
