@@ -224,11 +224,14 @@ double barrot_batched(const std::string& dir, long n, long batch, bool backgroun
 
 // Floor rows: the same rows inserted with plain SQLite (prepared statement,
 // WAL, synchronous=NORMAL, Barrot's schema and indexes, no mirror), `batch`
-// rows per transaction. What one transaction per snapshot costs here.
-double raw_sqlite(const std::string& dir, long n, long batch) {
-  { open(dir, barrot::Sync::normal); } // creates the schema
+// rows per transaction. What one transaction per snapshot costs here, on
+// SQLite's default VFS or (`vfs`) on Barrot's, which writes a commit's WAL
+// frames in one call (docs/architecture.md).
+double raw_sqlite(const std::string& dir, long n, long batch, const char* vfs = nullptr) {
+  { open(dir, barrot::Sync::normal); } // creates the schema (and registers Barrot's VFS)
   sqlite3* db = nullptr;
-  if (sqlite3_open((dir + "/.barrot/barrot.db").c_str(), &db) != SQLITE_OK) {
+  if (sqlite3_open_v2((dir + "/.barrot/barrot.db").c_str(), &db, SQLITE_OPEN_READWRITE, vfs) !=
+      SQLITE_OK) {
     std::fprintf(stderr, "barrot_bench: cannot open raw database\n");
     std::exit(1);
   }
@@ -395,7 +398,22 @@ int main(int argc, char** argv) {
   // ratio the median of the ratios measured within each round, so that the
   // machine's drift from one minute to the next (1.5-2x here) does not land
   // on one side of a ratio. A row group not asked for (--only) is not run.
-  enum Row { py, one, one_bg, bat, bat_bg, raw1, rawb, cw, cwr, full, full_bg, fs, k_rows };
+  enum Row {
+    py,
+    one,
+    one_bg,
+    bat,
+    bat_bg,
+    raw1,
+    raw1_vfs,
+    rawb,
+    cw,
+    cwr,
+    full,
+    full_bg,
+    fs,
+    k_rows
+  };
   std::array<std::vector<double>, k_rows> rates;
   for (int r = 1; r <= c.rounds; ++r) {
     const std::string d = c.dir + "/round" + std::to_string(r);
@@ -414,6 +432,7 @@ int main(int argc, char** argv) {
     run(bat, "batch", [&] { return barrot_batched(d + "/batch", c.n, c.batch, false); });
     run(bat_bg, "batch", [&] { return barrot_batched(d + "/batch_bg", c.n, c.batch, true); });
     run(raw1, "sqlite", [&] { return raw_sqlite(d + "/raw1", c.n, 1); });
+    run(raw1_vfs, "sqlite", [&] { return raw_sqlite(d + "/raw1_vfs", c.n, 1, "barrot-wal"); });
     run(rawb, "sqlite", [&] { return raw_sqlite(d + "/rawb", c.n, c.batch); });
     run(cw, "files", [&] { return small_files(d + "/files_cw", c.n, false); });
     run(cwr, "files", [&] { return small_files(d + "/files_cwr", c.n, true); });
@@ -471,6 +490,9 @@ int main(int argc, char** argv) {
   show(raw1,
        "floor: plain SQLite, 1 row per transaction",
        against(one, raw1, "(record_action / this)", ""));
+  show(raw1_vfs,
+       "  the same, Barrot's VFS (one WAL write a commit)",
+       against(raw1_vfs, raw1, "the plain floor's rate", ""));
   show(rawb, "floor: plain SQLite, batches", against(bat, rawb, "(record_actions / this)", ""));
   show(cw, "ceiling: create+write a small file", against(one, cw, "(record_action / this)", ""));
   show(cwr,
