@@ -1,5 +1,6 @@
 #include "mirror/mirror.h"
 #include "store/render.h"
+#include "store/store_impl.h"
 #include "support/test_util.h"
 
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <tuple>
 
 using namespace barrot;
 using namespace barrot::test;
@@ -420,4 +422,50 @@ TEST_CASE("verify lets writers in while it scans, and finds nothing wrong in wha
   // most (the one under way when the verify asked for the lock).
   CHECK(during >= 10);
   CHECK(f.verify().clean()); // and all that was written is mirrored
+}
+
+TEST_CASE("the log read piece by piece gives the lines the whole text gives", "[mirror]") {
+  TempDir dir;
+  std::unique_ptr<mirror::Mirror> m;
+  REQUIRE_OK(mirror::Mirror::Open(dir.path(), Sync::normal, Access::read_write, &m));
+  // Lines short and long (one past the 64 KiB piece, one exactly a piece),
+  // an empty one, and a last one cut short.
+  std::string text;
+  for (int i = 0; i < 3000; ++i) {
+    text += std::string(static_cast<std::size_t>(i * 37 % 501), static_cast<char>('a' + i % 26));
+    text += '\n';
+    if (i == 1000) {
+      text += std::string(100000, 'L') + "\n\n";
+    }
+    if (i == 2000) {
+      text += std::string(65535, 'P') + "\n";
+    }
+  }
+  text += "{\"cut";
+  write_text(dir / "action_log.jsonl", text);
+  using Line = std::tuple<std::string, std::int64_t, bool>;
+  for (const std::int64_t limit : {std::int64_t{-1},
+                                   static_cast<std::int64_t>(text.size()),
+                                   std::int64_t{65536},
+                                   std::int64_t{131072 + 17},
+                                   std::int64_t{0}}) {
+    INFO("limit " << limit);
+    const std::string_view head =
+        limit < 0 ? std::string_view(text) : std::string_view(text).substr(0, limit);
+    std::vector<Line> expected;
+    for_each_line(head, [&](std::string_view line, std::int64_t n, bool nl) {
+      expected.emplace_back(std::string(line), n, nl);
+    });
+    std::vector<Line> got;
+    REQUIRE_OK(m->for_each_log_line(limit, [&](std::string_view line, std::int64_t n, bool nl) {
+      got.emplace_back(std::string(line), n, nl);
+      return true;
+    }));
+    CHECK(got == expected);
+  }
+  // Stopping early.
+  int seen = 0;
+  REQUIRE_OK(
+      m->for_each_log_line(-1, [&](std::string_view, std::int64_t, bool) { return ++seen < 10; }));
+  CHECK(seen == 10);
 }

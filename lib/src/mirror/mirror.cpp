@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace barrot::mirror {
@@ -113,8 +114,9 @@ Status Mirror::log_identity(LogIdentity* out) const {
   return Status::OK();
 }
 
-Status Mirror::read_log_from(std::int64_t offset, std::string* out) const {
-  out->clear();
+Status Mirror::read_log_chunks(std::int64_t offset,
+                               std::int64_t limit,
+                               const std::function<bool(std::string_view)>& fn) const {
   util::UniqueFd fd(
       ::openat(m_dir_fd.get(), k_log_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (!fd.valid()) {
@@ -124,20 +126,61 @@ Status Mirror::read_log_from(std::int64_t offset, std::string* out) const {
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return Status::InvalidArgument(m_dir + "/" + k_log_name + " is not a regular file");
   }
-  char buf[1 << 16];
-  for (off_t pos = offset;;) {
-    ssize_t n = ::pread(fd.get(), buf, sizeof buf, pos);
+  std::vector<char> buf(1 << 16);
+  for (off_t pos = offset; limit < 0 || pos < limit;) {
+    std::size_t want = buf.size();
+    if (limit >= 0) {
+      want = std::min<std::size_t>(want, static_cast<std::size_t>(limit - pos));
+    }
+    ssize_t n = ::pread(fd.get(), buf.data(), want, pos);
     if (n < 0) {
       if (errno == EINTR) {
         continue;
       }
       return errno_status("cannot read", k_log_name, errno);
     }
-    if (n == 0) {
+    if (n == 0 || !fn(std::string_view(buf.data(), static_cast<std::size_t>(n)))) {
       break;
     }
-    out->append(buf, static_cast<std::size_t>(n));
     pos += n;
+  }
+  return Status::OK();
+}
+
+Status Mirror::read_log_from(std::int64_t offset, std::string* out) const {
+  out->clear();
+  return read_log_chunks(offset, -1, [&](std::string_view chunk) {
+    out->append(chunk);
+    return true;
+  });
+}
+
+Status Mirror::for_each_log_line(
+    std::int64_t limit, const std::function<bool(std::string_view, std::int64_t, bool)>& fn) const {
+  std::string carry; // the start of a line the last piece cut
+  std::int64_t number = 0;
+  bool go_on = true;
+  BARROT_TRY(read_log_chunks(0, limit, [&](std::string_view chunk) {
+    std::size_t pos = 0;
+    while (go_on) {
+      const std::size_t nl = chunk.find('\n', pos);
+      if (nl == std::string_view::npos) {
+        carry.append(chunk.substr(pos));
+        break;
+      }
+      if (carry.empty()) {
+        go_on = fn(chunk.substr(pos, nl - pos), ++number, true);
+      } else {
+        carry.append(chunk.substr(pos, nl - pos));
+        go_on = fn(carry, ++number, true);
+        carry.clear();
+      }
+      pos = nl + 1;
+    }
+    return go_on;
+  }));
+  if (go_on && !carry.empty()) {
+    fn(carry, ++number, false);
   }
   return Status::OK();
 }

@@ -91,8 +91,22 @@ public:
 
   Status log_identity(LogIdentity* out) const;
 
+  // Calls fn with successive pieces of the log from byte `offset` up to
+  // byte `limit` (its end when negative), until it returns false.
+  Status read_log_chunks(std::int64_t offset,
+                         std::int64_t limit,
+                         const std::function<bool(std::string_view)>& fn) const;
+
   // Reads the log from byte `offset` to its end.
   Status read_log_from(std::int64_t offset, std::string* out) const;
+
+  // Calls fn(line, line_number, has_newline) for each line of the log's
+  // first `limit` bytes (all of it when negative), as for_each_line does on
+  // the whole text, reading it piece by piece: a million-line log is not
+  // held in memory. Stops early when fn returns false.
+  Status
+  for_each_log_line(std::int64_t limit,
+                    const std::function<bool(std::string_view, std::int64_t, bool)>& fn) const;
 
   // Makes everything written to the directory durable (syncfs).
   Status sync_everything() const;

@@ -574,71 +574,68 @@ Status full_scan(Store::Impl& impl, Scan* scan, const Horizon* horizon) {
     }
   }
 
-  // 3. The log, line by line: past a horizon, the lines it held then (the
-  // rest are newer snapshots', and may be on their way).
-  std::string log;
-  BARROT_TRY(m.read_log_from(0, &log));
-  if (horizon && static_cast<std::int64_t>(log.size()) > horizon->log_bytes) {
-    log.resize(static_cast<std::size_t>(horizon->log_bytes));
-  }
+  // 3. The log, line by line, read piece by piece: past a horizon, the
+  // lines it held then (the rest are newer snapshots', and may be on their
+  // way).
   BARROT_TRY(store::guarded("cannot check the action log", [&]() -> Status {
     SQLite::Statement doc_st(db, "SELECT seq, document, chain_prev FROM snapshots WHERE seq = ?");
     Status failed;
-    for_each_line(log, [&](std::string_view line, std::int64_t number, bool has_nl) {
-      if (!failed.ok()) {
-        return;
-      }
-      ++rep.lines;
-      const std::string where = "line " + std::to_string(number);
-      std::string id = has_nl ? mirror::log_line_id(line) : std::string();
-      if (id.empty()) {
-        problem(Problem::Kind::torn_line,
-                "",
-                k_log_name,
-                where + (has_nl ? ": not a JSON snapshot" : ": no newline (cut short)"));
-        scan->log_needs_rewrite = true;
-        return;
-      }
-      auto it = rows.find(id);
-      if (it == rows.end() && archived.count(id) != 0) {
-        ++archived_left[archived[id]].second;
-        return;
-      }
-      if (it == rows.end() || it->second.type != SnapshotType::action) {
-        problem(Problem::Kind::extra_line,
-                id,
-                k_log_name,
-                where + (it == rows.end() ? ": not in the database" : ": not an action snapshot"));
-        return;
-      }
-      if (it->second.seen_in_log) {
-        problem(Problem::Kind::duplicate_line, id, k_log_name, where);
-        scan->log_needs_rewrite = true;
-        return;
-      }
-      it->second.seen_in_log = true;
-      doc_st.reset();
-      doc_st.bind(1, it->second.seq);
-      std::string expected;
-      if (doc_st.executeStep()) {
-        Result<std::string> text = mirror_line_of(doc_st, 0, 1, 2);
-        if (!text.ok()) {
-          failed = text.status();
-          return;
-        }
-        expected = std::move(*text);
-      }
-      Match match = compare_text(line, expected);
-      if (match != Match::same) {
-        problem(Problem::Kind::different_line,
-                id,
-                k_log_name,
-                where + (match == Match::torn        ? ": not valid JSON"
-                         : match == Match::unchained ? std::string(": ") + k_unchained_detail
-                                                     : ": content differs"));
-        scan->log_needs_rewrite = true;
-      }
-    });
+    BARROT_TRY(m.for_each_log_line(
+        horizon ? horizon->log_bytes : -1,
+        [&](std::string_view line, std::int64_t number, bool has_nl) {
+          ++rep.lines;
+          const std::string where = "line " + std::to_string(number);
+          std::string id = has_nl ? mirror::log_line_id(line) : std::string();
+          if (id.empty()) {
+            problem(Problem::Kind::torn_line,
+                    "",
+                    k_log_name,
+                    where + (has_nl ? ": not a JSON snapshot" : ": no newline (cut short)"));
+            scan->log_needs_rewrite = true;
+            return true;
+          }
+          auto it = rows.find(id);
+          if (it == rows.end() && archived.count(id) != 0) {
+            ++archived_left[archived[id]].second;
+            return true;
+          }
+          if (it == rows.end() || it->second.type != SnapshotType::action) {
+            problem(Problem::Kind::extra_line,
+                    id,
+                    k_log_name,
+                    where +
+                        (it == rows.end() ? ": not in the database" : ": not an action snapshot"));
+            return true;
+          }
+          if (it->second.seen_in_log) {
+            problem(Problem::Kind::duplicate_line, id, k_log_name, where);
+            scan->log_needs_rewrite = true;
+            return true;
+          }
+          it->second.seen_in_log = true;
+          doc_st.reset();
+          doc_st.bind(1, it->second.seq);
+          std::string expected;
+          if (doc_st.executeStep()) {
+            Result<std::string> text = mirror_line_of(doc_st, 0, 1, 2);
+            if (!text.ok()) {
+              failed = text.status();
+              return false;
+            }
+            expected = std::move(*text);
+          }
+          Match match = compare_text(line, expected);
+          if (match != Match::same) {
+            problem(Problem::Kind::different_line,
+                    id,
+                    k_log_name,
+                    where + (match == Match::torn        ? ": not valid JSON"
+                             : match == Match::unchained ? std::string(": ") + k_unchained_detail
+                                                         : ": content differs"));
+            scan->log_needs_rewrite = true;
+          }
+          return true;
+        }));
     return failed;
   }));
   {
