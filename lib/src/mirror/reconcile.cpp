@@ -758,10 +758,7 @@ Status check_latest(Store::Impl& impl, Scan* scan) {
 Status rewrite_log(Store::Impl& impl, const std::string& stamp, RepairReport* report) {
   SQLite::Database& db = *impl.db;
   mirror::Mirror& m = *impl.mirror;
-  std::string old_log;
-  BARROT_TRY(m.read_log_from(0, &old_log));
   std::string out;
-  out.reserve(old_log.size());
   std::string rejected;
   std::unordered_set<std::string> written;
   BARROT_TRY(store::guarded("cannot rewrite the action log", [&]() -> Status {
@@ -769,16 +766,14 @@ Status rewrite_log(Store::Impl& impl, const std::string& stamp, RepairReport* re
                             "SELECT seq, document, chain_prev FROM snapshots WHERE snapshot_id = "
                             "? AND snapshot_type = 'action'");
     Status failed;
-    for_each_line(old_log, [&](std::string_view line, std::int64_t, bool has_nl) {
-      if (!failed.ok()) {
-        return;
-      }
+    // The old log is read piece by piece: only the new one is held whole.
+    BARROT_TRY(m.for_each_log_line(-1, [&](std::string_view line, std::int64_t, bool has_nl) {
       std::string id = has_nl ? mirror::log_line_id(line) : std::string();
       if (id.empty() || written.count(id) != 0) {
         rejected.append(line);
         rejected += '\n';
         ++report->lines_dropped;
-        return;
+        return true;
       }
       by_id.reset();
       by_id.bind(1, id);
@@ -786,7 +781,7 @@ Status rewrite_log(Store::Impl& impl, const std::string& stamp, RepairReport* re
         Result<std::string> text = mirror_line_of(by_id, 0, 1, 2);
         if (!text.ok()) {
           failed = text.status();
-          return;
+          return false;
         }
         const std::string& doc = *text;
         const Match match = compare_text(line, doc);
@@ -801,7 +796,8 @@ Status rewrite_log(Store::Impl& impl, const std::string& stamp, RepairReport* re
       }
       out += '\n';
       written.insert(std::move(id));
-    });
+      return true;
+    }));
     BARROT_TRY(failed);
     SQLite::Statement all(db,
                           "SELECT snapshot_id, seq, document, chain_prev FROM snapshots WHERE "
