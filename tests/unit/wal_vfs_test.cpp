@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include <memory>
 #include <string>
 
 using namespace barrot;
@@ -50,6 +51,17 @@ struct Conn {
   }
 };
 
+// A new WAL database at `path` with table t, opened through the coalescing
+// VFS.
+std::unique_ptr<Conn> coalescing_db(const std::string& path) {
+  const char* vfs = store::coalescing_vfs_name();
+  REQUIRE(vfs != nullptr);
+  auto c = std::make_unique<Conn>(path, vfs);
+  REQUIRE(c->exec("PRAGMA journal_mode = WAL") == SQLITE_OK);
+  REQUIRE(c->exec("CREATE TABLE t (id INTEGER PRIMARY KEY, tag TEXT, body TEXT)") == SQLITE_OK);
+  return c;
+}
+
 // `n` rows of about 1 kB in one transaction.
 std::string insert_rows(int n, const char* tag) {
   return "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < " +
@@ -78,12 +90,9 @@ TEST_CASE("commits through the coalescing VFS are whole to plain SQLite, large o
           "[store][wal]") {
   TempDir dir;
   const std::string path = dir / "t.db";
-  const char* vfs = store::coalescing_vfs_name();
-  REQUIRE(vfs != nullptr);
-  Conn writer(path, vfs);
-  REQUIRE(writer.exec("PRAGMA journal_mode = WAL") == SQLITE_OK);
+  auto conn = coalescing_db(path);
+  Conn& writer = *conn;
   REQUIRE(writer.exec("PRAGMA synchronous = NORMAL") == SQLITE_OK);
-  REQUIRE(writer.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, tag TEXT, body TEXT)") == SQLITE_OK);
   REQUIRE(writer.exec("CREATE INDEX t_tag ON t (tag, body)") == SQLITE_OK);
   Conn reader(path, nullptr);
   // Small commits, one at a time, each seen at once by the other connection.
@@ -109,11 +118,8 @@ TEST_CASE("commits through the coalescing VFS are whole to plain SQLite, large o
 TEST_CASE("frames of a rolled-back transaction never land on another writer's", "[store][wal]") {
   TempDir dir;
   const std::string path = dir / "t.db";
-  const char* vfs = store::coalescing_vfs_name();
-  REQUIRE(vfs != nullptr);
-  Conn a(path, vfs);
-  REQUIRE(a.exec("PRAGMA journal_mode = WAL") == SQLITE_OK);
-  REQUIRE(a.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, tag TEXT, body TEXT)") == SQLITE_OK);
+  auto conn = coalescing_db(path);
+  Conn& a = *conn;
   REQUIRE(a.exec(insert_rows(10, "a0")) == SQLITE_OK);
   Conn b(path, nullptr);
   for (int round = 0; round < 5; ++round) {

@@ -947,6 +947,15 @@ Result<std::string> Store::Impl::exclusive_fingerprint() {
   return out;
 }
 
+Result<bool> Store::Impl::downgrade_unchanged(FileLock* lock) {
+  BARROT_TRY_ASSIGN(const std::string before, exclusive_fingerprint());
+  if (!lock->downgrade()) {
+    return false;
+  }
+  BARROT_TRY_ASSIGN(const std::string after, exclusive_fingerprint());
+  return after == before;
+}
+
 namespace {
 
 // One pass of Store::verify. With `let_writers_in`, the lock goes from
@@ -973,13 +982,8 @@ Status verify_once(Store::Impl& impl, bool let_writers_in, Scan* scan, bool* red
       h.log_bytes = static_cast<std::int64_t>(log_st.st_size);
     }
     BARROT_TRY(check_latest(impl, scan));
-    BARROT_TRY_ASSIGN(const std::string before, impl.exclusive_fingerprint());
-    if (!lock.downgrade()) {
-      *redo = true;
-      return Status::OK();
-    }
-    BARROT_TRY_ASSIGN(const std::string after, impl.exclusive_fingerprint());
-    if (after != before) {
+    BARROT_TRY_ASSIGN(const bool unchanged, impl.downgrade_unchanged(&lock));
+    if (!unchanged) {
       *redo = true;
       return Status::OK();
     }

@@ -444,13 +444,8 @@ Status verify_chain_once(Store::Impl& impl,
                  "the newest archived snapshot (chain_tail) is not in the archives as recorded");
     }
     if (locking && let_writers_in) {
-      BARROT_TRY_ASSIGN(const std::string before, impl.exclusive_fingerprint());
-      if (!lock.downgrade()) {
-        *redo = true;
-        return Status::OK();
-      }
-      BARROT_TRY_ASSIGN(const std::string after, impl.exclusive_fingerprint());
-      if (after != before) {
+      BARROT_TRY_ASSIGN(const bool unchanged, impl.downgrade_unchanged(&lock));
+      if (!unchanged) {
         *redo = true;
         return Status::OK();
       }

@@ -158,6 +158,12 @@ struct Store::Impl {
   // one slipped in as the lock changed hands (mirror/reconcile.cpp).
   Result<std::string> exclusive_fingerprint();
 
+  // Turns `lock`, held exclusive, shared (writers may go on). False when an
+  // exclusive holder may have slipped in as flock changed hands (the lock
+  // was lost, or the fingerprint moved): the caller starts again, exclusive
+  // throughout.
+  Result<bool> downgrade_unchanged(util::FileLock* lock);
+
   // Adds every action past fts_state.indexed_seq to the full-text index and
   // records it. REQUIRES: a write transaction open. Throws SQLite::Exception.
   void index_fts_in_txn(TimeUs now);
