@@ -1,12 +1,12 @@
 // A VFS that is SQLite's default one except for how a transaction's frames
 // reach the write-ahead log: SQLite writes each frame as two pwrite calls
-// (its 24-byte header, then the page), eight frames for one snapshot, and
-// on ext4 each call costs several microseconds of page-cache work. This VFS
-// gathers the frames of a transaction and writes them in one call when the
-// commit frame is complete, before SQLite publishes the commit in the WAL
-// index. Nothing else changes: the same files, the same locks, the same
-// on-disk format, and other processes using the plain default VFS (the
-// sqlite3 shell) read and write the store as before.
+// (its 24-byte header, then the page), six or seven frames for one
+// snapshot, and on ext4 each call costs several microseconds of page-cache
+// work. This VFS gathers the frames of a transaction and writes them in one
+// call when the commit frame is complete, before SQLite publishes the
+// commit in the WAL index. Nothing else changes: the same files, the same
+// locks, the same on-disk format, and other processes using the plain
+// default VFS (the sqlite3 shell) read and write the store as before.
 //
 // Why it is safe (docs/architecture.md has the long form):
 // - Readers of other connections and processes find frames through the WAL
