@@ -37,6 +37,10 @@ struct File {
   // A WAL's frames not yet written: `pending` bytes at `offset`.
   std::vector<char> pending;
   sqlite3_int64 offset = 0;
+  // The end of what this write transaction has appended: a write below it
+  // rewrites a frame in place (SQLite's checksum rewrite after a page was
+  // written twice) and goes straight to the file.
+  sqlite3_int64 end = 0;
   bool commit_frame = false; // the header just buffered ends a transaction
   int deferred_error = SQLITE_OK;
 };
@@ -114,6 +118,18 @@ int x_write(sqlite3_file* sf, const void* buf, int n, sqlite3_int64 off) {
   if (f->deferred_error != SQLITE_OK) {
     return settle(f);
   }
+  if (off == 0) {
+    f->end = 0; // the WAL header: the log starts again
+  }
+  if (off < f->end) {
+    // A rewrite in place (it may be the commit frame's header, after which
+    // SQLite publishes the commit): written now, its error returned.
+    if (const int rc = flush(f); rc != SQLITE_OK) {
+      return rc;
+    }
+    return f->real->pMethods->xWrite(f->real, buf, n, off);
+  }
+  f->end = off + n;
   if (!f->pending.empty() && off != f->offset + static_cast<sqlite3_int64>(f->pending.size())) {
     if (const int rc = flush(f); rc != SQLITE_OK) {
       return rc;
@@ -145,6 +161,7 @@ int x_truncate(sqlite3_file* sf, sqlite3_int64 size) {
   if (const int rc = settle(f->is_wal ? f : nullptr); rc != SQLITE_OK) {
     return rc;
   }
+  f->end = std::min(f->end, size);
   return f->real->pMethods->xTruncate(f->real, size);
 }
 
@@ -175,12 +192,15 @@ int x_lock(sqlite3_file* sf, int level) {
   return f->real->pMethods->xLock(f->real, level);
 }
 
+// A lock is always let go, even when the write before it fails: SQLite
+// ignores what an unlock returns and would take the lock for released. What
+// such a write loses is frames of a transaction that did not commit (a
+// commit's frames went out with its commit frame).
 int x_unlock(sqlite3_file* sf, int level) {
   File* f = as_file(sf);
-  if (const int rc = settle(f->wal); rc != SQLITE_OK) {
-    return rc;
-  }
-  return f->real->pMethods->xUnlock(f->real, level);
+  const int flushed = settle(f->wal);
+  const int rc = f->real->pMethods->xUnlock(f->real, level);
+  return rc != SQLITE_OK ? rc : flushed;
 }
 
 int x_check_reserved_lock(sqlite3_file* sf, int* out) {
@@ -215,10 +235,20 @@ int x_shm_map(sqlite3_file* sf, int region, int size, int extend, void volatile*
 
 int x_shm_lock(sqlite3_file* sf, int offset, int n, int flags) {
   File* f = as_file(sf);
-  if (const int rc = settle(f->wal); rc != SQLITE_OK) {
-    return rc;
+  const int flushed = settle(f->wal);
+  if ((flags & SQLITE_SHM_UNLOCK) != 0) {
+    const int rc = f->real->pMethods->xShmLock(f->real, offset, n, flags);
+    return rc != SQLITE_OK ? rc : flushed;
   }
-  return f->real->pMethods->xShmLock(f->real, offset, n, flags);
+  if (flushed != SQLITE_OK) {
+    return flushed;
+  }
+  const int rc = f->real->pMethods->xShmLock(f->real, offset, n, flags);
+  if (rc == SQLITE_OK && f->wal != nullptr && offset == 0 && n == 1 &&
+      (flags & SQLITE_SHM_EXCLUSIVE) != 0) {
+    f->wal->end = 0; // the WAL write lock: a write transaction begins
+  }
+  return rc;
 }
 
 // SQLite calls the barrier between the two copies of the WAL index header

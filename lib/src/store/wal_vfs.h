@@ -17,6 +17,8 @@
 // - Frames of a transaction that does not commit (a rollback after a cache
 //   spill) are written before the connection lets go of any lock, so they
 //   can never land on top of frames another writer appends later.
+// - Only appends are gathered: a frame rewritten in place goes to the file
+//   at once.
 // - Every call that reads, syncs, truncates or sizes the WAL writes the
 //   buffer first.
 // - A crash loses at most buffered frames of a transaction that had not
