@@ -973,10 +973,9 @@ Status verify_once(Store::Impl& impl, bool let_writers_in, Scan* scan, bool* red
       return full_scan(impl, scan);
     }
     Horizon h;
-    {
-      SQLite::Statement st(*impl.db, "SELECT coalesce(max(seq), 0) FROM snapshot_rows");
-      h.seq = st.executeStep() ? st.getColumn(0).getInt64() : 0;
-    }
+    Checkpoint cp;
+    BARROT_TRY(read_checkpoint(impl, &cp));
+    h.seq = cp.newest_seq;
     struct stat log_st {};
     if (::fstatat(impl.mirror->dir_fd(), k_log_name, &log_st, AT_SYMLINK_NOFOLLOW) == 0) {
       h.log_bytes = static_cast<std::int64_t>(log_st.st_size);

@@ -80,6 +80,11 @@ int settle(File* f) {
   return rc;
 }
 
+// settle() for a WAL; nothing to do for any other file.
+int settle_wal(File* f) {
+  return settle(f->is_wal ? f : nullptr);
+}
+
 std::uint32_t big_endian32(const void* p) {
   const auto* b = static_cast<const unsigned char*>(p);
   return (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) |
@@ -102,10 +107,8 @@ int x_close(sqlite3_file* sf) {
 
 int x_read(sqlite3_file* sf, void* buf, int n, sqlite3_int64 off) {
   File* f = as_file(sf);
-  if (f->is_wal) {
-    if (const int rc = settle(f); rc != SQLITE_OK) {
-      return rc;
-    }
+  if (const int rc = settle_wal(f); rc != SQLITE_OK) {
+    return rc;
   }
   return f->real->pMethods->xRead(f->real, buf, n, off);
 }
@@ -158,7 +161,7 @@ int x_write(sqlite3_file* sf, const void* buf, int n, sqlite3_int64 off) {
 
 int x_truncate(sqlite3_file* sf, sqlite3_int64 size) {
   File* f = as_file(sf);
-  if (const int rc = settle(f->is_wal ? f : nullptr); rc != SQLITE_OK) {
+  if (const int rc = settle_wal(f); rc != SQLITE_OK) {
     return rc;
   }
   f->end = std::min(f->end, size);
@@ -167,7 +170,7 @@ int x_truncate(sqlite3_file* sf, sqlite3_int64 size) {
 
 int x_sync(sqlite3_file* sf, int flags) {
   File* f = as_file(sf);
-  if (const int rc = settle(f->is_wal ? f : nullptr); rc != SQLITE_OK) {
+  if (const int rc = settle_wal(f); rc != SQLITE_OK) {
     return rc;
   }
   return f->real->pMethods->xSync(f->real, flags);
@@ -175,7 +178,7 @@ int x_sync(sqlite3_file* sf, int flags) {
 
 int x_file_size(sqlite3_file* sf, sqlite3_int64* size) {
   File* f = as_file(sf);
-  if (const int rc = settle(f->is_wal ? f : nullptr); rc != SQLITE_OK) {
+  if (const int rc = settle_wal(f); rc != SQLITE_OK) {
     return rc;
   }
   return f->real->pMethods->xFileSize(f->real, size);
@@ -210,10 +213,8 @@ int x_check_reserved_lock(sqlite3_file* sf, int* out) {
 
 int x_file_control(sqlite3_file* sf, int op, void* arg) {
   File* f = as_file(sf);
-  if (f->is_wal) {
-    if (const int rc = settle(f); rc != SQLITE_OK) {
-      return rc;
-    }
+  if (const int rc = settle_wal(f); rc != SQLITE_OK) {
+    return rc;
   }
   return f->real->pMethods->xFileControl(f->real, op, arg);
 }
