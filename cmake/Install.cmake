@@ -56,5 +56,5 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON) # runtime Depends: from the binaries' lib
 # The -dev side (headers, static library, CMake and pkg-config files) needs
 # these to be used; they are small, so one package carries both.
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
-    "libsqlitecpp-dev, libsqlite3-dev, nlohmann-json3-dev, libyaml-cpp-dev, libzstd-dev, libssl-dev")
+    "libsqlitecpp-dev, libsqlite3-dev, nlohmann-json3-dev, libyaml-cpp-dev, libzstd-dev")
 include(CPack)

@@ -11,7 +11,6 @@ packages=(
   libcxxopts-dev                 # CLI parsing
   libyaml-cpp-dev                # build manifest, workflows, configuration (YAML)
   libzstd-dev zstd               # archives (library; CLI for tests and benchmarks)
-  libssl-dev                     # SHA-256 (libcrypto)
   catch2                         # unit tests (v2)
   jq                             # CLI tests read JSON output with it
   clang-format                   # the formatting check

@@ -122,28 +122,6 @@ void relink_from(const std::string& db_path, std::int64_t from) {
 
 } // namespace
 
-TEST_CASE("the chain's own SHA-256 agrees with OpenSSL's and FIPS 180-4's vectors", "[chain]") {
-  auto hex = [](std::string_view a, std::string_view b) {
-    store::Digest d;
-    util::sha256_concat(a, b, d.data());
-    return store::to_hex(d);
-  };
-  CHECK(hex("", "") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  CHECK(hex("a", "bc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  CHECK(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "") ==
-        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-  // Every length around the block and padding edges, split anywhere.
-  std::string text;
-  for (int n = 0; n < 300; ++n) {
-    for (std::size_t cut : {std::size_t{0}, text.size() / 2, text.size()}) {
-      INFO(n << " split at " << cut);
-      CHECK(hex(std::string_view(text).substr(0, cut), std::string_view(text).substr(cut)) ==
-            util::sha256_hex(text));
-    }
-    text += static_cast<char>('!' + (n * 37) % 90);
-  }
-}
-
 TEST_CASE("each snapshot's hash is sha256 of the previous hash and its document", "[chain]") {
   Fixture f;
   std::string prev = k_genesis_hex;
