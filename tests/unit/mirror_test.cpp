@@ -4,9 +4,11 @@
 #include "support/test_util.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -313,6 +315,34 @@ TEST_CASE("reconciliation replaces a torn tail left by a crash", "[mirror][crash
   std::ofstream(f.log, std::ios::app) << "{\"snapshot_id\":\"" << id << "\",\"snaps";
   { open_store(f.options); }
   CHECK(f.verify().clean());
+}
+
+TEST_CASE("a writer's close reads the log back when it did not grow by exactly its lines",
+          "[mirror][crash]") {
+  // A close whose rows are all its own and whose lines are all the log grew
+  // by moves the checkpoint without reading anything back; any other change
+  // to the log must still be looked at.
+  Fixture f;
+  Options o = f.options;
+  o.background_mirror = GENERATE(false, true);
+  const auto before = static_cast<off_t>(std::filesystem::file_size(f.log));
+  std::string id;
+  {
+    auto store = open_store(o);
+    auto s = store->record_action(action("cut"));
+    REQUIRE_OK(s.status());
+    id = s->id;
+    REQUIRE_OK(store->flush());
+    const auto after = static_cast<off_t>(std::filesystem::file_size(f.log));
+    REQUIRE(after > before);
+    // Cut in half behind the writer's back: the log is now shorter than
+    // what the writer appended, and its last line torn.
+    REQUIRE(::truncate(f.log.c_str(), before + (after - before) / 2) == 0);
+  } // the close's reconciliation
+  CHECK(f.verify().clean());
+  const auto lines = read_lines(f.log);
+  REQUIRE(lines.size() == 4);
+  CHECK(mirror::log_line_id(lines.back()) == id);
 }
 
 TEST_CASE("verify changes nothing", "[mirror]") {

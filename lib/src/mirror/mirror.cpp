@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <memory>
 
 namespace barrot::mirror {
 
@@ -126,20 +127,27 @@ Status Mirror::read_log_chunks(std::int64_t offset,
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return Status::InvalidArgument(m_dir + "/" + k_log_name + " is not a regular file");
   }
-  std::vector<char> buf(1 << 16);
+  // Pieces of up to 64 KiB, but no larger than what is there to read (plus
+  // a little, for what is appended meanwhile): a CLI write reads a tail of
+  // one line, and every page of a fresh buffer costs a page fault.
+  constexpr std::int64_t k_piece = 1 << 16;
+  const std::int64_t end = limit >= 0 ? std::min<std::int64_t>(limit, st.st_size) : st.st_size;
+  const auto size =
+      static_cast<std::size_t>(std::clamp<std::int64_t>(end - offset + 4096, 4096, k_piece));
+  const std::unique_ptr<char[]> buf = std::make_unique_for_overwrite<char[]>(size);
   for (off_t pos = offset; limit < 0 || pos < limit;) {
-    std::size_t want = buf.size();
+    std::size_t want = size;
     if (limit >= 0) {
       want = std::min<std::size_t>(want, static_cast<std::size_t>(limit - pos));
     }
-    ssize_t n = ::pread(fd.get(), buf.data(), want, pos);
+    ssize_t n = ::pread(fd.get(), buf.get(), want, pos);
     if (n < 0) {
       if (errno == EINTR) {
         continue;
       }
       return errno_status("cannot read", k_log_name, errno);
     }
-    if (n == 0 || !fn(std::string_view(buf.data(), static_cast<std::size_t>(n)))) {
+    if (n == 0 || !fn(std::string_view(buf.get(), static_cast<std::size_t>(n)))) {
       break;
     }
     pos += n;

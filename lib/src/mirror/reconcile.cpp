@@ -339,21 +339,24 @@ Status apply_repair(Store::Impl& impl, Scan& scan, RepairReport* report);
 
 } // namespace
 
-Status Store::Impl::reconcile(int wait_ms) {
+Status Store::Impl::reconcile(int wait_ms, bool look_first) {
   return store::guarded("cannot reconcile the mirror", [&]() -> Status {
-    // A look without the lock first: usually there is nothing to do, and
-    // then no writer should be made to wait for us, nor we for them.
-    Checkpoint cp;
-    BARROT_TRY(read_checkpoint(*this, &cp));
-    mirror::LogIdentity log;
-    BARROT_TRY(mirror->log_identity(&log));
-    if (cp.newest_seq == cp.seq && log.size == cp.log_offset && log.inode == cp.log_inode) {
-      return Status::OK();
+    bool stale = false;
+    if (look_first) {
+      // A look without the lock first: usually there is nothing to do, and
+      // then no writer should be made to wait for us, nor we for them.
+      Checkpoint cp;
+      BARROT_TRY(read_checkpoint(*this, &cp));
+      mirror::LogIdentity log;
+      BARROT_TRY(mirror->log_identity(&log));
+      if (cp.newest_seq == cp.seq && log.size == cp.log_offset && log.inode == cp.log_inode) {
+        return Status::OK();
+      }
+      // Rows past a checkpoint that moved recently belong to live writers,
+      // who will move it themselves: try once. A checkpoint that has not
+      // moved for a while is what a crash leaves: worth waiting a little for.
+      stale = util::realtime_us() - cp.updated_us > k_stale_checkpoint_us;
     }
-    // Rows past a checkpoint that moved recently belong to live writers, who
-    // will move it themselves: try once. A checkpoint that has not moved for
-    // a while is what a crash leaves: worth waiting a little for.
-    const bool stale = util::realtime_us() - cp.updated_us > k_stale_checkpoint_us;
     FileLock lock;
     if (!mirror->lock_store(&lock, FileLock::Mode::exclusive, stale ? wait_ms : 0).ok()) {
       return Status::OK(); // writers are active; they or a later open will do it
@@ -371,6 +374,14 @@ Status Store::Impl::reconcile_locked() {
     // The log was replaced or cut outside barrot: only a full scan can tell.
     RepairReport report;
     return repair_locked(&report);
+  }
+  if (cp.log_offset > 0 && log.inode == cp.log_inode &&
+      only_self_mirrored(cp.seq, cp.newest_seq, log.size - cp.log_offset)) {
+    // Every row past the checkpoint is one this process wrote and mirrored,
+    // and the log grew by exactly their lines: nothing to read back (a CLI
+    // write's close). Another writer's row or line, or any other change to
+    // the log's length, takes the full path below.
+    return advance_checkpoint(cp.newest_seq - cp.seq, /*fts_now=*/false);
   }
 
   struct Row {

@@ -31,7 +31,7 @@ constexpr std::chrono::microseconds k_linger{500};
 
 BackgroundMirror::BackgroundMirror(mirror::Mirror* mirror,
                                    int busy_timeout_ms,
-                                   std::function<void(std::int64_t)> on_mirrored)
+                                   std::function<void(std::int64_t, std::int64_t)> on_mirrored)
     : m_mirror(mirror), m_busy_timeout_ms(busy_timeout_ms), m_on_mirrored(std::move(on_mirrored)),
       m_thread([this] { run(); }) {}
 
@@ -121,13 +121,19 @@ void BackgroundMirror::write(std::deque<std::vector<MirrorItem>>& jobs) {
   // Everything taken at once: its files, then its lines in one append, in
   // commit order.
   Status first_error;
-  std::vector<std::pair<std::int64_t, bool>> written; // seq, file written
+  struct Written {
+    std::int64_t seq;
+    std::int64_t log_bytes; // its line's, newline included
+    bool ok;                // file written and line rendered
+  };
+  std::vector<Written> written;
   std::string lines;
   for (const auto& job : jobs) {
     for (const MirrorItem& item : job) {
       // Nothing may escape this thread: an exception here would end the
       // program. (The text is the writer's own compact(), so none is expected.)
       Status s;
+      std::int64_t log_bytes = 0;
       try {
         Result<std::string> line = mirror_line(item.compact, item.chain);
         s = line.status();
@@ -135,6 +141,7 @@ void BackgroundMirror::write(std::deque<std::vector<MirrorItem>>& jobs) {
           s = m_mirror->write_snapshot_file(item.id, pretty_compact(*line));
           lines += *line;
           lines += '\n';
+          log_bytes = static_cast<std::int64_t>(line->size()) + 1;
         }
       } catch (const std::exception& e) {
         s = Status::IOError(std::string("cannot mirror ") + item.id + ": " + e.what());
@@ -142,7 +149,7 @@ void BackgroundMirror::write(std::deque<std::vector<MirrorItem>>& jobs) {
       if (!s.ok() && first_error.ok()) {
         first_error = s;
       }
-      written.emplace_back(item.chain.seq, s.ok());
+      written.push_back(Written{item.chain.seq, log_bytes, s.ok()});
     }
   }
   Status logged = lines.empty() ? Status::OK() : m_mirror->append_log(lines);
@@ -150,9 +157,9 @@ void BackgroundMirror::write(std::deque<std::vector<MirrorItem>>& jobs) {
     first_error = logged;
   }
   if (logged.ok()) {
-    for (const auto& [seq, ok] : written) {
-      if (ok) {
-        m_on_mirrored(seq);
+    for (const Written& w : written) {
+      if (w.ok) {
+        m_on_mirrored(w.seq, w.log_bytes);
       }
     }
   }

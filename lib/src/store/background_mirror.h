@@ -40,11 +40,12 @@ struct MirrorItem {
 
 class BackgroundMirror {
 public:
-  // `on_mirrored(seq)` is called on the worker thread for each snapshot whose
-  // file and line were both written. `mirror` must outlive this object.
+  // `on_mirrored(seq, log_bytes)` is called on the worker thread for each
+  // snapshot whose file and line (log_bytes long, newline included) were both
+  // written. `mirror` must outlive this object.
   BackgroundMirror(mirror::Mirror* mirror,
                    int busy_timeout_ms,
-                   std::function<void(std::int64_t)> on_mirrored);
+                   std::function<void(std::int64_t, std::int64_t)> on_mirrored);
   // Drains the queue and stops the worker.
   ~BackgroundMirror();
   BackgroundMirror(const BackgroundMirror&) = delete;
@@ -77,7 +78,7 @@ private:
 
   mirror::Mirror* m_mirror;
   int m_busy_timeout_ms;
-  std::function<void(std::int64_t)> m_on_mirrored;
+  std::function<void(std::int64_t, std::int64_t)> m_on_mirrored;
 
   std::mutex m_mu;
   std::condition_variable m_work;     // the worker waits for jobs

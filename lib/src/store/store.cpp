@@ -465,8 +465,10 @@ TimeUs Store::Impl::next_action_time() {
   return last_action_ts;
 }
 
-void Store::Impl::note_self_mirrored(std::int64_t seq) {
+void Store::Impl::note_self_mirrored(std::int64_t seq, std::int64_t log_bytes, bool periodic) {
   std::lock_guard<std::mutex> lock(self_mirrored_mu);
+  self_log_bytes += log_bytes;
+  self_periodic = self_periodic || periodic;
   if (!self_mirrored.empty() && self_mirrored.back().second + 1 == seq) {
     self_mirrored.back().second = seq;
   } else {
@@ -482,6 +484,22 @@ bool Store::Impl::any_self_mirrored() const {
 void Store::Impl::clear_self_mirrored() {
   std::lock_guard<std::mutex> lock(self_mirrored_mu);
   self_mirrored.clear();
+  self_log_bytes = 0;
+  self_periodic = false;
+}
+
+bool Store::Impl::only_self_mirrored(std::int64_t after,
+                                     std::int64_t upto,
+                                     std::int64_t log_bytes) const {
+  std::lock_guard<std::mutex> lock(self_mirrored_mu);
+  if (upto <= after || self_periodic || self_log_bytes != log_bytes) {
+    return false;
+  }
+  std::int64_t covered = 0; // of (after, upto]
+  for (const auto& [first, last] : self_mirrored) {
+    covered += std::max<std::int64_t>(0, std::min(last, upto) - std::max(first, after + 1) + 1);
+  }
+  return covered == upto - after;
 }
 
 void Store::Impl::drain_background() {
@@ -575,6 +593,7 @@ Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
 
   mirror_status->assign(rows->size(), Status::OK());
   std::string lines;
+  std::vector<std::int64_t> line_bytes(rows->size(), 0);
   bool any_periodic = false;
   for (std::size_t i = 0; i < rows->size(); ++i) {
     PendingRow& row = (*rows)[i];
@@ -583,6 +602,7 @@ Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
     if (row.type == SnapshotType::action) {
       lines += line;
       lines += '\n';
+      line_bytes[i] = static_cast<std::int64_t>(line.size()) + 1;
     } else {
       any_periodic = true;
     }
@@ -607,7 +627,7 @@ Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
   }
   for (std::size_t i = 0; i < rows->size(); ++i) {
     if ((*mirror_status)[i].ok()) {
-      note_self_mirrored((*rows)[i].seq);
+      note_self_mirrored((*rows)[i].seq, line_bytes[i], (*rows)[i].type == SnapshotType::periodic);
     }
   }
   lock.unlock();
@@ -636,7 +656,7 @@ Store::~Store() {
     m_impl->background.reset(); // writes everything queued
     if (m_impl->any_self_mirrored()) {
       // Leave a fresh checkpoint so the next open has nothing to look at.
-      (void)m_impl->reconcile(/*wait_ms=*/0);
+      (void)m_impl->reconcile(/*wait_ms=*/0, /*look_first=*/false);
     }
     try {
       store::checkpoint_if_long(*m_impl->db, m_impl->wal, m_impl->options.busy_timeout_ms);
@@ -680,8 +700,10 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
     if (options.background_mirror) {
       Impl* raw = impl.get();
       impl->background = std::make_unique<store::BackgroundMirror>(
-          impl->mirror.get(), options.busy_timeout_ms, [raw](std::int64_t seq) {
-            raw->note_self_mirrored(seq);
+          impl->mirror.get(),
+          options.busy_timeout_ms,
+          [raw](std::int64_t seq, std::int64_t log_bytes) {
+            raw->note_self_mirrored(seq, log_bytes, /*periodic=*/false);
           });
       impl->mirror->set_before_exclusive([raw] { raw->drain_background(); });
     }

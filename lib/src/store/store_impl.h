@@ -68,8 +68,12 @@ struct Store::Impl {
 
   // Seq ranges this process committed and mirrored since the last checkpoint:
   // reconciliation need not re-read them. [first, last] inclusive, ascending.
-  // Guarded by self_mirrored_mu: the background mirror adds to it.
+  // With them, the bytes of log lines appended for them and whether any was
+  // a periodic snapshot. Guarded by self_mirrored_mu: the background mirror
+  // adds to them.
   std::vector<std::pair<std::int64_t, std::int64_t>> self_mirrored;
+  std::int64_t self_log_bytes = 0;
+  bool self_periodic = false;
   mutable std::mutex self_mirrored_mu;
   std::int64_t last_checkpoint_mono_us = 0;
 
@@ -129,8 +133,10 @@ struct Store::Impl {
 
   // Brings the mirror up to date with rows past the checkpoint. Waits at
   // most `wait_ms` for the mirror lock; when other processes keep it longer,
-  // does nothing (they, or a later open, will).
-  Status reconcile(int wait_ms);
+  // does nothing (they, or a later open, will). `look_first`: a look without
+  // the lock first, for when there is likely nothing to do (an open); a
+  // writer that mirrored rows itself knows there is.
+  Status reconcile(int wait_ms, bool look_first = true);
 
   // reconcile() with the mirror lock already held exclusive.
   Status reconcile_locked();
@@ -195,8 +201,13 @@ struct Store::Impl {
       const std::function<void(const std::string& file, const ArchivedLine& line)>& fn,
       const std::function<void(const std::string& file, const std::string& problem)>& unreadable);
 
-  void note_self_mirrored(std::int64_t seq);
+  // `log_bytes`: the length of the snapshot's log line and its newline (0
+  // for a periodic snapshot, which has none).
+  void note_self_mirrored(std::int64_t seq, std::int64_t log_bytes, bool periodic);
   bool is_self_mirrored(std::int64_t seq) const;
+  // Whether every seq in (after, upto] is one this process mirrored, none of
+  // them periodic, and their log lines come to `log_bytes`.
+  bool only_self_mirrored(std::int64_t after, std::int64_t upto, std::int64_t log_bytes) const;
   bool any_self_mirrored() const;
   void clear_self_mirrored();
 
