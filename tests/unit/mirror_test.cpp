@@ -373,6 +373,52 @@ TEST_CASE("rebuild rewrites every file and the log from the database", "[mirror]
   CHECK(read_text(f.snaps + "/" + r->quarantine_dir + "/action_log.jsonl") == "garbage\n");
 }
 
+TEST_CASE("rebuild leaves a log that is already right as it is", "[mirror]") {
+  Fixture f(5);
+  struct stat before {};
+  REQUIRE(::stat(f.log.c_str(), &before) == 0);
+  const std::string text = read_text(f.log);
+  auto r = open_store(no_reconcile(f.options))->rebuild_mirror();
+  REQUIRE_OK(r.status());
+  CHECK_FALSE(r->log_rewritten);
+  struct stat after {};
+  REQUIRE(::stat(f.log.c_str(), &after) == 0);
+  CHECK(after.st_ino == before.st_ino);
+  CHECK(read_text(f.log) == text);
+  CHECK_FALSE(file_exists(f.snaps + "/" + util::temp_name_for("action_log.jsonl")));
+  CHECK(f.verify().clean());
+}
+
+TEST_CASE("a log rewritten by repair is written piece by piece and whole", "[mirror][repair]") {
+  // More lines than the writer's buffer holds, one of them edited: the new
+  // log must be every line, in order, the edited one mended.
+  Fixture f(0);
+  {
+    auto store = open_store(f.options);
+    std::vector<ActionInput> batch;
+    for (int i = 0; i < 3000; ++i) {
+      batch.push_back(action("bulk", Json{{"i", i}, {"pad", std::string(400, 'x')}}));
+    }
+    auto written = store->record_actions(batch);
+    REQUIRE_OK(written.status());
+  }
+  const std::vector<std::string> good = read_lines(f.log);
+  REQUIRE(good.size() == 3000);
+  REQUIRE(std::filesystem::file_size(f.log) > (1u << 20));
+  std::vector<std::string> bad = good;
+  bad[1234].replace(bad[1234].find("bulk"), 4, "BULK");
+  std::string text;
+  for (const std::string& line : bad) {
+    text += line + "\n";
+  }
+  write_text(f.log, text);
+  RepairReport r = f.repair();
+  CHECK(r.log_rewritten);
+  CHECK(r.lines_dropped == 1);
+  CHECK(read_lines(f.log) == good);
+  CHECK_FALSE(file_exists(f.snaps + "/" + util::temp_name_for("action_log.jsonl")));
+}
+
 TEST_CASE("a log replaced behind the store's back is fully reconciled", "[mirror][crash]") {
   Fixture f;
   std::string log = read_text(f.log);
@@ -498,4 +544,45 @@ TEST_CASE("the log read piece by piece gives the lines the whole text gives", "[
   REQUIRE_OK(
       m->for_each_log_line(-1, [&](std::string_view, std::int64_t, bool) { return ++seen < 10; }));
   CHECK(seen == 10);
+}
+
+TEST_CASE("an atomic writer builds its file in pieces and replaces the old one only at commit",
+          "[mirror][fs]") {
+  TempDir dir;
+  util::UniqueFd dfd;
+  REQUIRE_OK(util::open_dir(dir.path(), &dfd));
+  write_text(dir / "f", "old");
+  // A hard link planted at the temporary name must not be written through.
+  write_text(dir / "victim", "keep");
+  REQUIRE(::link((dir / "victim").c_str(), (dir / util::temp_name_for("f")).c_str()) == 0);
+  std::string want;
+  {
+    util::AtomicWriter w;
+    REQUIRE_OK(w.open(dfd.get(), "f", util::FsyncMode::fsync));
+    for (std::size_t n : {std::size_t{1},
+                          (std::size_t{1} << 20) + 3,
+                          std::size_t{10},
+                          std::size_t{2} << 20,
+                          std::size_t{7}}) {
+      const std::string piece(n, static_cast<char>('a' + want.size() % 26));
+      REQUIRE_OK(w.append(piece));
+      want += piece;
+      CHECK(read_text(dir / "f") == "old"); // nothing shows before the commit
+    }
+    REQUIRE_OK(w.commit(util::Overwrite::yes));
+  }
+  CHECK(read_text(dir / "f") == want);
+  CHECK(read_text(dir / "victim") == "keep");
+  {
+    util::AtomicWriter w; // given up: the file stays, the temporary goes
+    REQUIRE_OK(w.open(dfd.get(), "f", util::FsyncMode::none));
+    REQUIRE_OK(w.append("never"));
+    REQUIRE_OK(w.flush());
+  }
+  CHECK(read_text(dir / "f") == want);
+  CHECK_FALSE(file_exists(dir / util::temp_name_for("f")));
+  util::AtomicWriter w;
+  REQUIRE_OK(w.open(dfd.get(), "f", util::FsyncMode::none));
+  CHECK(w.commit(util::Overwrite::no).message().find("exists") != std::string::npos);
+  CHECK(read_text(dir / "f") == want);
 }

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <memory>
 
 namespace barrot::mirror {
@@ -72,6 +73,11 @@ Status Mirror::replace_file(const std::string& name, std::string_view text) {
                                  util::Overwrite::yes,
                                  m_sync == Sync::full ? util::FsyncMode::fsync
                                                       : util::FsyncMode::none);
+}
+
+Status Mirror::open_replacement(const std::string& name, util::AtomicWriter* w) const {
+  return w->open(
+      m_dir_fd.get(), name, m_sync == Sync::full ? util::FsyncMode::fsync : util::FsyncMode::none);
 }
 
 Status Mirror::ensure_log_open() {
@@ -163,6 +169,36 @@ Status Mirror::read_log_from(std::int64_t offset, std::string* out) const {
   });
 }
 
+Result<bool> Mirror::log_equals(int fd) const {
+  struct stat other {};
+  if (::fstat(fd, &other) != 0) {
+    return errno_status("cannot stat the file compared with", k_log_name, errno);
+  }
+  LogIdentity log;
+  BARROT_TRY(log_identity(&log));
+  if (log.size != static_cast<std::int64_t>(other.st_size)) {
+    return false; // (a missing log has size 0)
+  }
+  bool same = true;
+  off_t pos = 0;
+  std::vector<char> theirs;
+  Status failed;
+  BARROT_TRY(read_log_chunks(0, log.size, [&](std::string_view piece) {
+    theirs.resize(piece.size());
+    const ssize_t n = ::pread(fd, theirs.data(), piece.size(), pos);
+    if (n < 0) {
+      failed = errno_status("cannot read the file compared with", k_log_name, errno);
+      return false;
+    }
+    same = static_cast<std::size_t>(n) == piece.size() &&
+           std::memcmp(theirs.data(), piece.data(), piece.size()) == 0;
+    pos += n;
+    return same;
+  }));
+  BARROT_TRY(failed);
+  return same && pos == log.size;
+}
+
 Status Mirror::for_each_log_line(
     std::int64_t limit, const std::function<bool(std::string_view, std::int64_t, bool)>& fn) const {
   std::string carry; // the start of a line the last piece cut
@@ -236,6 +272,22 @@ Status Mirror::quarantine(const std::string& name, const std::string& stamp, std
     }
     if (errno != EEXIST || n > 1000) {
       return errno_status("cannot move to quarantine", name, errno);
+    }
+    target = base + "." + std::to_string(n);
+  }
+}
+
+Status
+Mirror::quarantine_link(const std::string& name, const std::string& stamp, std::string* folder) {
+  BARROT_TRY(ensure_quarantine(stamp, folder));
+  const std::string base = *folder + "/" + name;
+  std::string target = base;
+  for (int n = 1;; ++n) {
+    if (::linkat(m_dir_fd.get(), name.c_str(), m_dir_fd.get(), target.c_str(), 0) == 0) {
+      return Status::OK();
+    }
+    if (errno != EEXIST || n > 1000) {
+      return errno_status("cannot keep a copy in quarantine of", name, errno);
     }
     target = base + "." + std::to_string(n);
   }

@@ -84,6 +84,9 @@ public:
 
   // Atomically replaces (or creates) `name` with `text`.
   Status replace_file(const std::string& name, std::string_view text);
+  // The same built piece by piece: `w` writes `name`'s replacement, synced
+  // as the store's Sync asks, until its commit(Overwrite::yes).
+  Status open_replacement(const std::string& name, util::AtomicWriter* w) const;
 
   // Appends whole lines to the action log in one write. Reopens the log
   // first if it was replaced (by repair) since it was opened.
@@ -99,6 +102,10 @@ public:
 
   // Reads the log from byte `offset` to its end.
   Status read_log_from(std::int64_t offset, std::string* out) const;
+
+  // Whether the log holds exactly what the file open at `fd` holds (a
+  // missing log: whether that file is empty). Read piece by piece.
+  Result<bool> log_equals(int fd) const;
 
   // Calls fn(line, line_number, has_newline) for each line of the log's
   // first `limit` bytes (all of it when negative), as for_each_line does on
@@ -118,6 +125,10 @@ public:
   // keeping it for inspection; never replaces anything already kept there.
   // Returns the folder, relative to dir().
   Status quarantine(const std::string& name, const std::string& stamp, std::string* folder);
+
+  // Keeps a copy of `name` in the quarantine folder `stamp` as a hard link:
+  // `name` stays where it is (until it is replaced), and nothing is read.
+  Status quarantine_link(const std::string& name, const std::string& stamp, std::string* folder);
 
   // Writes `text` as a file into the quarantine folder `stamp`.
   Status quarantine_text(const std::string& name,

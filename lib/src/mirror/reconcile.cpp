@@ -769,7 +769,8 @@ Status check_latest(Store::Impl& impl, Scan* scan) {
 Status rewrite_log(Store::Impl& impl, const std::string& stamp, RepairReport* report) {
   SQLite::Database& db = *impl.db;
   mirror::Mirror& m = *impl.mirror;
-  std::string out;
+  util::AtomicWriter out; // the new log, written as it is built
+  BARROT_TRY(m.open_replacement(k_log_name, &out));
   std::string rejected;
   std::unordered_set<std::string> written;
   BARROT_TRY(store::guarded("cannot rewrite the action log", [&]() -> Status {
@@ -777,7 +778,8 @@ Status rewrite_log(Store::Impl& impl, const std::string& stamp, RepairReport* re
                             "SELECT seq, document, chain_prev FROM snapshots WHERE snapshot_id = "
                             "? AND snapshot_type = 'action'");
     Status failed;
-    // The old log is read piece by piece: only the new one is held whole.
+    // The old log is read piece by piece and the new one written so: neither
+    // is held whole.
     BARROT_TRY(m.for_each_log_line(-1, [&](std::string_view line, std::int64_t, bool has_nl) {
       std::string id = has_nl ? mirror::log_line_id(line) : std::string();
       if (id.empty() || written.count(id) != 0) {
@@ -801,13 +803,15 @@ Status rewrite_log(Store::Impl& impl, const std::string& stamp, RepairReport* re
           rejected += '\n';
           ++report->lines_dropped;
         }
-        out += doc;
+        failed = out.append(doc);
       } else {
-        out.append(line); // not ours to judge: kept, reported by verify
+        failed = out.append(line); // not ours to judge: kept, reported by verify
       }
-      out += '\n';
+      if (failed.ok()) {
+        failed = out.append("\n");
+      }
       written.insert(std::move(id));
-      return true;
+      return failed.ok();
     }));
     BARROT_TRY(failed);
     SQLite::Statement all(db,
@@ -817,8 +821,8 @@ Status rewrite_log(Store::Impl& impl, const std::string& stamp, RepairReport* re
       std::string id = all.getColumn(0).getString();
       if (written.count(id) == 0) {
         BARROT_TRY_ASSIGN(std::string text, mirror_line_of(all, 1, 2, 3));
-        out += text;
-        out += '\n';
+        text += '\n';
+        BARROT_TRY(out.append(text));
         ++report->lines_appended;
       }
     }
@@ -828,7 +832,7 @@ Status rewrite_log(Store::Impl& impl, const std::string& stamp, RepairReport* re
     BARROT_TRY(
         m.quarantine_text("action_log.rejected.jsonl", rejected, stamp, &report->quarantine_dir));
   }
-  BARROT_TRY(m.replace_file(k_log_name, out));
+  BARROT_TRY(out.commit(util::Overwrite::yes));
   report->log_rewritten = true;
   return Status::OK();
 }
@@ -1050,7 +1054,8 @@ Result<RepairReport> Store::rebuild_mirror() {
     SQLite::Statement st(*m_impl->db,
                          "SELECT snapshot_id, snapshot_type, document, seq, chain_prev FROM "
                          "snapshots ORDER BY seq");
-    std::string log;
+    util::AtomicWriter log; // the new log, written as it is built
+    BARROT_TRY(m.open_replacement(k_log_name, &log));
     while (st.executeStep()) {
       std::string id = st.getColumn(0).getString();
       const std::string document = st.getColumn(2).getString();
@@ -1060,17 +1065,19 @@ Result<RepairReport> Store::rebuild_mirror() {
       ++report.files_written;
       if (st.getColumn(1).getString() == "action") {
         BARROT_TRY_ASSIGN(std::string line, store::mirror_line(document, link));
-        log += line;
-        log += '\n';
+        line += '\n';
+        BARROT_TRY(log.append(line));
       }
     }
-    std::string old_log;
-    BARROT_TRY(m.read_log_from(0, &old_log));
-    if (old_log != log) {
-      if (!old_log.empty()) {
-        BARROT_TRY(m.quarantine_text(k_log_name, old_log, stamp, &report.quarantine_dir));
+    BARROT_TRY(log.flush());
+    BARROT_TRY_ASSIGN(const bool same, m.log_equals(log.fd()));
+    if (!same) { // (else the writer removes its file)
+      mirror::LogIdentity old;
+      BARROT_TRY(m.log_identity(&old));
+      if (old.size > 0) {
+        BARROT_TRY(m.quarantine_link(k_log_name, stamp, &report.quarantine_dir));
       }
-      BARROT_TRY(m.replace_file(k_log_name, log));
+      BARROT_TRY(log.commit(util::Overwrite::yes));
       report.log_rewritten = true;
     }
     BARROT_TRY(m_impl->write_latest_from_db());

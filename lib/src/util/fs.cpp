@@ -139,42 +139,93 @@ Status write_via_rename(int dir_fd,
                         std::string_view data,
                         Overwrite overwrite,
                         FsyncMode fsync_mode) {
-  const std::string tmp = temp_name_for(name);
+  AtomicWriter w;
+  BARROT_TRY(w.open(dir_fd, name, fsync_mode));
+  BARROT_TRY(w.append(data));
+  return w.commit(overwrite);
+}
+
+} // namespace
+
+// --- AtomicWriter ----------------------------------------------------------------
+
+namespace {
+// Appends are gathered up to this much before a write.
+constexpr std::size_t k_writer_buffer = 1 << 20;
+} // namespace
+
+AtomicWriter::~AtomicWriter() {
+  if (m_fd.valid()) {
+    m_fd.reset();
+    ::unlinkat(m_dir_fd, m_tmp.c_str(), 0);
+  }
+}
+
+Status AtomicWriter::open(int dir_fd, const std::string& name, FsyncMode fsync_mode) {
+  m_dir_fd = dir_fd;
+  m_name = name;
+  m_tmp = temp_name_for(name);
+  m_fsync = fsync_mode;
+  m_buffer.clear();
   // A leftover (or planted) temp file is removed, never written through: a
   // hard link planted there must not let us truncate its target.
-  ::unlinkat(dir_fd, tmp.c_str(), 0);
-  UniqueFd fd(
-      ::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
-  if (!fd.valid()) {
-    return errno_status("cannot create", tmp, errno);
-  }
-  Status s = write_all(fd.get(), data, tmp);
-  if (s.ok() && fsync_mode == FsyncMode::fsync) {
-    s = sync_fd(fd.get(), tmp);
-  }
-  fd.reset();
-  if (s.ok()) {
-    if (overwrite == Overwrite::no) {
-      // renameat2(RENAME_NOREPLACE) keeps the never-overwrite promise here too.
-      if (::renameat2(dir_fd, tmp.c_str(), dir_fd, name.c_str(), RENAME_NOREPLACE) != 0) {
-        s = errno == EEXIST ? Status::InvalidArgument("file exists: " + name)
-                            : errno_status("cannot rename to", name, errno);
-      }
-    } else if (::renameat(dir_fd, tmp.c_str(), dir_fd, name.c_str()) != 0) {
-      s = errno_status("cannot rename to", name, errno);
-    }
-  }
-  if (!s.ok()) {
-    ::unlinkat(dir_fd, tmp.c_str(), 0);
-    return s;
-  }
-  if (fsync_mode == FsyncMode::fsync) {
-    return sync_fd(dir_fd, "directory of " + name);
+  ::unlinkat(dir_fd, m_tmp.c_str(), 0);
+  m_fd.reset(
+      ::openat(dir_fd, m_tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (!m_fd.valid()) {
+    return errno_status("cannot create", m_tmp, errno);
   }
   return Status::OK();
 }
 
-} // namespace
+Status AtomicWriter::append(std::string_view data) {
+  if (!m_fd.valid()) {
+    return Status::InvalidArgument("no file is being written (" + m_name + ")");
+  }
+  if (m_buffer.size() + data.size() > k_writer_buffer) {
+    BARROT_TRY(flush());
+    if (data.size() >= k_writer_buffer) {
+      return write_all(m_fd.get(), data, m_tmp);
+    }
+  }
+  m_buffer.append(data);
+  return Status::OK();
+}
+
+Status AtomicWriter::flush() {
+  if (!m_fd.valid()) {
+    return Status::InvalidArgument("no file is being written (" + m_name + ")");
+  }
+  Status s = write_all(m_fd.get(), m_buffer, m_tmp);
+  m_buffer.clear();
+  return s;
+}
+
+Status AtomicWriter::commit(Overwrite overwrite) {
+  BARROT_TRY(flush());
+  if (m_fsync == FsyncMode::fsync) {
+    BARROT_TRY(sync_fd(m_fd.get(), m_tmp));
+  }
+  m_fd.reset();
+  Status s;
+  if (overwrite == Overwrite::no) {
+    // renameat2(RENAME_NOREPLACE) keeps the never-overwrite promise here too.
+    if (::renameat2(m_dir_fd, m_tmp.c_str(), m_dir_fd, m_name.c_str(), RENAME_NOREPLACE) != 0) {
+      s = errno == EEXIST ? Status::InvalidArgument("file exists: " + m_name)
+                          : errno_status("cannot rename to", m_name, errno);
+    }
+  } else if (::renameat(m_dir_fd, m_tmp.c_str(), m_dir_fd, m_name.c_str()) != 0) {
+    s = errno_status("cannot rename to", m_name, errno);
+  }
+  if (!s.ok()) {
+    ::unlinkat(m_dir_fd, m_tmp.c_str(), 0);
+    return s;
+  }
+  if (m_fsync == FsyncMode::fsync) {
+    return sync_fd(m_dir_fd, "directory of " + m_name);
+  }
+  return Status::OK();
+}
 
 Status write_file_atomic(int dir_fd,
                          const std::string& name,

@@ -64,6 +64,37 @@ Status write_file_atomic(int dir_fd,
 // The temporary name write_file_atomic uses for `name`.
 std::string temp_name_for(const std::string& name);
 
+// Builds a file piece by piece under temp_name_for(name), then renames it
+// over `name`: a reader sees the old file or the whole new one, and memory
+// holds one buffer, not the file (a rewritten log of a million lines). Not
+// committed, the temporary is removed when the writer goes; a crash leaves
+// it for the next repair.
+class AtomicWriter {
+public:
+  AtomicWriter() = default;
+  ~AtomicWriter();
+  AtomicWriter(const AtomicWriter&) = delete;
+  AtomicWriter& operator=(const AtomicWriter&) = delete;
+
+  Status open(int dir_fd, const std::string& name, FsyncMode fsync_mode);
+  Status append(std::string_view data);
+  // Everything appended so far, written out; then the file can be read
+  // back through fd() (opened for reading and writing).
+  Status flush();
+  int fd() const { return m_fd.get(); }
+  // Flushes, syncs (FsyncMode::fsync) and renames over `name` (with
+  // Overwrite::no, fails "exists" if `name` is there, leaving it be).
+  Status commit(Overwrite overwrite);
+
+private:
+  int m_dir_fd = -1;
+  std::string m_name;
+  std::string m_tmp;
+  UniqueFd m_fd;
+  std::string m_buffer;
+  FsyncMode m_fsync = FsyncMode::none;
+};
+
 // Writes all of `data`, looping on short writes.
 Status write_all(int fd, std::string_view data, std::string_view path_for_errors);
 
