@@ -3,11 +3,13 @@
 #include "store/store_impl.h"
 #include "support/test_util.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -585,4 +587,33 @@ TEST_CASE("an atomic writer builds its file in pieces and replaces the old one o
   REQUIRE_OK(w.open(dfd.get(), "f", util::FsyncMode::none));
   CHECK(w.commit(util::Overwrite::no).message().find("exists") != std::string::npos);
   CHECK(read_text(dir / "f") == want);
+}
+
+TEST_CASE("an atomic writer whose write failed never commits", "[mirror][fs]") {
+  TempDir dir;
+  util::UniqueFd dfd;
+  REQUIRE_OK(util::open_dir(dir.path(), &dfd));
+  write_text(dir / "f", "old");
+  // A file size limit makes the write fail part way (EFBIG), as a full disk
+  // would; SIGXFSZ, which would end the process, is ignored meanwhile.
+  struct rlimit saved {};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+  auto* old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = saved;
+  small.rlim_cur = 256 * 1024;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  util::AtomicWriter w;
+  Status opened = w.open(dfd.get(), "f", util::FsyncMode::none);
+  Status big = opened.ok() ? w.append(std::string(2u << 20, 'x')) : opened;
+  ::setrlimit(RLIMIT_FSIZE, &saved);
+  std::signal(SIGXFSZ, old_handler);
+  // The disk has room again: what follows would succeed, were it not for
+  // the part of the file that is missing.
+  Status after = w.append("more");
+  Status committed = w.commit(util::Overwrite::yes);
+  REQUIRE_OK(opened);
+  CHECK_FALSE(big.ok());
+  CHECK_FALSE(after.ok());
+  CHECK_FALSE(committed.ok());
+  CHECK(read_text(dir / "f") == "old");
 }

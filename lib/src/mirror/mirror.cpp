@@ -185,7 +185,10 @@ Result<bool> Mirror::log_equals(int fd) const {
   Status failed;
   BARROT_TRY(read_log_chunks(0, log.size, [&](std::string_view piece) {
     theirs.resize(piece.size());
-    const ssize_t n = ::pread(fd, theirs.data(), piece.size(), pos);
+    ssize_t n;
+    do {
+      n = ::pread(fd, theirs.data(), piece.size(), pos);
+    } while (n < 0 && errno == EINTR);
     if (n < 0) {
       failed = errno_status("cannot read the file compared with", k_log_name, errno);
       return false;
@@ -277,20 +280,22 @@ Status Mirror::quarantine(const std::string& name, const std::string& stamp, std
   }
 }
 
-Status
-Mirror::quarantine_link(const std::string& name, const std::string& stamp, std::string* folder) {
+Status Mirror::quarantine_log_copy(const std::string& stamp, std::string* folder) {
   BARROT_TRY(ensure_quarantine(stamp, folder));
-  const std::string base = *folder + "/" + name;
+  const std::string base = *folder + "/" + k_log_name;
   std::string target = base;
-  for (int n = 1;; ++n) {
-    if (::linkat(m_dir_fd.get(), name.c_str(), m_dir_fd.get(), target.c_str(), 0) == 0) {
-      return Status::OK();
-    }
-    if (errno != EEXIST || n > 1000) {
-      return errno_status("cannot keep a copy in quarantine of", name, errno);
-    }
+  for (int n = 1; util::exists_at(m_dir_fd.get(), target); ++n) {
     target = base + "." + std::to_string(n);
   }
+  util::AtomicWriter copy;
+  BARROT_TRY(copy.open(m_dir_fd.get(), target, util::FsyncMode::none));
+  Status failed;
+  BARROT_TRY(read_log_chunks(0, -1, [&](std::string_view piece) {
+    failed = copy.append(piece);
+    return failed.ok();
+  }));
+  BARROT_TRY(failed);
+  return copy.commit(util::Overwrite::no);
 }
 
 Status Mirror::quarantine_text(const std::string& name,

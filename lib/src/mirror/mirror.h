@@ -126,9 +126,9 @@ public:
   // Returns the folder, relative to dir().
   Status quarantine(const std::string& name, const std::string& stamp, std::string* folder);
 
-  // Keeps a copy of `name` in the quarantine folder `stamp` as a hard link:
-  // `name` stays where it is (until it is replaced), and nothing is read.
-  Status quarantine_link(const std::string& name, const std::string& stamp, std::string* folder);
+  // Keeps a copy of the action log in the quarantine folder `stamp`, read and
+  // written piece by piece; the log stays where it is.
+  Status quarantine_log_copy(const std::string& stamp, std::string* folder);
 
   // Writes `text` as a file into the quarantine folder `stamp`.
   Status quarantine_text(const std::string& name,

@@ -378,9 +378,11 @@ Status Store::Impl::reconcile_locked() {
   if (cp.log_offset > 0 && log.inode == cp.log_inode &&
       only_self_mirrored(cp.seq, cp.newest_seq, log.size - cp.log_offset)) {
     // Every row past the checkpoint is one this process wrote and mirrored,
-    // and the log grew by exactly their lines: nothing to read back (a CLI
-    // write's close). Another writer's row or line, or any other change to
-    // the log's length, takes the full path below.
+    // and the log grew by exactly the length of their lines: nothing to read
+    // back (a CLI write's close). Another writer's row or line, any other
+    // change to the log's length, or lines of this process's that another
+    // process's checkpoint already covers take the full path below. (A
+    // same-length edit of the new lines by hand is left to verify.)
     return advance_checkpoint(cp.newest_seq - cp.seq, /*fts_now=*/false);
   }
 
@@ -1075,7 +1077,7 @@ Result<RepairReport> Store::rebuild_mirror() {
       mirror::LogIdentity old;
       BARROT_TRY(m.log_identity(&old));
       if (old.size > 0) {
-        BARROT_TRY(m.quarantine_link(k_log_name, stamp, &report.quarantine_dir));
+        BARROT_TRY(m.quarantine_log_copy(stamp, &report.quarantine_dir));
       }
       BARROT_TRY(log.commit(util::Overwrite::yes));
       report.log_rewritten = true;

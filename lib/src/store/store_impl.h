@@ -66,8 +66,8 @@ struct Store::Impl {
   std::unique_ptr<store::BackgroundMirror> background;
   Status background_error; // met by the background mirror since the last flush
 
-  // Seq ranges this process committed and mirrored since the last checkpoint:
-  // reconciliation need not re-read them. [first, last] inclusive, ascending.
+  // Seq ranges this process committed and mirrored since it last moved the
+  // checkpoint: reconciliation need not re-read them. [first, last] inclusive, ascending.
   // With them, the bytes of log lines appended for them and whether any was
   // a periodic snapshot. Guarded by self_mirrored_mu: the background mirror
   // adds to them.

@@ -155,6 +155,10 @@ constexpr std::size_t k_writer_buffer = 1 << 20;
 } // namespace
 
 AtomicWriter::~AtomicWriter() {
+  abandon();
+}
+
+void AtomicWriter::abandon() {
   if (m_fd.valid()) {
     m_fd.reset();
     ::unlinkat(m_dir_fd, m_tmp.c_str(), 0);
@@ -162,6 +166,8 @@ AtomicWriter::~AtomicWriter() {
 }
 
 Status AtomicWriter::open(int dir_fd, const std::string& name, FsyncMode fsync_mode) {
+  abandon(); // a file this writer was building before
+  m_failed = false;
   m_dir_fd = dir_fd;
   m_name = name;
   m_tmp = temp_name_for(name);
@@ -178,14 +184,30 @@ Status AtomicWriter::open(int dir_fd, const std::string& name, FsyncMode fsync_m
   return Status::OK();
 }
 
-Status AtomicWriter::append(std::string_view data) {
+Status AtomicWriter::usable() const {
   if (!m_fd.valid()) {
     return Status::InvalidArgument("no file is being written (" + m_name + ")");
   }
+  if (m_failed) {
+    // Part of what was appended may be missing: never committed.
+    return Status::IOError("an earlier write to " + m_tmp + " failed; " + m_name +
+                           " was left as it was");
+  }
+  return Status::OK();
+}
+
+Status AtomicWriter::write_out(std::string_view data) {
+  Status s = write_all(m_fd.get(), data, m_tmp);
+  m_failed = !s.ok();
+  return s;
+}
+
+Status AtomicWriter::append(std::string_view data) {
+  BARROT_TRY(usable());
   if (m_buffer.size() + data.size() > k_writer_buffer) {
     BARROT_TRY(flush());
     if (data.size() >= k_writer_buffer) {
-      return write_all(m_fd.get(), data, m_tmp);
+      return write_out(data);
     }
   }
   m_buffer.append(data);
@@ -193,10 +215,8 @@ Status AtomicWriter::append(std::string_view data) {
 }
 
 Status AtomicWriter::flush() {
-  if (!m_fd.valid()) {
-    return Status::InvalidArgument("no file is being written (" + m_name + ")");
-  }
-  Status s = write_all(m_fd.get(), m_buffer, m_tmp);
+  BARROT_TRY(usable());
+  Status s = write_out(m_buffer);
   m_buffer.clear();
   return s;
 }

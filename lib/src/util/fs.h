@@ -67,8 +67,9 @@ std::string temp_name_for(const std::string& name);
 // Builds a file piece by piece under temp_name_for(name), then renames it
 // over `name`: a reader sees the old file or the whole new one, and memory
 // holds one buffer, not the file (a rewritten log of a million lines). Not
-// committed, the temporary is removed when the writer goes; a crash leaves
-// it for the next repair.
+// committed, the temporary is removed when the writer goes (or opens
+// another); a crash leaves it for the next repair. After a failed write
+// every call fails: a file with a gap is never committed.
 class AtomicWriter {
 public:
   AtomicWriter() = default;
@@ -87,12 +88,17 @@ public:
   Status commit(Overwrite overwrite);
 
 private:
+  void abandon();
+  Status usable() const;
+  Status write_out(std::string_view data);
+
   int m_dir_fd = -1;
   std::string m_name;
   std::string m_tmp;
   UniqueFd m_fd;
   std::string m_buffer;
   FsyncMode m_fsync = FsyncMode::none;
+  bool m_failed = false;
 };
 
 // Writes all of `data`, looping on short writes.

@@ -161,6 +161,9 @@ Sha256::Sha256(sha256_detail::Compress compress)
               0x5be0cd19} {}
 
 void Sha256::update(std::string_view data) {
+  if (data.empty()) {
+    return; // (its data() may be null, which memcpy must not see)
+  }
   const auto* p = reinterpret_cast<const unsigned char*>(data.data());
   std::size_t n = data.size();
   m_bytes += n;
