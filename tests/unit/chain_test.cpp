@@ -391,6 +391,20 @@ TEST_CASE("edits, deletions, insertions and reorderings in the log are each caug
     CHECK(first_log->id == f.snaps[0].id);
     CHECK(first_log->detail.find("moved") != std::string::npos);
   }
+  SECTION("a last line cut short") {
+    std::string text;
+    for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
+      text += lines[i] + "\n";
+    }
+    text += lines.back().substr(0, lines.back().size() / 2);
+    write_text(f.log(), text);
+    ChainReport r = f.chain();
+    INFO(describe(r));
+    const std::string where = "action_log.jsonl:" + std::to_string(lines.size());
+    CHECK(std::any_of(r.breaks.begin(), r.breaks.end(), [&](const ChainBreak& b) {
+      return b.where == "log" && b.path == where && b.detail == "no newline: cut short";
+    }));
+  }
 }
 
 TEST_CASE("the chain runs through the archives, and restore puts it back as it was",

@@ -529,25 +529,27 @@ Status remove_from_mirror(Store::Impl& impl,
     // moved below covers a complete log.
     BARROT_TRY(impl.reconcile_locked());
   }
-  std::string log;
-  BARROT_TRY(m.read_log_from(0, &log));
-  std::string kept;
-  kept.reserve(log.size());
+  // The log read and the kept lines written piece by piece: neither is held
+  // whole. fsynced: the archive is marked done only once the lines are gone
+  // for good. Nothing dropped, the writer removes its file.
+  util::AtomicWriter kept;
+  BARROT_TRY(kept.open(m.dir_fd(), mirror::k_log_name, util::FsyncMode::fsync));
   std::int64_t dropped = 0;
-  for_each_line(log, [&](std::string_view line, std::int64_t, bool has_nl) {
+  Status failed;
+  BARROT_TRY(m.for_each_log_line(-1, [&](std::string_view line, std::int64_t, bool has_nl) {
     if (has_nl && ids.count(mirror::log_line_id(line)) != 0) {
       ++dropped;
-      return;
+      return true;
     }
-    kept.append(line);
-    if (has_nl) {
-      kept += '\n';
+    failed = kept.append(line);
+    if (failed.ok() && has_nl) {
+      failed = kept.append("\n");
     }
-  });
+    return failed.ok();
+  }));
+  BARROT_TRY(failed);
   if (dropped > 0) {
-    // fsynced: the archive is marked done only once the lines are gone for good.
-    BARROT_TRY(util::write_file_atomic(
-        m.dir_fd(), mirror::k_log_name, kept, util::Overwrite::yes, util::FsyncMode::fsync));
+    BARROT_TRY(kept.commit(util::Overwrite::yes));
     report->lines_removed += dropped;
   }
   if (progress) {

@@ -303,8 +303,6 @@ Status check_log(Store::Impl& impl,
                  ChainReport* rep,
                  Breaks* breaks,
                  std::vector<Later>* later) {
-  std::string log;
-  BARROT_TRY(impl.mirror->read_log_from(0, &log));
   std::vector<bool> seen(chain.recs.size(), false);
   std::int64_t cut_at = -1; // the offset of a last line without its newline
   std::string cut_where;
@@ -321,16 +319,21 @@ Status check_log(Store::Impl& impl,
     }
     seen[i] = true;
   };
-  for_each_line(log, [&](std::string_view line, std::int64_t number, bool has_nl) {
-    ++rep->lines;
-    const std::string where = std::string(mirror::k_log_name) + ":" + std::to_string(number);
-    if (!has_nl) { // the last line: being appended right now, or cut short
-      cut_at = line.data() - log.data();
-      cut_where = where;
-      return;
-    }
-    check_line(line, where);
-  });
+  std::int64_t at = 0; // the offset of the line in hand
+  // Read piece by piece: a million-line log is not held whole.
+  BARROT_TRY(impl.mirror->for_each_log_line(
+      -1, [&](std::string_view line, std::int64_t number, bool has_nl) {
+        ++rep->lines;
+        const std::string where = std::string(mirror::k_log_name) + ":" + std::to_string(number);
+        if (!has_nl) { // the last line: being appended right now, or cut short
+          cut_at = at;
+          cut_where = where;
+          return true;
+        }
+        check_line(line, where);
+        at += static_cast<std::int64_t>(line.size()) + 1;
+        return true;
+      }));
   if (cut_at >= 0) {
     std::string tail;
     BARROT_TRY(impl.mirror->read_log_from(cut_at, &tail));
