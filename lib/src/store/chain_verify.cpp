@@ -320,9 +320,14 @@ Status check_log(Store::Impl& impl,
     seen[i] = true;
   };
   std::int64_t at = 0; // the offset of the line in hand
-  // Read piece by piece: a million-line log is not held whole.
+  // Read piece by piece (a million-line log is not held whole), up to its
+  // length now: every row read above has its line before that, and writers
+  // let in append faster than lines are checked, so "up to the end" might
+  // never come. A line cut by that length is read whole below.
+  mirror::LogIdentity now;
+  BARROT_TRY(impl.mirror->log_identity(&now));
   BARROT_TRY(impl.mirror->for_each_log_line(
-      -1, [&](std::string_view line, std::int64_t number, bool has_nl) {
+      now.size, [&](std::string_view line, std::int64_t number, bool has_nl) {
         ++rep->lines;
         const std::string where = std::string(mirror::k_log_name) + ":" + std::to_string(number);
         if (!has_nl) { // the last line: being appended right now, or cut short
@@ -335,8 +340,11 @@ Status check_log(Store::Impl& impl,
         return true;
       }));
   if (cut_at >= 0) {
-    std::string tail;
-    BARROT_TRY(impl.mirror->read_log_from(cut_at, &tail));
+    std::string tail; // from cut_at to the first newline, if one came since
+    BARROT_TRY(impl.mirror->read_log_chunks(cut_at, -1, [&](std::string_view piece) {
+      tail.append(piece);
+      return piece.find('\n') == std::string_view::npos;
+    }));
     const std::size_t nl = tail.find('\n');
     if (nl == std::string::npos) {
       breaks->add("log", "", 0, cut_where, "no newline: cut short");
