@@ -6,9 +6,11 @@
 #include <SQLiteCpp/Statement.h>
 
 #include <dirent.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -100,6 +102,37 @@ ActionInput action(const std::string& type, Json details) {
   in.type = type;
   in.details = std::move(details);
   return in;
+}
+
+FileSizeLimit::FileSizeLimit(std::uint64_t bytes) {
+  struct rlimit saved {};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+  REQUIRE((saved.rlim_max == RLIM_INFINITY || bytes <= saved.rlim_max));
+  m_saved_cur = saved.rlim_cur;
+  m_saved_max = saved.rlim_max;
+  m_saved_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = saved;
+  small.rlim_cur = bytes;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  m_active = true;
+}
+
+void FileSizeLimit::lift() {
+  if (!m_active) {
+    return;
+  }
+  struct rlimit saved {};
+  saved.rlim_cur = m_saved_cur;
+  saved.rlim_max = m_saved_max;
+  ::setrlimit(RLIMIT_FSIZE, &saved);
+  std::signal(SIGXFSZ, m_saved_handler);
+  m_active = false;
+}
+
+std::uint64_t file_size(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return static_cast<std::uint64_t>(st.st_size);
 }
 
 std::string chain_hash_hex(const std::string& prev_hex, const std::string& compact) {

@@ -44,6 +44,28 @@ std::int64_t query_int(const std::string& path, const std::string& sql);
 
 ActionInput action(const std::string& type, Json details = Json::object());
 
+// While alive, no file this process writes may grow past `bytes`
+// (RLIMIT_FSIZE): a write beyond fails with EFBIG, as on a full disk, and
+// one that crosses it is cut short there. SIGXFSZ, which would end the
+// process, is ignored meanwhile. lift() gives the room back early.
+class FileSizeLimit {
+public:
+  explicit FileSizeLimit(std::uint64_t bytes);
+  ~FileSizeLimit() { lift(); }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+  void lift();
+
+private:
+  bool m_active = false;
+  std::uint64_t m_saved_cur = 0;
+  std::uint64_t m_saved_max = 0;
+  void (*m_saved_handler)(int) = nullptr;
+};
+
+// The size of the file at `path` (REQUIREs that it exists).
+std::uint64_t file_size(const std::string& path);
+
 // The hash chain, computed here from its definition (docs/integrity.md)
 // rather than by the library: sha256sum of prev (hex) followed by the
 // compact document.

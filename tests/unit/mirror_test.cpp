@@ -3,13 +3,11 @@
 #include "store/store_impl.h"
 #include "support/test_util.h"
 
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -595,18 +593,12 @@ TEST_CASE("an atomic writer whose write failed never commits", "[mirror][fs]") {
   REQUIRE_OK(util::open_dir(dir.path(), &dfd));
   write_text(dir / "f", "old");
   // A file size limit makes the write fail part way (EFBIG), as a full disk
-  // would; SIGXFSZ, which would end the process, is ignored meanwhile.
-  struct rlimit saved {};
-  REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
-  auto* old_handler = std::signal(SIGXFSZ, SIG_IGN);
-  struct rlimit small = saved;
-  small.rlim_cur = 256 * 1024;
-  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  // would.
+  FileSizeLimit limit(256 * 1024);
   util::AtomicWriter w;
   Status opened = w.open(dfd.get(), "f", util::FsyncMode::none);
   Status big = opened.ok() ? w.append(std::string(2u << 20, 'x')) : opened;
-  ::setrlimit(RLIMIT_FSIZE, &saved);
-  std::signal(SIGXFSZ, old_handler);
+  limit.lift();
   // The disk has room again: what follows would succeed, were it not for
   // the part of the file that is missing.
   Status after = w.append("more");
@@ -616,4 +608,47 @@ TEST_CASE("an atomic writer whose write failed never commits", "[mirror][fs]") {
   CHECK_FALSE(after.ok());
   CHECK_FALSE(committed.ok());
   CHECK(read_text(dir / "f") == "old");
+}
+
+TEST_CASE("a snapshot whose log line finds no room is stored, says so, and is mirrored later",
+          "[mirror][fs]") {
+  for (const bool batch : {false, true}) {
+    INFO("batch " << batch);
+    Fixture f(0);
+    auto store = open_store(f.options);
+    // A log much larger than the WAL: a file size limit at the log's size
+    // lets a commit through and stops the log's append.
+    REQUIRE_OK(
+        store->record_action(action("big", Json{{"blob", std::string(200000, 'x')}})).status());
+    exec_sql(f.db, "PRAGMA wal_checkpoint(TRUNCATE)");
+    REQUIRE(file_size(f.log) > file_size(f.db + "-wal") + 64 * 1024);
+    const auto lines_before = read_lines(f.log);
+    std::vector<Snapshot> written;
+    {
+      FileSizeLimit limit(file_size(f.log));
+      if (batch) {
+        auto many = store->record_actions({action("one"), action("two")});
+        REQUIRE_OK(many.status());
+        written = *many;
+      } else {
+        auto one = store->record_action(action("one"));
+        REQUIRE_OK(one.status());
+        written.push_back(*one);
+      }
+    }
+    for (const Snapshot& s : written) {
+      CHECK_FALSE(s.mirror.ok());
+      CHECK(s.mirror.message().find("action_log.jsonl") != std::string::npos);
+    }
+    CHECK(read_lines(f.log) == lines_before);
+    CHECK(query_int(f.db, "SELECT count(*) FROM snapshot_rows") ==
+          2 + static_cast<std::int64_t>(written.size()));
+    store.reset(); // the close reconciles
+    CHECK(f.verify().clean());
+    const auto lines = read_lines(f.log);
+    REQUIRE(lines.size() == 1 + written.size());
+    for (std::size_t i = 0; i < written.size(); ++i) {
+      CHECK(lines[1 + i] == mirrored(written[i]).dump());
+    }
+  }
 }

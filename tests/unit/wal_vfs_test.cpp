@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -67,6 +68,23 @@ std::string insert_rows(int n, const char* tag) {
   return "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < " +
          std::to_string(n) + ") INSERT INTO t (tag, body) SELECT '" + tag +
          "', hex(randomblob(500)) FROM s";
+}
+
+// The database at `path` as a process that opens it afresh would find it:
+// the file and its WAL copied aside (with no WAL index, so SQLite rebuilds
+// it from the frames on disk), opened on the default VFS.
+std::unique_ptr<Conn> fresh_copy(const TempDir& dir, const std::string& path) {
+  const std::string copy = dir / "copy.db";
+  std::filesystem::remove(copy);
+  std::filesystem::remove(copy + "-wal");
+  std::filesystem::remove(copy + "-shm");
+  std::filesystem::copy_file(path, copy);
+  std::filesystem::copy_file(path + "-wal", copy + "-wal");
+  return std::make_unique<Conn>(copy, nullptr);
+}
+
+bool is_write_error(int rc) {
+  return rc == SQLITE_IOERR || rc == SQLITE_FULL;
 }
 
 } // namespace
@@ -138,4 +156,157 @@ TEST_CASE("frames of a rolled-back transaction never land on another writer's", 
   CHECK(b.text("SELECT count(*) FROM t WHERE tag = 'a'") == "25");
   CHECK(b.text("PRAGMA integrity_check") == "ok");
   CHECK(a.text("PRAGMA integrity_check") == "ok");
+}
+
+// Write errors, for real: a file size limit (RLIMIT_FSIZE) makes the WAL's
+// growth fail with EFBIG at a chosen byte, as a full disk would.
+
+TEST_CASE("a commit whose WAL write fails is not committed, and writing resumes whole",
+          "[store][wal]") {
+  TempDir dir;
+  const std::string path = dir / "t.db";
+  auto conn = coalescing_db(path);
+  Conn& a = *conn;
+  REQUIRE(a.exec("PRAGMA wal_autocheckpoint = 0") == SQLITE_OK); // the WAL only grows
+  REQUIRE(a.exec(insert_rows(20, "before")) == SQLITE_OK);
+  Conn reader(path, nullptr);
+  int committed = 20;
+  // No room at all; room for part of a frame header; for one frame and
+  // part of the next (eight rows of ~1 kB fill three or more pages).
+  for (const std::uint64_t room : {0, 10, 5000}) {
+    INFO("room " << room);
+    const std::uint64_t wal = file_size(path + "-wal");
+    {
+      FileSizeLimit limit(wal + room);
+      CHECK(is_write_error(a.exec(insert_rows(8, "failed"))));
+    }
+    // Whatever part of the frames reached the file, the commit did not.
+    CHECK(file_size(path + "-wal") == wal + room);
+    CHECK(sqlite3_get_autocommit(a.db) != 0);
+    CHECK(reader.text("SELECT count(*) FROM t") == std::to_string(committed));
+    // With room again, the next commit goes where the failed one began.
+    REQUIRE(a.exec(insert_rows(1, "after")) == SQLITE_OK);
+    ++committed;
+    CHECK(reader.text("SELECT count(*) FROM t") == std::to_string(committed));
+  }
+  CHECK(a.text("SELECT count(*) FROM t WHERE tag = 'failed'") == "0");
+  CHECK(reader.text("PRAGMA integrity_check") == "ok");
+  auto fresh = fresh_copy(dir, path);
+  CHECK(fresh->text("SELECT count(*) FROM t") == std::to_string(committed));
+  CHECK(fresh->text("SELECT count(*) FROM t WHERE tag = 'after'") == "3");
+  CHECK(fresh->text("PRAGMA integrity_check") == "ok");
+}
+
+TEST_CASE("a transaction whose spilled frames cannot be written leaves nothing behind",
+          "[store][wal]") {
+  TempDir dir;
+  const std::string path = dir / "t.db";
+  auto conn = coalescing_db(path);
+  Conn& a = *conn;
+  REQUIRE(a.exec("PRAGMA wal_autocheckpoint = 0") == SQLITE_OK);
+  REQUIRE(a.exec(insert_rows(10, "a0")) == SQLITE_OK);
+  Conn b(path, nullptr);
+  // A transaction of ~5 MB in a small page cache: SQLite spills frames to
+  // the WAL as it goes, and the VFS writes them before it reads one back or
+  // once 1 MiB is buffered. The file may grow by 64 KiB only.
+  REQUIRE(a.exec("PRAGMA cache_size = 8") == SQLITE_OK);
+  {
+    FileSizeLimit limit(file_size(path + "-wal") + 64 * 1024);
+    CHECK(is_write_error(a.exec("BEGIN; " + insert_rows(5000, "spilled") + "; COMMIT")));
+  }
+  if (sqlite3_get_autocommit(a.db) == 0) {
+    REQUIRE(a.exec("ROLLBACK") == SQLITE_OK);
+  }
+  // The other writer appends where the spilled frames were, then the first
+  // writes again.
+  REQUIRE(b.exec(insert_rows(400, "b")) == SQLITE_OK);
+  REQUIRE(a.exec(insert_rows(5, "a")) == SQLITE_OK);
+  for (Conn* c : {&a, &b}) {
+    CHECK(c->text("SELECT count(*) FROM t WHERE tag = 'spilled'") == "0");
+    CHECK(c->text("SELECT count(*) FROM t") == "415");
+    CHECK(c->text("PRAGMA integrity_check") == "ok");
+  }
+  auto fresh = fresh_copy(dir, path);
+  CHECK(fresh->text("SELECT count(*) FROM t") == "415");
+  CHECK(fresh->text("PRAGMA integrity_check") == "ok");
+}
+
+TEST_CASE("a rollback whose buffered frames cannot be written still lets the WAL go",
+          "[store][wal]") {
+  TempDir dir;
+  const std::string path = dir / "t.db";
+  auto conn = coalescing_db(path);
+  Conn& a = *conn;
+  REQUIRE(a.exec("PRAGMA wal_autocheckpoint = 0") == SQLITE_OK);
+  REQUIRE(a.exec(insert_rows(10, "a0")) == SQLITE_OK);
+  Conn b(path, nullptr);
+  sqlite3_busy_timeout(b.db, 0); // a lock still held would fail b at once
+  REQUIRE(a.exec("PRAGMA cache_size = 8") == SQLITE_OK);
+  REQUIRE(a.exec("BEGIN; " + insert_rows(100, "pending")) == SQLITE_OK);
+  // The statement ended with spilled frames still in the VFS's buffer. The
+  // rollback writes them before it reads a page back, and that write fails
+  // 100 bytes in: the rollback must still end the transaction and let the
+  // WAL's write lock go.
+  const std::uint64_t wal = file_size(path + "-wal");
+  {
+    FileSizeLimit limit(wal + 100);
+    a.exec("ROLLBACK");
+    CHECK(file_size(path + "-wal") == wal + 100);
+  }
+  CHECK(sqlite3_get_autocommit(a.db) != 0);
+  REQUIRE(b.exec(insert_rows(50, "b")) == SQLITE_OK);
+  REQUIRE(a.exec(insert_rows(5, "a")) == SQLITE_OK);
+  for (Conn* c : {&a, &b}) {
+    CHECK(c->text("SELECT count(*) FROM t WHERE tag = 'pending'") == "0");
+    CHECK(c->text("SELECT count(*) FROM t") == "65");
+    CHECK(c->text("PRAGMA integrity_check") == "ok");
+  }
+  auto fresh = fresh_copy(dir, path);
+  CHECK(fresh->text("SELECT count(*) FROM t") == "65");
+  CHECK(fresh->text("PRAGMA integrity_check") == "ok");
+}
+
+TEST_CASE("a snapshot whose commit cannot be written is neither stored nor mirrored",
+          "[store][wal]") {
+  TempDir dir;
+  for (const bool background : {false, true}) {
+    INFO("background mirror " << background);
+    Options o = options_in(dir);
+    o.snapshots_dir = dir / (background ? "bg" : "sync");
+    o.background_mirror = background;
+    auto store = open_store(o);
+    for (int i = 0; i < 3; ++i) {
+      REQUIRE(store->record_action(action("deploy", Json{{"n", i}})).ok());
+    }
+    REQUIRE_OK(store->flush());
+    const std::string wal = o.snapshots_dir + "/.barrot/barrot.db-wal";
+    const std::string log = o.snapshots_dir + "/action_log.jsonl";
+    const auto files = list_dir(o.snapshots_dir);
+    const std::string lines = read_text(log);
+    REQUIRE(file_size(log) < file_size(wal)); // only the WAL meets the limit
+    {
+      FileSizeLimit limit(file_size(wal));
+      auto one = store->record_action(action("deploy", Json{{"n", 99}}));
+      CHECK_FALSE(one.ok());
+      auto many = store->record_actions({action("batch"), action("batch")});
+      CHECK_FALSE(many.ok());
+      INFO(one.status().ToString());
+      CHECK(one.status().ToString().find("disk") != std::string::npos);
+    }
+    REQUIRE_OK(store->flush());
+    CHECK(list_dir(o.snapshots_dir) == files);
+    CHECK(read_text(log) == lines);
+    // Writing resumes, and the chain links the new snapshot to the last one
+    // stored, not to the one that failed.
+    REQUIRE(store->record_action(action("after")).ok());
+    REQUIRE_OK(store->flush());
+    auto report = store->verify();
+    REQUIRE(report.ok());
+    CHECK(report.value().snapshots == 4);
+    CHECK(report.value().clean());
+    auto chain = store->verify_chain({});
+    REQUIRE(chain.ok());
+    CHECK(chain.value().snapshots == 4);
+    CHECK(chain.value().clean());
+  }
 }
