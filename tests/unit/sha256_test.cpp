@@ -7,7 +7,9 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <fstream>
 #include <random>
+#include <string>
 
 using namespace barrot;
 using namespace barrot::test;
@@ -55,6 +57,24 @@ TEST_CASE("SHA-256 gives FIPS 180-4's digests", "[sha256]") {
   CHECK(hex_with(nullptr, million, 997) ==
         "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
+
+#if defined(__x86_64__) && defined(__linux__)
+TEST_CASE("the SHA extensions are used exactly when the kernel reports them", "[sha256]") {
+  // The flags line of /proc/cpuinfo names sha_ni, ssse3 and sse4_1 when the
+  // CPU has them; Barrot asks glibc (or CPUID) instead, and must agree.
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line) && line.rfind("flags", 0) != 0) {
+  }
+  REQUIRE(line.rfind("flags", 0) == 0);
+  line += ' ';
+  const auto has = [&](const char* flag) {
+    return line.find(" " + std::string(flag) + " ") != std::string::npos;
+  };
+  const bool kernel_says = has("sha_ni") && has("ssse3") && has("sse4_1");
+  CHECK((util::sha256_detail::accelerated_compress() != nullptr) == kernel_says);
+}
+#endif
 
 TEST_CASE("SHA-256 on the CPU's SHA extensions agrees with the portable rounds", "[sha256]") {
   const util::sha256_detail::Compress accelerated = util::sha256_detail::accelerated_compress();
