@@ -2,6 +2,7 @@
 #include "store/render.h"
 #include "store/store_impl.h"
 #include "support/test_util.h"
+#include "util/lines.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -529,7 +530,7 @@ TEST_CASE("the log read piece by piece gives the lines the whole text gives", "[
     const std::string_view head =
         limit < 0 ? std::string_view(text) : std::string_view(text).substr(0, limit);
     std::vector<Line> expected;
-    for_each_line(head, [&](std::string_view line, std::int64_t n, bool nl) {
+    util::for_each_line(head, [&](std::string_view line, std::int64_t n, bool nl) {
       expected.emplace_back(std::string(line), n, nl);
     });
     std::vector<Line> got;

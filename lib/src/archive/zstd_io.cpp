@@ -1,5 +1,7 @@
 #include "archive/zstd_io.h"
 
+#include "util/lines.h"
+
 #include <algorithm>
 #include <vector>
 #include <zstd.h>
@@ -114,7 +116,7 @@ Status for_each_line(std::string_view compressed,
   Dctx dctx;
   BARROT_TRY(dctx.check(compressed));
   std::vector<char> buf(ZSTD_DStreamOutSize() * 4);
-  std::string carry; // a line split across output buffers
+  util::LineSplitter lines; // a line may be split across output buffers
   std::int64_t total = 0;
   ZSTD_inBuffer in{compressed.data(), compressed.size(), 0};
   std::size_t last = 1; // nonzero: mid-frame
@@ -130,23 +132,7 @@ Status for_each_line(std::string_view compressed,
       break; // no progress: input ended mid-frame
     }
     total += static_cast<std::int64_t>(out.pos);
-    std::string_view chunk(buf.data(), out.pos);
-    std::size_t pos = 0;
-    while (!stop) {
-      const std::size_t nl = chunk.find('\n', pos);
-      if (nl == std::string_view::npos) {
-        carry.append(chunk.substr(pos));
-        break;
-      }
-      if (carry.empty()) {
-        stop = !on_line(chunk.substr(pos, nl - pos));
-      } else {
-        carry.append(chunk.substr(pos, nl - pos));
-        stop = !on_line(carry);
-        carry.clear();
-      }
-      pos = nl + 1;
-    }
+    stop = !lines.feed(std::string_view(buf.data(), out.pos), on_line);
   }
   if (stop) {
     return Status::OK();
@@ -154,7 +140,7 @@ Status for_each_line(std::string_view compressed,
   if (last != 0) {
     return Status::Corruption("the zstd archive ends mid-frame (truncated)");
   }
-  if (!carry.empty()) {
+  if (!lines.rest().empty()) {
     return Status::Corruption("the archive's last line has no newline");
   }
   if (bytes_out != nullptr) {

@@ -1,5 +1,7 @@
 #include "mirror/mirror.h"
 
+#include "util/lines.h"
+
 #include <barrot/snapshot.h>
 
 #include <fcntl.h>
@@ -204,30 +206,16 @@ Result<bool> Mirror::log_equals(int fd) const {
 
 Status Mirror::for_each_log_line(
     std::int64_t limit, const std::function<bool(std::string_view, std::int64_t, bool)>& fn) const {
-  std::string carry; // the start of a line the last piece cut
+  util::LineSplitter lines;
   std::int64_t number = 0;
+  const auto on_line = [&](std::string_view line) { return fn(line, ++number, true); };
   bool go_on = true;
   BARROT_TRY(read_log_chunks(0, limit, [&](std::string_view chunk) {
-    std::size_t pos = 0;
-    while (go_on) {
-      const std::size_t nl = chunk.find('\n', pos);
-      if (nl == std::string_view::npos) {
-        carry.append(chunk.substr(pos));
-        break;
-      }
-      if (carry.empty()) {
-        go_on = fn(chunk.substr(pos, nl - pos), ++number, true);
-      } else {
-        carry.append(chunk.substr(pos, nl - pos));
-        go_on = fn(carry, ++number, true);
-        carry.clear();
-      }
-      pos = nl + 1;
-    }
+    go_on = lines.feed(chunk, on_line);
     return go_on;
   }));
-  if (go_on && !carry.empty()) {
-    fn(carry, ++number, false);
+  if (go_on && !lines.rest().empty()) {
+    fn(lines.rest(), ++number, false);
   }
   return Status::OK();
 }

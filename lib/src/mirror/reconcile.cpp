@@ -6,6 +6,7 @@
 #include "store/store_impl.h"
 #include "util/fs.h"
 #include "util/json_check.h"
+#include "util/lines.h"
 #include "util/time.h"
 
 #include <barrot/store.h>
@@ -430,7 +431,7 @@ Status Store::Impl::reconcile_locked() {
   BARROT_TRY(mirror->read_log_from(cp.log_offset, &tail));
   std::unordered_set<std::string> tail_ids;
   bool tail_damaged = false;
-  for_each_line(tail, [&](std::string_view line, std::int64_t, bool has_nl) {
+  util::for_each_line(tail, [&](std::string_view line, std::int64_t, bool has_nl) {
     std::string id = has_nl ? mirror::log_line_id(line) : std::string();
     auto it = row_by_id.find(id);
     const bool ok = !id.empty() && (it == row_by_id.end() || rows[it->second].line.empty()

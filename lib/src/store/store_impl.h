@@ -293,18 +293,4 @@ void append_standard_action_text(std::string* out,
                                  std::optional<TimeUs> started,
                                  std::optional<std::string_view> start_snapshot_id);
 
-// Calls fn(line, line_number, has_newline) for each line of `text`.
-template <typename Fn>
-void for_each_line(std::string_view text, Fn&& fn) {
-  std::size_t pos = 0;
-  std::int64_t number = 0;
-  while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    bool has_nl = nl != std::string_view::npos;
-    std::size_t end = has_nl ? nl : text.size();
-    fn(text.substr(pos, end - pos), ++number, has_nl);
-    pos = end + 1;
-  }
-}
-
 } // namespace barrot
