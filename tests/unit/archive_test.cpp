@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
@@ -516,4 +517,73 @@ TEST_CASE("archives inside the snapshots directory move with it", "[archive]") {
   auto r = archiver_for(*store)->restore("2025-01");
   REQUIRE_OK(r.status());
   CHECK(r->restored == 1);
+}
+
+TEST_CASE("an archive that cannot be written for want of room removes nothing", "[archive][fs]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  // January's details barely compress (hex digests, all different): its
+  // archive needs several times the room the file size limit below leaves,
+  // and its database writes before the archive fit in that room.
+  std::vector<Snapshot> jan;
+  for (int i = 0; i < 40; ++i) {
+    std::string blob;
+    for (int k = 0; k < 64; ++k) {
+      blob += util::sha256_hex(std::to_string(i * 1000 + k));
+    }
+    ActionInput in = action("deploy", Json{{"blob", blob}});
+    in.status = ActionStatus::completed;
+    in.at = at(2025, 1, 1) + TimeUs{i} * 3'600'000'000;
+    auto s = store->record_action(in);
+    REQUIRE_OK(s.status());
+    jan.push_back(*s);
+  }
+  Snapshot may = add_action(*store, at(2025, 5, 10));
+  // A repair first brings the full-text index up to date, which the run
+  // would otherwise do first, in a transaction larger than the room.
+  REQUIRE_OK(store->repair().status());
+  const std::string db = dir / "snapshots/.barrot/barrot.db";
+  exec_sql(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+  const std::string log_before = read_text(dir / "snapshots/action_log.jsonl");
+  const auto files_before = list_dir(dir / "snapshots");
+  const std::string month_file = dir / "snapshots/archive/2025-01.jsonl.zst";
+  {
+    FileSizeLimit limit(64 * 1024);
+    ArchiveOptions o;
+    o.now = at(2025, 6, 15);
+    auto a = archiver_for(*store, o);
+    auto r = a->run();
+    REQUIRE_FALSE(r.ok());
+    INFO(r.status().ToString());
+    CHECK(r.status().message().find("2025-01") != std::string::npos);
+  }
+  CHECK(rows(dir) == 41);
+  CHECK(read_text(dir / "snapshots/action_log.jsonl") == log_before);
+  for (const Snapshot& s : jan) {
+    CHECK(file_exists(dir / ("snapshots/" + s.id + ".json")));
+  }
+  CHECK_FALSE(file_exists(month_file));
+  if (file_exists(dir / "snapshots/archive")) {
+    CHECK(list_dir(dir / "snapshots/archive").empty()); // no temporary left
+  }
+  auto files_after = list_dir(dir / "snapshots");
+  files_after.erase(std::remove(files_after.begin(), files_after.end(), "archive"),
+                    files_after.end());
+  CHECK(files_after == files_before);
+  require_clean(*store);
+
+  // With room again, the very next run archives the month whole.
+  ArchiveRunReport r = run_at(*store, at(2025, 6, 15));
+  REQUIRE(r.months.size() == 1);
+  CHECK(r.months[0].actions == 40);
+  CHECK(file_size(month_file) > 64 * 1024);
+  CHECK(rows(dir) == 1);
+  auto lines = archive_lines(month_file);
+  REQUIRE(lines.size() == jan.size());
+  for (std::size_t i = 0; i < jan.size(); ++i) {
+    CHECK(lines[i] == mirrored(jan[i]).dump());
+  }
+  CHECK(read_lines(dir / "snapshots/action_log.jsonl") ==
+        std::vector<std::string>{mirrored(may).dump()});
+  require_clean(*store);
 }

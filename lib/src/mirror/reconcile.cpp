@@ -320,7 +320,7 @@ Status read_checkpoint(Store::Impl& impl, Checkpoint* cp) {
           "(SELECT coalesce(max(seq), 0) FROM snapshot_rows) FROM mirror_checkpoint WHERE id = 1");
     }
     SQLite::Statement& st = *impl.checkpoint_stmt;
-    st.reset();
+    store::rewind(st);
     if (!st.executeStep()) {
       return Status::Corruption("the mirror_checkpoint row is missing");
     }

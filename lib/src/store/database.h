@@ -6,6 +6,7 @@
 #include <barrot/status.h>
 
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
 
 #include <exception>
 #include <memory>
@@ -27,6 +28,15 @@ Status guarded(std::string_view context, Fn&& fn) {
   } catch (const std::exception& e) {
     return status_from_exception(e, context);
   }
+}
+
+// Readies a statement kept across calls (a Store's BEGIN, COMMIT, insert,
+// checkpoint read) for another run. When its last run failed, sqlite3_reset
+// returns that error again, and SQLiteCpp's reset() throws it: the failure
+// already reported (a commit on a full disk) would fail the next, unrelated
+// call too, even once the disk has room again.
+inline void rewind(SQLite::Statement& st) {
+  (void)st.tryReset();
 }
 
 // What the WAL hook last saw: frames in the write-ahead log.

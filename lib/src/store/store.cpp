@@ -293,7 +293,7 @@ std::string_view stored_document(sqlite3_stmt* st, int first, std::string* buffe
 }
 
 void bind_insert(SQLite::Statement& st, const PendingRow& row) {
-  st.reset();
+  store::rewind(st);
   st.bind(1, row.id);
   st.bind(2, std::string(to_string(row.type)));
   st.bind(3, row.ts);
@@ -411,8 +411,8 @@ Status Store::Impl::chain_head_in_txn(store::Digest* out) {
   } reset_row{*chain_head_stmt}, reset_tail{*chain_tail_stmt};
   SQLite::Statement& row = *chain_head_stmt;
   SQLite::Statement& tail = *chain_tail_stmt;
-  row.reset();
-  tail.reset();
+  store::rewind(row);
+  store::rewind(tail);
   const bool have_row = row.executeStep();
   const std::int64_t seq = have_row ? row.getColumn(0).getInt64() : 0;
   if (tail.executeStep() && tail.getColumn(0).getInt64() > seq) {
@@ -443,7 +443,7 @@ Store::Impl::WriteTxn::WriteTxn(Impl& impl) : m_impl(impl) {
     impl.begin_stmt = std::make_unique<SQLite::Statement>(*impl.db, "BEGIN IMMEDIATE");
     impl.commit_stmt = std::make_unique<SQLite::Statement>(*impl.db, "COMMIT");
   }
-  impl.begin_stmt->reset();
+  store::rewind(*impl.begin_stmt);
   impl.begin_stmt->exec();
 }
 
@@ -455,7 +455,7 @@ Store::Impl::WriteTxn::~WriteTxn() {
 }
 
 void Store::Impl::WriteTxn::commit() {
-  m_impl.commit_stmt->reset();
+  store::rewind(*m_impl.commit_stmt);
   m_impl.commit_stmt->exec();
   m_open = false;
 }
