@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -110,10 +111,17 @@ FileSizeLimit::FileSizeLimit(std::uint64_t bytes) {
   REQUIRE((saved.rlim_max == RLIM_INFINITY || bytes <= saved.rlim_max));
   m_saved_cur = saved.rlim_cur;
   m_saved_max = saved.rlim_max;
+  // What the test printed so far goes out before the limit could cut it.
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
   m_saved_handler = std::signal(SIGXFSZ, SIG_IGN);
   struct rlimit small = saved;
   small.rlim_cur = bytes;
-  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  if (::setrlimit(RLIMIT_FSIZE, &small) != 0) {
+    std::signal(SIGXFSZ, m_saved_handler);
+    FAIL("setrlimit(RLIMIT_FSIZE) failed");
+  }
   m_active = true;
 }
 

@@ -44,10 +44,12 @@ std::int64_t query_int(const std::string& path, const std::string& sql);
 
 ActionInput action(const std::string& type, Json details = Json::object());
 
-// While alive, no file this process writes may grow past `bytes`
-// (RLIMIT_FSIZE): a write beyond fails with EFBIG, as on a full disk, and
-// one that crosses it is cut short there. SIGXFSZ, which would end the
-// process, is ignored meanwhile. lift() gives the room back early.
+// While alive, no write of this process may reach past byte `bytes` of a
+// file (RLIMIT_FSIZE): one beyond fails with EFBIG, as on a full disk, and
+// one that crosses it is cut short there. That holds for a rewrite in place
+// too, and for the test's own output when it goes to a file: assert nothing
+// while a limit is set. SIGXFSZ, which would end the process, is ignored
+// meanwhile. lift() gives the room back early.
 class FileSizeLimit {
 public:
   explicit FileSizeLimit(std::uint64_t bytes);

@@ -625,18 +625,24 @@ TEST_CASE("a snapshot whose log line finds no room is stored, says so, and is mi
     REQUIRE(file_size(f.log) > file_size(f.db + "-wal") + 64 * 1024);
     const auto lines_before = read_lines(f.log);
     std::vector<Snapshot> written;
+    Status status;
     {
       FileSizeLimit limit(file_size(f.log));
       if (batch) {
         auto many = store->record_actions({action("one"), action("two")});
-        REQUIRE_OK(many.status());
-        written = *many;
+        status = many.status();
+        if (many.ok()) {
+          written = *many;
+        }
       } else {
         auto one = store->record_action(action("one"));
-        REQUIRE_OK(one.status());
-        written.push_back(*one);
+        status = one.status();
+        if (one.ok()) {
+          written.push_back(*one);
+        }
       }
     }
+    REQUIRE_OK(status);
     for (const Snapshot& s : written) {
       CHECK_FALSE(s.mirror.ok());
       CHECK(s.mirror.message().find("action_log.jsonl") != std::string::npos);

@@ -177,14 +177,18 @@ TEST_CASE("a commit whose WAL write fails is not committed, and writing resumes 
   for (const std::uint64_t room : {0, 10, 5000}) {
     INFO("room " << room);
     const std::uint64_t wal = file_size(path + "-wal");
+    int rc = SQLITE_OK;
     {
       FileSizeLimit limit(wal + room);
-      CHECK(is_write_error(a.exec(insert_rows(8, "failed"))));
+      rc = a.exec(insert_rows(8, "failed"));
     }
-    // Whatever part of the frames reached the file, the commit did not.
+    CHECK(is_write_error(rc));
+    // Whatever part of the frames reached the file, the commit did not: not
+    // for the connections open now, nor for a process that starts now.
     CHECK(file_size(path + "-wal") == wal + room);
     CHECK(sqlite3_get_autocommit(a.db) != 0);
     CHECK(reader.text("SELECT count(*) FROM t") == std::to_string(committed));
+    CHECK(fresh_copy(dir, path)->text("SELECT count(*) FROM t") == std::to_string(committed));
     // With room again, the next commit goes where the failed one began.
     REQUIRE(a.exec(insert_rows(1, "after")) == SQLITE_OK);
     ++committed;
@@ -211,13 +215,16 @@ TEST_CASE("a transaction whose spilled frames cannot be written leaves nothing b
   // the WAL as it goes, and the VFS writes them before it reads one back or
   // once 1 MiB is buffered. The file may grow by 64 KiB only.
   REQUIRE(a.exec("PRAGMA cache_size = 8") == SQLITE_OK);
+  int rc = SQLITE_OK;
   {
     FileSizeLimit limit(file_size(path + "-wal") + 64 * 1024);
-    CHECK(is_write_error(a.exec("BEGIN; " + insert_rows(5000, "spilled") + "; COMMIT")));
+    rc = a.exec("BEGIN; " + insert_rows(5000, "spilled") + "; COMMIT");
   }
+  CHECK(is_write_error(rc));
   if (sqlite3_get_autocommit(a.db) == 0) {
     REQUIRE(a.exec("ROLLBACK") == SQLITE_OK);
   }
+  CHECK(fresh_copy(dir, path)->text("SELECT count(*) FROM t") == "10");
   // The other writer appends where the spilled frames were, then the first
   // writes again.
   REQUIRE(b.exec(insert_rows(400, "b")) == SQLITE_OK);
@@ -252,9 +259,10 @@ TEST_CASE("a rollback whose buffered frames cannot be written still lets the WAL
   {
     FileSizeLimit limit(wal + 100);
     a.exec("ROLLBACK");
-    CHECK(file_size(path + "-wal") == wal + 100);
   }
+  CHECK(file_size(path + "-wal") == wal + 100);
   CHECK(sqlite3_get_autocommit(a.db) != 0);
+  CHECK(fresh_copy(dir, path)->text("SELECT count(*) FROM t") == "10");
   REQUIRE(b.exec(insert_rows(50, "b")) == SQLITE_OK);
   REQUIRE(a.exec(insert_rows(5, "a")) == SQLITE_OK);
   for (Conn* c : {&a, &b}) {
@@ -288,18 +296,21 @@ TEST_CASE("a snapshot whose commit cannot be written is neither stored nor mirro
     // One call fails, then the other kind: the first write once the disk has
     // room again must succeed (a failed COMMIT once left its error in the
     // prepared statement, and the next write threw it again).
+    Status one;
     {
       FileSizeLimit limit(file_size(wal));
-      auto one = store->record_action(action("deploy", Json{{"n", 99}}));
-      CHECK_FALSE(one.ok());
-      INFO(one.status().ToString());
-      CHECK(one.status().ToString().find("disk") != std::string::npos);
+      one = store->record_action(action("deploy", Json{{"n", 99}})).status();
     }
+    CHECK_FALSE(one.ok());
+    INFO(one.ToString());
+    CHECK(one.ToString().find("disk") != std::string::npos);
     REQUIRE_OK(store->record_actions({action("batch"), action("batch")}).status());
+    Status many;
     {
       FileSizeLimit limit(file_size(wal));
-      CHECK_FALSE(store->record_actions({action("failed"), action("failed")}).ok());
+      many = store->record_actions({action("failed"), action("failed")}).status();
     }
+    CHECK_FALSE(many.ok());
     REQUIRE_OK(store->record_action(action("after")).status());
     REQUIRE_OK(store->flush());
     // Nothing of the failed calls anywhere; the chain links each snapshot to

@@ -108,8 +108,8 @@ public:
   Result<bool> log_equals(int fd) const;
 
   // Calls fn(line, line_number, has_newline) for each line of the log's
-  // first `limit` bytes (all of it when negative), as for_each_line does on
-  // the whole text, reading it piece by piece: a million-line log is not
+  // first `limit` bytes (all of it when negative), as util::for_each_line
+  // does on the whole text, reading it piece by piece: a million-line log is not
   // held in memory. Stops early when fn returns false.
   Status
   for_each_log_line(std::int64_t limit,

@@ -6,8 +6,11 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-#if defined(__has_include) && __has_include(<sys/platform/x86.h>)
-#include <sys/platform/x86.h> // glibc 2.33+: what its startup already read
+// glibc 2.33+ keeps what its start-up read with CPUID. Its header declares
+// C's _Bool, which g++ accepts in C++ and clang++ does not: clang builds
+// (the fuzz targets) ask CPUID themselves.
+#if defined(__has_include) && !defined(__clang__) && __has_include(<sys/platform/x86.h>)
+#include <sys/platform/x86.h>
 #define BARROT_GLIBC_CPU_FEATURES 1
 #else
 #include <cpuid.h>
