@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <set>
 
 using namespace barrot;
@@ -587,4 +588,64 @@ TEST_CASE("an archive that cannot be written for want of room removes nothing", 
   CHECK(read_lines(dir / "snapshots/action_log.jsonl") ==
         std::vector<std::string>{mirrored(may).dump()});
   require_clean(*store);
+}
+
+TEST_CASE("a restore that runs out of room puts back all of the month or none of it",
+          "[archive][fs]") {
+  std::map<std::string, int> outcomes;
+  // Limits from none to around the end of a log longer than the restore's
+  // commit: there the commit goes through and the mirror's append is cut.
+  for (const std::int64_t past_log_end : {-100000000, -10, 0, 300, 100000000}) {
+    INFO(past_log_end << " bytes past the log's end");
+    TempDir dir;
+    auto store = open_store(options_in(dir));
+    std::vector<Snapshot> jan;
+    for (int d = 1; d <= 20; d += 2) {
+      jan.push_back(add_action(*store, at(2025, 1, d)));
+    }
+    std::vector<ActionInput> june;
+    for (int i = 0; i < 200; ++i) {
+      ActionInput in = action("june", Json{{"i", i}, {"pad", std::string(1500, 'j')}});
+      in.at = at(2025, 6, 1) + i;
+      june.push_back(in);
+    }
+    REQUIRE_OK(store->record_actions(june).status());
+    run_at(*store, at(2025, 6, 15));
+    REQUIRE(rows(dir) == 200);
+    const std::string db = dir / "snapshots/.barrot/barrot.db";
+    const std::string log = dir / "snapshots/action_log.jsonl";
+    exec_sql(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+    const std::int64_t limit =
+        std::max<std::int64_t>(0, static_cast<std::int64_t>(file_size(log)) + past_log_end);
+    auto a = archiver_for(*store);
+    Status s;
+    {
+      FileSizeLimit room(static_cast<std::uint64_t>(limit));
+      s = a->restore("2025-01").status();
+    }
+    const std::int64_t back = rows(dir) - 200;
+    if (s.ok()) {
+      ++outcomes["all"];
+      CHECK(back == 10);
+    } else if (back > 0) {
+      ++outcomes["all, mirror cut"];
+      CHECK(back == 10);
+    } else {
+      ++outcomes["none"];
+    }
+    // With room again: repair completes the mirror, and a restore puts back
+    // what is still missing.
+    REQUIRE_OK(store->repair().status());
+    auto again = a->restore("2025-01");
+    REQUIRE_OK(again.status());
+    CHECK(again->restored == 10 - back);
+    CHECK(rows(dir) == 210);
+    for (const Snapshot& snap : jan) {
+      CHECK(read_text(dir / ("snapshots/" + snap.id + ".json")) == mirrored(snap).dump(2));
+    }
+    require_clean(*store);
+  }
+  CHECK(outcomes["none"] > 0);
+  CHECK(outcomes["all, mirror cut"] > 0);
+  CHECK(outcomes["all"] > 0);
 }
