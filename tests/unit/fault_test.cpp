@@ -26,6 +26,15 @@ struct Paths {
         log(snaps + "/action_log.jsonl"), latest(snaps + "/latest_periodic.json") {}
 };
 
+// `n` actions of type `type`, each with `pad` bytes of padding in its details.
+std::vector<ActionInput> padded(int n, const std::string& type, std::size_t pad) {
+  std::vector<ActionInput> out;
+  for (int i = 0; i < n; ++i) {
+    out.push_back(action(type, Json{{"i", i}, {"pad", std::string(pad, 'p')}}));
+  }
+  return out;
+}
+
 std::uint64_t size_or_zero(const std::string& path) {
   return file_exists(path) ? file_size(path) : 0;
 }
@@ -64,11 +73,7 @@ TEST_CASE("under every limit a write stores all or nothing, and the next one suc
     // A log far longer than any WAL below (which each write starts empty),
     // so that a limit near the log's end lets the commit through and stops
     // the append.
-    std::vector<ActionInput> warmup;
-    for (int i = 0; i < 300; ++i) {
-      warmup.push_back(action("warmup", Json{{"i", i}, {"pad", std::string(2000, 'w')}}));
-    }
-    auto first = store->record_actions(warmup);
+    auto first = store->record_actions(padded(300, "warmup", 2000));
     REQUIRE_OK(first.status());
     for (const Snapshot& s : *first) {
       keep(s);
@@ -200,11 +205,7 @@ TEST_CASE("repair and rebuild that run out of room lose nothing and finish next 
   Options o = options_in(dir);
   const Paths p(o);
   auto store = open_store(o);
-  std::vector<ActionInput> batch;
-  for (int i = 0; i < 200; ++i) {
-    batch.push_back(action("deploy", Json{{"i", i}, {"pad", std::string(1500, 'p')}}));
-  }
-  auto written = store->record_actions(batch);
+  auto written = store->record_actions(padded(200, "deploy", 1500));
   REQUIRE_OK(written.status());
   REQUIRE_OK(store->record_periodic(PeriodicInput{}).status());
   const std::vector<std::string> ids = stored_ids(*store);
@@ -278,11 +279,7 @@ TEST_CASE("an import that runs out of room stores all of it or nothing, and comp
     Options o = options_in(dir);
     const Paths p(o);
     auto store = open_store(o);
-    std::vector<ActionInput> warmup;
-    for (int i = 0; i < 200; ++i) {
-      warmup.push_back(action("warmup", Json{{"i", i}, {"pad", std::string(1500, 'w')}}));
-    }
-    REQUIRE_OK(store->record_actions(warmup).status());
+    REQUIRE_OK(store->record_actions(padded(200, "warmup", 1500)).status());
     const std::vector<std::string> before = stored_ids(*store);
     exec_sql(p.db, "PRAGMA wal_checkpoint(TRUNCATE)");
     const std::int64_t limit =
@@ -332,6 +329,16 @@ Json wide(int n) {
   return d;
 }
 
+// An action with wide details, or a periodic snapshot with a wide section.
+Result<Snapshot> write_wide(Store& store, bool periodic) {
+  if (!periodic) {
+    return store.record_action(action("wide", wide(12000)));
+  }
+  PeriodicInput pi;
+  pi.sections["system_state"] = wide(12000);
+  return store.record_periodic(pi);
+}
+
 } // namespace
 
 TEST_CASE("a snapshot whose own file finds no room is stored, says so, and is completed",
@@ -343,14 +350,7 @@ TEST_CASE("a snapshot whose own file finds no room is stored, says so, and is co
   // How much WAL one such write takes from empty, and how large its file is.
   const auto measure = [&](bool periodic, std::uint64_t* wal, std::uint64_t* file) {
     exec_sql(p.db, "PRAGMA wal_checkpoint(TRUNCATE)");
-    Result<Snapshot> s = Status::IOError("unset");
-    if (periodic) {
-      PeriodicInput pi;
-      pi.sections["system_state"] = wide(12000);
-      s = store->record_periodic(pi);
-    } else {
-      s = store->record_action(action("wide", wide(12000)));
-    }
+    Result<Snapshot> s = write_wide(*store, periodic);
     REQUIRE_OK(s.status());
     REQUIRE_OK(s->mirror);
     *wal = file_size(p.wal);
@@ -367,13 +367,7 @@ TEST_CASE("a snapshot whose own file finds no room is stored, says so, and is co
     Result<Snapshot> s = Status::IOError("unset");
     {
       FileSizeLimit room((wal + file) / 2);
-      if (periodic) {
-        PeriodicInput pi;
-        pi.sections["system_state"] = wide(12000);
-        s = store->record_periodic(pi);
-      } else {
-        s = store->record_action(action("wide", wide(12000)));
-      }
+      s = write_wide(*store, periodic);
     }
     REQUIRE_OK(s.status());
     CHECK_FALSE(s->mirror.ok());

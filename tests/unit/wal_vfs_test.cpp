@@ -88,6 +88,41 @@ bool is_write_error(int rc) {
   return rc == SQLITE_IOERR || rc == SQLITE_FULL;
 }
 
+// After a failed write of rows tagged `failed`: the other writer `b`
+// appends `b_rows` rows where its frames were, then `a` writes five more.
+// Both, and a process that opens the files afresh, see every committed row
+// (`total`) and none of the failed ones, in a sound database.
+void check_writes_resume(const TempDir& dir,
+                         const std::string& path,
+                         Conn& a,
+                         Conn& b,
+                         const char* failed,
+                         int b_rows,
+                         int total) {
+  REQUIRE(b.exec(insert_rows(b_rows, "b")) == SQLITE_OK);
+  REQUIRE(a.exec(insert_rows(5, "a")) == SQLITE_OK);
+  auto fresh = fresh_copy(dir, path);
+  for (Conn* c : {&a, &b, fresh.get()}) {
+    CHECK(c->text("SELECT count(*) FROM t WHERE tag = '" + std::string(failed) + "'") == "0");
+    CHECK(c->text("SELECT count(*) FROM t") == std::to_string(total));
+    CHECK(c->text("PRAGMA integrity_check") == "ok");
+  }
+}
+
+// A WAL database with ten rows, written by `a` through the coalescing VFS
+// (never checkpointing: the WAL only grows) and by `b` on the default VFS.
+struct TwoWriters {
+  TempDir dir;
+  std::string path = dir / "t.db";
+  std::unique_ptr<Conn> conn = coalescing_db(path);
+  Conn& a = *conn;
+  Conn b{path, nullptr};
+  TwoWriters() {
+    REQUIRE(a.exec("PRAGMA wal_autocheckpoint = 0") == SQLITE_OK);
+    REQUIRE(a.exec(insert_rows(10, "a0")) == SQLITE_OK);
+  }
+};
+
 } // namespace
 
 TEST_CASE("a store's database is opened through the coalescing VFS", "[store][wal]") {
@@ -204,13 +239,9 @@ TEST_CASE("a commit whose WAL write fails is not committed, and writing resumes 
 
 TEST_CASE("a transaction whose spilled frames cannot be written leaves nothing behind",
           "[store][wal]") {
-  TempDir dir;
-  const std::string path = dir / "t.db";
-  auto conn = coalescing_db(path);
-  Conn& a = *conn;
-  REQUIRE(a.exec("PRAGMA wal_autocheckpoint = 0") == SQLITE_OK);
-  REQUIRE(a.exec(insert_rows(10, "a0")) == SQLITE_OK);
-  Conn b(path, nullptr);
+  TwoWriters w;
+  Conn& a = w.a;
+  const std::string& path = w.path;
   // A transaction of ~5 MB in a small page cache: SQLite spills frames to
   // the WAL as it goes, and the VFS writes them before it reads one back or
   // once 1 MiB is buffered. The file may grow by 64 KiB only.
@@ -224,31 +255,16 @@ TEST_CASE("a transaction whose spilled frames cannot be written leaves nothing b
   if (sqlite3_get_autocommit(a.db) == 0) {
     REQUIRE(a.exec("ROLLBACK") == SQLITE_OK);
   }
-  CHECK(fresh_copy(dir, path)->text("SELECT count(*) FROM t") == "10");
-  // The other writer appends where the spilled frames were, then the first
-  // writes again.
-  REQUIRE(b.exec(insert_rows(400, "b")) == SQLITE_OK);
-  REQUIRE(a.exec(insert_rows(5, "a")) == SQLITE_OK);
-  for (Conn* c : {&a, &b}) {
-    CHECK(c->text("SELECT count(*) FROM t WHERE tag = 'spilled'") == "0");
-    CHECK(c->text("SELECT count(*) FROM t") == "415");
-    CHECK(c->text("PRAGMA integrity_check") == "ok");
-  }
-  auto fresh = fresh_copy(dir, path);
-  CHECK(fresh->text("SELECT count(*) FROM t") == "415");
-  CHECK(fresh->text("PRAGMA integrity_check") == "ok");
+  CHECK(fresh_copy(w.dir, path)->text("SELECT count(*) FROM t") == "10");
+  check_writes_resume(w.dir, path, a, w.b, "spilled", 400, 415);
 }
 
 TEST_CASE("a rollback whose buffered frames cannot be written still lets the WAL go",
           "[store][wal]") {
-  TempDir dir;
-  const std::string path = dir / "t.db";
-  auto conn = coalescing_db(path);
-  Conn& a = *conn;
-  REQUIRE(a.exec("PRAGMA wal_autocheckpoint = 0") == SQLITE_OK);
-  REQUIRE(a.exec(insert_rows(10, "a0")) == SQLITE_OK);
-  Conn b(path, nullptr);
-  sqlite3_busy_timeout(b.db, 0); // a lock still held would fail b at once
+  TwoWriters w;
+  Conn& a = w.a;
+  const std::string& path = w.path;
+  sqlite3_busy_timeout(w.b.db, 0); // a lock still held would fail b at once
   REQUIRE(a.exec("PRAGMA cache_size = 8") == SQLITE_OK);
   REQUIRE(a.exec("BEGIN; " + insert_rows(100, "pending")) == SQLITE_OK);
   // The statement ended with spilled frames still in the VFS's buffer. The
@@ -262,17 +278,9 @@ TEST_CASE("a rollback whose buffered frames cannot be written still lets the WAL
   }
   CHECK(file_size(path + "-wal") == wal + 100);
   CHECK(sqlite3_get_autocommit(a.db) != 0);
-  CHECK(fresh_copy(dir, path)->text("SELECT count(*) FROM t") == "10");
-  REQUIRE(b.exec(insert_rows(50, "b")) == SQLITE_OK);
-  REQUIRE(a.exec(insert_rows(5, "a")) == SQLITE_OK);
-  for (Conn* c : {&a, &b}) {
-    CHECK(c->text("SELECT count(*) FROM t WHERE tag = 'pending'") == "0");
-    CHECK(c->text("SELECT count(*) FROM t") == "65");
-    CHECK(c->text("PRAGMA integrity_check") == "ok");
-  }
-  auto fresh = fresh_copy(dir, path);
-  CHECK(fresh->text("SELECT count(*) FROM t") == "65");
-  CHECK(fresh->text("PRAGMA integrity_check") == "ok");
+  CHECK(fresh_copy(w.dir, path)->text("SELECT count(*) FROM t") == "10");
+  // b writes at once: a lock still held would fail it (no busy timeout).
+  check_writes_resume(w.dir, path, a, w.b, "pending", 50, 65);
 }
 
 TEST_CASE("a snapshot whose commit cannot be written is neither stored nor mirrored",
