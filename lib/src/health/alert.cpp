@@ -99,6 +99,7 @@ Status run_command(const std::string& command,
   }
   if (pid == 0) {
     ::setpgid(0, 0);
+    ::signal(SIGXFSZ, SIG_DFL); // ignored by the barrot CLI; not by its commands
     if (::dup2(in.get(), STDIN_FILENO) < 0 || ::dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
       ::_exit(126);
     }

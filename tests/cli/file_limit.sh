@@ -1,0 +1,74 @@
+# A file size limit (ulimit -f) as a full disk that needs no root: every
+# write past it fails with EFBIG. Each barrot command under it either
+# succeeds, fails with a clear error having stored nothing (exit 1), or
+# stores its snapshot and says the mirror is incomplete (exit 3); it is never
+# killed by SIGXFSZ, and nothing is lost. With room again, repair and verify
+# are clean, and barrot-archive finishes a run that failed.
+source "$(dirname "$0")/lib.sh"
+[ -n "$ARCHIVE" ] || fail "no barrot-archive given"
+pad=$(head -c 1500 /dev/zero | tr '\0' p)
+
+# limited KIB CMD...: runs CMD under `ulimit -f KIB`, its exit code in $rc and
+# its stderr in $T/err. The messages go through a pipe, which the limit does
+# not cut (it would a regular file); stdout is not needed.
+limited() {
+  local kb=$1
+  shift
+  set +e
+  (ulimit -f "$kb"; exec "$@" 2>&1 >/dev/null) | cat >"$T/err"
+  rc=${PIPESTATUS[0]}
+  set -e
+}
+expect 0 "$BARROT" periodic -q
+for i in $(seq 60); do
+  "$BARROT" action deploy "{\"n\":$i,\"pad\":\"$pad\"}" --status completed -q >/dev/null
+done
+
+# One write under each limit (ulimit -f counts KiB here), from none to more
+# than the largest file: the WAL, the new file or the log meets it first.
+declare -A seen=()
+for kb in 0 1 4 8 16 24 32 48 64 80 96 112 128 160 192 256 100000; do
+  for what in action periodic; do
+    before=$(count total)
+    if [ "$what" = action ]; then
+      limited "$kb" "$BARROT" action deploy "{\"kb\":$kb,\"pad\":\"$pad\"}"
+    else
+      limited "$kb" "$BARROT" periodic
+    fi
+    after=$(count total)
+    case $rc in
+      0) [ "$after" = $((before + 1)) ] || fail "$what under $kb KiB: exit 0 but $before -> $after" ;;
+      1) [ "$after" = "$before" ] || fail "$what under $kb KiB: exit 1 but $before -> $after"
+         grep -qiE 'disk I/O error|disk is full|file too large' "$T/err" \
+           || { cat "$T/err" >&2; fail "$what under $kb KiB: the error does not say why"; } ;;
+      3) [ "$after" = $((before + 1)) ] || fail "$what under $kb KiB: exit 3 but $before -> $after"
+         contains "$T/err" "is recorded, but its mirror is incomplete" ;;
+      *) cat "$T/err" >&2; fail "$what under $kb KiB exited $rc" ;;
+    esac
+    seen[$rc]=1
+    # Nothing half-written is left where a viewer reads.
+    [ -z "$(find snapshots -maxdepth 1 -name '*.tmp')" ] || fail "a temporary file was left"
+  done
+done
+[ "${seen[1]:-}" ] && [ "${seen[3]:-}" ] && [ "${seen[0]:-}" ] \
+  || fail "the limits did not meet every outcome (seen: ${!seen[*]})"
+expect 0 "$BARROT" repair
+expect 0 "$BARROT" verify
+expect 0 "$BARROT" verify --chain
+
+# barrot-archive: a month whose archive finds no room stays in the store;
+# the next run with room archives it.
+mkdir legacy
+gen_actions 2025 1 400 > legacy/action_log.jsonl
+expect 0 "$BARROT" import legacy
+before=$(count total)
+limited 16 "$ARCHIVE" run
+[ "$rc" = 1 ] || { cat "$T/err" >&2; fail "barrot-archive run under 16 KiB exited $rc"; }
+grep -qiE 'disk I/O error|disk is full|file too large' "$T/err" || { cat "$T/err" >&2; fail "archive error"; }
+[ "$(count total)" = "$before" ] || fail "a failed archive run removed snapshots"
+expect 0 "$BARROT" verify
+expect 0 "$ARCHIVE" run
+[ "$(count total)" = $((before - 400)) ] || fail "the archive run after it did not archive the month"
+expect 0 "$BARROT" verify
+expect 0 "$ARCHIVE" verify
+echo "file_limit: ok (exit codes seen: ${!seen[*]})"
