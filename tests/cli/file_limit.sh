@@ -71,4 +71,34 @@ expect 0 "$ARCHIVE" run
 [ "$(count total)" = $((before - 400)) ] || fail "the archive run after it did not archive the month"
 expect 0 "$BARROT" verify
 expect 0 "$ARCHIVE" verify
-echo "file_limit: ok (exit codes seen: ${!seen[*]})"
+
+# import: all of a directory or none of it, and exit 3 when its mirror is cut
+# (a log far longer than the WAL first, so that some limits fall between).
+mkdir big
+gen_actions 2024 1 2000 > big/action_log.jsonl
+expect 0 "$BARROT" import big
+declare -A imp=()
+month=2
+for kb in 0 16 64 256 384 512 640 100000; do
+  rm -rf in && mkdir in
+  gen_actions 2024 "$month" 50 > in/action_log.jsonl
+  month=$((month + 1))
+  before=$(count total)
+  limited "$kb" "$BARROT" import in
+  after=$(count total)
+  case $rc in
+    0) [ "$after" = $((before + 50)) ] || fail "import under $kb KiB: exit 0 but $before -> $after" ;;
+    1) [ "$after" = "$before" ] || fail "import under $kb KiB: exit 1 but $before -> $after" ;;
+    3) [ "$after" = $((before + 50)) ] || fail "import under $kb KiB: exit 3 but $before -> $after"
+       contains "$T/err" "imported 50 snapshots, but mirroring them failed" ;;
+    *) cat "$T/err" >&2; fail "import under $kb KiB exited $rc" ;;
+  esac
+  imp[$rc]=1
+  expect 0 "$BARROT" repair
+  expect 0 "$BARROT" import in # idempotent: what failed is imported now, nothing twice
+  [ "$(count total)" = $((before + 50)) ] || fail "import under $kb KiB: not all there after"
+done
+[ "${imp[1]:-}" ] && [ "${imp[3]:-}" ] && [ "${imp[0]:-}" ] \
+  || fail "the import limits did not meet every outcome (seen: ${!imp[*]})"
+expect 0 "$BARROT" verify
+echo "file_limit: ok (exit codes seen: ${!seen[*]}; import: ${!imp[*]})"

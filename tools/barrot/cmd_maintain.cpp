@@ -178,14 +178,19 @@ int run_import(Context& ctx, const cxxopts::ParseResult& args) {
       [&](const ImportReport& r) {
         if (ctx.json) {
           *ctx.out << dump_json(to_json(r)) << "\n";
-          return k_exit_ok;
+        } else {
+          for (const auto& s : r.skipped) {
+            *ctx.out << "skipped " << s.source << ": " << s.reason << "\n";
+          }
+          *ctx.out << "imported " << r.imported << ", already present " << r.already_present
+                   << ", conflicts " << r.conflicts << ", skipped " << r.skipped.size() << " (read "
+                   << r.files_read << " files, " << r.lines_read << " log lines)\n";
         }
-        for (const auto& s : r.skipped) {
-          *ctx.out << "skipped " << s.source << ": " << s.reason << "\n";
+        if (!r.mirror.ok()) {
+          *ctx.err << "barrot: warning: " << r.mirror.message()
+                   << "; 'barrot repair' completes the mirror\n";
+          return k_exit_mirror_behind;
         }
-        *ctx.out << "imported " << r.imported << ", already present " << r.already_present
-                 << ", conflicts " << r.conflicts << ", skipped " << r.skipped.size() << " (read "
-                 << r.files_read << " files, " << r.lines_read << " log lines)\n";
         return k_exit_ok;
       });
 }

@@ -139,6 +139,11 @@ struct ImportReport {
   std::vector<Skipped> skipped; // unreadable, truncated or invalid input
   double database_seconds = 0;  // reading, checking, inserting, indexing, committing
   double mirror_seconds = 0;    // writing the new snapshots' files and log lines
+  // OK when the imported snapshots' files and log lines were written, else
+  // why not (a full disk, say). They are committed either way, and the next
+  // read-write open or `barrot repair` writes what is missing (as
+  // Snapshot::mirror for a write).
+  Status mirror;
 };
 
 class BARROT_EXPORT Store {
@@ -279,7 +284,9 @@ public:
   // Imports a legacy snapshots directory (<id>.json files, action_log.jsonl,
   // latest_periodic.json), merging copies by snapshot id. Idempotent.
   // Unreadable or invalid inputs are skipped and named in the report; the
-  // rest is imported in one transaction and mirrored.
+  // rest is imported in one transaction and mirrored. An error means nothing
+  // was imported; a mirror that could not be completed is told in
+  // ImportReport::mirror.
   Result<ImportReport> import_legacy(const std::string& dir);
 
   // --- Introspection ----------------------------------------------------------

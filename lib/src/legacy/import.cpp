@@ -423,8 +423,8 @@ Status import_into(Store::Impl& impl, const std::string& dir, ImportReport& repo
     report.mirror_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
     if (!s.ok()) {
-      return s.WithContext("imported " + std::to_string(report.imported) +
-                           " snapshots, but mirroring them failed (run barrot repair)");
+      report.mirror = s.WithContext("imported " + std::to_string(report.imported) +
+                                    " snapshots, but mirroring them failed");
     }
   }
   return Status::OK();

@@ -598,6 +598,7 @@ Json to_json(const ImportReport& r) {
   }
   j["skipped"] = std::move(skipped);
   j["seconds"] = Json{{"database", r.database_seconds}, {"mirror", r.mirror_seconds}};
+  j["mirror_error"] = r.mirror.ok() ? Json(nullptr) : Json(r.mirror.message());
   return j;
 }
 
