@@ -3,7 +3,9 @@
 # succeeds, fails with a clear error having stored nothing (exit 1), or
 # stores its snapshot and says the mirror is incomplete (exit 3); it is never
 # killed by SIGXFSZ, and nothing is lost. With room again, repair and verify
-# are clean, and barrot-archive finishes a run that failed.
+# are clean, and barrot-archive finishes a run that failed. import and
+# barrot-archive restore store all or nothing, and exit 3 when their mirror
+# is cut.
 source "$(dirname "$0")/lib.sh"
 [ -n "$ARCHIVE" ] || fail "no barrot-archive given"
 pad=$(head -c 1500 /dev/zero | tr '\0' p)
@@ -101,4 +103,31 @@ done
 [ "${imp[1]:-}" ] && [ "${imp[3]:-}" ] && [ "${imp[0]:-}" ] \
   || fail "the import limits did not meet every outcome (seen: ${!imp[*]})"
 expect 0 "$BARROT" verify
-echo "file_limit: ok (exit codes seen: ${!seen[*]}; import: ${!imp[*]})"
+
+# barrot-archive restore, the same way (the month archived above, put back
+# and archived again each time).
+declare -A rst=()
+for kb in 0 64 512 768 100000; do
+  before=$(count total)
+  limited "$kb" "$ARCHIVE" restore 2025-01
+  after=$(count total)
+  case $rc in
+    0) [ "$after" = $((before + 400)) ] || fail "restore under $kb KiB: exit 0 but $before -> $after" ;;
+    1) [ "$after" = "$before" ] || fail "restore under $kb KiB: exit 1 but $before -> $after" ;;
+    3) [ "$after" = $((before + 400)) ] || fail "restore under $kb KiB: exit 3 but $before -> $after"
+       contains "$T/err" "restored 400 snapshots, but mirroring them failed" ;;
+    *) cat "$T/err" >&2; fail "restore under $kb KiB exited $rc" ;;
+  esac
+  rst[$rc]=1
+  expect 0 "$BARROT" repair
+  expect 0 "$ARCHIVE" restore 2025-01 # what failed goes back now, nothing twice
+  [ "$(count total)" = $((before + 400)) ] || fail "restore under $kb KiB: not all back after"
+  expect 0 "$BARROT" verify --chain
+  expect 0 "$ARCHIVE" run --month 2025-01
+  [ "$(count total)" = "$before" ] || fail "restore under $kb KiB: the month not archived again"
+done
+[ "${rst[1]:-}" ] && [ "${rst[3]:-}" ] && [ "${rst[0]:-}" ] \
+  || fail "the restore limits did not meet every outcome (seen: ${!rst[*]})"
+expect 0 "$BARROT" verify
+expect 0 "$ARCHIVE" verify
+echo "file_limit: ok (exit codes seen: ${!seen[*]}; import: ${!imp[*]}; restore: ${!rst[*]})"

@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
       "archive complete months past retention into verified zstd files; list, verify, restore",
       {&archive_commands()},
       "Exit codes: 0 ok (also: nothing\n"
-      "was due), 1 failure or problems found, 2 bad usage or input (nothing changed).\n"};
+      "was due), 1 failure or problems found, 2 bad usage or input (nothing changed),\n"
+      "3 restored but mirror incomplete.\n"};
   return run(argc, argv, program);
 }

@@ -130,6 +130,10 @@ struct RestoreReport {
   std::int64_t restored = 0;        // put back into the store
   std::int64_t already_present = 0; // in the store already (same content)
   std::int64_t conflicts = 0;       // same id, other content: the stored one kept
+  // OK when the restored snapshots' files and log lines were written, else
+  // why not (a full disk, say). They are in the store either way, and the
+  // next read-write open or `barrot repair` writes what is missing.
+  Status mirror;
 };
 
 // Reads the `archive:` section of a configuration file (the YAML file
@@ -164,6 +168,8 @@ public:
 
   // Puts an archived month back into the store and mirror. Idempotent. The
   // archive file stays; the next run archives the month again if it is due.
+  // An error means nothing was restored; a mirror that could not be
+  // completed is told in RestoreReport::mirror.
   Result<RestoreReport> restore(const std::string& month);
 
   // Searches the archived months that `filter`'s time range overlaps, with

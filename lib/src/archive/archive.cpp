@@ -1689,7 +1689,11 @@ Result<RestoreReport> Archiver::restore(const std::string& month) {
     return Status::OK();
   }));
   // Files, log lines and latest_periodic.json for the rows just added.
-  BARROT_TRY(a.store.reconcile_locked());
+  const Status mirrored = a.store.reconcile_locked();
+  if (!mirrored.ok()) {
+    report.mirror = mirrored.WithContext("restored " + std::to_string(report.restored) +
+                                         " snapshots, but mirroring them failed");
+  }
   return report;
 }
 

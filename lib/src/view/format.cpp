@@ -678,6 +678,7 @@ Json to_json(const RestoreReport& r) {
   j["restored"] = r.restored;
   j["already_present"] = r.already_present;
   j["conflicts"] = r.conflicts;
+  j["mirror_error"] = r.mirror.ok() ? Json(nullptr) : Json(r.mirror.message());
   return j;
 }
 
