@@ -324,15 +324,14 @@ int run_restore(Context& ctx, const cxxopts::ParseResult& args) {
           }
           *ctx.out << "\n";
         }
-        if (r.conflicts > 0) {
-          return k_exit_failure;
-        }
         if (!r.mirror.ok()) {
           *ctx.err << "barrot-archive: warning: " << r.mirror.message()
                    << "; 'barrot repair' completes the mirror\n";
-          return k_exit_mirror_behind;
         }
-        return k_exit_ok;
+        if (r.conflicts > 0) {
+          return k_exit_failure;
+        }
+        return r.mirror.ok() ? k_exit_ok : k_exit_mirror_behind;
       });
 }
 

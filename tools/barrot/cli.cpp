@@ -245,7 +245,15 @@ int run(int argc, char** argv, const Program& program) {
   ctx.out_is_tty = ::isatty(STDOUT_FILENO) == 1;
   const std::string pname = program.name;
   try {
-    return run_checked(argc, argv, program, ctx);
+    const int code = run_checked(argc, argv, program, ctx);
+    // Output cut short (a full disk, a file size limit, a closed descriptor)
+    // is a failure, not a silently truncated dump with exit 0.
+    ctx.out->flush();
+    if (!*ctx.out) {
+      *ctx.err << pname << ": error: cannot write standard output\n";
+      return code == k_exit_ok ? k_exit_failure : code;
+    }
+    return code;
   } catch (const cxxopts::exceptions::exception& e) {
     *ctx.err << pname << ": error: " << e.what() << " (see " << pname << " --help)\n";
     return ctx.usage_exit;

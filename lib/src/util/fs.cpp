@@ -120,7 +120,7 @@ Status append_once(int fd, std::string_view data, std::string_view path_for_erro
   if (static_cast<std::size_t>(n) != data.size()) {
     return Status::IOError("short write to " + std::string(path_for_errors) + " (" +
                            std::to_string(n) + " of " + std::to_string(data.size()) +
-                           " bytes; disk full?)");
+                           " bytes: the disk is full, or a file size limit was reached)");
   }
   return Status::OK();
 }
