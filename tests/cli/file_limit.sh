@@ -21,6 +21,40 @@ limited() {
   rc=${PIPESTATUS[0]}
   set -e
 }
+
+# What a full disk or a file size limit is called in an error.
+full_re='disk I/O error|disk is full|file too large|file size limit'
+
+# outcome SEEN WHAT KIB BEFORE ADDS MESSAGE3 [WHY]: checks $rc of WHAT run
+# under KIB against the snapshots stored meanwhile: exit 0 and 3 add ADDS (3
+# with MESSAGE3 on stderr), exit 1 adds none (with WHY set: and says why).
+# Records $rc in the array named SEEN.
+outcome() {
+  local -n got=$1
+  local what=$2 kb=$3 before=$4 adds=$5 message3=$6 why=${7:-}
+  local after
+  after=$(count total)
+  case $rc in
+    0) [ "$after" = $((before + adds)) ] || fail "$what under $kb KiB: exit 0 but $before -> $after" ;;
+    1) [ "$after" = "$before" ] || fail "$what under $kb KiB: exit 1 but $before -> $after"
+       if [ "$why" ]; then
+         grep -qiE "$full_re" "$T/err" \
+           || { cat "$T/err" >&2; fail "$what under $kb KiB: the error does not say why"; }
+       fi ;;
+    3) [ "$after" = $((before + adds)) ] || fail "$what under $kb KiB: exit 3 but $before -> $after"
+       contains "$T/err" "$message3" ;;
+    *) cat "$T/err" >&2; fail "$what under $kb KiB exited $rc" ;;
+  esac
+  got[$rc]=1
+}
+
+# met_all ARRAY WHAT: the limits met exits 0, 1 and 3 (ARRAY: the outcomes).
+met_all() {
+  local -n got=$1
+  [ "${got[1]:-}" ] && [ "${got[3]:-}" ] && [ "${got[0]:-}" ] \
+    || fail "the $2 limits did not meet every outcome (seen: ${!got[*]})"
+}
+
 expect 0 "$BARROT" periodic -q
 for i in $(seq 60); do
   "$BARROT" action deploy "{\"n\":$i,\"pad\":\"$pad\"}" --status completed -q >/dev/null
@@ -45,23 +79,12 @@ for kb in 0 16 32 48 64 96 128 160 192 256 384 512 640 768 100000; do
     else
       limited "$kb" "$BARROT" periodic
     fi
-    after=$(count total)
-    case $rc in
-      0) [ "$after" = $((before + 1)) ] || fail "$what under $kb KiB: exit 0 but $before -> $after" ;;
-      1) [ "$after" = "$before" ] || fail "$what under $kb KiB: exit 1 but $before -> $after"
-         grep -qiE 'disk I/O error|disk is full|file too large|file size limit' "$T/err" \
-           || { cat "$T/err" >&2; fail "$what under $kb KiB: the error does not say why"; } ;;
-      3) [ "$after" = $((before + 1)) ] || fail "$what under $kb KiB: exit 3 but $before -> $after"
-         contains "$T/err" "is recorded, but its mirror is incomplete" ;;
-      *) cat "$T/err" >&2; fail "$what under $kb KiB exited $rc" ;;
-    esac
-    seen[$rc]=1
+    outcome seen "$what" "$kb" "$before" 1 "is recorded, but its mirror is incomplete" why
     # Nothing half-written is left where a viewer reads.
     [ -z "$(find snapshots -maxdepth 1 -name '*.tmp')" ] || fail "a temporary file was left"
   done
 done
-[ "${seen[1]:-}" ] && [ "${seen[3]:-}" ] && [ "${seen[0]:-}" ] \
-  || fail "the limits did not meet every outcome (seen: ${!seen[*]})"
+met_all seen write
 expect 0 "$BARROT" repair
 expect 0 "$BARROT" verify
 expect 0 "$BARROT" verify --chain
@@ -75,8 +98,7 @@ expect 0 "$BARROT" import legacy
 before=$(count total)
 limited 16 "$ARCHIVE" run
 [ "$rc" = 1 ] || { cat "$T/err" >&2; fail "barrot-archive run under 16 KiB exited $rc"; }
-grep -qiE 'disk I/O error|disk is full|file too large|file size limit' "$T/err" \
-  || { cat "$T/err" >&2; fail "archive error"; }
+grep -qiE "$full_re" "$T/err" || { cat "$T/err" >&2; fail "archive error"; }
 [ "$(count total)" = "$before" ] || fail "a failed archive run removed snapshots"
 expect 0 "$BARROT" verify
 expect 0 "$ARCHIVE" run
@@ -97,21 +119,12 @@ for kb in 0 16 64 256 384 512 640 100000; do
   month=$((month + 1))
   before=$(count total)
   limited "$kb" "$BARROT" import in
-  after=$(count total)
-  case $rc in
-    0) [ "$after" = $((before + 50)) ] || fail "import under $kb KiB: exit 0 but $before -> $after" ;;
-    1) [ "$after" = "$before" ] || fail "import under $kb KiB: exit 1 but $before -> $after" ;;
-    3) [ "$after" = $((before + 50)) ] || fail "import under $kb KiB: exit 3 but $before -> $after"
-       contains "$T/err" "imported 50 snapshots, but mirroring them failed" ;;
-    *) cat "$T/err" >&2; fail "import under $kb KiB exited $rc" ;;
-  esac
-  imp[$rc]=1
+  outcome imp import "$kb" "$before" 50 "imported 50 snapshots, but mirroring them failed"
   expect 0 "$BARROT" repair
   expect 0 "$BARROT" import in # idempotent: what failed is imported now, nothing twice
   [ "$(count total)" = $((before + 50)) ] || fail "import under $kb KiB: not all there after"
 done
-[ "${imp[1]:-}" ] && [ "${imp[3]:-}" ] && [ "${imp[0]:-}" ] \
-  || fail "the import limits did not meet every outcome (seen: ${!imp[*]})"
+met_all imp import
 expect 0 "$BARROT" verify
 
 # barrot-archive restore, the same way (the month archived above, put back
@@ -120,15 +133,7 @@ declare -A rst=()
 for kb in 0 64 512 768 100000; do
   before=$(count total)
   limited "$kb" "$ARCHIVE" restore 2025-01
-  after=$(count total)
-  case $rc in
-    0) [ "$after" = $((before + 400)) ] || fail "restore under $kb KiB: exit 0 but $before -> $after" ;;
-    1) [ "$after" = "$before" ] || fail "restore under $kb KiB: exit 1 but $before -> $after" ;;
-    3) [ "$after" = $((before + 400)) ] || fail "restore under $kb KiB: exit 3 but $before -> $after"
-       contains "$T/err" "restored 400 snapshots, but mirroring them failed" ;;
-    *) cat "$T/err" >&2; fail "restore under $kb KiB exited $rc" ;;
-  esac
-  rst[$rc]=1
+  outcome rst restore "$kb" "$before" 400 "restored 400 snapshots, but mirroring them failed"
   expect 0 "$BARROT" repair
   expect 0 "$ARCHIVE" restore 2025-01 # what failed goes back now, nothing twice
   [ "$(count total)" = $((before + 400)) ] || fail "restore under $kb KiB: not all back after"
@@ -136,8 +141,7 @@ for kb in 0 64 512 768 100000; do
   expect 0 "$ARCHIVE" run --month 2025-01
   [ "$(count total)" = "$before" ] || fail "restore under $kb KiB: the month not archived again"
 done
-[ "${rst[1]:-}" ] && [ "${rst[3]:-}" ] && [ "${rst[0]:-}" ] \
-  || fail "the restore limits did not meet every outcome (seen: ${!rst[*]})"
+met_all rst restore
 expect 0 "$BARROT" verify
 expect 0 "$ARCHIVE" verify
 

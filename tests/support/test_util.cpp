@@ -137,12 +137,6 @@ void FileSizeLimit::lift() {
   m_active = false;
 }
 
-std::uint64_t file_size(const std::string& path) {
-  struct stat st {};
-  REQUIRE(::stat(path.c_str(), &st) == 0);
-  return static_cast<std::uint64_t>(st.st_size);
-}
-
 std::string chain_hash_hex(const std::string& prev_hex, const std::string& compact) {
   return util::sha256_hex(prev_hex + compact);
 }

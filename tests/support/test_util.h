@@ -65,9 +65,6 @@ private:
   void (*m_saved_handler)(int) = nullptr;
 };
 
-// The size of the file at `path` (REQUIREs that it exists).
-std::uint64_t file_size(const std::string& path);
-
 // The hash chain, computed here from its definition (docs/integrity.md)
 // rather than by the library: sha256sum of prev (hex) followed by the
 // compact document.

@@ -11,11 +11,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <set>
 
 using namespace barrot;
 using namespace barrot::test;
+using std::filesystem::file_size;
 
 namespace {
 

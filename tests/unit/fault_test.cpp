@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
@@ -16,6 +17,7 @@
 
 using namespace barrot;
 using namespace barrot::test;
+using std::filesystem::file_size;
 
 namespace {
 

@@ -18,6 +18,7 @@
 
 using namespace barrot;
 using namespace barrot::test;
+using std::filesystem::file_size;
 
 namespace {
 
