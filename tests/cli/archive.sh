@@ -20,7 +20,7 @@ jq -e '.dry_run and ([.months[].month] == ["2025-01","2025-02","2025-03"])
 
 # The run: three archives; the store, files and log keep only what is new.
 expect 0 "$ARCHIVE" run --json
-jq -e '(.months | length) == 3 and .snapshots == 900 and .db_bytes_freed > 0' "$T/out" >/dev/null \
+jq -e '(.months | length) == 3 and .snapshots == 900 and .db_bytes_freed > 0 and .unfinished == null' "$T/out" >/dev/null \
   || { cat "$T/out"; fail "run report"; }
 [ "$(count actions)" = 0 ] || fail "archived actions still in the store"
 [ "$(count periodic)" = 1 ] || fail "the periodic snapshot was archived"

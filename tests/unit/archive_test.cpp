@@ -657,3 +657,92 @@ TEST_CASE("a restore that runs out of room puts back all of the month or none of
   CHECK(outcomes["all, mirror cut"] > 0);
   CHECK(outcomes["all"] > 0);
 }
+
+TEST_CASE("a run cut short after a month left the store says so and the next run finishes",
+          "[archive][fs]") {
+  std::map<std::string, int> outcomes;
+  // Limits around the size of a log far longer than a month's archive:
+  // the archives and the delete transactions fit, while the log rewritten
+  // without a month's lines, or giving space back, may not.
+  for (const std::int64_t past_log_end :
+       {-100000000, -200000, -20000, -6000, -3000, -1000, 0, 3000, 100000000}) {
+    INFO(past_log_end << " bytes past the log's end");
+    TempDir dir;
+    auto store = open_store(options_in(dir));
+    std::vector<Snapshot> old;
+    for (int month : {1, 2}) {
+      for (int d = 1; d <= 20; d += 2) {
+        old.push_back(add_action(*store, at(2025, month, d)));
+      }
+    }
+    std::vector<ActionInput> june;
+    for (int i = 0; i < 200; ++i) {
+      ActionInput in = action("june", Json{{"i", i}, {"pad", std::string(1500, 'j')}});
+      in.at = at(2025, 6, 1) + i;
+      june.push_back(in);
+    }
+    REQUIRE_OK(store->record_actions(june).status());
+    REQUIRE_OK(store->repair().status()); // the full-text index brought up to date
+    const std::string db = dir / "snapshots/.barrot/barrot.db";
+    const std::string log = dir / "snapshots/action_log.jsonl";
+    exec_sql(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+    const std::int64_t limit =
+        std::max<std::int64_t>(0, static_cast<std::int64_t>(file_size(log)) + past_log_end);
+    ArchiveOptions o;
+    o.now = at(2025, 6, 15);
+    auto a = archiver_for(*store, o);
+    Result<ArchiveRunReport> r = Status::OK();
+    {
+      FileSizeLimit room(static_cast<std::uint64_t>(limit));
+      r = a->run();
+    }
+    const std::int64_t left = rows(dir) - 200;
+    std::string outcome;
+    if (!r.ok()) {
+      outcome = "failed, nothing moved";
+      INFO(r.status().ToString());
+      CHECK(left == 20);
+    } else if (!r->unfinished.ok()) {
+      INFO(r->unfinished.ToString());
+      const std::string& m = r->unfinished.message();
+      // The months reported are out of the store; the others are in it.
+      CHECK(left == 20 - 10 * static_cast<std::int64_t>(r->months.size()));
+      REQUIRE_FALSE(r->months.empty());
+      if (m.find("could not finish its cleanup") != std::string::npos) {
+        outcome = "cleanup unfinished";
+        CHECK(m.find("archived " + r->months.back().month) != std::string::npos);
+      } else if (m.find("could not archive 2025-02") != std::string::npos) {
+        outcome = "second month not archived";
+        CHECK(r->months.size() == 1);
+      } else {
+        outcome = "space not given back";
+        CHECK(m.find("cannot reclaim space") != std::string::npos);
+        CHECK(r->months.size() == 2);
+      }
+    } else {
+      outcome = "whole";
+      CHECK(left == 0);
+      CHECK(r->months.size() == 2);
+    }
+    ++outcomes[outcome];
+    // With room again, the next run finishes what this one left.
+    ArchiveRunReport again = run_at(*store, at(2025, 6, 15));
+    CHECK(again.unfinished.ok());
+    CHECK(rows(dir) == 200);
+    for (const Snapshot& s : old) {
+      CHECK_FALSE(file_exists(dir / ("snapshots/" + s.id + ".json")));
+    }
+    CHECK(read_lines(log).size() == 200);
+    CHECK(archive_lines(dir / "snapshots/archive/2025-01.jsonl.zst").size() == 10);
+    CHECK(archive_lines(dir / "snapshots/archive/2025-02.jsonl.zst").size() == 10);
+    require_clean(*store);
+  }
+  std::string seen;
+  for (const auto& [outcome, n] : outcomes) {
+    seen += outcome + ": " + std::to_string(n) + "; ";
+  }
+  INFO(seen);
+  CHECK(outcomes["failed, nothing moved"] > 0);
+  CHECK(outcomes["cleanup unfinished"] > 0);
+  CHECK(outcomes["whole"] > 0);
+}

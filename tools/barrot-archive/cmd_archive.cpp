@@ -179,7 +179,13 @@ int run_run(Context& ctx, const cxxopts::ParseResult& args) {
       [](Archiver& a) { return a.run(); },
       [&](const ArchiveRunReport& r) {
         bar.finish();
-        const int code = r.problems.empty() ? k_exit_ok : k_exit_failure;
+        const int code = !r.problems.empty()  ? k_exit_failure
+                         : !r.unfinished.ok() ? k_exit_partial
+                                              : k_exit_ok;
+        if (!r.unfinished.ok()) {
+          *ctx.err << "barrot-archive: warning: " << r.unfinished.message()
+                   << "; the next run finishes it\n";
+        }
         if (ctx.json) {
           *ctx.out << dump_json(to_json(r)) << "\n";
           return code;

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
       {&archive_commands()},
       "Exit codes: 0 ok (also: nothing\n"
       "was due), 1 failure or problems found, 2 bad usage or input (nothing changed),\n"
-      "3 restored but mirror incomplete.\n"};
+      "3 done in part: run archived months but could not finish (the next run\n"
+      "does), or restore put a month back but its mirror is incomplete.\n"};
   return run(argc, argv, program);
 }

@@ -21,6 +21,7 @@ inline constexpr int k_exit_ok = 0;
 inline constexpr int k_exit_failure = 1;       // the operation failed, or found problems
 inline constexpr int k_exit_usage = 2;         // bad command line or input; nothing written
 inline constexpr int k_exit_mirror_behind = 3; // recorded, but a mirror file is not written yet
+inline constexpr int k_exit_partial = 3; // barrot-archive run: some months moved, not all done
 
 struct Context {
   Options options;

@@ -101,6 +101,13 @@ struct ArchiveRunReport {
   std::int64_t db_bytes_before = 0; // database and WAL files, before and after
   std::int64_t db_bytes_after = 0;  // the space reclaimed
   double vacuum_seconds = 0;
+  // OK when the run did all it set out to do. Else what stopped it after
+  // some work was done (a full disk, say): a month that could not be
+  // archived after others were, the cleanup of an archived month (its files
+  // and log lines), or giving the space back. Every month in `months` has
+  // left the store either way; the months after it wait, and the next run
+  // (or `barrot repair`, for a cleanup) finishes the rest.
+  Status unfinished;
 };
 
 // One archive, as recorded in the store and found on disk.
@@ -155,7 +162,9 @@ public:
   Archiver& operator=(const Archiver&) = delete;
 
   // Archives every due month (or options.month); finishes any interrupted
-  // cleanup first. With dry_run, reports the plan and changes nothing.
+  // cleanup first. With dry_run, reports the plan and changes nothing. An
+  // error means no month left the store; trouble once one has is told in
+  // ArchiveRunReport::unfinished.
   Result<ArchiveRunReport> run();
 
   // Every archive, oldest month first.

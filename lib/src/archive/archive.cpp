@@ -869,7 +869,9 @@ struct Archiver::Impl {
   // database with the store's schema and full-text index.
   Status load_for_search(const SearchFilter& filter, std::unique_ptr<SQLite::Database>* out);
   Status make_plan(std::vector<Plan>* plans);
-  Status archive_month(Plan& plan, std::int64_t newest_periodic);
+  // Archives one month. An error means the store still holds it; an error
+  // after the month left the store goes to `*unfinished` instead.
+  Status archive_month(Plan& plan, std::int64_t newest_periodic, Status* unfinished);
   Status reclaim(ArchiveRunReport* report);
 };
 
@@ -979,7 +981,7 @@ Status Archiver::Impl::make_plan(std::vector<Plan>* plans) {
   return Status::OK();
 }
 
-Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
+Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic, Status* unfinished) {
   const std::string mname = month_name(plan.month);
   MonthReport& rep = plan.report;
   const auto t0 = std::chrono::steady_clock::now();
@@ -1308,18 +1310,23 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic) {
     txn.commit();
     return Status::OK();
   }));
-  BARROT_TRY(promote_staged(dir_fd.get(), plan.month));
   rep.delete_seconds = seconds_since(t1);
 
-  // 7. The mirror: files and log lines of the deleted rows.
+  // From here on the month is archived: the store no longer holds it and
+  // the archive is recorded. What fails now goes to `*unfinished`, not to
+  // the month's result: the next run (or barrot repair) finishes it.
   const auto t2 = std::chrono::steady_clock::now();
-  const std::unordered_set<std::string> gone_set(gone.begin(), gone.end());
-  gone = std::vector<std::string>();
-  BARROT_TRY(remove_from_mirror(
-      store, gone_set, /*lock_held=*/false, &rep, [&](std::int64_t d, std::int64_t t) {
-        progress(mname, "cleaning", d, t);
-      }));
-  BARROT_TRY(mark_archived(db(), plan.month));
+  *unfinished = [&]() -> Status {
+    BARROT_TRY(promote_staged(dir_fd.get(), plan.month));
+    // 7. The mirror: files and log lines of the deleted rows.
+    const std::unordered_set<std::string> gone_set(gone.begin(), gone.end());
+    gone = std::vector<std::string>();
+    BARROT_TRY(remove_from_mirror(
+        store, gone_set, /*lock_held=*/false, &rep, [&](std::int64_t d, std::int64_t t) {
+          progress(mname, "cleaning", d, t);
+        }));
+    return mark_archived(db(), plan.month);
+  }();
   rep.cleanup_seconds = seconds_since(t2);
   return Status::OK();
 }
@@ -1428,12 +1435,32 @@ Result<ArchiveRunReport> Archiver::run() {
   BARROT_TRY(a.newest_periodic_seq(&newest));
   for (Impl::Plan& plan : plans) {
     if (!a.options.dry_run) {
-      BARROT_TRY(a.archive_month(plan, newest).WithContext("archiving " + plan.report.month));
+      // After a failure the later months wait for the next run: they would
+      // most likely meet the same trouble (a full disk, say).
+      Status unfinished;
+      Status s = a.archive_month(plan, newest, &unfinished);
+      if (!s.ok()) {
+        if (report.months.empty()) {
+          return s.WithContext("archiving " + plan.report.month);
+        }
+        report.unfinished = s.WithContext("could not archive " + plan.report.month);
+        break;
+      }
+      report.months.push_back(plan.report);
+      if (!unfinished.ok()) {
+        report.unfinished = unfinished.WithContext("archived " + plan.report.month +
+                                                   " but could not finish its cleanup");
+        break;
+      }
+      continue;
     }
     report.months.push_back(plan.report);
   }
   if (!a.options.dry_run && (!plans.empty() || !report.resumed.empty())) {
-    BARROT_TRY(a.reclaim(&report));
+    Status s = a.reclaim(&report);
+    if (!s.ok() && report.unfinished.ok()) {
+      report.unfinished = s;
+    }
   }
   report.db_bytes_after = a.options.dry_run ? report.db_bytes_before : db_bytes();
   return report;

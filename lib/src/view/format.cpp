@@ -638,6 +638,7 @@ Json to_json(const ArchiveRunReport& r) {
   j["db_bytes_after"] = r.db_bytes_after;
   j["db_bytes_freed"] = std::max<std::int64_t>(0, r.db_bytes_before - r.db_bytes_after);
   j["vacuum_seconds"] = r.vacuum_seconds;
+  j["unfinished"] = r.unfinished.ok() ? Json(nullptr) : Json(r.unfinished.message());
   return j;
 }
 
