@@ -7,6 +7,9 @@
 // must go on writing once there is room again.
 #include "support/test_util.h"
 
+#include <barrot/health.h>
+#include <barrot/tracker.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
@@ -391,4 +394,52 @@ TEST_CASE("a snapshot whose own file finds no room is stored, says so, and is co
     REQUIRE_OK(report.status());
     CHECK(report->clean());
   }
+}
+
+TEST_CASE("the tracker and alerts say when a mirror file found no room", "[fault]") {
+  TempDir dir;
+  Options o = options_in(dir);
+  const Paths p(o);
+  auto store = open_store(o);
+  ActionTracker tracker(*store);
+  // As above: a wide action's commit fits under a limit its file does not.
+  exec_sql(p.db, "PRAGMA wal_checkpoint(TRUNCATE)");
+  auto first = tracker.track_complete("wide", wide(12000));
+  REQUIRE_OK(first.status());
+  const std::uint64_t wal = file_size(p.wal);
+  const std::uint64_t file = file_size(p.snaps + "/" + *first + ".json");
+  REQUIRE(wal + 16384 < file);
+  REQUIRE_OK(tracker.mirror());
+  exec_sql(p.db, "PRAGMA wal_checkpoint(TRUNCATE)");
+  Result<std::string> cut = Status::IOError("unset");
+  {
+    FileSizeLimit room((wal + file) / 2);
+    cut = tracker.track_complete("wide", wide(12000));
+  }
+  REQUIRE_OK(cut.status());
+  CHECK(tracker.mirror().message().find(*cut + ".json") != std::string::npos);
+  // It stays: the first problem is what a caller checking at the end sees.
+  REQUIRE_OK(tracker.track_start("small").status());
+  CHECK_FALSE(tracker.mirror().ok());
+
+  // An alert whose log line finds no room: a log far longer than the
+  // alert's commit, and a limit just past its end.
+  REQUIRE_OK(store->record_actions(padded(200, "warmup", 1500)).status());
+  exec_sql(p.db, "PRAGMA wal_checkpoint(TRUNCATE)");
+  HealthReport report;
+  report.checks.push_back({"periodic_gap", HealthState::critical, false, "no snapshot", {}});
+  Result<std::vector<HealthAlert>> alerts = Status::IOError("unset");
+  {
+    FileSizeLimit room(file_size(p.log) + 10);
+    alerts = record_alerts(*store, report, ActionStatus::completed);
+  }
+  REQUIRE_OK(alerts.status());
+  REQUIRE(alerts->size() == 1);
+  CHECK_FALSE((*alerts)[0].mirror.ok());
+  CHECK(store->get((*alerts)[0].snapshot_id).ok());
+  store.reset(); // the close completes the mirror
+  store = open_store(o);
+  auto v = store->verify();
+  REQUIRE_OK(v.status());
+  CHECK(v->clean());
 }

@@ -236,8 +236,17 @@ std::string positional(const cxxopts::ParseResult& args, const std::string& name
 int run(int argc, char** argv, const Program& program) {
   // Under a file size limit (ulimit -f), a write past it fails with EFBIG
   // and is reported like a full disk, instead of SIGXFSZ killing the
-  // process between two writes (tests/cli/file_limit.sh).
-  ::signal(SIGXFSZ, SIG_IGN);
+  // process between two writes (tests/cli/file_limit.sh). Caught rather
+  // than ignored, so that the programs we start (alert commands) get the
+  // default back at exec; left alone when our parent ignores it already.
+  struct sigaction old {};
+  if (::sigaction(SIGXFSZ, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) {
+    struct sigaction sa {};
+    sa.sa_handler = [](int) {};
+    sa.sa_flags = SA_RESTART;
+    ::sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGXFSZ, &sa, nullptr);
+  }
   Context ctx;
   ctx.program = program.name;
   ctx.out = &std::cout;

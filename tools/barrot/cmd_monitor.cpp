@@ -206,6 +206,11 @@ int run_health(Context& ctx, const cxxopts::ParseResult& args) {
     for (const HealthAlert& a : alerts.ok() ? *alerts : std::vector<HealthAlert>()) {
       *ctx.err << ctx.program << ": alert: " << a.check << " " << to_string(a.from) << " -> "
                << to_string(a.to) << " (" << a.snapshot_id << ")\n";
+      if (!a.mirror.ok()) {
+        *ctx.err << ctx.program << ": warning: alert " << a.snapshot_id
+                 << " is recorded, but its mirror is incomplete (" << a.mirror.message()
+                 << "); 'barrot repair' completes it\n";
+      }
       if (!alert_cmd.empty()) {
         Status d = deliver_alert(**store, a, alert_cmd, static_cast<int>(alert_timeout / 1000));
         if (!d.ok()) {

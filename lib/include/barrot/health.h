@@ -126,6 +126,9 @@ struct HealthAlert {
   Json metrics;
   TimeUs at = 0;
   std::string snapshot_id; // the alert snapshot recording the change
+  // OK, or why the alert snapshot's mirror files were not all written (it
+  // is stored either way; Snapshot::mirror).
+  Status mirror;
 };
 
 // For each check of `report` (skipped ones aside) whose state differs from
@@ -147,7 +150,8 @@ BARROT_EXPORT Json to_json(const HealthAlert& alert, const Store& store);
 // environment. Kills it (its whole process group) after `timeout_ms`.
 // OK when it exits 0; IOError naming the exit status, signal or timeout
 // otherwise. Then records the end of the alert snapshot (completed, or
-// failed with the error), linked to it.
+// failed with the error), linked to it; IOError also when that end could not
+// be recorded (after the command's own error, if any).
 BARROT_EXPORT Status deliver_alert(Store& store,
                                    const HealthAlert& alert,
                                    const std::string& command,

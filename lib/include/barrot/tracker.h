@@ -39,8 +39,15 @@ public:
   // Records `input` as is (for callers that set times or links themselves).
   Result<Snapshot> record(const ActionInput& input);
 
+  // OK when every action recorded through this tracker was also written to
+  // its mirror files; else the first reason one was not (a full disk, say;
+  // Snapshot::mirror). Those actions are stored either way, and the next
+  // read-write open or `barrot repair` completes their files.
+  const Status& mirror() const { return m_mirror; }
+
 private:
   Store& m_store;
+  Status m_mirror;
 };
 
 // Records the start of an action when constructed and its end when the

@@ -99,7 +99,6 @@ Status run_command(const std::string& command,
   }
   if (pid == 0) {
     ::setpgid(0, 0);
-    ::signal(SIGXFSZ, SIG_DFL); // ignored by the barrot CLI; not by its commands
     if (::dup2(in.get(), STDIN_FILENO) < 0 || ::dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
       ::_exit(126);
     }
@@ -191,6 +190,7 @@ record_alerts(Store& store, const HealthReport& report, ActionStatus status) {
   for (std::size_t i = 0; i < alerts.size(); ++i) {
     alerts[i].snapshot_id = recorded[i].id;
     alerts[i].at = recorded[i].timestamp;
+    alerts[i].mirror = recorded[i].mirror;
   }
   return alerts;
 }
@@ -218,10 +218,11 @@ deliver_alert(Store& store, const HealthAlert& alert, const std::string& command
   end.started_at = alert.at;
   end.start_snapshot_id = alert.snapshot_id;
   auto recorded = store.record_action(end);
-  if (!delivered.ok()) {
-    return delivered;
+  if (!recorded.ok()) {
+    const std::string lost = "its end not recorded: " + recorded.status().message();
+    return Status::IOError(delivered.ok() ? lost : delivered.message() + "; " + lost);
   }
-  return recorded.ok() ? Status::OK() : recorded.status();
+  return delivered;
 }
 
 } // namespace barrot

@@ -5,7 +5,11 @@
 namespace barrot {
 
 Result<Snapshot> ActionTracker::record(const ActionInput& input) {
-  return m_store.record_action(input);
+  Result<Snapshot> s = m_store.record_action(input);
+  if (s.ok() && !s->mirror.ok() && m_mirror.ok()) {
+    m_mirror = s->mirror;
+  }
+  return s;
 }
 
 Result<std::string>
