@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <limits>
 #include <set>
 
@@ -148,6 +149,23 @@ TEST_CASE("a batch is one transaction and one append", "[store][batch]") {
     CHECK(file_exists(dir / ("snapshots/" + s.id + ".json")));
   }
   CHECK(ids.size() == 50);
+}
+
+TEST_CASE("a transaction longer than the automatic checkpoint leaves no long WAL at close",
+          "[store][batch]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  std::vector<ActionInput> inputs;
+  for (int i = 0; i < 2000; ++i) {
+    inputs.push_back(action("batch", Json{{"i", i}, {"pad", std::string(2000, 'p')}}));
+  }
+  REQUIRE_OK(store->record_actions(inputs).status());
+  const std::string wal = db_of(dir) + "-wal";
+  REQUIRE(std::filesystem::file_size(wal) > 4'000'000); // past 1000 frames: checkpointed
+  REQUIRE_OK(store->record_action(action("small")).status());
+  store.reset();
+  CHECK(std::filesystem::file_size(wal) == 0);
+  CHECK(query_int(db_of(dir), "SELECT count(*) FROM snapshots") == 2001);
 }
 
 TEST_CASE("bad input is rejected and nothing is written", "[store][input]") {

@@ -27,6 +27,7 @@ int on_wal_commit(void* state, sqlite3* db, const char* name, int frames) {
   if (frames >= k_wal_autocheckpoint_frames) {
     sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     static_cast<WalState*>(state)->frames = 0;
+    static_cast<WalState*>(state)->long_file = true;
   }
   return SQLITE_OK;
 }
@@ -34,7 +35,7 @@ int on_wal_commit(void* state, sqlite3* db, const char* name, int frames) {
 } // namespace
 
 void checkpoint_if_long(SQLite::Database& db, WalState& wal, int busy_timeout_ms) {
-  if (wal.frames < k_close_checkpoint_frames) {
+  if (wal.frames < k_close_checkpoint_frames && !wal.long_file) {
     return;
   }
   // TRUNCATE, not PASSIVE: the next process rebuilds its WAL index by reading
@@ -44,6 +45,7 @@ void checkpoint_if_long(SQLite::Database& db, WalState& wal, int busy_timeout_ms
   sqlite3_wal_checkpoint_v2(db.getHandle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
   sqlite3_busy_timeout(db.getHandle(), busy_timeout_ms);
   wal.frames = 0;
+  wal.long_file = false;
 }
 
 Status status_from_exception(const std::exception& e, std::string_view context) {

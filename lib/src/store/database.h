@@ -39,9 +39,12 @@ inline void rewind(SQLite::Statement& st) {
   (void)st.tryReset();
 }
 
-// What the WAL hook last saw: frames in the write-ahead log.
+// What the WAL hook last saw: frames in the write-ahead log, and whether
+// this connection made the file long (its automatic checkpoint ran: the
+// file keeps its length, though the next writer reuses it from the start).
 struct WalState {
   int frames = 0;
+  bool long_file = false;
 };
 
 // Every process that opens a store first reads the whole WAL to rebuild its
@@ -61,7 +64,9 @@ Status open_database(const std::string& path,
                      WalState* wal);
 
 // Checkpoints and truncates the WAL when it is longer than
-// k_close_checkpoint_frames and nobody else is using it at this moment.
+// k_close_checkpoint_frames (or this connection's automatic checkpoint left
+// a long file: a large import or a long-lived writer) and nobody else is
+// using it at this moment.
 void checkpoint_if_long(SQLite::Database& db, WalState& wal, int busy_timeout_ms);
 
 // Applies migrations up to `target` (all when -1), each in its own
