@@ -529,6 +529,17 @@ Status remove_from_mirror(Store::Impl& impl,
     // moved below covers a complete log.
     BARROT_TRY(impl.reconcile_locked());
   }
+  // Only actions have log lines: a month whose periodic snapshots alone
+  // were archived (the default retentions do that every month) leaves the
+  // log as it is, unread.
+  const bool any_action = std::any_of(
+      ids.begin(), ids.end(), [](const std::string& id) { return id.rfind("action_", 0) == 0; });
+  if (!any_action) {
+    if (progress) {
+      progress(total, total);
+    }
+    return impl.advance_checkpoint(0, /*fts_now=*/false);
+  }
   // The log read and the kept lines written piece by piece: neither is held
   // whole. fsynced: the archive is marked done only once the lines are gone
   // for good. Nothing dropped, the writer removes its file.
