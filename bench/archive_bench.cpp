@@ -174,6 +174,7 @@ int main(int argc, char** argv) {
     check(archiver.status());
     auto r = (*archiver)->run();
     check(r.status());
+    check(r->unfinished);
     report = *r;
   }
   if (report.months.size() != 1) {

@@ -173,4 +173,16 @@ for order in "" --reverse; do
 done
 expect 1 "$BARROT" search --archives --since 2025-05-01 --after action_20250505_000000_000000 -o ids
 contains "$T/err" "no snapshot action_20250505_000000_000000 in the store or its archives"
+# A later month that needs the operator (a file in the way of its archive)
+# stops the run after the months before it: they are reported, exit 1.
+mkdir later
+{ gen_actions 2024 1 20; gen_actions 2024 2 20; } > later/action_log.jsonl
+expect 0 "$BARROT" import later
+echo junk > "$BARROT_SNAPSHOTS_DIR/archive/2024-02.jsonl.zst"
+expect 1 "$ARCHIVE" run
+contains "$T/out" "2024-01: moved 20 actions"
+contains "$T/err" "barrot-archive: error: could not archive 2024-02"
+rm "$BARROT_SNAPSHOTS_DIR/archive/2024-02.jsonl.zst"
+expect 0 "$ARCHIVE" run
+contains "$T/out" "2024-02: moved 20 actions"
 echo "archive: ok"

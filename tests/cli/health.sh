@@ -94,11 +94,14 @@ expect 1 health --interval 4h --periodic-warning 1s --periodic-critical 1h --ale
 # signal, and exec resets caught signals), but keeps it ignored when
 # barrot's own caller ignores it.
 xfsz_ignored() { [ $((0x$(awk '/^SigIgn/ {print $2}' "$1") & 0x1000000)) != 0 ]; }
-expect 2 health --interval 4h --periodic-warning 1s --periodic-critical 2s \
-  --alert-cmd 'cat /proc/$$/status > status.default'
+expect 2 bash -c 'trap - XFSZ; exec "$1" health --disk-warning 0% --disk-critical 0% \
+  --interval 4h --periodic-warning 1s --periodic-critical 2s \
+  --alert-cmd "cat /proc/\$\$/status > status.default"' _ "$BARROT"
+[ -s status.default ] || fail "the alert command did not run"
 ! xfsz_ignored status.default || fail "the alert command inherited SIGXFSZ ignored"
 expect 0 bash -c 'trap "" XFSZ; exec "$1" health --disk-warning 0% --disk-critical 0% \
   --interval 4h --alert-cmd "cat /proc/\$\$/status > status.ignored"' _ "$BARROT"
+[ -s status.ignored ] || fail "the alert command did not run"
 xfsz_ignored status.ignored || fail "the alert command lost SIGXFSZ ignored from barrot's caller"
 
 # Bad input: UNKNOWN (3), as monitoring plugins do, with the reason.

@@ -58,6 +58,7 @@ ArchiveRunReport run_at(Store& store, TimeUs now, ArchiveOptions o = {}) {
   auto a = archiver_for(store, o);
   auto r = a->run();
   REQUIRE_OK(r.status());
+  REQUIRE_OK(r->unfinished);
   return *r;
 }
 
@@ -76,15 +77,17 @@ std::vector<std::string> archive_lines(const std::string& path) {
 }
 
 // Bytes this process has read with read(2) and its kin so far
-// (/proc/self/io's rchar).
+// (/proc/self/io's rchar), or -1 where the kernel does not count them.
 std::int64_t bytes_read_by_process() {
-  for (const std::string& line : read_lines("/proc/self/io")) {
-    if (line.rfind("rchar: ", 0) == 0) {
-      return std::stoll(line.substr(7));
+  if (file_exists("/proc/self/io")) {
+    for (const std::string& line : read_lines("/proc/self/io")) {
+      if (line.rfind("rchar: ", 0) == 0) {
+        return std::stoll(line.substr(7));
+      }
     }
   }
-  FAIL("no rchar in /proc/self/io");
-  return 0;
+  WARN("no rchar in /proc/self/io: the bytes read are not checked");
+  return -1;
 }
 
 std::int64_t rows(const TempDir& dir) {
@@ -191,13 +194,16 @@ TEST_CASE("per-type retention: a month's actions are merged into its archive lat
   exec_sql(dir / "snapshots/.barrot/barrot.db", "PRAGMA wal_checkpoint(TRUNCATE)");
   const std::int64_t read_before = bytes_read_by_process();
   ArchiveRunReport first = run_at(*store, at(2025, 3, 15)); // periodic due, actions not
-  const std::int64_t read = bytes_read_by_process() - read_before;
+  const std::int64_t read_after = bytes_read_by_process();
   REQUIRE(first.months.size() == 1);
   CHECK(first.months[0].periodic == 1);
   CHECK(first.months[0].actions == 0);
   CHECK_FALSE(file_exists(dir / ("snapshots/" + p1.id + ".json")));
-  // Periodic snapshots have no log lines: the log was not even read.
-  CHECK(read < static_cast<std::int64_t>(log_before.size()) / 2);
+  // Periodic snapshots have no log lines: the log was not even read (but
+  // for what lies past the mirror checkpoint: nothing here).
+  if (read_before >= 0 && read_after >= 0) {
+    CHECK(read_after - read_before < static_cast<std::int64_t>(log_before.size()) / 2);
+  }
   CHECK(read_text(log) == log_before);
   CHECK(archive_lines(dir / "snapshots/archive/2025-01.jsonl.zst") ==
         std::vector<std::string>{mirrored(p1).dump()});
@@ -760,9 +766,10 @@ TEST_CASE("a run cut short after a month left the store says so and the next run
       CHECK(r->months.size() == 2);
     }
     ++outcomes[outcome];
-    // With room again, the next run finishes what this one left.
+    // With room again, the next run finishes what this one left, the space
+    // given back included.
     ArchiveRunReport again = run_at(*store, at(2025, 6, 15));
-    CHECK(again.unfinished.ok());
+    CHECK(query_int(db, "PRAGMA freelist_count") == 0);
     CHECK(rows(dir) == 200);
     for (const Snapshot& s : old) {
       CHECK_FALSE(file_exists(dir / ("snapshots/" + s.id + ".json")));
@@ -780,4 +787,49 @@ TEST_CASE("a run cut short after a month left the store says so and the next run
   CHECK(outcomes["failed, nothing moved"] > 0);
   CHECK(outcomes["cleanup unfinished"] > 0);
   CHECK(outcomes["whole"] > 0);
+}
+
+TEST_CASE("a later month that needs the operator stops the run after the months before it",
+          "[archive]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  Snapshot jan = add_action(*store, at(2025, 1, 5));
+  Snapshot feb = add_action(*store, at(2025, 2, 5));
+  REQUIRE(::mkdir((dir / "snapshots/archive").c_str(), 0755) == 0);
+  write_text(dir / "snapshots/archive/2025-02.jsonl.zst", "someone else's");
+  ArchiveOptions o;
+  o.now = at(2025, 6, 15);
+  auto r = archiver_for(*store, o)->run();
+  REQUIRE_OK(r.status());
+  REQUIRE(r->months.size() == 1);
+  CHECK(r->months[0].month == "2025-01");
+  CHECK(r->unfinished.IsCorruption()); // not a full disk: another run would not pass
+  CHECK(r->unfinished.message().find("could not archive 2025-02") != std::string::npos);
+  CHECK_FALSE(store->get(jan.id).ok());
+  CHECK(store->get(feb.id).ok());
+  CHECK(read_text(dir / "snapshots/archive/2025-02.jsonl.zst") == "someone else's");
+  // Once the file is moved away, the next run archives February.
+  std::filesystem::remove(dir / "snapshots/archive/2025-02.jsonl.zst");
+  ArchiveRunReport again = run_at(*store, at(2025, 6, 15));
+  REQUIRE(again.months.size() == 1);
+  CHECK(again.months[0].month == "2025-02");
+  require_clean(*store);
+}
+
+TEST_CASE("a run with nothing due still gives back space an earlier run could not", "[archive]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  add_action(*store, at(2025, 1, 5));
+  run_at(*store, at(2025, 6, 15)); // the store now gives space back incrementally
+  // Free pages, as a run that could not give them back leaves them.
+  const std::string db = dir / "snapshots/.barrot/barrot.db";
+  exec_sql(db,
+           "CREATE TABLE filler(x); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+           "FROM n WHERE i < 100) INSERT INTO filler SELECT randomblob(3000) FROM n; DROP TABLE "
+           "filler");
+  REQUIRE(query_int(db, "PRAGMA freelist_count") > 50);
+  ArchiveRunReport r = run_at(*store, at(2025, 6, 15));
+  CHECK(r.months.empty());
+  CHECK(query_int(db, "PRAGMA freelist_count") == 0);
+  CHECK(r.db_bytes_after < r.db_bytes_before);
 }

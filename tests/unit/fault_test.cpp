@@ -437,6 +437,16 @@ TEST_CASE("the tracker and alerts say when a mirror file found no room", "[fault
   REQUIRE(alerts->size() == 1);
   CHECK_FALSE((*alerts)[0].mirror.ok());
   CHECK(store->get((*alerts)[0].snapshot_id).ok());
+  // Delivered, but with no room to record its end: told apart. (Room for
+  // the alert's input, a small memory file, not for a WAL frame.)
+  exec_sql(p.db, "PRAGMA wal_checkpoint(TRUNCATE)");
+  AlertDelivery d;
+  {
+    FileSizeLimit room(4096);
+    d = deliver_alert(*store, (*alerts)[0], "true", 10000);
+  }
+  CHECK(d.delivered());
+  CHECK_FALSE(d.recorded.ok());
   store.reset(); // the close completes the mirror
   store = open_store(o);
   auto v = store->verify();

@@ -440,13 +440,16 @@ TEST_CASE("health: an alert is delivered to a command as JSON, and its end recor
   SECTION("delivered") {
     const std::string out = dir / "alert.json";
     const std::string env = dir / "alert.env";
-    REQUIRE_OK(deliver_alert(*store,
-                             a,
-                             "cat > '" + out +
-                                 "'; echo \"$BARROT_ALERT_CHECK $BARROT_ALERT_FROM "
-                                 "$BARROT_ALERT_TO $BARROT_ALERT_SNAPSHOT\" > '" +
-                                 env + "'",
-                             10000));
+    const AlertDelivery d = deliver_alert(*store,
+                                          a,
+                                          "cat > '" + out +
+                                              "'; echo \"$BARROT_ALERT_CHECK $BARROT_ALERT_FROM "
+                                              "$BARROT_ALERT_TO $BARROT_ALERT_SNAPSHOT\" > '" +
+                                              env + "'",
+                                          10000);
+    REQUIRE_OK(d.command);
+    REQUIRE_OK(d.recorded);
+    REQUIRE_OK(d.mirror);
     Json got = Json::parse(read_text(out));
     CHECK(got["check"] == "periodic_gap");
     CHECK(got["from"] == "OK");
@@ -462,7 +465,9 @@ TEST_CASE("health: an alert is delivered to a command as JSON, and its end recor
     CHECK(action["details"]["delivered"] == true);
   }
   SECTION("a failing command: an error, and a failed end") {
-    Status s = deliver_alert(*store, a, "exit 7", 10000);
+    const AlertDelivery d = deliver_alert(*store, a, "exit 7", 10000);
+    const Status& s = d.command;
+    REQUIRE_OK(d.recorded);
     CHECK(s.IsIOError());
     CHECK(s.message().find("status 7") != std::string::npos);
     auto end = store->latest(1, SnapshotType::action);
@@ -473,7 +478,8 @@ TEST_CASE("health: an alert is delivered to a command as JSON, and its end recor
   SECTION("a command that hangs is killed at the timeout, its children too") {
     const std::string pid_file = dir / "child.pid";
     const auto t0 = std::chrono::steady_clock::now();
-    Status s = deliver_alert(*store, a, "sleep 30 & echo $! > '" + pid_file + "'; wait", 500);
+    const Status s =
+        deliver_alert(*store, a, "sleep 30 & echo $! > '" + pid_file + "'; wait", 500).command;
     const auto took = std::chrono::steady_clock::now() - t0;
     CHECK(s.IsIOError());
     CHECK(s.message().find("killed") != std::string::npos);
@@ -489,7 +495,7 @@ TEST_CASE("health: an alert is delivered to a command as JSON, and its end recor
     CHECK(gone);
   }
   SECTION("a command that never reads its input neither blocks nor kills us") {
-    REQUIRE_OK(deliver_alert(*store, a, "true", 10000));
+    REQUIRE_OK(deliver_alert(*store, a, "true", 10000).command);
   }
 }
 

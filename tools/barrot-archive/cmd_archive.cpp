@@ -179,12 +179,17 @@ int run_run(Context& ctx, const cxxopts::ParseResult& args) {
       [](Archiver& a) { return a.run(); },
       [&](const ArchiveRunReport& r) {
         bar.finish();
-        const int code = !r.problems.empty()  ? k_exit_failure
-                         : !r.unfinished.ok() ? k_exit_partial
-                                              : k_exit_ok;
-        if (!r.unfinished.ok()) {
+        // Stopped part way by a full disk or a busy store: the next run
+        // finishes (3). By anything else: the operator must act first (1).
+        const bool passes = r.unfinished.IsIOError() || r.unfinished.IsBusy();
+        const int code = !r.problems.empty() || (!r.unfinished.ok() && !passes) ? k_exit_failure
+                         : !r.unfinished.ok()                                   ? k_exit_partial
+                                                                                : k_exit_ok;
+        if (passes) {
           *ctx.err << "barrot-archive: warning: " << r.unfinished.message()
                    << "; the next run finishes it\n";
+        } else if (!r.unfinished.ok()) {
+          *ctx.err << "barrot-archive: error: " << r.unfinished.message() << "\n";
         }
         if (ctx.json) {
           *ctx.out << dump_json(to_json(r)) << "\n";

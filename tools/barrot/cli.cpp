@@ -218,6 +218,9 @@ extern "C" void on_stop_signal(int) {
   g_stop.store(true);
 }
 
+// SIGXFSZ: nothing to do; the write that passed the limit fails with EFBIG.
+extern "C" void on_file_size_signal(int) {}
+
 } // namespace
 
 std::atomic<bool>& stop_on_signals() {
@@ -242,7 +245,7 @@ int run(int argc, char** argv, const Program& program) {
   struct sigaction old {};
   if (::sigaction(SIGXFSZ, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) {
     struct sigaction sa {};
-    sa.sa_handler = [](int) {};
+    sa.sa_handler = on_file_size_signal;
     sa.sa_flags = SA_RESTART;
     ::sigemptyset(&sa.sa_mask);
     ::sigaction(SIGXFSZ, &sa, nullptr);

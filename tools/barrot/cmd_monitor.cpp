@@ -212,10 +212,19 @@ int run_health(Context& ctx, const cxxopts::ParseResult& args) {
                  << "); 'barrot repair' completes it\n";
       }
       if (!alert_cmd.empty()) {
-        Status d = deliver_alert(**store, a, alert_cmd, static_cast<int>(alert_timeout / 1000));
-        if (!d.ok()) {
+        const AlertDelivery d =
+            deliver_alert(**store, a, alert_cmd, static_cast<int>(alert_timeout / 1000));
+        if (!d.delivered()) {
           *ctx.err << ctx.program << ": warning: alert " << a.snapshot_id
-                   << " not delivered: " << d.message() << "\n";
+                   << " not delivered: " << d.command.message() << "\n";
+        }
+        if (!d.recorded.ok()) {
+          *ctx.err << ctx.program << ": warning: alert " << a.snapshot_id
+                   << ": its end not recorded: " << d.recorded.message() << "\n";
+        } else if (!d.mirror.ok()) {
+          *ctx.err << ctx.program << ": warning: alert " << a.snapshot_id
+                   << ": its end is recorded, but its mirror is incomplete (" << d.mirror.message()
+                   << "); 'barrot repair' completes it\n";
         }
       }
     }

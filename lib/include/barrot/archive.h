@@ -102,11 +102,13 @@ struct ArchiveRunReport {
   std::int64_t db_bytes_after = 0;  // the space reclaimed
   double vacuum_seconds = 0;
   // OK when the run did all it set out to do. Else what stopped it after
-  // some work was done (a full disk, say): a month that could not be
-  // archived after others were, the cleanup of an archived month (its files
-  // and log lines), or giving the space back. Every month in `months` has
-  // left the store either way; the months after it wait, and the next run
-  // (or `barrot repair`, for a cleanup) finishes the rest.
+  // some work was done: a month that could not be archived after others
+  // were, the cleanup of an archived month (its files and log lines), or
+  // giving the space back. Every month in `months` has left the store
+  // either way, and the months after it wait. IOError or Busy (a full disk,
+  // a store kept busy) pass: the next run (or `barrot repair`, for a
+  // cleanup) finishes the rest. Any other code needs the operator first, as
+  // its message says (e.g. a file in the way of a month's archive).
   Status unfinished;
 };
 

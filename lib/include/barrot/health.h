@@ -127,7 +127,8 @@ struct HealthAlert {
   TimeUs at = 0;
   std::string snapshot_id; // the alert snapshot recording the change
   // OK, or why the alert snapshot's mirror files were not all written (it
-  // is stored either way; Snapshot::mirror).
+  // is stored either way; Snapshot::mirror; with Options::background_mirror,
+  // Store::flush() reports it instead).
   Status mirror;
 };
 
@@ -144,18 +145,25 @@ record_alerts(Store& store, const HealthReport& report, ActionStatus status);
 // "at", "snapshot_id", "store": {"snapshots_dir", "db_path"}}.
 BARROT_EXPORT Json to_json(const HealthAlert& alert, const Store& store);
 
+// What delivering an alert did: each part OK, or why not.
+struct AlertDelivery {
+  Status command;  // the command exited 0; else IOError naming the exit status, signal or timeout
+  Status recorded; // the alert's end snapshot was recorded
+  Status mirror;   // ... and its mirror files written (as Snapshot::mirror)
+  bool delivered() const { return command.ok(); }
+};
+
 // Runs `command` with /bin/sh -c, the alert's JSON on standard input, its
 // standard output sent to our standard error, and BARROT_ALERT_CHECK,
 // BARROT_ALERT_FROM, BARROT_ALERT_TO and BARROT_ALERT_SNAPSHOT in its
-// environment. Kills it (its whole process group) after `timeout_ms`.
-// OK when it exits 0; IOError naming the exit status, signal or timeout
-// otherwise. Then records the end of the alert snapshot (completed, or
-// failed with the error), linked to it; IOError also when that end could not
-// be recorded (after the command's own error, if any).
-BARROT_EXPORT Status deliver_alert(Store& store,
-                                   const HealthAlert& alert,
-                                   const std::string& command,
-                                   int timeout_ms);
+// environment. Kills it (its whole process group) after `timeout_ms`. Then
+// records the end of the alert snapshot (completed, or failed with the
+// command's error), linked to it. The command inherits the process's signal
+// dispositions (the barrot CLIs leave them at their defaults).
+BARROT_EXPORT AlertDelivery deliver_alert(Store& store,
+                                          const HealthAlert& alert,
+                                          const std::string& command,
+                                          int timeout_ms);
 
 // Renderings: readable text (a verdict line, then one line per check),
 // JSON, and the Prometheus text exposition format (for node_exporter's

@@ -42,7 +42,9 @@ public:
   // OK when every action recorded through this tracker was also written to
   // its mirror files; else the first reason one was not (a full disk, say;
   // Snapshot::mirror). Those actions are stored either way, and the next
-  // read-write open or `barrot repair` completes their files.
+  // read-write open or `barrot repair` completes their files. With
+  // Options::background_mirror the files are written later: Store::flush()
+  // reports their failures, and this stays OK.
   const Status& mirror() const { return m_mirror; }
 
 private:

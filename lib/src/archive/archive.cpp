@@ -884,6 +884,8 @@ struct Archiver::Impl {
   // after the month left the store goes to `*unfinished` instead.
   Status archive_month(Plan& plan, std::int64_t newest_periodic, Status* unfinished);
   Status reclaim(ArchiveRunReport* report);
+  // Whether the store gives space back incrementally and has free pages.
+  bool free_pages_to_give_back();
 };
 
 Archiver::Archiver(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
@@ -1415,6 +1417,16 @@ Status Archiver::Impl::reclaim(ArchiveRunReport* report) {
   return Status::OK();
 }
 
+bool Archiver::Impl::free_pages_to_give_back() {
+  bool any = false;
+  (void)store::guarded("cannot read the free page count", [&]() -> Status {
+    any = db().execAndGet("PRAGMA auto_vacuum").getInt() == 2 &&
+          db().execAndGet("PRAGMA freelist_count").getInt64() > 0;
+    return Status::OK();
+  });
+  return any;
+}
+
 Result<ArchiveRunReport> Archiver::run() {
   Impl& a = *m_impl;
   ArchiveRunReport report;
@@ -1467,7 +1479,10 @@ Result<ArchiveRunReport> Archiver::run() {
     }
     report.months.push_back(plan.report);
   }
-  if (!a.options.dry_run && (!plans.empty() || !report.resumed.empty())) {
+  // Space is given back after a month moved or a cleanup finished, and by
+  // the next run when giving it back failed (the free pages are still there).
+  if (!a.options.dry_run &&
+      (!plans.empty() || !report.resumed.empty() || a.free_pages_to_give_back())) {
     Status s = a.reclaim(&report);
     if (!s.ok() && report.unfinished.ok()) {
       report.unfinished = s;

@@ -203,26 +203,27 @@ Json to_json(const HealthAlert& alert, const Store& store) {
   return j;
 }
 
-Status
+AlertDelivery
 deliver_alert(Store& store, const HealthAlert& alert, const std::string& command, int timeout_ms) {
-  const Status delivered = run_command(
+  AlertDelivery out;
+  out.command = run_command(
       command, dump_json(to_json(alert, store)) + "\n", alert_environment(alert), timeout_ms);
   ActionInput end;
   end.type = k_alert_type;
   end.details = alert_details(alert);
-  end.details["delivered"] = delivered.ok();
-  if (!delivered.ok()) {
-    end.details["error"] = delivered.message();
+  end.details["delivered"] = out.command.ok();
+  if (!out.command.ok()) {
+    end.details["error"] = out.command.message();
   }
-  end.status = delivered.ok() ? ActionStatus::completed : ActionStatus::failed;
+  end.status = out.command.ok() ? ActionStatus::completed : ActionStatus::failed;
   end.started_at = alert.at;
   end.start_snapshot_id = alert.snapshot_id;
   auto recorded = store.record_action(end);
-  if (!recorded.ok()) {
-    const std::string lost = "its end not recorded: " + recorded.status().message();
-    return Status::IOError(delivered.ok() ? lost : delivered.message() + "; " + lost);
+  out.recorded = recorded.status();
+  if (recorded.ok()) {
+    out.mirror = recorded->mirror;
   }
-  return delivered;
+  return out;
 }
 
 } // namespace barrot
