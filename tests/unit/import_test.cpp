@@ -222,3 +222,32 @@ TEST_CASE("an overlong log line is skipped without being held, the rest imported
   CHECK(r->skipped[0].reason.find("longer than") != std::string::npos);
   CHECK(r->skipped[1].source == "action_log.jsonl:4");
 }
+
+TEST_CASE("input nested deeper than the parser can take is skipped, not a crash", "[import]") {
+  TempDir dir;
+  const std::string legacy = dir / "legacy";
+  std::filesystem::create_directories(legacy);
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  const auto line = [&](const std::string& us, const std::string& details) {
+    return R"({"snapshot_id":"action_20250101_000000_)" + us +
+           R"(","snapshot_type":"action","timestamp":"2025-01-01T00:00:00.)" + us +
+           R"(Z","action":{"type":"x","status":"completed","details":)" + details +
+           R"(},"metadata":{}})";
+  };
+  write_text(legacy + "/action_log.jsonl",
+             line("000001", "{\"a\":" + deep + "}") + "\n" + line("000002", "{}") + "\n");
+  write_text(legacy + "/action_20250101_000000_000003.json",
+             line("000003", "{\"a\":" + deep + "}"));
+  auto store = open_store(options_in(dir));
+  auto r = store->import_legacy(legacy);
+  REQUIRE_OK(r.status());
+  CHECK(r->imported == 1);
+  REQUIRE(r->skipped.size() == 2);
+  for (const auto& s : r->skipped) {
+    CHECK(s.reason == "nests deeper than 512 levels");
+  }
+  // Details given to a write, the same.
+  Status s = parse_details_json("{\"a\":" + deep + "}").status();
+  CHECK(s.IsInvalidArgument());
+  CHECK(s.message() == "details nest deeper than 512 levels");
+}

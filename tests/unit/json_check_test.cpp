@@ -108,3 +108,15 @@ TEST_CASE("the JSON checker bounds nesting", "[json_check]") {
   CHECK_FALSE(util::is_valid_json(std::string(100, '[') + std::string(100, ']'), 50));
   CHECK_FALSE(util::is_valid_json(std::string(100000, '[')));
 }
+
+TEST_CASE("nesting is counted outside strings, on any text, without recursion", "[json_check]") {
+  CHECK_FALSE(util::nests_deeper("{\"a\":[1,{\"b\":2}]}", 3));
+  CHECK(util::nests_deeper("{\"a\":[1,{\"b\":2}]}", 2));
+  // Brackets in strings, escaped quotes included, do not count.
+  CHECK_FALSE(util::nests_deeper(R"({"a":"[[[[\"{{{{"})", 1));
+  CHECK(util::nests_deeper(R"({"a":"\\",[[]]})", 2)); // the string ends at the second quote
+  // Invalid JSON is counted all the same; a million levels return at once.
+  CHECK(util::nests_deeper(std::string(1000000, '['), 512));
+  CHECK_FALSE(util::nests_deeper(std::string(512, '[') + "1", 512));
+  CHECK_FALSE(util::nests_deeper("", 0));
+}

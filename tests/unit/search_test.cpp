@@ -368,3 +368,26 @@ TEST_CASE("details conditions (search --where) are parsed strictly", "[search]")
     CHECK(parse_detail_condition(bad).status().IsInvalidArgument());
   }
 }
+
+TEST_CASE("details conditions compare numbers past 2^63 as numbers, not wrapped", "[search]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  for (const char* n : {"2", "-5", "10000000000000000000", "9223372036854775807"}) {
+    REQUIRE_OK(
+        store->record_action(action("n", Json::parse(std::string("{\"n\":") + n + "}"))).status());
+  }
+  const auto count = [&](const std::string& cond) {
+    SearchFilter f;
+    auto c = parse_detail_condition(cond);
+    REQUIRE_OK(c.status());
+    f.where = {*c};
+    auto n = store->count(f);
+    REQUIRE_OK(n.status());
+    return *n;
+  };
+  CHECK(count("n>=10000000000000000000") == 1);
+  CHECK(count("n=10000000000000000000") == 1);
+  CHECK(count("n<10000000000000000000") == 3);
+  CHECK(count("n=9223372036854775807") == 1);
+  CHECK(count("n>9223372036854775807") == 1);
+}

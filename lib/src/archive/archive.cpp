@@ -6,6 +6,7 @@
 #include "store/store_impl.h"
 #include "util/fs.h"
 #include "util/json_check.h"
+#include "util/json_parse.h"
 #include "util/sha256.h"
 #include "util/time.h"
 
@@ -162,7 +163,7 @@ Result<bool> same_as_entry(SQLite::Statement& st, const Entry& e) {
 
 // Parses an archive line of `month` into `e`; InvalidArgument naming the problem.
 Status parse_line(std::string_view line, Month month, Entry* e, PendingRow* row_out) {
-  Json doc = Json::parse(line, nullptr, false);
+  Json doc = util::parse_json(line);
   if (doc.is_discarded()) {
     return Status::InvalidArgument("not valid JSON");
   }
@@ -371,7 +372,7 @@ Json make_manifest(Month month,
 Result<Json> read_manifest_file_named(int dir_fd, const std::string& name) {
   std::string text;
   BARROT_TRY(util::read_file(dir_fd, name, &text));
-  Json j = Json::parse(text, nullptr, false);
+  Json j = util::parse_json(text);
   if (j.is_discarded() || !j.is_object()) {
     return Status::Corruption(name + " is not a JSON object");
   }

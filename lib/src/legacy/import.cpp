@@ -4,6 +4,7 @@
 #include "store/render.h"
 #include "store/store_impl.h"
 #include "util/fs.h"
+#include "util/json_parse.h"
 #include "util/time.h"
 
 #include <barrot/store.h>
@@ -107,6 +108,10 @@ Parsed parse_input(std::string_view text,
                    bool last_line_cut) {
   Parsed p;
   p.source = std::move(source);
+  if (util::nests_deeper(text, util::k_max_json_nesting)) {
+    p.skip = "nests deeper than " + std::to_string(util::k_max_json_nesting) + " levels";
+    return p;
+  }
   Json doc = Json::parse(text, nullptr, false);
   if (doc.is_discarded()) {
     p.skip = last_line_cut ? "not valid JSON (the last line is cut short)" : "not valid JSON";

@@ -2,6 +2,7 @@
 // on its own; one that fails or is absent says so in its section and never
 // fails the snapshot.
 #include "util/fs.h"
+#include "util/json_parse.h"
 #include "util/proc.h"
 #include "util/utf8.h"
 #include "util/yaml_json.h"
@@ -304,7 +305,7 @@ Json cognitive_state(const PeriodicConfig& config) {
   if (!s.ok()) {
     return error_section("protocol registry: " + s.message());
   }
-  Json doc = Json::parse(text, nullptr, false);
+  Json doc = util::parse_json(text);
   if (doc.is_discarded()) {
     return error_section(config.registry_path + " is not valid JSON");
   }

@@ -2,6 +2,7 @@
 
 #include "store/render.h"
 #include "util/json_check.h"
+#include "util/json_parse.h"
 #include "util/sha256.h"
 
 #include <cstring>
@@ -26,7 +27,7 @@ Json* holder_of(Json* doc) {
 }
 
 Result<Json> parse_content(std::string_view content) {
-  Json doc = Json::parse(content, nullptr, /*allow_exceptions=*/false);
+  Json doc = util::parse_json(content);
   if (doc.is_discarded() || !doc.is_object()) {
     return Status::Corruption("a stored document is not a JSON object");
   }

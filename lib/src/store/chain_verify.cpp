@@ -7,6 +7,7 @@
 #include "store/render.h"
 #include "store/store_impl.h"
 #include "util/fs.h"
+#include "util/json_parse.h"
 
 #include <barrot/store.h>
 
@@ -198,7 +199,7 @@ const Rec* check_copy(const Chain& chain,
                       const std::string& path,
                       Breaks* breaks,
                       std::vector<Later>* later) {
-  Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  Json doc = util::parse_json(text);
   if (doc.is_discarded() || !doc.is_object()) {
     breaks->add(where, "", 0, path, "not a JSON object");
     return nullptr;

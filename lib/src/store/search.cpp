@@ -119,15 +119,22 @@ struct Query {
 // The value of a condition as a JSON number, if it is one (strict JSON
 // grammar, so "1e", "0x10" and " 1" are text).
 std::optional<std::variant<std::int64_t, double>> number_of(const std::string& v) {
-  if (v.empty() || !nlohmann::json::accept(v)) {
+  // Numbers only: never an array or object handed to the parser.
+  if (v.empty() || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) || !nlohmann::json::accept(v)) {
     return std::nullopt;
   }
   Json j = Json::parse(v);
+  // Unsigned first: is_number_integer() holds for 2^63 to 2^64-1 too, which
+  // get<int64_t> would wrap to negative.
+  if (j.is_number_unsigned()) {
+    const auto u = j.get<std::uint64_t>();
+    if (u <= static_cast<std::uint64_t>(INT64_MAX)) {
+      return std::variant<std::int64_t, double>(static_cast<std::int64_t>(u));
+    }
+    return std::variant<std::int64_t, double>(static_cast<double>(u));
+  }
   if (j.is_number_integer()) {
     return std::variant<std::int64_t, double>(j.get<std::int64_t>());
-  }
-  if (j.is_number_unsigned()) {
-    return std::variant<std::int64_t, double>(static_cast<double>(j.get<std::uint64_t>()));
   }
   if (j.is_number_float()) {
     return std::variant<std::int64_t, double>(j.get<double>());

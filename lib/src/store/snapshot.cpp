@@ -1,4 +1,5 @@
 // Snapshot vocabulary: names, validation, ids and timestamps.
+#include "util/json_parse.h"
 #include "util/time.h"
 #include "util/utf8.h"
 
@@ -130,6 +131,10 @@ Status validate_snapshot_id(std::string_view id) {
 }
 
 Result<Json> parse_details_json(std::string_view text) {
+  if (util::nests_deeper(text, util::k_max_json_nesting)) {
+    return Status::InvalidArgument("details nest deeper than " +
+                                   std::to_string(util::k_max_json_nesting) + " levels");
+  }
   Json j;
   try {
     j = Json::parse(text);

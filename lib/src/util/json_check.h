@@ -17,6 +17,11 @@ bool is_valid_json(std::string_view text, int max_depth = 512);
 // is_valid_json, and the value is an object (no whitespace before it).
 bool is_json_object(std::string_view text);
 
+// True when `text`'s arrays and objects nest deeper than `max_depth`,
+// counting brackets outside strings; it need not be valid JSON. One pass,
+// no recursion.
+bool nests_deeper(std::string_view text, int max_depth);
+
 struct LineCheck {
   std::int64_t lines = 0;      // newline-terminated lines (a last unterminated one counts)
   std::int64_t first_bad = -1; // 1-based number of the first invalid line, or -1

@@ -1,5 +1,6 @@
 #include "store/chain.h"
 #include "util/fs.h"
+#include "util/json_parse.h"
 #include "util/utf8.h"
 #include "view/records.h"
 
@@ -545,7 +546,7 @@ Result<ChainAnchor> read_chain_anchor(const std::string& arg) {
   std::string text;
   BARROT_TRY(util::read_file(AT_FDCWD, arg, &text, /*nofollow=*/false, 1 << 20)
                  .WithContext("anchor file"));
-  Json j = Json::parse(text, nullptr, false);
+  Json j = util::parse_json(text);
   if (j.is_discarded() || !j.is_object() || !j.contains("seq") || !j["seq"].is_number_integer() ||
       j["seq"].get<std::int64_t>() <= 0 || !j.contains("hash") || !j["hash"].is_string() ||
       !is_hash_hex(j["hash"].get_ref<const std::string&>())) {

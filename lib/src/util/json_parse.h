@@ -1,0 +1,28 @@
+// Parsing JSON that comes from outside the process (files, lines, command
+// output, arguments).
+#pragma once
+
+#include "util/json_check.h"
+
+#include <barrot/snapshot.h>
+
+#include <string_view>
+
+namespace barrot::util {
+
+// The deepest nesting accepted from outside. nlohmann's parser overflows
+// the stack somewhere past 50,000 levels (a 100,000-deep array in a legacy
+// log line crashed `barrot import`); nothing real comes near this, and the
+// store refuses more than 64 levels in what it keeps anyway.
+inline constexpr int k_max_json_nesting = 512;
+
+// Json::parse(text, nullptr, false), and a discarded value also for text
+// nesting deeper than k_max_json_nesting (never handed to the parser).
+inline Json parse_json(std::string_view text) {
+  if (nests_deeper(text, k_max_json_nesting)) {
+    return Json(Json::value_t::discarded);
+  }
+  return Json::parse(text, nullptr, /*allow_exceptions=*/false);
+}
+
+} // namespace barrot::util
