@@ -1,5 +1,7 @@
 #include "support/test_util.h"
 
+#include <barrot/archive.h>
+
 #include <filesystem>
 
 using namespace barrot;
@@ -76,6 +78,75 @@ TEST_CASE("a second import adds nothing", "[import]") {
   CHECK(r->imported == 0);
   CHECK(r->already_present == 16);
   CHECK(read_text(dir / "snapshots/action_log.jsonl") == log);
+}
+
+TEST_CASE("a second import uses up no sequence numbers", "[import]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  REQUIRE_OK(store->import_legacy(k_legacy).status());
+  const std::string db = dir / "snapshots/.barrot/barrot.db";
+  const auto seq = [&] {
+    return query_int(db, "SELECT seq FROM sqlite_sequence WHERE name = 'snapshot_rows'");
+  };
+  const std::int64_t after_first = seq();
+  CHECK(after_first == 16);
+  REQUIRE_OK(store->import_legacy(k_legacy).status());
+  CHECK(seq() == after_first);
+}
+
+TEST_CASE("importing archived snapshots again adds nothing and archiving goes on", "[import]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  REQUIRE_OK(store->import_legacy(k_legacy).status());
+  ArchiveOptions o;
+  o.now = *parse_iso8601("2099-01-01T00:00:00Z");
+  o.retention.periodic_days = 0;
+  o.retention.action_days = 0;
+  auto archiver = Archiver::Open(*store, o);
+  REQUIRE_OK(archiver.status());
+  auto run = (*archiver)->run();
+  REQUIRE_OK(run.status());
+  REQUIRE_OK(run->unfinished);
+  const std::int64_t left =
+      query_int(dir / "snapshots/.barrot/barrot.db", "SELECT count(*) FROM snapshots");
+  REQUIRE(left < 16); // all but the newest periodic snapshot archived
+  auto again = store->import_legacy(k_legacy);
+  REQUIRE_OK(again.status());
+  CHECK(again->imported == 0);
+  CHECK(again->already_present == 16);
+  CHECK(again->conflicts == 0);
+  CHECK(query_int(dir / "snapshots/.barrot/barrot.db", "SELECT count(*) FROM snapshots") == left);
+  auto v = (*archiver)->verify("");
+  REQUIRE_OK(v.status());
+  CHECK(v->clean());
+  auto second = (*archiver)->run();
+  REQUIRE_OK(second.status());
+  CHECK(second->unfinished.ok());
+
+  // A different snapshot under an archived id: a conflict, the archived one kept.
+  const std::string legacy = copy_legacy(dir);
+  std::string name;
+  for (const auto& e : std::filesystem::directory_iterator(legacy)) {
+    const std::string n = e.path().filename();
+    if (n.rfind("action_", 0) == 0 && n.size() > 5 && n.substr(n.size() - 5) == ".json") {
+      name = n;
+    }
+  }
+  REQUIRE_FALSE(name.empty());
+  nlohmann::json doc = parse_file(legacy + "/" + name);
+  doc["action"]["details"]["changed"] = true;
+  write_text(legacy + "/" + name, doc.dump(2));
+  std::filesystem::remove(legacy + "/action_log.jsonl");
+  auto changed = store->import_legacy(legacy);
+  REQUIRE_OK(changed.status());
+  CHECK(changed->imported == 0);
+  CHECK(changed->conflicts == 1);
+  bool named = false;
+  for (const auto& s : changed->skipped) {
+    named =
+        named || (s.source == name && s.reason.find("is archived; kept it") != std::string::npos);
+  }
+  CHECK(named);
 }
 
 TEST_CASE("an import in place adds the chain record to the legacy files, nothing else",

@@ -736,6 +736,23 @@ Status Store::Impl::pending_archive_ids(std::unordered_map<std::string, std::str
       });
 }
 
+Status Store::Impl::archived_documents(TimeUs ts, std::unordered_map<std::string, Json>* out) {
+  const Month month = month_of(ts);
+  std::vector<ArchiveRow> rows;
+  BARROT_TRY(read_archive_rows(*db, &rows));
+  for (const ArchiveRow& row : rows) {
+    if (!(row.month == month) || row.state == "restored") {
+      continue;
+    }
+    ArchiveContent content;
+    BARROT_TRY(read_recorded_archive(*this, row, /*promote=*/false, &content, /*want_rows=*/true));
+    for (PendingRow& r : content.rows) {
+      out->emplace(r.id, std::move(r.document));
+    }
+  }
+  return Status::OK();
+}
+
 Status Store::Impl::for_each_archived_line(
     const std::function<void(const std::string& file, const ArchivedLine& line)>& fn,
     const std::function<void(const std::string& file, const std::string& problem)>& unreadable) {

@@ -23,6 +23,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace barrot {
@@ -283,18 +284,23 @@ public:
       m_report.skipped.push_back({p.source, p.skip});
       return;
     }
-    p.row.chain.prev = m_prev;
-    bind_insert(*m_impl.insert_stmt, p.row);
-    m_impl.insert_stmt->exec();
-    if (m_impl.db->getChanges() == 1) {
-      m_prev = store::chain_hash(m_prev, p.row.compact);
-      ++m_report.imported;
-      return;
-    }
+    // Looked up before inserting: an insert that finds the id taken still
+    // uses up a sequence number (AUTOINCREMENT), a gap in the chain's seq.
     m_existing.reset();
     m_existing.bind(1, p.row.id);
     if (!m_existing.executeStep()) {
-      throw std::runtime_error("snapshot " + p.row.id + " is neither stored nor insertable");
+      if (archived(p)) {
+        return;
+      }
+      p.row.chain.prev = m_prev;
+      bind_insert(*m_impl.insert_stmt, p.row);
+      m_impl.insert_stmt->exec();
+      if (m_impl.db->getChanges() != 1) {
+        throw std::runtime_error("snapshot " + p.row.id + " is neither stored nor insertable");
+      }
+      m_prev = store::chain_hash(m_prev, p.row.compact);
+      ++m_report.imported;
+      return;
     }
     Json stored = Json::parse(m_existing.getColumn(0).getString(), nullptr, false);
     const bool same = !stored.is_discarded() && same_json(stored, p.row.document);
@@ -316,9 +322,49 @@ public:
   }
 
 private:
+  // Whether `p` is a snapshot of an archived month (counted as already
+  // present, or a conflict, as for one in the store): importing it again
+  // would store it twice, and stop the month's next archive run.
+  bool archived(const Parsed& p) {
+    const util::CivilTime t = util::to_civil(p.row.ts);
+    const int key = t.year * 100 + t.month;
+    auto month = m_archived.find(key);
+    if (month == m_archived.end()) {
+      ArchivedMonth m;
+      m.status = m_impl.archived_documents(p.row.ts, &m.documents);
+      month = m_archived.emplace(key, std::move(m)).first;
+    }
+    if (!month->second.status.ok()) {
+      m_report.skipped.push_back({p.source,
+                                  "cannot tell whether it is archived, so not imported: " +
+                                      month->second.status.message()});
+      return true;
+    }
+    auto it = month->second.documents.find(p.row.id);
+    if (it == month->second.documents.end()) {
+      return false;
+    }
+    if (same_json(it->second, p.row.document)) {
+      if (m_counted.insert(p.row.id).second) {
+        ++m_report.already_present;
+      }
+    } else {
+      m_report.conflicts += m_conflicting.insert(p.row.id).second ? 1 : 0;
+      m_report.skipped.push_back(
+          {p.source, "a different snapshot " + p.row.id + " is archived; kept it"});
+    }
+    return true;
+  }
+
+  struct ArchivedMonth {
+    Status status;
+    std::unordered_map<std::string, Json> documents;
+  };
+
   Store::Impl& m_impl;
   ImportReport& m_report;
   SQLite::Statement m_existing;
+  std::unordered_map<int, ArchivedMonth> m_archived; // by year * 100 + month
   std::int64_t m_base_seq = 0;
   store::Digest m_prev{}; // the chain's head: what the next row inserted links to
   std::unordered_set<std::string> m_counted;     // ids counted as already present

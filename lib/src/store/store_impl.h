@@ -180,6 +180,13 @@ struct Store::Impl {
   Status pending_archive_ids(std::unordered_map<std::string, std::string>* out,
                              std::vector<Problem>* unreadable);
 
+  // The snapshots the store's archive of `ts`'s month holds, id to document
+  // (without its chain record), unless the month was restored (its
+  // snapshots are back in the store then); empty when there is no archive
+  // of that month. An error when the archive cannot be read or does not
+  // match its manifest.
+  Status archived_documents(TimeUs ts, std::unordered_map<std::string, Json>* out);
+
   // Removes the files and log lines of every month left "cleaning" by an
   // interrupted archive run, and marks it archived; `months` gets those
   // done, `stuck` a problem for each whose archive cannot be read (its
