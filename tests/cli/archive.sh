@@ -105,6 +105,11 @@ before=$(ls -l "$A" | md5sum)
 expect 2 "$ARCHIVE" run --month 2025-13
 contains "$T/err" "bad month '2025-13'"
 expect 2 "$ARCHIVE" run --month "../../etc"
+# An empty month (an unset variable in a script) is refused, never "all".
+expect 2 "$ARCHIVE" run --month ""
+contains "$T/err" "--month is empty"
+expect 2 "$ARCHIVE" run --month= --dry-run
+expect 2 "$ARCHIVE" verify ""
 expect 2 "$ARCHIVE" run --level 0
 expect 2 "$ARCHIVE" run --level 99
 expect 2 "$ARCHIVE" run --retain-actions forever

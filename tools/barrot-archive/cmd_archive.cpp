@@ -160,6 +160,9 @@ int run_run(Context& ctx, const cxxopts::ParseResult& args) {
   }
   if (args.count("month")) {
     o.month = args["month"].as<std::string>();
+    if (o.month.empty()) { // an unset variable in a script, not "every month"
+      return fail(ctx, Status::InvalidArgument("--month is empty (expected YYYY-MM)"));
+    }
   }
   if (args.count("level")) {
     const std::string t = args["level"].as<std::string>();
@@ -290,6 +293,9 @@ int run_verify(Context& ctx, const cxxopts::ParseResult& args) {
     return fail(ctx, s);
   }
   const std::string month = positional(args, "month");
+  if (args.count("month") && month.empty()) {
+    return fail(ctx, Status::InvalidArgument("MONTH is empty (expected YYYY-MM, or none for all)"));
+  }
   return run_on_archiver(
       ctx,
       Access::read_only,

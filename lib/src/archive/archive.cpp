@@ -1589,8 +1589,9 @@ Result<ArchiveVerifyReport> Archiver::verify(const std::string& month) {
     ++report.archives;
     problem(m,
             file,
-            "not recorded in the store: a run was interrupted before it deleted the month "
-            "(barrot-archive run finishes it)");
+            "not recorded in the store (another store's archive, or this store's database "
+            "restored from an older backup): runs leave it alone and will not archive the "
+            "month while it is there; move it away");
   }
   if (only && recorded.count(*only) == 0 && unrecorded.count(*only) == 0) {
     return Status::NotFound("no archive of " + month_name(*only));
