@@ -117,3 +117,18 @@ TEST_CASE("the store diffs its last two periodic snapshots", "[diff][store]") {
   CHECK((*d)["workflows"]["started"] ==
         Json::array({(*store->latest(1, SnapshotType::action))[0].id}));
 }
+
+TEST_CASE("diff text shows control characters in names escaped, never raw", "[diff][hostile]") {
+  const std::string evil = "\x1b]0;pwned\x07\x1b[2J";
+  Snapshot a = periodic("periodic_20250101_000000",
+                        0,
+                        Json{{"active_processes", procs({"a"}, 1)}, {"x", Json{{evil, 1}}}});
+  Snapshot b = periodic("periodic_20250101_000001",
+                        1'000'000,
+                        Json{{"active_processes", procs({"a", evil}, 2)}, {"x", Json{{evil, 2}}}});
+  auto d = diff_periodic(a, b);
+  REQUIRE_OK(d.status());
+  const std::string text = format_diff(*d);
+  CHECK(text.find('\x1b') == std::string::npos);
+  CHECK(text.find("\\u001b]0;pwned") != std::string::npos);
+}

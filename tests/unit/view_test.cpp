@@ -1,6 +1,8 @@
 // The readable layout of `barrot latest` and `barrot view`.
 #include "support/test_util.h"
 
+#include <sstream>
+
 using namespace barrot;
 using namespace barrot::test;
 
@@ -34,4 +36,17 @@ TEST_CASE("format_snapshot lays a periodic snapshot out in sections", "[view]") 
   CHECK(text.find('\x1b') == std::string::npos);
   CHECK(text.find("\"evil\\u001b[2J\": \"\\u001b]0;title\\u0007\"") != std::string::npos);
   CHECK(text.find("metadata") == std::string::npos);
+}
+
+TEST_CASE("a table shows control characters in cells and headers escaped", "[view][hostile]") {
+  std::ostringstream out;
+  RowWriter w(out, OutputFormat::table);
+  w.header({"name", "\x1b[31mred"});
+  w.row({Json("plain"), Json("\x1b]0;title\x07")});
+  w.row({Json("two\nlines"), Json(3)});
+  w.finish();
+  const std::string text = out.str();
+  CHECK(text.find('\x1b') == std::string::npos);
+  CHECK(text.find("\\u001b]0;title\\u0007") != std::string::npos);
+  CHECK(text.find("two lines") != std::string::npos);
 }

@@ -1,3 +1,5 @@
+#include "view/records.h"
+
 #include <barrot/diff.h>
 #include <barrot/view.h>
 
@@ -219,8 +221,8 @@ std::string format_diff(const Json& d_in) {
   }
   std::ostringstream out;
   const std::int64_t secs = d.value("seconds_between", std::int64_t{0});
-  out << d.value("from", "") << " -> " << d.value("to", "") << " (" << secs / 60 << "m "
-      << secs % 60 << "s later)\n";
+  out << view::visible(d.value("from", "")) << " -> " << view::visible(d.value("to", "")) << " ("
+      << secs / 60 << "m " << secs % 60 << "s later)\n";
   if (d.value("rebooted", false)) {
     out << "rebooted in between (uptime went down)\n";
   }
@@ -230,14 +232,14 @@ std::string format_diff(const Json& d_in) {
       << (p.value("complete_lists", true) ? "" : " (among the largest listed)") << "\n";
   for (const char* key : {"appeared", "gone"}) {
     for (const auto& [name, n] : p[key].items()) {
-      out << "  " << key << ": " << name
+      out << "  " << key << ": " << view::visible(name)
           << (n.is_number() && n.get<double>() > 1 ? " x" + n.dump() : "") << "\n";
     }
   }
   const Json& w = d["workflows"];
   for (const char* key : {"started", "ended"}) {
     for (const Json& id : w[key]) {
-      out << "action " << key << ": " << (id.is_string() ? id.get<std::string>() : id.dump())
+      out << "action " << key << ": " << (id.is_string() ? view::visible(id.get<std::string>()) : id.dump())
           << "\n";
     }
   }
@@ -251,7 +253,7 @@ std::string format_diff(const Json& d_in) {
     if (!c.is_object()) {
       continue;
     }
-    out << path << ": " << dump_json(c.value("from", Json()), -1) << " -> "
+    out << view::visible(path) << ": " << dump_json(c.value("from", Json()), -1) << " -> "
         << dump_json(c.value("to", Json()), -1);
     if (c.contains("delta") && c["delta"].is_number()) {
       const Json& delta = c["delta"];

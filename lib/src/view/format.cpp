@@ -108,16 +108,16 @@ std::string format_line(const Snapshot& s) {
   return out;
 }
 
+std::string view::visible(const std::string& text) {
+  return util::has_control_chars(text) ? dump_json(Json(text), -1) : text;
+}
+
 namespace {
+
+using view::visible;
 
 constexpr std::size_t k_tree_items = 20; // items of one list or table shown
 constexpr int k_tree_depth = 5;          // levels shown before compact JSON
-
-// Text for a terminal: a string with a control character (an escape
-// sequence could rewrite the screen) is shown JSON-quoted, escapes visible.
-std::string visible(const std::string& text) {
-  return util::has_control_chars(text) ? dump_json(Json(text), -1) : text;
-}
 
 std::string scalar_text(const Json& v) {
   return v.is_string() ? visible(v.get<std::string>()) : dump_json(v, -1);
@@ -374,7 +374,7 @@ void RowWriter::row(const std::vector<Json>& values) {
           c = ' ';
         }
       }
-      cells.push_back(std::move(t));
+      cells.push_back(view::visible(t));
     }
     m_table.push_back(std::move(cells));
     break;
@@ -390,9 +390,13 @@ void RowWriter::finish() {
   if (m_format != OutputFormat::table) {
     return;
   }
-  std::vector<std::size_t> widths(m_columns.size(), 0);
-  for (std::size_t i = 0; i < m_columns.size(); ++i) {
-    widths[i] = width(m_columns[i]);
+  std::vector<std::string> header;
+  for (const std::string& c : m_columns) {
+    header.push_back(view::visible(c));
+  }
+  std::vector<std::size_t> widths(header.size(), 0);
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    widths[i] = width(header[i]);
   }
   for (const auto& r : m_table) {
     for (std::size_t i = 0; i < r.size() && i < widths.size(); ++i) {
@@ -412,7 +416,7 @@ void RowWriter::finish() {
     }
     m_out << out << "\n";
   };
-  line(m_columns);
+  line(header);
   for (const auto& r : m_table) {
     line(r);
   }

@@ -14,4 +14,9 @@ namespace barrot::view {
 // else (not an array, empty, or an item that is not an object of scalars).
 std::vector<std::string> record_columns(const Json& v);
 
+// Text for a terminal: a string with a control character (an escape
+// sequence could rewrite the screen or the window title) is shown
+// JSON-quoted, its escapes visible; any other string as it is.
+std::string visible(const std::string& text);
+
 } // namespace barrot::view
