@@ -87,4 +87,27 @@ fi
 expect 1 "$BARROT" --dir "$T/nowhere" summary
 contains "$T/err" "no barrot store"
 [ ! -e "$T/nowhere" ] || fail "a read created the directory"
+# Bad input to a write creates no store either.
+expect 2 "$BARROT" --dir "$T/nowhere" complete deploy --start action_20200101_000000_000000
+contains "$T/err" "--start: no barrot store"
+expect 2 "$BARROT" --dir "$T/nowhere" import "$T/no-such-legacy-dir"
+contains "$T/err" "import: $T/no-such-legacy-dir: No such file or directory"
+[ ! -e "$T/nowhere" ] || fail "bad input to a write created a store"
+
+# --start pairs an end with a start of the same type that has not ended.
+pair() { "$BARROT" --dir "$T/pairs" "$@"; }
+started=$(pair start backup -q)
+expect 0 pair complete backup --start "$started" -q
+expect 2 pair complete backup --start "$started"
+contains "$T/err" "--start: $started already ended"
+ended=$(pair action backup --status completed -q)
+expect 2 pair fail backup "disk full" --start "$ended"
+contains "$T/err" "is not the start of an action (it is completed)"
+other=$(pair start deployment -q)
+expect 2 pair complete backup --start "$other"
+contains "$T/err" "started a 'deployment' action, not 'backup'"
+# An ERROR with a leading dash goes after --, options before it (docs/cli.md).
+expect 0 pair fail --start "$other" -q deployment -- "-1 returned"
+[ "$(pair view "$(cat "$T/out")" --json | jq -r .action.details.error)" = "-1 returned" ] \
+  || fail "the error with a leading dash was not recorded"
 echo "bad_input: ok"

@@ -2,6 +2,7 @@
 // import, and the hash chain's head.
 #include "cli.h"
 
+#include <filesystem>
 #include <iostream>
 #include <optional>
 
@@ -170,6 +171,15 @@ int run_mirror(Context& ctx, const cxxopts::ParseResult& args) {
 int run_import(Context& ctx, const cxxopts::ParseResult& args) {
   if (!args.count("source")) {
     return fail(ctx, Status::InvalidArgument("missing DIR to import from"));
+  }
+  // Checked before the store is opened, so that a mistyped DIR creates none.
+  const std::string source = args["source"].as<std::string>();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(source, ec)) {
+    return fail(
+        ctx,
+        Status::InvalidArgument("import: " + source +
+                                (ec ? ": " + ec.message() : std::string(" is not a directory"))));
   }
   return run_on_store(
       ctx,

@@ -81,6 +81,30 @@ Status apply_start(Store& store, const cxxopts::ParseResult& args, ActionInput* 
   if (start->type != SnapshotType::action) {
     return Status::InvalidArgument("--start: " + id + " is not an action snapshot");
   }
+  // An end pairs with a start of its own type that has not ended yet: else
+  // the durations and start/end pairs the views report would be wrong.
+  const Json& action = start->document["action"];
+  if (action.value("status", "") != "executing") {
+    return Status::InvalidArgument("--start: " + id + " is not the start of an action (it is " +
+                                   action.value("status", "?") + ")");
+  }
+  if (action.value("type", "") != in->type) {
+    BARROT_TRY(validate_action_type(in->type)); // before it is shown
+    return Status::InvalidArgument("--start: " + id + " started a '" + action.value("type", "") +
+                                   "' action, not '" + in->type + "'");
+  }
+  std::string ended_by;
+  // `id` is a validated snapshot id: letters, digits and underscores only.
+  BARROT_TRY(store.query(
+      "SELECT snapshot_id FROM actions WHERE start_snapshot_id = '" + id + "' LIMIT 1",
+      [](const std::vector<std::string>&) {},
+      [&](const std::vector<Json>& row) {
+        ended_by = row.empty() || !row[0].is_string() ? "?" : row[0].get<std::string>();
+        return false;
+      }));
+  if (!ended_by.empty()) {
+    return Status::InvalidArgument("--start: " + id + " already ended (" + ended_by + ")");
+  }
   const TimeUs now = now_us();
   in->at = now;
   in->started_at = start->timestamp;
@@ -107,6 +131,15 @@ int record(Context& ctx,
     s = validate_snapshot_id(args["start"].as<std::string>()).WithContext("--start");
     if (!s.ok()) {
       return fail(ctx, s);
+    }
+    // A start can only be in a store that exists: none here is bad input,
+    // and no store is created for it.
+    auto existing = open_store(ctx, Access::read_only);
+    if (!existing.ok()) {
+      const Status& e = existing.status();
+      return fail(ctx,
+                  e.IsNotFound() ? Status::InvalidArgument("--start: " + e.message())
+                                 : e.WithContext("--start"));
     }
   }
   auto store = open_store(ctx, Access::read_write);

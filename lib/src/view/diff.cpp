@@ -239,8 +239,8 @@ std::string format_diff(const Json& d_in) {
   const Json& w = d["workflows"];
   for (const char* key : {"started", "ended"}) {
     for (const Json& id : w[key]) {
-      out << "action " << key << ": " << (id.is_string() ? view::visible(id.get<std::string>()) : id.dump())
-          << "\n";
+      out << "action " << key << ": "
+          << (id.is_string() ? view::visible(id.get<std::string>()) : id.dump()) << "\n";
     }
   }
   for (const char* key : {"scheduled_added", "scheduled_removed"}) {
