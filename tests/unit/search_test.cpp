@@ -391,3 +391,61 @@ TEST_CASE("details conditions compare numbers past 2^63 as numbers, not wrapped"
   CHECK(count("n=9223372036854775807") == 1);
   CHECK(count("n>9223372036854775807") == 1);
 }
+
+TEST_CASE("words match the same rows before and after the index takes them in", "[search][fts]") {
+  TempDir dir;
+  const std::string db = dir / "snapshots/.barrot/barrot.db";
+  auto store = open_store(options_in(dir));
+  for (const char* d : {R"({"x":"deployment happened"})",
+                        R"({"x":"deploy happen"})",
+                        R"({"note":"Café au lait, DISK-full"})",
+                        R"({"note":"disk is full"})",
+                        R"({"path":"/var/log/app.log"})",
+                        R"({"n":12345})"}) {
+    REQUIRE_OK(store->record_action(action("deploy_canary", Json::parse(d))).status());
+  }
+  REQUIRE(query_int(db,
+                    "SELECT count(*) FROM snapshot_rows WHERE seq > (SELECT indexed_seq "
+                    "FROM fts_state)") == 6); // none indexed yet
+  const std::vector<std::string> words = {"happen",
+                                          "happened",
+                                          "deploy",
+                                          "deployment",
+                                          "cafe",
+                                          "CAFÉ",
+                                          "disk-full",
+                                          "disk full",
+                                          "full disk",
+                                          "log",
+                                          "var log app",
+                                          "123",
+                                          "12345",
+                                          "canary",
+                                          "x"};
+  const auto counts = [&] {
+    std::vector<std::int64_t> out;
+    for (const std::string& w : words) {
+      SearchFilter f;
+      f.words = {w};
+      auto n = store->count(f);
+      REQUIRE_OK(n.status());
+      out.push_back(*n);
+    }
+    return out;
+  };
+  const std::vector<std::int64_t> before = counts();
+  REQUIRE_OK(store->repair().status()); // indexes every row
+  REQUIRE(query_int(db,
+                    "SELECT count(*) FROM snapshot_rows WHERE seq > (SELECT indexed_seq "
+                    "FROM fts_state)") == 0);
+  const std::vector<std::int64_t> after = counts();
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    INFO(words[i]);
+    CHECK(before[i] == after[i]);
+  }
+  CHECK(after[0] == 1);  // happen: whole tokens only
+  CHECK(after[4] == 1);  // cafe: case and accents folded
+  CHECK(after[6] == 1);  // disk-full: the phrase "disk full", not "disk is full"
+  CHECK(after[8] == 0);  // full disk: in that order only
+  CHECK(after[13] == 6); // canary: a token of the action type
+}

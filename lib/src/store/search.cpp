@@ -7,9 +7,12 @@
 #include <barrot/search.h>
 #include <barrot/store.h>
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <memory>
 #include <optional>
 #include <variant>
 
@@ -216,15 +219,123 @@ std::string fts_query(const std::vector<std::string>& words) {
   return q;
 }
 
-std::string like_pattern(const std::string& word) {
-  std::string p = "%";
-  for (char c : word) {
-    if (c == '%' || c == '_' || c == '\\') {
-      p += '\\';
+// Rows the full-text index has not taken in yet are matched by
+// barrot_words(action_type, details, word): the word's tokens, in order,
+// among the tokens of one of the two, as the index's phrase query matches
+// them. Both tokenize with FTS5's own unicode61 tokenizer, the index's, so a
+// search finds the same rows before and after they are indexed (a LIKE on
+// the text had matched "deploy" inside "deployment" until the index
+// caught up, and then no longer).
+class WordMatcher {
+public:
+  // Null when FTS5 or its tokenizer is missing (never, with the schema's
+  // full-text index).
+  static std::unique_ptr<WordMatcher> For(sqlite3* db) {
+    fts5_api* api = nullptr;
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, nullptr) == SQLITE_OK) {
+      sqlite3_bind_pointer(st, 1, static_cast<void*>(&api), "fts5_api_ptr", nullptr);
+      sqlite3_step(st);
     }
-    p += c;
+    sqlite3_finalize(st);
+    auto m = std::make_unique<WordMatcher>();
+    void* user = nullptr;
+    if (api == nullptr || api->xFindTokenizer(api, "unicode61", &user, &m->m_api) != SQLITE_OK ||
+        m->m_api.xCreate(user, nullptr, 0, &m->m_tokenizer) != SQLITE_OK) {
+      return nullptr;
+    }
+    return m;
   }
-  return p + "%";
+
+  WordMatcher() = default;
+  WordMatcher(const WordMatcher&) = delete;
+  WordMatcher& operator=(const WordMatcher&) = delete;
+  ~WordMatcher() {
+    if (m_tokenizer != nullptr) {
+      m_api.xDelete(m_tokenizer);
+    }
+  }
+
+  std::vector<std::string> tokens(std::string_view text, int flags) const {
+    std::vector<std::string> out;
+    m_api.xTokenize(m_tokenizer,
+                    &out,
+                    flags,
+                    text.data(),
+                    static_cast<int>(text.size()),
+                    [](void* ctx, int, const char* token, int n, int, int) {
+                      static_cast<std::vector<std::string>*>(ctx)->emplace_back(
+                          token, static_cast<std::size_t>(n));
+                      return SQLITE_OK;
+                    });
+    return out;
+  }
+
+  // SQL: barrot_words(action_type, details, word).
+  static void call(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+    const auto* m = static_cast<const WordMatcher*>(sqlite3_user_data(ctx));
+    // The word's tokens, kept with the statement while the word stays.
+    auto* phrase = static_cast<std::vector<std::string>*>(sqlite3_get_auxdata(ctx, 2));
+    if (phrase == nullptr) {
+      const auto* w = reinterpret_cast<const char*>(sqlite3_value_text(argv[2]));
+      auto fresh = std::make_unique<std::vector<std::string>>(
+          m->tokens(w != nullptr ? w : "", FTS5_TOKENIZE_QUERY));
+      phrase = fresh.get();
+      sqlite3_set_auxdata(ctx, 2, fresh.release(), [](void* p) {
+        delete static_cast<std::vector<std::string>*>(p);
+      });
+      phrase = static_cast<std::vector<std::string>*>(sqlite3_get_auxdata(ctx, 2));
+      if (phrase == nullptr) { // not kept (out of memory): this row only
+        const auto* w2 = reinterpret_cast<const char*>(sqlite3_value_text(argv[2]));
+        std::vector<std::string> once = m->tokens(w2 != nullptr ? w2 : "", FTS5_TOKENIZE_QUERY);
+        sqlite3_result_int(ctx, m->in_either(argv, argc, once) ? 1 : 0);
+        return;
+      }
+    }
+    sqlite3_result_int(ctx, m->in_either(argv, argc, *phrase) ? 1 : 0);
+  }
+
+private:
+  bool in_either(sqlite3_value** argv, int argc, const std::vector<std::string>& phrase) const {
+    if (phrase.empty()) {
+      return false;
+    }
+    for (int i = 0; i < 2 && i < argc; ++i) {
+      const auto* t = reinterpret_cast<const char*>(sqlite3_value_text(argv[i]));
+      if (t == nullptr) {
+        continue;
+      }
+      const std::vector<std::string> text = tokens(
+          {t, static_cast<std::size_t>(sqlite3_value_bytes(argv[i]))}, FTS5_TOKENIZE_DOCUMENT);
+      if (std::search(text.begin(), text.end(), phrase.begin(), phrase.end()) != text.end()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  fts5_tokenizer m_api{};
+  Fts5Tokenizer* m_tokenizer = nullptr;
+};
+
+// Makes barrot_words() available on `db` (for a filter with words).
+Status register_word_matcher(SQLite::Database& db) {
+  std::unique_ptr<WordMatcher> m = WordMatcher::For(db.getHandle());
+  if (!m) {
+    return Status::IOError("cannot search words: SQLite's full-text search is missing");
+  }
+  const int rc = sqlite3_create_function_v2(db.getHandle(),
+                                            "barrot_words",
+                                            3,
+                                            SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY,
+                                            m.release(),
+                                            WordMatcher::call,
+                                            nullptr,
+                                            nullptr,
+                                            [](void* p) { delete static_cast<WordMatcher*>(p); });
+  return rc == SQLITE_OK
+             ? Status::OK()
+             : Status::IOError(std::string("cannot search words: ") + sqlite3_errstr(rc));
 }
 
 Result<Query> build(const SearchFilter& f) {
@@ -277,8 +388,8 @@ Result<Query> build(const SearchFilter& f) {
          "indexed_seq FROM fts_state WHERE id = 1) AND +snapshot_type = 'action'";
     text(fts_query(f.words));
     for (const std::string& word : f.words) {
-      w += " AND (action_type || ' ' || details) LIKE ? ESCAPE '\\'";
-      text(like_pattern(word));
+      w += " AND barrot_words(action_type, details, ?)";
+      text(word);
     }
     w += ")";
   }
@@ -369,6 +480,9 @@ Status search_rows_db(SQLite::Database& db,
                       const std::function<bool(const SnapshotRow&)>& fn) {
   BARROT_TRY_ASSIGN(Query q, build(filter));
   BARROT_TRY(add_cursor(db, filter, &q));
+  if (!filter.words.empty()) {
+    BARROT_TRY(register_word_matcher(db));
+  }
   return guarded("cannot search", [&]() -> Status {
     const std::string order = filter.oldest_first ? "ASC" : "DESC";
     SQLite::Statement st(db,
@@ -405,6 +519,9 @@ Status search_db(SQLite::Database& db,
 Result<std::int64_t> count_db(SQLite::Database& db, const SearchFilter& filter) {
   BARROT_TRY_ASSIGN(Query q, build(filter));
   BARROT_TRY(add_cursor(db, filter, &q));
+  if (!filter.words.empty()) {
+    BARROT_TRY(register_word_matcher(db));
+  }
   std::int64_t n = 0;
   BARROT_TRY(guarded("cannot count", [&]() -> Status {
     SQLite::Statement st(db, "SELECT count(*) FROM snapshot_rows WHERE " + q.where);
@@ -445,6 +562,9 @@ Status Store::search_inserted_after(const SearchFilter& filter,
   SearchFilter f = filter;
   f.after_id.clear();
   BARROT_TRY_ASSIGN(Query q, build(f));
+  if (!f.words.empty()) {
+    BARROT_TRY(register_word_matcher(*m_impl->db));
+  }
   return store::guarded("cannot search", [&]() -> Status {
     SQLite::Statement st(*m_impl->db,
                          "SELECT " + store::k_row_columns + ", seq FROM snapshot_rows WHERE " +
