@@ -104,6 +104,12 @@ expect 0 bash -c 'trap "" XFSZ; exec "$1" health --disk-warning 0% --disk-critic
 [ -s status.ignored ] || fail "the alert command did not run"
 xfsz_ignored status.ignored || fail "the alert command lost SIGXFSZ ignored from barrot's caller"
 
+# Output that cannot be written: UNKNOWN, whatever the checks found.
+rc=0
+health --interval 4h >/dev/full 2>"$T/err" || rc=$?
+[ "$rc" = 3 ] || fail "health >/dev/full exited $rc"
+contains "$T/err" "cannot write standard output"
+
 # Bad input: UNKNOWN (3), as monitoring plugins do, with the reason.
 expect 3 health --periodic-warning soon
 contains "$T/err" "--periodic-warning"

@@ -132,3 +132,17 @@ TEST_CASE("diff text shows control characters in names escaped, never raw", "[di
   CHECK(text.find('\x1b') == std::string::npos);
   CHECK(text.find("\\u001b]0;pwned") != std::string::npos);
 }
+
+TEST_CASE("diff gives the exact time between, and says earlier for a reversed pair", "[diff]") {
+  Snapshot a = periodic("periodic_20250101_000000", 0, Json{{"active_processes", procs({"a"}, 1)}});
+  Snapshot b =
+      periodic("periodic_20250101_000003", 3'995'500, Json{{"active_processes", procs({"a"}, 1)}});
+  auto d = diff_periodic(a, b);
+  REQUIRE_OK(d.status());
+  CHECK((*d)["seconds_between"] == 3.9955);
+  CHECK(format_diff(*d).find("(0m 4s later)") != std::string::npos);
+  auto r = diff_periodic(b, a);
+  REQUIRE_OK(r.status());
+  CHECK((*r)["seconds_between"] == -3.9955);
+  CHECK(format_diff(*r).find("(0m 4s earlier)") != std::string::npos);
+}

@@ -263,6 +263,11 @@ int run(int argc, char** argv, const Program& program) {
     ctx.out->flush();
     if (!*ctx.out) {
       *ctx.err << pname << ": error: cannot write standard output\n";
+      // A command with exit codes of its own for bad input (health: the
+      // monitoring plugin's 3, UNKNOWN) reports this the same way.
+      if (ctx.usage_exit != k_exit_usage) {
+        return ctx.usage_exit;
+      }
       return code == k_exit_ok ? k_exit_failure : code;
     }
     return code;

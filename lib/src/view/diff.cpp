@@ -151,7 +151,8 @@ Result<Json> diff_periodic(const Snapshot& a, const Snapshot& b) {
   Json out = Json::object();
   out["from"] = a.id;
   out["to"] = b.id;
-  out["seconds_between"] = (b.timestamp - a.timestamp) / 1'000'000;
+  // Exact (microseconds), so that 3.9955 s is not shown as 3.
+  out["seconds_between"] = static_cast<double>(b.timestamp - a.timestamp) / 1e6;
   const Json& sa = section(a.document, "system_state");
   const Json& sb = section(b.document, "system_state");
   bool rebooted = false;
@@ -220,9 +221,11 @@ std::string format_diff(const Json& d_in) {
     }
   }
   std::ostringstream out;
-  const std::int64_t secs = d.value("seconds_between", std::int64_t{0});
+  const Json& between = d.contains("seconds_between") ? d["seconds_between"] : Json(0);
+  const double seconds = between.is_number() ? between.get<double>() : 0.0;
+  const auto whole = static_cast<std::int64_t>(std::llround(std::fabs(seconds)));
   out << view::visible(d.value("from", "")) << " -> " << view::visible(d.value("to", "")) << " ("
-      << secs / 60 << "m " << secs % 60 << "s later)\n";
+      << whole / 60 << "m " << whole % 60 << "s " << (seconds < 0 ? "earlier" : "later") << ")\n";
   if (d.value("rebooted", false)) {
     out << "rebooted in between (uptime went down)\n";
   }
