@@ -1,5 +1,6 @@
 #include "support/test_util.h"
 
+#include <limits>
 #include <sstream>
 
 using namespace barrot;
@@ -42,6 +43,11 @@ TEST_CASE("sql answers read-only queries over the views", "[query]") {
   Rows p;
   REQUIRE_OK(run(*store, "PRAGMA table_info(snapshots)", &p));
   CHECK(p.rows.size() >= 8);
+  for (const char* check : {"PRAGMA integrity_check", "PRAGMA quick_check(5)"}) {
+    Rows c;
+    REQUIRE_OK(run(*store, check, &c));
+    CHECK(c.rows == std::vector<std::vector<Json>>{{"ok"}});
+  }
   Rows fts; // FTS5 prepares statements of its own: they must pass the fence
   REQUIRE_OK(open_store(options_in(dir))->repair().status()); // index everything
   REQUIRE_OK(
@@ -69,6 +75,9 @@ TEST_CASE("sql refuses anything that writes or reaches outside", "[query][hostil
            "PRAGMA journal_mode = DELETE",
            "PRAGMA user_version = 99",
            "PRAGMA writable_schema = 1",
+           "PRAGMA wal_checkpoint",
+           "PRAGMA optimize",
+           "PRAGMA journal_mode",
            "SELECT load_extension('/tmp/evil.so')",
            "SELECT 1; DELETE FROM snapshot_rows",
            "BEGIN",
@@ -104,4 +113,21 @@ TEST_CASE("rows print as table, json, jsonl and csv", "[query][view]") {
   CHECK(Json::parse(write(OutputFormat::json)).size() == 2);
   CHECK(write(OutputFormat::table) == "type            n\ndeploy, \"prod\"  2\nbuild\n(2 rows)\n");
   CHECK(parse_output_format("yaml").status().IsInvalidArgument());
+}
+
+TEST_CASE("json rows keep repeated column names apart; csv keeps Inf apart from NULL",
+          "[query][view]") {
+  std::ostringstream json;
+  RowWriter j(json, OutputFormat::jsonl);
+  j.header({"a", "a", "a:2", "b"});
+  j.row({1, 2, 3, 4});
+  j.finish();
+  CHECK(json.str() == "{\"a\":1,\"a:2\":2,\"a:2:2\":3,\"b\":4}\n");
+  std::ostringstream csv;
+  RowWriter c(csv, OutputFormat::csv);
+  c.header({"x", "y", "z"});
+  c.row(
+      {std::numeric_limits<double>::infinity(), nullptr, -std::numeric_limits<double>::infinity()});
+  c.finish();
+  CHECK(csv.str() == "x,y,z\r\nInf,,-Inf\r\n");
 }

@@ -27,7 +27,13 @@ bool readonly_pragma(const char* name, const char* arg) {
                                                     "index_xinfo",
                                                     "foreign_key_list",
                                                     "table_list"};
+  // Read-only whatever their argument: checks that report.
+  static const std::set<std::string> k_checks = {
+      "integrity_check", "quick_check", "foreign_key_check"};
   static const std::set<std::string> k_bare = {"data_version",
+                                               "auto_vacuum",
+                                               "encoding",
+                                               "module_list",
                                                "user_version",
                                                "schema_version",
                                                "page_count",
@@ -38,8 +44,8 @@ bool readonly_pragma(const char* name, const char* arg) {
                                                "pragma_list",
                                                "collation_list",
                                                "database_list"};
-  return name != nullptr &&
-         (k_with_name.count(name) != 0 || (arg == nullptr && k_bare.count(name) != 0));
+  return name != nullptr && (k_with_name.count(name) != 0 || k_checks.count(name) != 0 ||
+                             (arg == nullptr && k_bare.count(name) != 0));
 }
 
 struct Fence {
@@ -68,7 +74,8 @@ int authorize(void* user, int action, const char* a1, const char* a2, const char
     if (readonly_pragma(a1, a2)) {
       return SQLITE_OK;
     }
-    return refuse(std::string("PRAGMA ") + (a1 ? a1 : "?") + (a2 ? " with a value" : ""));
+    return refuse(std::string("pragmas other than those that only read, such as PRAGMA ") +
+                  (a1 ? a1 : "?") + (a2 ? " with a value," : ","));
   case SQLITE_ATTACH:
   case SQLITE_DETACH:
     return refuse("ATTACH/DETACH");

@@ -9,10 +9,12 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <iterator>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <sstream>
 
 namespace barrot {
@@ -308,10 +310,15 @@ Result<OutputFormat> parse_output_format(std::string_view name) {
 
 namespace {
 
-// A cell as plain text: strings as they are, everything else as JSON.
+// A cell as plain text: strings as they are, everything else as JSON but
+// for numbers JSON cannot hold (SQLite's Inf), which stay distinct from NULL.
 std::string cell_text(const Json& v) {
   if (v.is_string()) {
     return v.get<std::string>();
+  }
+  if (v.is_number_float() && !std::isfinite(v.get<double>())) {
+    const double d = v.get<double>();
+    return std::isnan(d) ? "NaN" : d > 0 ? "Inf" : "-Inf";
   }
   return v.is_null() ? std::string() : dump_json(v, -1);
 }
@@ -334,6 +341,17 @@ std::string csv_field(const std::string& s) {
 
 void RowWriter::header(const std::vector<std::string>& columns) {
   m_columns = columns;
+  if (m_format == OutputFormat::json || m_format == OutputFormat::jsonl) {
+    // Object keys must differ: a second "a" becomes "a:2" (else the
+    // object would keep only the last value).
+    std::set<std::string> seen;
+    for (std::string& c : m_columns) {
+      const std::string base = c;
+      for (int n = 2; !seen.insert(c).second; ++n) {
+        c = base + ":" + std::to_string(n);
+      }
+    }
+  }
   if (m_format == OutputFormat::csv) {
     for (std::size_t i = 0; i < columns.size(); ++i) {
       m_out << (i ? "," : "") << csv_field(columns[i]);
