@@ -375,6 +375,20 @@ TEST_CASE("rebuild rewrites every file and the log from the database", "[mirror]
   CHECK(read_text(f.snaps + "/" + r->quarantine_dir + "/action_log.jsonl") == "garbage\n");
 }
 
+TEST_CASE("rebuild reports the lines it dropped, and leaves none of them alone", "[mirror]") {
+  Fixture f(3);
+  const std::string extra = R"({"snapshot_id":"action_20200101_000000_000000"})";
+  write_text(f.log, read_text(f.log) + extra + "\n" + "torn");
+  auto r = open_store(no_reconcile(f.options))->rebuild_mirror();
+  REQUIRE_OK(r.status());
+  CHECK(r->log_rewritten);
+  CHECK(r->lines_dropped == 2);
+  CHECK(r->left_alone.empty()); // the extra line is in quarantine, not in the log
+  CHECK(f.verify().clean());
+  CHECK(read_text(f.snaps + "/" + r->quarantine_dir + "/action_log.jsonl").find(extra) !=
+        std::string::npos);
+}
+
 TEST_CASE("rebuild leaves a log that is already right as it is", "[mirror]") {
   Fixture f(5);
   struct stat before {};

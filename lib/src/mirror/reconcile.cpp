@@ -853,15 +853,20 @@ Status quarantine_damaged(mirror::Mirror& m,
 
 // The end of every repair: temp files go, extra content is reported as left
 // alone, and the checkpoint moves to the (now complete) end.
-Status finish_repair(Store::Impl& impl, const Scan& scan, RepairReport* report) {
+// `log_replaced`: the log was rebuilt from the database (its old lines, an
+// extra one included, are in quarantine), not mended.
+Status finish_repair(Store::Impl& impl,
+                     const Scan& scan,
+                     RepairReport* report,
+                     bool log_replaced = false) {
   for (const std::string& name : scan.temp_files) {
     if (::unlinkat(impl.mirror->dir_fd(), name.c_str(), 0) == 0) {
       ++report->temp_files_removed;
     }
   }
   for (const Problem& p : scan.report.problems) {
-    if (p.kind == Problem::Kind::extra_file || p.kind == Problem::Kind::extra_line ||
-        p.kind == Problem::Kind::extra_latest) {
+    if (p.kind == Problem::Kind::extra_file || p.kind == Problem::Kind::extra_latest ||
+        (p.kind == Problem::Kind::extra_line && !log_replaced)) {
       report->left_alone.push_back(p);
     }
   }
@@ -1082,10 +1087,17 @@ Result<RepairReport> Store::rebuild_mirror() {
       }
       BARROT_TRY(log.commit(util::Overwrite::yes));
       report.log_rewritten = true;
+      // The old lines not in the new log: each a problem the scan named.
+      for (const Problem& p : scan.report.problems) {
+        if (p.kind == Problem::Kind::torn_line || p.kind == Problem::Kind::duplicate_line ||
+            p.kind == Problem::Kind::extra_line || p.kind == Problem::Kind::different_line) {
+          ++report.lines_dropped;
+        }
+      }
     }
     BARROT_TRY(m_impl->write_latest_from_db());
     report.latest_written = true;
-    return finish_repair(*m_impl, scan, &report);
+    return finish_repair(*m_impl, scan, &report, report.log_rewritten);
   }));
   return report;
 }
