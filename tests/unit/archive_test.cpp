@@ -47,6 +47,19 @@ Snapshot add_periodic(Store& store, TimeUs when) {
   return *s;
 }
 
+// `n` actions of type `type`, a microsecond apart from `from`, each with
+// `pad` bytes of padding in its details: a long log.
+std::vector<ActionInput>
+padded_actions(const std::string& type, TimeUs from, int n, std::size_t pad) {
+  std::vector<ActionInput> out;
+  for (int i = 0; i < n; ++i) {
+    ActionInput in = action(type, Json{{"i", i}, {"pad", std::string(pad, type[0])}});
+    in.at = from + i;
+    out.push_back(in);
+  }
+  return out;
+}
+
 std::unique_ptr<Archiver> archiver_for(Store& store, ArchiveOptions o = {}) {
   auto a = Archiver::Open(store, o);
   REQUIRE_OK(a.status());
@@ -176,13 +189,7 @@ TEST_CASE("per-type retention: a month's actions are merged into its archive lat
   add_periodic(*store, at(2025, 3, 1));
 
   // A long log of actions not due.
-  std::vector<ActionInput> march;
-  for (int i = 0; i < 300; ++i) {
-    ActionInput in = action("march", Json{{"i", i}, {"pad", std::string(1000, 'm')}});
-    in.at = at(2025, 3, 2) + i;
-    march.push_back(in);
-  }
-  REQUIRE_OK(store->record_actions(march).status());
+  REQUIRE_OK(store->record_actions(padded_actions("march", at(2025, 3, 2), 300, 1000)).status());
   const std::string log = dir / "snapshots/action_log.jsonl";
   const std::string log_before = read_text(log);
   REQUIRE(log_before.size() > 300'000);
@@ -646,13 +653,7 @@ TEST_CASE("a restore that runs out of room puts back all of the month or none of
     for (int d = 1; d <= 20; d += 2) {
       jan.push_back(add_action(*store, at(2025, 1, d)));
     }
-    std::vector<ActionInput> june;
-    for (int i = 0; i < 200; ++i) {
-      ActionInput in = action("june", Json{{"i", i}, {"pad", std::string(1500, 'j')}});
-      in.at = at(2025, 6, 1) + i;
-      june.push_back(in);
-    }
-    REQUIRE_OK(store->record_actions(june).status());
+    REQUIRE_OK(store->record_actions(padded_actions("june", at(2025, 6, 1), 200, 1500)).status());
     run_at(*store, at(2025, 6, 15));
     REQUIRE(rows(dir) == 200);
     const std::string db = dir / "snapshots/.barrot/barrot.db";
@@ -716,13 +717,7 @@ TEST_CASE("a run cut short after a month left the store says so and the next run
         old.push_back(add_action(*store, at(2025, month, d)));
       }
     }
-    std::vector<ActionInput> june;
-    for (int i = 0; i < 200; ++i) {
-      ActionInput in = action("june", Json{{"i", i}, {"pad", std::string(1500, 'j')}});
-      in.at = at(2025, 6, 1) + i;
-      june.push_back(in);
-    }
-    REQUIRE_OK(store->record_actions(june).status());
+    REQUIRE_OK(store->record_actions(padded_actions("june", at(2025, 6, 1), 200, 1500)).status());
     REQUIRE_OK(store->repair().status()); // the full-text index brought up to date
     const std::string db = dir / "snapshots/.barrot/barrot.db";
     const std::string log = dir / "snapshots/action_log.jsonl";
