@@ -1,7 +1,10 @@
 // The readable layout of `barrot latest` and `barrot view`.
 #include "support/test_util.h"
 
+#include <sys/stat.h>
+
 #include <sstream>
+#include <thread>
 
 using namespace barrot;
 using namespace barrot::test;
@@ -49,4 +52,39 @@ TEST_CASE("a table shows control characters in cells and headers escaped", "[vie
   CHECK(text.find('\x1b') == std::string::npos);
   CHECK(text.find("\\u001b]0;title\\u0007") != std::string::npos);
   CHECK(text.find("two lines") != std::string::npos);
+}
+
+TEST_CASE("write_output_file replaces files, keeps their mode, and writes into a FIFO",
+          "[view][fs]") {
+  TempDir dir;
+  // A new file, then the same replaced: its mode kept.
+  const std::string file = dir / "out.txt";
+  REQUIRE_OK(write_output_file(file, "one\n"));
+  REQUIRE(::chmod(file.c_str(), 0600) == 0);
+  REQUIRE_OK(write_output_file(file, "two\n"));
+  CHECK(read_text(file) == "two\n");
+  struct stat st {};
+  REQUIRE(::stat(file.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
+  // A symlink to a file is replaced, not followed.
+  const std::string link = dir / "link";
+  REQUIRE(::symlink(file.c_str(), link.c_str()) == 0);
+  REQUIRE_OK(write_output_file(link, "three\n"));
+  REQUIRE(::lstat(link.c_str(), &st) == 0);
+  CHECK(S_ISREG(st.st_mode));
+  CHECK(read_text(file) == "two\n");
+  // A FIFO is written into and stays a FIFO.
+  const std::string fifo = dir / "fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::string got;
+  std::thread reader([&] { got = read_text(fifo); });
+  const Status w = write_output_file(fifo, "through the pipe\n");
+  reader.join();
+  REQUIRE_OK(w);
+  CHECK(got == "through the pipe\n");
+  REQUIRE(::lstat(fifo.c_str(), &st) == 0);
+  CHECK(S_ISFIFO(st.st_mode));
+  // A directory is an error, and stays.
+  CHECK(write_output_file(dir.path(), "x").IsInvalidArgument());
+  CHECK(write_output_file(dir / "sub/", "x").IsInvalidArgument());
 }

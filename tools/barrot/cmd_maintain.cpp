@@ -131,7 +131,7 @@ int run_chain_head(Context& ctx, const cxxopts::ParseResult& args) {
           return fail(ctx, Status::NotFound("the store holds no snapshot yet"));
         }
         const std::string text = dump_json(to_json(*head)) + "\n";
-        if (args.count("output")) {
+        if (args.count("output") && args["output"].as<std::string>() != "-") {
           Status w = write_output_file(args["output"].as<std::string>(), text);
           if (!w.ok()) {
             return fail(ctx, w);

@@ -232,7 +232,7 @@ int run_health(Context& ctx, const cxxopts::ParseResult& args) {
   const std::string text = format == "json"         ? dump_json(to_json(*report)) + "\n"
                            : format == "prometheus" ? format_prometheus(*report)
                                                     : format_health(*report);
-  if (args.count("output")) {
+  if (args.count("output") && args["output"].as<std::string>() != "-") {
     Status w = write_output_file(args["output"].as<std::string>(), text);
     if (!w.ok()) {
       return unknown(ctx, w);

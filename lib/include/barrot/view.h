@@ -78,10 +78,14 @@ BARROT_EXPORT Result<ChainAnchor> read_chain_anchor(const std::string& arg);
 // One line: "<where>  <path or ->  <id> (seq N)  (<detail>)".
 BARROT_EXPORT std::string format_chain_break(const ChainBreak& b);
 
-// Writes `text` to `path` atomically: a temporary file beside it, fsynced,
-// then renamed over it, so a reader (a web server, node_exporter's textfile
-// collector) sees the old file or the new one, never a part. A symlink at
-// `path` is replaced, not followed.
+// Writes `text` to `path`. A regular file (new, or there already) is
+// written atomically: a temporary file beside it, fsynced, then renamed
+// over it, so a reader (a web server, node_exporter's textfile collector)
+// sees the old file or the new one, never a part; an existing file keeps
+// its mode (and, as root, its owner). A symlink to a regular file is
+// replaced, not followed. A device, FIFO or socket there, or a link to one
+// (/dev/null, /dev/stdout, a terminal), is written into, never replaced; a
+// directory is an error.
 BARROT_EXPORT Status write_output_file(const std::string& path, std::string_view text);
 
 // "12.3 MB": bytes for people (powers of 1000, like `ls --si`).

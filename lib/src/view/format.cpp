@@ -7,6 +7,8 @@
 #include <barrot/view.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -710,12 +712,43 @@ Status write_output_file(const std::string& path, std::string_view text) {
   if (path.empty() || path.back() == '/') {
     return Status::InvalidArgument("not a file name: '" + path + "'");
   }
+  struct stat here {};
+  const bool exists = ::lstat(path.c_str(), &here) == 0;
+  struct stat target = here; // what a symlink leads to
+  if (exists && S_ISLNK(here.st_mode) && ::stat(path.c_str(), &target) != 0) {
+    target = here; // dangling: replaced like any link
+  }
+  if (exists && S_ISDIR(target.st_mode)) {
+    return Status::InvalidArgument("'" + path + "' is a directory");
+  }
+  if (exists && !S_ISREG(target.st_mode) && !S_ISLNK(target.st_mode)) {
+    // A device, FIFO or socket (or a link to one: /dev/stdout): replacing
+    // it with a file would break it (as root, -o /dev/null would have
+    // made /dev/null a file), so it is written into.
+    util::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY));
+    if (!fd.valid()) {
+      return util::errno_status("cannot open", path, errno);
+    }
+    return util::write_all(fd.get(), text, path);
+  }
+  // A regular file, new or replaced; a symlink to one is replaced, not
+  // followed (one planted in a shared directory must not redirect us).
   const auto slash = path.find_last_of('/');
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   util::UniqueFd dir_fd;
   BARROT_TRY(util::open_dir(util::parent_dir(path), &dir_fd).WithContext("output directory"));
-  return util::write_file_atomic(
-      dir_fd.get(), name, text, util::Overwrite::yes, util::FsyncMode::fsync);
+  util::AtomicWriter w;
+  BARROT_TRY(w.open(dir_fd.get(), name, util::FsyncMode::fsync));
+  BARROT_TRY(w.append(text));
+  BARROT_TRY(w.flush());
+  if (exists && S_ISREG(here.st_mode)) {
+    // The file's mode and owner, not the defaults (chown works as root only).
+    if (::fchmod(w.fd(), here.st_mode & 07777) != 0) {
+      return util::errno_status("cannot set the mode of", path, errno);
+    }
+    (void)!::fchown(w.fd(), here.st_uid, here.st_gid);
+  }
+  return w.commit(util::Overwrite::yes);
 }
 
 std::string format_bytes(std::int64_t bytes) {
