@@ -280,3 +280,24 @@ TEST_CASE("upgrading to 0003 keeps every document byte for byte", "[schema]") {
   REQUIRE_OK(next.status());
   CHECK(query_int(o.db_path, "SELECT max(seq) FROM snapshot_rows") == 6);
 }
+
+TEST_CASE("another application's SQLite database is refused and left as it was", "[schema]") {
+  TempDir dir;
+  Options o = options_in(dir);
+  o.db_path = dir / "app.db";
+  {
+    SQLite::Database app(o.db_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    app.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); "
+             "INSERT INTO users VALUES (1, 'alice')");
+  }
+  const std::string before = read_text(o.db_path);
+  for (const Access access : {Access::read_write, Access::read_only}) {
+    o.access = access;
+    auto r = Store::Open(o);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().IsInvalidArgument());
+    CHECK(r.status().message().find("not a barrot store") != std::string::npos);
+  }
+  CHECK(read_text(o.db_path) == before); // no schema, not even WAL mode
+  CHECK_FALSE(file_exists(o.db_path + "-wal"));
+}

@@ -174,6 +174,14 @@ Status open_database_once(const std::string& path,
                                   ", newer than this barrot understands (" +
                                   std::to_string(latest_version()) + "); use a newer barrot");
     }
+    // Version 0 is a new store, unless the file holds tables already:
+    // another application's database (a mistyped --db or BARROT_DB), which
+    // must not get Barrot's schema, or even WAL mode.
+    if (version == 0 && db->execAndGet("SELECT count(*) FROM sqlite_schema").getInt64() > 0) {
+      return Status::InvalidArgument("database " + path +
+                                     " holds tables but no barrot schema: not a barrot store "
+                                     "(another application's database?); nothing changed");
+    }
     if (rw) {
       if (version == 0) {
         // A new database: let barrot-archive give back the space of archived
