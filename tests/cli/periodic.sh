@@ -18,6 +18,12 @@ expect 2 "$BARROT" periodic --interval soon
 contains "$T/err" "invalid duration 'soon'"
 [ "$(count periodic)" = 1 ] || fail "a refused configuration wrote a snapshot"
 printf 'base_dir: base\ninterval: 15m\n' > good.yaml
+# A mistake in the archive: section (barrot-archive's) is warned about, and
+# the snapshot is taken all the same.
+printf 'interval: 30m\narchive:\n  levle: 5\n' > archive_typo.yaml
+expect 0 "$BARROT" --dir "$T/typo" periodic --config archive_typo.yaml -q
+contains "$T/err" "'archive.levle' is not a setting"
+contains "$T/err" "barrot-archive refuses this configuration"
 expect 0 "$BARROT" periodic --config good.yaml --json
 jq -e '.interval == "15_minutes" and .build_state.build_signature == "BNDL-V2"' "$T/out" \
   >/dev/null || fail "configuration file not applied"

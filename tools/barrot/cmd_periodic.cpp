@@ -43,17 +43,28 @@ void add_collect_options(cxxopts::Options& o) {
       "DURATION");
 }
 
-// Defaults, then the configuration file, then flags.
-Status periodic_config(const cxxopts::ParseResult& args, PeriodicConfig* c) {
-  std::string file;
-  if (const char* e = std::getenv("BARROT_CONFIG"); e != nullptr && *e != '\0') {
-    file = e;
-  }
+// The configuration file: --config, else BARROT_CONFIG, else none.
+std::string config_file(const cxxopts::ParseResult& args) {
   if (args.count("config")) {
-    file = args["config"].as<std::string>();
+    return args["config"].as<std::string>();
   }
+  const char* e = std::getenv("BARROT_CONFIG");
+  return e != nullptr ? e : "";
+}
+
+// Defaults, then the configuration file, then flags. The file's archive:
+// section belongs to barrot-archive: a mistake there is only warned about
+// here (the snapshots go on), so that the daily job shows it before the
+// monthly one fails on it.
+Status periodic_config(Context& ctx, const cxxopts::ParseResult& args, PeriodicConfig* c) {
+  const std::string file = config_file(args);
   if (!file.empty()) {
     BARROT_TRY(load_periodic_config(file, c));
+    ArchiveOptions archive;
+    if (Status a = load_archive_config(file, &archive); !a.ok()) {
+      *ctx.err << "barrot: warning: " << a.message()
+               << " (barrot-archive refuses this configuration)\n";
+    }
   }
   auto text = [&](const char* name, std::string* out) {
     if (args.count(name)) {
@@ -90,7 +101,7 @@ void add_periodic(cxxopts::Options& o) {
 
 int run_periodic(Context& ctx, const cxxopts::ParseResult& args) {
   PeriodicConfig config;
-  Status s = periodic_config(args, &config);
+  Status s = periodic_config(ctx, args, &config);
   if (!s.ok()) {
     return fail(ctx, s);
   }
@@ -110,7 +121,7 @@ int run_periodic(Context& ctx, const cxxopts::ParseResult& args) {
 
 int run_daemon(Context& ctx, const cxxopts::ParseResult& args) {
   PeriodicConfig config;
-  Status s = periodic_config(args, &config);
+  Status s = periodic_config(ctx, args, &config);
   if (!s.ok()) {
     return fail(ctx, s);
   }
