@@ -481,9 +481,13 @@ TEST_CASE("an anchor catches history rewritten consistently everywhere", "[chain
   Fixture f;
   auto head = f.store->chain_head();
   REQUIRE_OK(head.status());
-  const ChainAnchor anchor{(*head)->record.seq, (*head)->record.hash};
+  const ChainAnchor anchor{(*head)->record.seq, (*head)->record.hash, (*head)->id};
   CHECK(f.chain({anchor}).clean());
   CHECK(f.chain({anchor}).anchors == 1);
+  // The right seq and hash under another snapshot's id: not this chain's anchor.
+  ChainReport other = f.chain({{anchor.seq, anchor.hash, "action_20200101_000000_000000"}});
+  REQUIRE(other.breaks.size() == 1);
+  CHECK(other.breaks[0].detail.find("not this chain's") != std::string::npos);
 
   // The forger edits seq 2, relinks every later row and rewrites the mirror.
   exec_sql(f.db(),
@@ -496,7 +500,7 @@ TEST_CASE("an anchor catches history rewritten consistently everywhere", "[chain
   REQUIRE(r.breaks.size() == 1);
   CHECK(r.breaks[0].where == "anchor");
   CHECK(r.breaks[0].seq == anchor.seq);
-  CHECK(f.chain({{anchor.seq + 100, anchor.hash}}).breaks.size() == 1);
+  CHECK(f.chain({{anchor.seq + 100, anchor.hash, ""}}).breaks.size() == 1);
 }
 
 TEST_CASE("an upgrade chains the rows already stored, oldest first", "[chain][schema]") {

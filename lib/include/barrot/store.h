@@ -93,7 +93,8 @@ struct ChainBreak {
 // the chain must still hold: the snapshot at `seq` has hash `hash`.
 struct ChainAnchor {
   std::int64_t seq = 0;
-  std::string hash; // 64 lowercase hex digits
+  std::string hash;        // 64 lowercase hex digits
+  std::string snapshot_id; // the snapshot at seq, when the anchor names it (a chain-head file)
 };
 
 // The newest link of the chain: what the next snapshot will link to.

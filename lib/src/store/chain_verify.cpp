@@ -477,6 +477,16 @@ Status verify_chain_once(Store::Impl& impl,
                    "",
                    "its hash is " + store::to_hex(r->hash) + ", the anchor says " + a.hash +
                        ": the history up to it was rewritten");
+      } else if (!a.snapshot_id.empty() && a.snapshot_id != r->id) {
+        // The hash held, so the anchor file's id is what is wrong.
+        breaks.add("anchor",
+                   r->id,
+                   a.seq,
+                   "",
+                   "the anchor names " + a.snapshot_id + " at " + seq_text(a.seq) +
+                       ", but the chain holds " + r->id +
+                       " there: the anchor file is not "
+                       "this chain's");
       } else {
         ++rep->anchors;
       }

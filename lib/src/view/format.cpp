@@ -581,6 +581,14 @@ Result<ChainAnchor> read_chain_anchor(const std::string& arg) {
   }
   a.seq = j["seq"].get<std::int64_t>();
   a.hash = j["hash"].get<std::string>();
+  if (j.contains("snapshot_id")) {
+    const Json& id = j["snapshot_id"];
+    if (!id.is_string() || !validate_snapshot_id(id.get_ref<const std::string&>()).ok()) {
+      return Status::InvalidArgument("anchor file " + arg +
+                                     ": \"snapshot_id\" is not a snapshot id");
+    }
+    a.snapshot_id = id.get<std::string>();
+  }
   return a;
 }
 
