@@ -307,6 +307,14 @@ TEST_CASE("health: the mirror check sees what verify sees", "[health]") {
   CHECK(c.state == HealthState::warning);
   CHECK(c.metrics["problems"] == 1);
   CHECK(c.metrics["problem_kinds"]["missing_file"] == 1);
+  CHECK(c.summary.find("barrot repair fixes them") != std::string::npos);
+  // A file the database does not hold: repair leaves it, and the advice says so.
+  REQUIRE_OK(store->repair().status());
+  write_text(opts.snapshots_dir + "/action_20200101_000000_000000.json", "{}");
+  const HealthCheck extra = find(check(*store, o), "mirror_files");
+  CHECK(extra.state == HealthState::warning);
+  CHECK(extra.summary.find("barrot repair leaves them") != std::string::npos);
+  REQUIRE(::unlink((opts.snapshots_dir + "/action_20200101_000000_000000.json").c_str()) == 0);
   CHECK(find(check(*store, o), "mirror_backlog").state == HealthState::ok);
   o.quick = true; // not looked at
   const HealthCheck quick = find(check(*store, o), "mirror_files");

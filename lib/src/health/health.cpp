@@ -352,14 +352,22 @@ Status mirror_files(Store& store, const HealthOptions& o, HealthCheck* c) {
     return Status::OK();
   }
   std::string list;
+  std::int64_t extra = 0; // files and lines the database does not hold: repair leaves them
   for (const auto& [kind, n] : kinds) {
     list += (list.empty() ? "" : ", ") + std::to_string(n) + " " + kind;
+    if (kind == "extra_file" || kind == "extra_line" || kind == "extra_latest") {
+      extra += n;
+    }
   }
+  const auto all = static_cast<std::int64_t>(report.problems.size());
   set(c,
       HealthState::warning,
-      std::to_string(report.problems.size()) +
-          " disagreement(s) between the database and its files (" + list +
-          "): barrot repair fixes them from the database");
+      std::to_string(all) + " disagreement(s) between the database and its files (" + list + "): " +
+          (extra == all ? "files or lines the database does not hold: barrot repair leaves them "
+                          "(move them away, or mirror --rebuild drops extra lines)"
+           : extra > 0  ? "barrot repair fixes all but the extra files and lines from the "
+                          "database"
+                        : "barrot repair fixes them from the database"));
   return Status::OK();
 }
 
