@@ -31,7 +31,16 @@ jq -e '.interval == "15_minutes" and .build_state.build_signature == "BNDL-V2"' 
 # The daemon: one snapshot per second until SIGTERM, then a clean exit.
 "$BARROT" daemon --interval 1s --base-dir base 2>"$T/daemon.err" &
 pid=$!
-sleep 3.4
+sleep 1.5
+# Between snapshots it holds none of the store's files open (looked at a
+# few times, in case one look falls on a snapshot being taken).
+for look in 1 2 3 4 5; do
+  held=$(ls -l "/proc/$pid/fd" 2>/dev/null | grep -c "$BARROT_SNAPSHOTS_DIR" || true)
+  [ "$held" = 0 ] && break
+  sleep 0.1
+done
+[ "$held" = 0 ] || { ls -l "/proc/$pid/fd"; fail "the waiting daemon holds $held store files"; }
+sleep 1.4
 kill -TERM "$pid"
 rc=0; wait "$pid" || rc=$?
 [ "$rc" = 0 ] || { cat "$T/daemon.err"; fail "daemon exited $rc"; }

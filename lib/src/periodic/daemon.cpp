@@ -59,20 +59,23 @@ Status run_periodic_daemon(const Options& store_options,
   const std::int64_t start = util::monotonic_us();
   std::int64_t taken = 0;
   for (std::int64_t tick = 0; !daemon.stop->load(); ++tick) {
-    auto store = Store::Open(store_options);
-    if (!store.ok()) {
-      log("error: " + store.status().message());
-    } else {
-      auto snap = take_periodic_snapshot(**store, config);
-      if (snap.ok()) {
-        ++taken;
-        log("snapshot " + snap->id +
-            (snap->mirror.ok() ? "" : " (mirror incomplete: " + snap->mirror.message() + ")"));
-        for (const std::string& reason : health_reasons(*snap)) {
-          log("warning: " + reason);
-        }
+    { // The store is open only while a snapshot is taken, not while waiting:
+      // its files stay free to move, and its file system to remount.
+      auto store = Store::Open(store_options);
+      if (!store.ok()) {
+        log("error: " + store.status().message());
       } else {
-        log("error: " + snap.status().message());
+        auto snap = take_periodic_snapshot(**store, config);
+        if (snap.ok()) {
+          ++taken;
+          log("snapshot " + snap->id +
+              (snap->mirror.ok() ? "" : " (mirror incomplete: " + snap->mirror.message() + ")"));
+          for (const std::string& reason : health_reasons(*snap)) {
+            log("warning: " + reason);
+          }
+        } else {
+          log("error: " + snap.status().message());
+        }
       }
     }
     if (daemon.max_snapshots > 0 && taken >= daemon.max_snapshots) {
