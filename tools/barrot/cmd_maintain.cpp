@@ -36,7 +36,8 @@ void add_verify(cxxopts::Options& o) {
       "anchor",
       "with --chain: SEQ:HASH, or a file barrot chain-head wrote, that the chain must still "
       "hold (repeatable)",
-      cxxopts::value<std::vector<std::string>>());
+      cxxopts::value<std::vector<std::string>>(),
+      "A");
 }
 
 void print_chain(Context& ctx, const ChainReport& r) {
@@ -117,8 +118,9 @@ int run_verify(Context& ctx, const cxxopts::ParseResult& args) {
 void add_chain_head(cxxopts::Options& o) {
   o.add_options()("o,output",
                   "write it to FILE atomically (e.g. snapshots/chain_head.json, committed to git "
-                  "as an anchor)",
-                  cxxopts::value<std::string>());
+                  "as an anchor; - for standard output)",
+                  cxxopts::value<std::string>(),
+                  "FILE");
 }
 
 int run_chain_head(Context& ctx, const cxxopts::ParseResult& args) {
