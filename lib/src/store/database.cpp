@@ -178,9 +178,14 @@ Status open_database_once(const std::string& path,
     // another application's database (a mistyped --db or BARROT_DB), which
     // must not get Barrot's schema, or even WAL mode.
     if (version == 0 && db->execAndGet("SELECT count(*) FROM sqlite_schema").getInt64() > 0) {
-      return Status::InvalidArgument("database " + path +
-                                     " holds tables but no barrot schema: not a barrot store "
-                                     "(another application's database?); nothing changed");
+      // Read again: another process creating the store may have committed
+      // its first migration between the two reads (the version only grows).
+      version = read_user_version(*db);
+      if (version == 0) {
+        return Status::InvalidArgument("database " + path +
+                                       " holds tables but no barrot schema: not a barrot store "
+                                       "(another application's database?); nothing changed");
+      }
     }
     if (rw) {
       if (version == 0) {
