@@ -342,8 +342,11 @@ Status mirror_files(Store& store, const HealthOptions& o, HealthCheck* c) {
   }
   BARROT_TRY_ASSIGN(VerifyReport report, store.verify());
   std::map<std::string, std::int64_t> kinds;
+  std::int64_t extra = 0; // files and lines the database does not hold: repair leaves them
   for (const Problem& p : report.problems) {
     ++kinds[std::string(to_string(p.kind))];
+    extra += p.kind == Problem::Kind::extra_file || p.kind == Problem::Kind::extra_line ||
+             p.kind == Problem::Kind::extra_latest;
   }
   c->metrics["problems"] = static_cast<std::int64_t>(report.problems.size());
   c->metrics["problem_kinds"] = kinds;
@@ -352,12 +355,8 @@ Status mirror_files(Store& store, const HealthOptions& o, HealthCheck* c) {
     return Status::OK();
   }
   std::string list;
-  std::int64_t extra = 0; // files and lines the database does not hold: repair leaves them
   for (const auto& [kind, n] : kinds) {
     list += (list.empty() ? "" : ", ") + std::to_string(n) + " " + kind;
-    if (kind == "extra_file" || kind == "extra_line" || kind == "extra_latest") {
-      extra += n;
-    }
   }
   const auto all = static_cast<std::int64_t>(report.problems.size());
   set(c,

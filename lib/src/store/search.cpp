@@ -275,24 +275,19 @@ public:
   static void call(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     const auto* m = static_cast<const WordMatcher*>(sqlite3_user_data(ctx));
     // The word's tokens, kept with the statement while the word stays.
-    auto* phrase = static_cast<std::vector<std::string>*>(sqlite3_get_auxdata(ctx, 2));
-    if (phrase == nullptr) {
-      const auto* w = reinterpret_cast<const char*>(sqlite3_value_text(argv[2]));
-      auto fresh = std::make_unique<std::vector<std::string>>(
-          m->tokens(w != nullptr ? w : "", FTS5_TOKENIZE_QUERY));
-      phrase = fresh.get();
-      sqlite3_set_auxdata(ctx, 2, fresh.release(), [](void* p) {
-        delete static_cast<std::vector<std::string>*>(p);
-      });
-      phrase = static_cast<std::vector<std::string>*>(sqlite3_get_auxdata(ctx, 2));
-      if (phrase == nullptr) { // not kept (out of memory): this row only
-        const auto* w2 = reinterpret_cast<const char*>(sqlite3_value_text(argv[2]));
-        std::vector<std::string> once = m->tokens(w2 != nullptr ? w2 : "", FTS5_TOKENIZE_QUERY);
-        sqlite3_result_int(ctx, m->in_either(argv, argc, once) ? 1 : 0);
-        return;
-      }
+    if (const auto* kept =
+            static_cast<const std::vector<std::string>*>(sqlite3_get_auxdata(ctx, 2))) {
+      sqlite3_result_int(ctx, m->in_either(argv, argc, *kept) ? 1 : 0);
+      return;
     }
+    const auto* w = reinterpret_cast<const char*>(sqlite3_value_text(argv[2]));
+    auto phrase = std::make_unique<std::vector<std::string>>(
+        m->tokens(w != nullptr ? w : "", FTS5_TOKENIZE_QUERY));
     sqlite3_result_int(ctx, m->in_either(argv, argc, *phrase) ? 1 : 0);
+    // Handed over after use: SQLite may free it at once.
+    sqlite3_set_auxdata(ctx, 2, phrase.release(), [](void* p) {
+      delete static_cast<std::vector<std::string>*>(p);
+    });
   }
 
 private:
