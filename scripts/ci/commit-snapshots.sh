@@ -12,12 +12,16 @@ git config user.name "barrot"
 git config user.email "barrot@users.noreply.github.com"
 # The mirror, the archives and the database (with its write-ahead log, if
 # one is left: no barrot process is running, so the two are consistent,
-# and SQLite replays the log on the next open). Not the lock files, the
-# shared-memory index or the quarantine. Forced: a checkout's .gitignore
-# may ignore snapshots/ (this repository's does, for local runs).
+# and SQLite replays the log on the next open), and the mirror id that binds
+# the directory to the database. Not the lock files, the shared-memory index
+# or the quarantine. Forced: a checkout's .gitignore may ignore snapshots/
+# (this repository's does, for local runs).
 db=snapshots/.barrot/barrot.db
 git add -A -f -- snapshots ':(exclude)snapshots/.barrot'
 git add -f -- "$db"
+if [ -f snapshots/.barrot/mirror-id ]; then
+  git add -f -- snapshots/.barrot/mirror-id
+fi
 if [ -f "$db-wal" ]; then
   git add -f -- "$db-wal"
 else

@@ -56,4 +56,31 @@ for cmd in verify repair "verify --chain"; do
 done
 cp "$T/good.db" "$db"
 expect 0 "$BARROT" verify --chain
+
+# One store, one snapshots directory. The database named with --db and a
+# second directory: refused (exit 2), naming both, and the directory is not
+# created; a second database with this directory: refused, nothing changed.
+expect 2 "$BARROT" --db "$db" --dir "$T/second" action split
+contains "$T/err" "mirrors to another snapshots directory"
+contains "$T/err" "$T/second"
+[ ! -e "$T/second" ] || fail "a refused directory was created"
+expect 2 "$BARROT" --db "$T/other.db" action foreign
+contains "$T/err" "is the mirror of another store"
+[ "$(mirror_sum)" = "$before" ] || fail "a refused database changed the mirror"
+# `mirror --rebuild` moves the mirror; the old directory is then refused.
+expect 0 "$BARROT" --db "$db" --dir "$T/second" mirror --rebuild
+expect 0 "$BARROT" --db "$db" --dir "$T/second" verify
+[ "$(ls "$T/second" | grep -c '\.json$')" = "$(ls snapshots | grep -c '\.json$')" ] \
+  || fail "the new mirror lacks files"
+expect 2 "$BARROT" action to_the_old_one
+contains "$T/err" "has since been mirrored to another directory"
+expect 0 "$BARROT" mirror --rebuild
+expect 0 "$BARROT" action back_home -q
+# A lost database: a fresh one imports the directory in place and takes it over.
+mv "$db" "$T/lost.db"
+rm -f "$db-wal" "$db-shm"
+expect 2 "$BARROT" action without_import
+expect 0 "$BARROT" import snapshots
+expect 0 "$BARROT" verify
+"$BARROT" actions 100 | grep -q back_home || fail "the import lost a snapshot"
 echo "damage: ok"

@@ -86,6 +86,7 @@ git -C remote.git show main:snapshots/action_log.jsonl | jq -e '.action.type == 
 git -C remote.git ls-tree -r --name-only main > tree.txt
 grep -qx snapshots/.barrot/barrot.db tree.txt || fail "the database did not land"
 grep -qx snapshots/chain_head.json tree.txt || fail "the chain head did not land"
+grep -qx snapshots/.barrot/mirror-id tree.txt || fail "the mirror id did not land"
 grep -E 'snapshots/\.barrot/(lock|gate|.*-shm)' tree.txt && fail "lock or shm files committed"
 
 # The next run, on a fresh checkout: the store is whole (database from git),

@@ -4,6 +4,8 @@
 #include "support/test_util.h"
 #include "util/lines.h"
 
+#include <SQLiteCpp/Database.h>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -673,4 +675,147 @@ TEST_CASE("a snapshot whose log line finds no room is stored, says so, and is mi
       CHECK(lines[1 + i] == mirrored(written[i]).dump());
     }
   }
+}
+
+// --- Binding: one store, one snapshots directory ---------------------------------
+
+namespace {
+
+std::string checkpoint_text(const std::string& db, const std::string& column) {
+  SQLite::Database d(db, SQLite::OPEN_READONLY);
+  return d.execAndGet("SELECT " + column + " FROM mirror_checkpoint").getString();
+}
+
+// What .barrot/mirror-id must hold for the store of `db`.
+std::string binding_of(const std::string& db) {
+  return checkpoint_text(db, "store_id") + " " + checkpoint_text(db, "mirror_id") + "\n";
+}
+
+} // namespace
+
+TEST_CASE("a store and its snapshots directory hold the same ids", "[mirror][binding]") {
+  Fixture f;
+  CHECK(checkpoint_text(f.db, "store_id").size() == 32);
+  CHECK(checkpoint_text(f.db, "mirror_id").size() == 32);
+  CHECK(read_text(f.snaps + "/.barrot/mirror-id") == binding_of(f.db));
+  TempDir other;
+  auto again = open_store(options_in(other));
+  CHECK(checkpoint_text(again->db_path(), "store_id") != checkpoint_text(f.db, "store_id"));
+}
+
+TEST_CASE("a database is not mirrored into a second directory", "[mirror][binding]") {
+  Fixture f;
+  Options o = f.options;
+  o.db_path = f.db;
+  o.snapshots_dir = f.dir / "elsewhere";
+  auto s = Store::Open(o);
+  REQUIRE(s.status().IsInvalidArgument());
+  CHECK(s.status().message().find("mirrors to another snapshots directory") != std::string::npos);
+  CHECK(s.status().message().find(o.snapshots_dir) != std::string::npos);
+  CHECK_FALSE(file_exists(o.snapshots_dir)); // refused before anything was created
+  // Reading does not write the mirror: a read-only open is let through.
+  std::filesystem::create_directories(o.snapshots_dir);
+  o.access = Access::read_only;
+  REQUIRE_OK(Store::Open(o).status());
+}
+
+TEST_CASE("a directory that mirrors one store is refused to another", "[mirror][binding]") {
+  Fixture f;
+  Options o = f.options;
+  o.db_path = f.dir / "other.db";
+  const auto before = list_dir(f.snaps);
+  auto s = Store::Open(o);
+  REQUIRE(s.status().IsInvalidArgument());
+  CHECK(s.status().message().find("is the mirror of another store") != std::string::npos);
+  CHECK(list_dir(f.snaps) == before);
+  CHECK(f.verify().clean());
+}
+
+TEST_CASE("adopting a directory makes it the store's mirror and fills it in", "[mirror][binding]") {
+  Fixture f;
+  Options o = f.options;
+  o.db_path = f.db;
+  o.snapshots_dir = f.dir / "elsewhere";
+  o.adopt_mirror = true;
+  o.reconcile_on_open = false;
+  {
+    auto store = open_store(o);
+    CHECK(read_text(o.snapshots_dir + "/.barrot/mirror-id") == binding_of(f.db));
+    // The checkpoint no longer vouches for the directory.
+    CHECK(query_int(f.db, "SELECT seq FROM mirror_checkpoint") == 0);
+  }
+  o.adopt_mirror = false;
+  o.reconcile_on_open = true;
+  open_store(o); // the open's reconciliation writes every file and line
+  o.access = Access::read_only;
+  auto v = open_store(o)->verify();
+  REQUIRE_OK(v.status());
+  CHECK(v->clean());
+  CHECK(v->files == static_cast<std::int64_t>(f.ids.size()));
+  // The old directory is no longer the store's mirror.
+  auto old = Store::Open(f.options);
+  REQUIRE(old.status().IsInvalidArgument());
+  CHECK(old.status().message().find("has since been mirrored to another directory") !=
+        std::string::npos);
+  // Adopting what is already bound changes nothing.
+  const std::string bound = binding_of(f.db);
+  o.access = Access::read_write;
+  o.adopt_mirror = true;
+  open_store(o);
+  CHECK(binding_of(f.db) == bound);
+  CHECK(query_int(f.db, "SELECT seq FROM mirror_checkpoint") > 0);
+}
+
+TEST_CASE("a store from before mirror ids binds to the directory it is opened with",
+          "[mirror][binding]") {
+  Fixture f;
+  exec_sql(f.db, "UPDATE mirror_checkpoint SET mirror_id = ''");
+  std::filesystem::remove(f.snaps + "/.barrot/mirror-id");
+  auto store = open_store(f.options);
+  CHECK(checkpoint_text(f.db, "mirror_id").size() == 32);
+  CHECK(read_text(f.snaps + "/.barrot/mirror-id") == binding_of(f.db));
+  CHECK(query_int(f.db, "SELECT seq FROM mirror_checkpoint") > 0); // not rewound
+}
+
+TEST_CASE("a binding cut short after its file was written is completed", "[mirror][binding]") {
+  Fixture f;
+  const std::string file = read_text(f.snaps + "/.barrot/mirror-id");
+  exec_sql(f.db, "UPDATE mirror_checkpoint SET mirror_id = ''");
+  open_store(f.options);
+  CHECK(binding_of(f.db) == file);
+  CHECK(read_text(f.snaps + "/.barrot/mirror-id") == file);
+}
+
+TEST_CASE("a damaged mirror-id file is named", "[mirror][binding]") {
+  Fixture f;
+  for (const std::string& text :
+       {std::string("not an id\n"), std::string(""), binding_of(f.db).substr(0, 40)}) {
+    INFO(text);
+    write_text(f.snaps + "/.barrot/mirror-id", text);
+    auto s = Store::Open(f.options);
+    REQUIRE(s.status().IsCorruption());
+    CHECK(s.status().message().find(".barrot/mirror-id") != std::string::npos);
+    CHECK(s.status().message().find("mirror --rebuild") != std::string::npos);
+  }
+}
+
+TEST_CASE("stores opened at once bind their directory once", "[mirror][binding]") {
+  TempDir dir;
+  Options o = options_in(dir);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      auto s = Store::Open(o);
+      if (!s.ok() || !(*s)->record_action(action("t")).ok()) {
+        ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  CHECK(failures == 0);
+  CHECK(read_text(o.snapshots_dir + "/.barrot/mirror-id") ==
+        binding_of(o.snapshots_dir + "/.barrot/barrot.db"));
 }

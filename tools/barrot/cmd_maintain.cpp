@@ -163,6 +163,7 @@ int run_mirror(Context& ctx, const cxxopts::ParseResult& args) {
     return fail(ctx, Status::InvalidArgument("mirror needs --rebuild"));
   }
   ctx.options.reconcile_on_open = false;
+  ctx.options.adopt_mirror = true; // this directory becomes the store's mirror
   return run_on_store(
       ctx,
       Access::read_write,
@@ -183,10 +184,14 @@ int run_import(Context& ctx, const cxxopts::ParseResult& args) {
         Status::InvalidArgument("import: " + source +
                                 (ec ? ": " + ec.message() : std::string(" is not a directory"))));
   }
+  // Importing the snapshots directory itself (a legacy directory taken
+  // over, or a store rebuilt after losing its database) makes it the
+  // store's mirror.
+  ctx.options.adopt_mirror = std::filesystem::equivalent(source, ctx.options.snapshots_dir, ec);
   return run_on_store(
       ctx,
       Access::read_write,
-      [&](Store& store) { return store.import_legacy(args["source"].as<std::string>()); },
+      [&](Store& store) { return store.import_legacy(source); },
       [&](const ImportReport& r) {
         if (ctx.json) {
           *ctx.out << dump_json(to_json(r)) << "\n";

@@ -56,6 +56,17 @@ struct Options {
   // snapshot and exits gains nothing. Periodic snapshots are mirrored in the
   // call, as without it. Default: false.
   bool background_mirror = false;
+
+  // A snapshots directory is the mirror of one store, and a store mirrors to
+  // one directory: both hold the store's id (docs/formats.md, "The .barrot
+  // folder"). A read-write open with a directory that mirrors another store,
+  // or with another directory than the one this store mirrors to, fails with
+  // InvalidArgument and creates nothing. With adopt_mirror, the directory
+  // becomes this store's mirror instead, and the next reconciliation checks
+  // every snapshot against it (`barrot mirror --rebuild` sets it; so does
+  // `barrot import` of the snapshots directory itself, the way back from a
+  // lost database). Default: false.
+  bool adopt_mirror = false;
 };
 
 } // namespace barrot

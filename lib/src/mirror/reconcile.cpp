@@ -232,6 +232,32 @@ void Store::Impl::index_fts_in_txn(TimeUs now) {
   mark.exec();
 }
 
+Status Store::Impl::read_checkpoint(Checkpoint* cp) {
+  return store::guarded("cannot read the mirror checkpoint", [&]() -> Status {
+    if (!checkpoint_stmt) {
+      checkpoint_stmt = std::make_unique<SQLite::Statement>(
+          *db,
+          "SELECT seq, log_offset, log_inode, updated_us, "
+          "(SELECT coalesce(max(seq), 0) FROM snapshot_rows), store_id, mirror_id "
+          "FROM mirror_checkpoint WHERE id = 1");
+    }
+    SQLite::Statement& st = *checkpoint_stmt;
+    store::rewind(st);
+    if (!st.executeStep()) {
+      return Status::Corruption("the mirror_checkpoint row is missing");
+    }
+    cp->seq = st.getColumn(0).getInt64();
+    cp->log_offset = st.getColumn(1).getInt64();
+    cp->log_inode = st.getColumn(2).getInt64();
+    cp->updated_us = st.getColumn(3).getInt64();
+    cp->newest_seq = st.getColumn(4).getInt64();
+    cp->store_id = st.getColumn(5).getString();
+    cp->mirror_id = st.getColumn(6).getString();
+    st.reset(); // not left open: it would hold a read transaction
+    return Status::OK();
+  });
+}
+
 void Store::Impl::rewind_checkpoint_in_txn(std::int64_t mirrored_upto) {
   SQLite::Statement st(*db,
                        "UPDATE mirror_checkpoint SET seq = min(seq, ?), log_offset = 0, "
@@ -298,41 +324,8 @@ Status Store::Impl::advance_checkpoint(std::int64_t unchecked_rows, bool fts_now
 
 namespace {
 
-struct Checkpoint {
-  std::int64_t seq = 0;
-  std::int64_t log_offset = 0;
-  std::int64_t log_inode = 0;
-  std::int64_t updated_us = 0;
-  std::int64_t newest_seq = 0; // the newest row's, not the checkpoint's
-};
-
 // A checkpoint this old with rows past it suggests a writer died mid-write.
 constexpr std::int64_t k_stale_checkpoint_us = 2'000'000;
-
-// Reads the checkpoint and the newest seq through one statement, prepared
-// once per Store (a CLI write reads them three times).
-Status read_checkpoint(Store::Impl& impl, Checkpoint* cp) {
-  return store::guarded("cannot read the mirror checkpoint", [&]() -> Status {
-    if (!impl.checkpoint_stmt) {
-      impl.checkpoint_stmt = std::make_unique<SQLite::Statement>(
-          *impl.db,
-          "SELECT seq, log_offset, log_inode, updated_us, "
-          "(SELECT coalesce(max(seq), 0) FROM snapshot_rows) FROM mirror_checkpoint WHERE id = 1");
-    }
-    SQLite::Statement& st = *impl.checkpoint_stmt;
-    store::rewind(st);
-    if (!st.executeStep()) {
-      return Status::Corruption("the mirror_checkpoint row is missing");
-    }
-    cp->seq = st.getColumn(0).getInt64();
-    cp->log_offset = st.getColumn(1).getInt64();
-    cp->log_inode = st.getColumn(2).getInt64();
-    cp->updated_us = st.getColumn(3).getInt64();
-    cp->newest_seq = st.getColumn(4).getInt64();
-    st.reset(); // not left open: it would hold a read transaction
-    return Status::OK();
-  });
-}
 
 Status full_scan(Store::Impl& impl, Scan* scan, const Horizon* horizon = nullptr);
 Status check_latest(Store::Impl& impl, Scan* scan);
@@ -347,7 +340,7 @@ Status Store::Impl::reconcile(int wait_ms, bool look_first) {
       // A look without the lock first: usually there is nothing to do, and
       // then no writer should be made to wait for us, nor we for them.
       Checkpoint cp;
-      BARROT_TRY(read_checkpoint(*this, &cp));
+      BARROT_TRY(read_checkpoint(&cp));
       mirror::LogIdentity log;
       BARROT_TRY(mirror->log_identity(&log));
       if (cp.newest_seq == cp.seq && log.size == cp.log_offset && log.inode == cp.log_inode) {
@@ -368,7 +361,7 @@ Status Store::Impl::reconcile(int wait_ms, bool look_first) {
 
 Status Store::Impl::reconcile_locked() {
   Checkpoint cp;
-  BARROT_TRY(read_checkpoint(*this, &cp));
+  BARROT_TRY(read_checkpoint(&cp));
   mirror::LogIdentity log;
   BARROT_TRY(mirror->log_identity(&log));
   if (cp.log_offset > 0 && (log.inode != cp.log_inode || log.size < cp.log_offset)) {
@@ -996,8 +989,8 @@ Status verify_once(Store::Impl& impl, bool let_writers_in, Scan* scan, bool* red
       return full_scan(impl, scan);
     }
     Horizon h;
-    Checkpoint cp;
-    BARROT_TRY(read_checkpoint(impl, &cp));
+    Store::Impl::Checkpoint cp;
+    BARROT_TRY(impl.read_checkpoint(&cp));
     h.seq = cp.newest_seq;
     struct stat log_st {};
     if (::fstatat(impl.mirror->dir_fd(), k_log_name, &log_st, AT_SYMLINK_NOFOLLOW) == 0) {

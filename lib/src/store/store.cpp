@@ -689,8 +689,17 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
   }
   BARROT_TRY(
       store::open_database(impl->db_path, options, &impl->db, &impl->schema_version, &impl->wal));
+  // A directory that is another store's mirror, or not this store's, is
+  // refused before anything is created in it.
+  bool bind = false;
+  if (rw) {
+    BARROT_TRY(impl->check_mirror_binding(&bind));
+  }
   BARROT_TRY(
       mirror::Mirror::Open(options.snapshots_dir, options.sync, options.access, &impl->mirror));
+  if (bind) {
+    BARROT_TRY(impl->bind_mirror());
+  }
   if (rw) {
     BARROT_TRY(store::guarded("cannot prepare statements", [&]() -> Status {
       impl->insert_stmt = std::make_unique<SQLite::Statement>(*impl->db, k_insert_row_sql);

@@ -131,6 +131,35 @@ struct Store::Impl {
   // Writes latest_periodic.json from the newest periodic row in the database.
   Status write_latest_from_db();
 
+  // The mirror checkpoint (migrations/0001_initial.sql), with the newest
+  // row's seq and the store's mirror binding (0006_mirror_id.sql).
+  struct Checkpoint {
+    std::int64_t seq = 0;
+    std::int64_t log_offset = 0;
+    std::int64_t log_inode = 0;
+    std::int64_t updated_us = 0;
+    std::int64_t newest_seq = 0; // the newest row's, not the checkpoint's
+    std::string store_id;
+    std::string mirror_id; // "" until a directory is bound
+  };
+  // Reads it through one statement, prepared once per Store (a CLI write
+  // reads it four times).
+  Status read_checkpoint(Checkpoint* cp);
+
+  // Whether the snapshots directory is this store's mirror: it holds the
+  // store's id and mirror id (mirror/binding.cpp; docs/formats.md, "The
+  // .barrot folder"). Reads the directory's by path, before the Mirror is
+  // opened, so that a refused directory is not created. `bind`: set when
+  // bind_mirror() must run (a first binding, or options.adopt_mirror).
+  // InvalidArgument, naming both paths, when the directory mirrors another
+  // store or this store mirrors to another directory.
+  Status check_mirror_binding(bool* bind);
+  // Makes the snapshots directory this store's mirror, under the store's
+  // lock: writes .barrot/mirror-id, then the database's mirror id; a
+  // directory adopted (options.adopt_mirror) also rewinds the checkpoint, so
+  // the next reconciliation checks every snapshot against it.
+  Status bind_mirror();
+
   // Brings the mirror up to date with rows past the checkpoint. Waits at
   // most `wait_ms` for the mirror lock; when other processes keep it longer,
   // does nothing (they, or a later open, will). `look_first`: a look without

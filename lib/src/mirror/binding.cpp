@@ -1,0 +1,193 @@
+// Binding a snapshots directory to its store. The database holds the
+// store's id and the id of its current mirror (migrations/0006_mirror_id.sql);
+// the directory it mirrors to holds the same two in .barrot/mirror-id. So
+// one database is never mirrored into two directories, nor two databases
+// into one (docs/formats.md, "The .barrot folder").
+#include "mirror/mirror.h"
+#include "store/database.h"
+#include "store/store_impl.h"
+#include "util/fs.h"
+
+#include <fcntl.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <string_view>
+
+namespace barrot {
+
+namespace {
+
+constexpr std::size_t k_id_chars = 32; // 128 bits, lowercase hex
+
+bool valid_id(std::string_view id) {
+  if (id.size() != k_id_chars) {
+    return false;
+  }
+  for (char c : id) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Result<std::string> new_mirror_id() {
+  unsigned char bytes[k_id_chars / 2];
+  std::size_t got = 0;
+  while (got < sizeof bytes) {
+    const ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return util::errno_status("cannot make", "a mirror id", errno);
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  static constexpr char k_hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += k_hex[b >> 4];
+    out += k_hex[b & 15];
+  }
+  return out;
+}
+
+// What a directory's .barrot/mirror-id says; both empty when the
+// directory, or the file, does not exist (yet).
+struct DirBinding {
+  std::string store_id;
+  std::string mirror_id;
+};
+
+// Read by path: the Mirror may not be open yet.
+Status read_dir_binding(const std::string& dir, DirBinding* out) {
+  *out = DirBinding{};
+  const std::string path = dir + "/" + mirror::k_mirror_id_name;
+  util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  if (!fd.valid()) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      return Status::OK(); // Mirror::Open reports a directory that is not one
+    }
+    return util::errno_status("cannot open", path, errno);
+  }
+  char buf[2 * k_id_chars + 3];
+  std::size_t got = 0;
+  BARROT_TRY(util::read_some(fd.get(), buf, sizeof buf, &got, path));
+  const std::string_view text(buf, got);
+  if (got != 2 * k_id_chars + 2 || text[k_id_chars] != ' ' || text.back() != '\n' ||
+      !valid_id(text.substr(0, k_id_chars)) || !valid_id(text.substr(k_id_chars + 1, k_id_chars))) {
+    return Status::Corruption(path + " does not hold a store id and a mirror id; `barrot mirror "
+                                     "--rebuild` makes the directory this store's mirror again");
+  }
+  out->store_id = std::string(text.substr(0, k_id_chars));
+  out->mirror_id = std::string(text.substr(k_id_chars + 1, k_id_chars));
+  return Status::OK();
+}
+
+enum class Binding {
+  bound,   // the directory is this store's mirror
+  first,   // neither is bound yet: bind them
+  half,    // a first binding cut short after the directory's file
+  refused, // another store's, or another directory than this store's
+};
+
+Binding classify(const Store::Impl::Checkpoint& cp, const DirBinding& d) {
+  if (!cp.mirror_id.empty() && d.store_id == cp.store_id && d.mirror_id == cp.mirror_id) {
+    return Binding::bound;
+  }
+  if (cp.mirror_id.empty() && d.store_id.empty()) {
+    return Binding::first;
+  }
+  if (cp.mirror_id.empty() && d.store_id == cp.store_id) {
+    return Binding::half;
+  }
+  return Binding::refused;
+}
+
+Status refusal(const Store::Impl& impl, const Store::Impl::Checkpoint& cp, const DirBinding& d) {
+  const std::string& dir = impl.options.snapshots_dir;
+  const std::string fix =
+      "; or run `barrot mirror --rebuild` with these paths to make " + dir + " this store's mirror";
+  if (d.store_id.empty()) {
+    return Status::InvalidArgument(
+        "the database " + impl.db_path + " mirrors to another snapshots directory, not " + dir +
+        " (it has no " + mirror::k_mirror_id_name + "): pass that directory with --dir" + fix +
+        " (after losing the old one, say)");
+  }
+  if (d.store_id != cp.store_id) {
+    return Status::InvalidArgument("the snapshots directory " + dir +
+                                   " is the mirror of another store (id " + d.store_id +
+                                   "), not of the database " + impl.db_path + " (id " +
+                                   cp.store_id + "): pass that store's database with --db" + fix);
+  }
+  return Status::InvalidArgument("the snapshots directory " + dir +
+                                 " was a mirror of the database " + impl.db_path +
+                                 ", but the store has since been mirrored to another directory "
+                                 "(`barrot mirror --rebuild` there): pass that directory with "
+                                 "--dir" +
+                                 fix + " again");
+}
+
+} // namespace
+
+Status Store::Impl::check_mirror_binding(bool* bind) {
+  *bind = false;
+  Checkpoint cp;
+  BARROT_TRY(read_checkpoint(&cp));
+  if (!valid_id(cp.store_id) || !(cp.mirror_id.empty() || valid_id(cp.mirror_id))) {
+    return Status::Corruption("the database " + db_path +
+                              " holds no valid store or mirror id (mirror_checkpoint)");
+  }
+  DirBinding d;
+  BARROT_TRY(read_dir_binding(options.snapshots_dir, &d));
+  const Binding b = classify(cp, d);
+  if (b == Binding::refused && !options.adopt_mirror) {
+    return refusal(*this, cp, d);
+  }
+  *bind = b != Binding::bound;
+  return Status::OK();
+}
+
+Status Store::Impl::bind_mirror() {
+  util::FileLock lock;
+  BARROT_TRY(mirror->lock_store(&lock, util::FileLock::Mode::exclusive, options.busy_timeout_ms));
+  // Again under the lock: another process may have bound them meanwhile.
+  Checkpoint cp;
+  BARROT_TRY(read_checkpoint(&cp));
+  DirBinding d;
+  BARROT_TRY(read_dir_binding(options.snapshots_dir, &d));
+  const Binding b = classify(cp, d);
+  if (b == Binding::bound) {
+    return Status::OK();
+  }
+  if (b == Binding::refused && !options.adopt_mirror) {
+    return refusal(*this, cp, d);
+  }
+  std::string mirror_id = d.mirror_id; // a half binding keeps the directory's
+  if (b != Binding::half) {
+    BARROT_TRY_ASSIGN(mirror_id, new_mirror_id());
+    // The file first: a crash before the database's half leaves a binding
+    // the next open completes (Binding::half), never a refusal.
+    BARROT_TRY(
+        mirror->replace_file(mirror::k_mirror_id_name, cp.store_id + " " + mirror_id + "\n"));
+  }
+  return store::guarded("cannot record the mirror binding", [&]() -> Status {
+    WriteTxn txn(*this);
+    SQLite::Statement st(*db, "UPDATE mirror_checkpoint SET mirror_id = ? WHERE id = 1");
+    st.bind(1, mirror_id);
+    st.exec();
+    if (b == Binding::refused) {
+      // A directory the checkpoint does not describe (adopted): the next
+      // reconciliation checks every snapshot against it.
+      rewind_checkpoint_in_txn(0);
+    }
+    txn.commit();
+    return Status::OK();
+  });
+}
+
+} // namespace barrot
