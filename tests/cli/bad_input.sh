@@ -52,6 +52,15 @@ expect 2 "$BARROT" action deploy '{}' extra
 contains "$T/err" "unexpected argument 'extra'"
 expect 2 "$BARROT" --sync sometimes action deploy
 contains "$T/err" "unknown sync mode"
+for t in x -1 nan inf 86401 ' 5' ''; do
+  expect 2 "$BARROT" --busy-timeout "$t" action deploy
+  contains "$T/err" "--busy-timeout must be a number of seconds"
+done
+for t in x -1 86401; do
+  BARROT_BUSY_TIMEOUT="$t" expect 2 "$BARROT" action deploy
+  contains "$T/err" "--busy-timeout must be a number of seconds"
+done
+expect 0 "$BARROT" --busy-timeout 0.5 summary
 BARROT_SYNC=weird expect 2 "$BARROT" action deploy
 expect 2 "$BARROT" mirror
 expect 2 "$BARROT" import

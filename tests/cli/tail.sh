@@ -47,6 +47,41 @@ kill -TERM "$pid"
 wait "$pid"
 cmp -s <(sort "$T/all_followed") <(sort "$T/acked") || fail "tail -f missed or repeated a snapshot"
 
+# --until in the past: -f prints what matches and stops; within the busy
+# timeout it follows, and prints what commits meanwhile.
+expect 0 timeout 10 "$BARROT" tail -f -n 2 --until '1h ago' -o ids
+[ ! -s "$T/out" ] || fail "tail -f --until an hour ago printed $(cat "$T/out")"
+BARROT_BUSY_TIMEOUT=0 expect 0 timeout 10 "$BARROT" tail -f -n 2 --until now -o ids
+[ "$(wc -l < "$T/out")" = 2 ] || fail "tail -f --until now printed $(cat "$T/out")"
+BARROT_BUSY_TIMEOUT=1 "$BARROT" tail -f -n 0 --until "$(date -u -d '+2 sec' +%FT%TZ)" -o ids \
+  > "$T/until_followed" &
+pid=$!
+sleep 0.3
+"$BARROT" action within_until -q > "$T/until_written"
+for _ in $(seq 1 100); do
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.1
+done
+kill -0 "$pid" 2>/dev/null && { kill "$pid"; fail "tail -f did not stop after --until"; }
+wait "$pid" || fail "tail -f --until exited $?"
+cmp -s "$T/until_followed" "$T/until_written" || fail "tail -f --until missed a snapshot"
+
+# The database removed while followed: exit 1, naming it.
+"$BARROT" tail -f -n 0 -o ids > /dev/null 2> "$T/moved_err" &
+pid=$!
+sleep 0.3
+mv "$BARROT_SNAPSHOTS_DIR/.barrot/barrot.db" "$T/moved.db"
+code=0
+for _ in $(seq 1 50); do
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.1
+done
+kill -0 "$pid" 2>/dev/null && { kill "$pid"; fail "tail -f went on following a removed database"; }
+wait "$pid" || code=$?
+[ "$code" = 1 ] || fail "tail -f on a removed database exited $code"
+contains "$T/moved_err" "was removed or replaced"
+mv "$T/moved.db" "$BARROT_SNAPSHOTS_DIR/.barrot/barrot.db"
+
 expect 2 "$BARROT" tail -f -o json
 contains "$T/err" "use -o jsonl"
 expect 2 "$BARROT" tail -n x

@@ -336,6 +336,8 @@ TEST_CASE("time specs: ISO, dates, relative and named days", "[search]") {
   const TimeUs now = parse_iso8601("2025-12-22T10:30:00Z").value();
   CHECK(parse_time_spec("2h", now).value() == now - 7'200'000'000LL);
   CHECK(parse_time_spec("7d", now).value() == now - 7 * 86'400'000'000LL);
+  // The error message offers "2h ago": it is taken too.
+  CHECK(parse_time_spec("2h ago", now).value() == now - 7'200'000'000LL);
   CHECK(parse_time_spec("today", now).value() == parse_iso8601("2025-12-22T00:00:00Z").value());
   CHECK(parse_time_spec("yesterday", now).value() == parse_iso8601("2025-12-21T00:00:00Z").value());
   CHECK(parse_time_spec("2025-12-01", now).value() ==
@@ -343,7 +345,8 @@ TEST_CASE("time specs: ISO, dates, relative and named days", "[search]") {
   CHECK(parse_time_spec("2025-12-01T05:00:00+02:00", now).value() ==
         parse_iso8601("2025-12-01T03:00:00Z").value());
   CHECK(parse_time_spec("now", now).value() == now);
-  for (const char* bad : {"", "2x", "-3h", "tomorrow", "2025-13-01", "12:00"}) {
+  for (const char* bad :
+       {"", "2x", "-3h", "tomorrow", "2025-13-01", "12:00", "2h  ago", "2 ago", "2hago", " ago"}) {
     INFO(bad);
     CHECK(parse_time_spec(bad, now).status().IsInvalidArgument());
   }

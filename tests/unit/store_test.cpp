@@ -384,3 +384,22 @@ TEST_CASE("sync=full writes and reads back", "[store]") {
   REQUIRE_OK(report.status());
   CHECK(report->clean());
 }
+
+TEST_CASE("a store knows when its database file was removed or replaced", "[store]") {
+  TempDir dir;
+  Options o = options_in(dir);
+  REQUIRE_OK(open_store(o)->record_action(action("a")).status());
+  o.access = Access::read_only;
+  auto store = open_store(o);
+  auto moved = store->moved();
+  REQUIRE_OK(moved.status());
+  CHECK_FALSE(*moved);
+  const std::string db = store->db_path();
+  std::filesystem::copy_file(db, db + ".copy");
+  std::filesystem::rename(db + ".copy", db); // a restore over it
+  moved = store->moved();
+  REQUIRE_OK(moved.status());
+  CHECK(*moved);
+  std::filesystem::remove(db);
+  CHECK(store->moved().value());
+}

@@ -1,7 +1,9 @@
 #include "cli.h"
 
+#include <system_error>
 #include <unistd.h>
 
+#include <charconv>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -44,18 +46,24 @@ void add_global_options(cxxopts::Options& o) {
       "sync",
       "normal or full: full fsyncs each commit (env BARROT_SYNC)",
       cxxopts::value<std::string>(),
-      "MODE")("json", "print JSON instead of text")("h,help", "show help");
+      "MODE")("busy-timeout",
+              "how long to wait for another process's lock before failing, in seconds (env "
+              "BARROT_BUSY_TIMEOUT; default 30)",
+              cxxopts::value<std::string>(),
+              "SECONDS")("json", "print JSON instead of text")("h,help", "show help");
 }
 
 // Global options that take a value in the next argument.
 bool takes_value(const std::string& arg) {
-  return arg == "-d" || arg == "--dir" || arg == "--db" || arg == "--sync";
+  return arg == "-d" || arg == "--dir" || arg == "--db" || arg == "--sync" ||
+         arg == "--busy-timeout";
 }
 
 std::string top_help(const Program& program) {
   const std::string name = program.name;
   std::string s = name + ": " + program.description + "\n\nUsage: " + name +
-                  " [--dir DIR] [--db PATH] [--sync normal|full] [--json] COMMAND [ARGS]\n\n"
+                  " [--dir DIR] [--db PATH] [--sync normal|full] [--busy-timeout SECONDS] [--json] "
+                  "COMMAND [ARGS]\n\n"
                   "Commands:\n";
   for (const Command* c : all_commands(program)) {
     std::string head = std::string(c->name) + " " + c->args;
@@ -94,6 +102,21 @@ Status apply_globals(const cxxopts::ParseResult& r, Context& ctx) {
     ctx.options.sync = Sync::full;
   } else {
     return Status::InvalidArgument("unknown sync mode '" + sync + "' (expected normal or full)");
+  }
+  std::string busy = env("BARROT_BUSY_TIMEOUT") ? env("BARROT_BUSY_TIMEOUT") : "";
+  if (r.count("busy-timeout")) {
+    busy = r["busy-timeout"].as<std::string>();
+  }
+  if (!busy.empty() || r.count("busy-timeout")) {
+    double seconds = -1;
+    auto [ptr, ec] = std::from_chars(busy.data(), busy.data() + busy.size(), seconds);
+    if (ec != std::errc() || ptr != busy.data() + busy.size() || !(seconds >= 0) ||
+        seconds > 86400) {
+      return Status::InvalidArgument("--busy-timeout must be a number of seconds from 0 to "
+                                     "86400, not '" +
+                                     busy + "'");
+    }
+    ctx.options.busy_timeout_ms = static_cast<int>(seconds * 1000);
   }
   if (ctx.options.snapshots_dir.empty()) {
     return Status::InvalidArgument("the snapshots directory is empty");

@@ -347,6 +347,11 @@ int run_tail(Context& ctx, const cxxopts::ParseResult& args) {
   }
   const std::atomic<bool>& stop = stop_on_signals();
   while (!stop.load() && *ctx.out) {
+    // Read before the poll, so what is committed until then is printed
+    // below. A writer stamps its snapshot before it waits for the locks, so
+    // one stamped before --until may commit up to the busy timeout later.
+    const bool past_until =
+        filter.until && now_us() > *filter.until + TimeUs{ctx.options.busy_timeout_ms} * 1000;
     s = (*store)->search_inserted_after(filter, &last, [&](const Snapshot& snap) {
       return shown.erase(snap.id) > 0 || printer.print(snap);
     });
@@ -355,6 +360,19 @@ int run_tail(Context& ctx, const cxxopts::ParseResult& args) {
     }
     printer.finish();
     shown.clear(); // only the first round can meet what was printed above
+    if (past_until) {
+      break; // nothing committed from now on is stamped before --until
+    }
+    auto moved = (*store)->moved();
+    if (!moved.ok()) {
+      return fail(ctx, moved.status());
+    }
+    if (*moved) {
+      return fail(ctx,
+                  Status::NotFound("the database " + (*store)->db_path() +
+                                   " was removed or replaced; stopped following (run tail -f "
+                                   "again to follow the new one)"));
+    }
     for (int i = 0; i < 20 && !stop.load(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }

@@ -238,6 +238,11 @@ public:
                                std::int64_t* seq,
                                const std::function<bool(const Snapshot&)>& fn);
 
+  // Whether the database file was removed or replaced (renamed over, or
+  // restored from a backup) since this Store opened it: this Store still
+  // reads the old file, and sees nothing written to the new one.
+  Result<bool> moved();
+
   // Runs one read-only SQL statement (SELECT, WITH ... SELECT, or a read-only
   // PRAGMA such as table_info) and calls `header` once with the column names,
   // then `row` per row until it returns false. Anything that could write or

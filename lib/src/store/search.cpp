@@ -33,11 +33,14 @@ Result<TimeUs> parse_time_spec(std::string_view text, TimeUs now) {
   if (text == "yesterday") {
     return midnight(1);
   }
-  // Relative: a number and a unit, meaning that long ago.
+  // Relative: a number and a unit, meaning that long ago ("2h", "2h ago").
   std::int64_t n = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   if (ec == std::errc() && ptr != text.data() && n >= 0) {
-    const std::string_view unit = text.substr(static_cast<std::size_t>(ptr - text.data()));
+    std::string_view unit = text.substr(static_cast<std::size_t>(ptr - text.data()));
+    if (unit.size() > 4 && unit.substr(unit.size() - 4) == " ago") {
+      unit.remove_suffix(4);
+    }
     const std::int64_t scale = unit == "s"   ? 1
                                : unit == "m" ? 60
                                : unit == "h" ? 3600
@@ -58,9 +61,10 @@ Result<TimeUs> parse_time_spec(std::string_view text, TimeUs now) {
   if (t.ok()) {
     return t;
   }
-  return Status::InvalidArgument("unknown time '" + std::string(text) +
-                                 "' (expected an ISO 8601 time with a zone, a date YYYY-MM-DD, "
-                                 "30m/2h/7d ago, now, today or yesterday)");
+  return Status::InvalidArgument(
+      "unknown time '" + std::string(text) +
+      "' (expected an ISO 8601 time with a zone, a date YYYY-MM-DD, "
+      "a time ago such as 30m, 2h, 7d or 2w (or \"2h ago\"), now, today or yesterday)");
 }
 
 Result<DetailCondition> parse_detail_condition(std::string_view text) {
@@ -549,6 +553,17 @@ Result<std::int64_t> Store::newest_seq() {
     return Status::OK();
   }));
   return n;
+}
+
+Result<bool> Store::moved() {
+  int moved = 0;
+  const int rc = sqlite3_file_control(
+      m_impl->db->getHandle(), "main", SQLITE_FCNTL_HAS_MOVED, static_cast<void*>(&moved));
+  if (rc != SQLITE_OK) {
+    return Status::IOError("cannot check whether " + m_impl->db_path +
+                           " was moved: " + sqlite3_errstr(rc));
+  }
+  return moved != 0;
 }
 
 Status Store::search_inserted_after(const SearchFilter& filter,
