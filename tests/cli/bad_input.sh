@@ -43,7 +43,15 @@ expect 1 "$BARROT" view action_20200101_000000_000000
 contains "$T/err" "no snapshot action_20200101_000000_000000"
 expect 2 "$BARROT" actions 0
 expect 2 "$BARROT" actions ten
-contains "$T/err" "positive whole number"
+contains "$T/err" "N must be a whole number greater than 0, not 'ten'"
+# Every count is read the same way: digits only, in range.
+for args in "actions ' 3'" "actions +3" "search --limit 0" "tail -n ' 1'" \
+  "periodic --max-processes ' 5'" "periodic --max-processes 100001" "dashboard --actions 10001"; do
+  eval "expect 2 \"\$BARROT\" $args"
+  contains "$T/err" "must be a whole number"
+done
+expect 3 "$BARROT" health --min-types x # a monitoring plugin's UNKNOWN
+contains "$T/err" "--min-types must be a whole number"
 
 expect 2 "$BARROT" frobnicate
 contains "$T/err" "unknown command 'frobnicate'"

@@ -6,6 +6,9 @@ contains "$T/out" "Commands:"
 expect 2 "$BARROT"
 expect 0 "$BARROT" --version
 contains "$T/out" "barrot "
+expect 0 "$BARROT" --json --version
+jq -e '.program == "barrot" and (.schema | type) == "number" and (.version | type) == "string"' \
+  "$T/out" >/dev/null || fail "--json --version: $(cat "$T/out")"
 for cmd in action track start complete fail periodic daemon latest actions all view diff sql search tail summary verify repair mirror import; do
   expect 0 "$BARROT" "$cmd" --help
   contains "$T/out" "barrot $cmd"

@@ -50,6 +50,11 @@ for i in 1 2; do "$BARROT" action deploy '{}' --status failed -q >/dev/null; don
 
 expect 0 "$BARROT" dashboard -o "$T/dashboard.html"
 contains "$T/out" "Dashboard written to $T/dashboard.html"
+# --at takes the time forms of search: a plain date, a time ago.
+expect 0 "$BARROT" dashboard --at "$(date -u +%F)" -o "$T/dated.html"
+expect 0 "$BARROT" dashboard --at '1h ago' -o "$T/dated.html"
+expect 2 "$BARROT" dashboard --at 'whenever' -o "$T/dated.html"
+contains "$T/err" "unknown time 'whenever'"
 size=$(stat -c %s "$T/dashboard.html")
 [ "$size" -lt 200000 ] || fail "dashboard is $size bytes"
 # Self-contained: nothing fetched from anywhere.

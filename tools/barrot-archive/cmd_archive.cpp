@@ -165,11 +165,11 @@ int run_run(Context& ctx, const cxxopts::ParseResult& args) {
     }
   }
   if (args.count("level")) {
-    const std::string t = args["level"].as<std::string>();
-    if (t.empty() || t.size() > 2 || t.find_first_not_of("0123456789") != std::string::npos) {
-      return fail(ctx, Status::InvalidArgument("--level '" + t + "' is not a number from 1 to 19"));
+    auto level = parse_whole_number("--level", args["level"].as<std::string>(), 1, 19);
+    if (!level.ok()) {
+      return fail(ctx, level.status());
     }
-    o.level = std::stoi(t);
+    o.level = static_cast<int>(*level);
   }
   o.dry_run = args.count("dry-run") > 0;
   const bool quiet = args.count("quiet") > 0;

@@ -3,12 +3,15 @@
 #include <system_error>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <limits>
 #include <optional>
+#include <string_view>
 
 namespace barrot::cli {
 
@@ -138,8 +141,16 @@ int run_checked(int argc, char** argv, const Program& program, Context& ctx) {
       continue;
     }
     if (args[i] == "--version") {
-      *ctx.out << pname << " " << k_version << " (schema " << Store::latest_schema_version()
-               << ")\n";
+      // --json anywhere before the command asks for it as JSON.
+      if (std::find(args.begin(), args.end(), "--json") != args.end()) {
+        *ctx.out << dump_json(Json{{"program", pname},
+                                   {"version", k_version},
+                                   {"schema", Store::latest_schema_version()}})
+                 << "\n";
+      } else {
+        *ctx.out << pname << " " << k_version << " (schema " << Store::latest_schema_version()
+                 << ")\n";
+      }
       return k_exit_ok;
     }
     if (args[i] == "--") {
@@ -253,6 +264,24 @@ std::atomic<bool>& stop_on_signals() {
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGINT, &sa, nullptr);
   return g_stop;
+}
+
+Result<std::int64_t> parse_whole_number(std::string_view what,
+                                        const std::string& text,
+                                        std::int64_t lo,
+                                        std::int64_t hi) {
+  std::int64_t n = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || text[0] == '-' || ec != std::errc() || ptr != text.data() + text.size() ||
+      n < lo || n > hi) {
+    const std::string range =
+        hi == std::numeric_limits<std::int64_t>::max()
+            ? (lo == 1 ? " greater than 0" : " of at least " + std::to_string(lo))
+            : " from " + std::to_string(lo) + " to " + std::to_string(hi);
+    return Status::InvalidArgument(std::string(what) + " must be a whole number" + range +
+                                   ", not '" + text + "'");
+  }
+  return n;
 }
 
 std::string positional(const cxxopts::ParseResult& args, const std::string& name) {

@@ -10,8 +10,10 @@
 #include <cxxopts.hpp>
 
 #include <atomic>
+#include <cstdint>
 #include <iosfwd>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace barrot::cli {
@@ -95,6 +97,13 @@ int run_on_store(Context& ctx, Access access, Op&& op, Print&& print) {
 // Makes SIGINT and SIGTERM set the returned flag instead of killing the
 // process (for commands that run until stopped: daemon, tail -f).
 std::atomic<bool>& stop_on_signals();
+
+// `text` as a whole number from `lo` to `hi` (digits only: no sign, no
+// space); else InvalidArgument naming `what` ("--limit") and the text.
+Result<std::int64_t> parse_whole_number(std::string_view what,
+                                        const std::string& text,
+                                        std::int64_t lo,
+                                        std::int64_t hi);
 
 // The positional argument `name`, or "" when absent.
 std::string positional(const cxxopts::ParseResult& args, const std::string& name);

@@ -15,21 +15,24 @@ constexpr int k_exit_unknown = static_cast<int>(HealthState::unknown);
 void add_health(cxxopts::Options& o) {
   o.add_options("Checks")("quick",
                           "skip the checks that read the whole store (verify, quick_check)")(
-      "at", "check as of this time (ISO 8601; default now)", cxxopts::value<std::string>(), "TIME")(
-      "periodic-warning",
-      "warn when the last periodic snapshot is older (default 35m)",
+      "at",
+      "check as of this time (as --since of search: ISO 8601, a date, 2h ago, yesterday; default "
+      "now)",
       cxxopts::value<std::string>(),
-      "DURATION")("periodic-critical",
-                  "critical when older still (default 90m)",
-                  cxxopts::value<std::string>(),
-                  "DURATION")("interval",
-                              "expected time between periodic snapshots (default 30m)",
-                              cxxopts::value<std::string>(),
-                              "DURATION")("window",
-                                          "window of the rate, error and diversity checks "
-                                          "(default 24h)",
-                                          cxxopts::value<std::string>(),
-                                          "DURATION")(
+      "TIME")("periodic-warning",
+              "warn when the last periodic snapshot is older (default 35m)",
+              cxxopts::value<std::string>(),
+              "DURATION")("periodic-critical",
+                          "critical when older still (default 90m)",
+                          cxxopts::value<std::string>(),
+                          "DURATION")("interval",
+                                      "expected time between periodic snapshots (default 30m)",
+                                      cxxopts::value<std::string>(),
+                                      "DURATION")("window",
+                                                  "window of the rate, error and diversity checks "
+                                                  "(default 24h)",
+                                                  cxxopts::value<std::string>(),
+                                                  "DURATION")(
       "rate-warning",
       "warn below this share of the expected periodic snapshots (default 75%)",
       cxxopts::value<std::string>(),
@@ -85,7 +88,7 @@ Result<double> parse_share(const std::string& name, const std::string& text) {
 Status health_options(const cxxopts::ParseResult& args, HealthOptions* o) {
   o->quick = args.count("quick") > 0;
   if (args.count("at")) {
-    BARROT_TRY_ASSIGN(o->now, parse_iso8601(args["at"].as<std::string>()));
+    BARROT_TRY_ASSIGN(o->now, parse_time_spec(args["at"].as<std::string>(), now_us()));
   }
   auto duration = [&](const char* name, TimeUs* out) -> Status {
     if (args.count(name)) {
@@ -116,11 +119,9 @@ Status health_options(const cxxopts::ParseResult& args, HealthOptions* o) {
   BARROT_TRY(share("disk-warning", &o->disk_warning));
   BARROT_TRY(share("disk-critical", &o->disk_critical));
   if (args.count("min-types")) {
-    const std::string t = args["min-types"].as<std::string>();
-    auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), o->diversity_min_types);
-    if (ec != std::errc() || ptr != t.data() + t.size() || o->diversity_min_types < 0) {
-      return Status::InvalidArgument("--min-types must be a whole number, not '" + t + "'");
-    }
+    BARROT_TRY_ASSIGN(
+        o->diversity_min_types,
+        parse_whole_number("--min-types", args["min-types"].as<std::string>(), 0, 1'000'000));
   }
   if (o->periodic_critical < o->periodic_warning) {
     return Status::InvalidArgument("--periodic-warning is past --periodic-critical (" +
@@ -256,21 +257,16 @@ void add_dashboard(cxxopts::Options& o) {
       "full-checks",
       "run every health check, also those that read the "
       "whole store")("at",
-                     "compute the charts and checks at this time (ISO 8601; default now)",
+                     "compute the charts and checks at this time (as --at of health; default now)",
                      cxxopts::value<std::string>(),
                      "TIME");
 }
 
 Status dashboard_options(const cxxopts::ParseResult& args, DashboardOptions* o) {
   if (args.count("actions")) {
-    const std::string t = args["actions"].as<std::string>();
-    std::size_t n = 0;
-    auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
-    if (ec != std::errc() || ptr != t.data() + t.size() || n > 10000) {
-      return Status::InvalidArgument("--actions must be a whole number up to 10000, not '" + t +
-                                     "'");
-    }
-    o->recent_actions = n;
+    BARROT_TRY_ASSIGN(const std::int64_t n,
+                      parse_whole_number("--actions", args["actions"].as<std::string>(), 0, 10000));
+    o->recent_actions = static_cast<std::size_t>(n);
   }
   if (args.count("window")) {
     auto d = parse_duration(args["window"].as<std::string>());
@@ -283,7 +279,7 @@ Status dashboard_options(const cxxopts::ParseResult& args, DashboardOptions* o) 
     o->chart_window = *d * 1000000;
   }
   if (args.count("at")) {
-    BARROT_TRY_ASSIGN(o->now, parse_iso8601(args["at"].as<std::string>()));
+    BARROT_TRY_ASSIGN(o->now, parse_time_spec(args["at"].as<std::string>(), now_us()));
   }
   o->health.quick = args.count("full-checks") == 0;
   return Status::OK();

@@ -80,13 +80,9 @@ Status periodic_config(Context& ctx, const cxxopts::ParseResult& args, PeriodicC
     c->process_patterns = args["process"].as<std::vector<std::string>>();
   }
   if (args.count("max-processes")) {
-    const std::string t = args["max-processes"].as<std::string>();
-    char* end = nullptr;
-    const long long n = std::strtoll(t.c_str(), &end, 10);
-    if (t.empty() || *end != '\0' || n < 0 || n > 100000) {
-      return Status::InvalidArgument("--max-processes must be a whole number from 0 to 100000");
-    }
-    c->max_processes = n;
+    BARROT_TRY_ASSIGN(
+        c->max_processes,
+        parse_whole_number("--max-processes", args["max-processes"].as<std::string>(), 0, 100000));
   }
   if (args.count("interval")) {
     BARROT_TRY_ASSIGN(c->interval_seconds, parse_duration(args["interval"].as<std::string>()));

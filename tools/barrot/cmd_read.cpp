@@ -3,18 +3,16 @@
 
 #include <charconv>
 #include <iostream>
+#include <limits>
 
 namespace barrot::cli {
 
 namespace {
 
 Result<std::size_t> parse_count(const std::string& text) {
-  std::size_t n = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || ptr != text.data() + text.size() || n == 0) {
-    return Status::InvalidArgument("N must be a positive whole number, not '" + text + "'");
-  }
-  return n;
+  BARROT_TRY_ASSIGN(const std::int64_t n,
+                    parse_whole_number("N", text, 1, std::numeric_limits<std::int64_t>::max()));
+  return static_cast<std::size_t>(n);
 }
 
 int print_snapshot(Context& ctx, const Snapshot& snap) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <climits>
 #include <iostream>
+#include <limits>
 #include <thread>
 #include <unordered_set>
 
@@ -205,13 +206,12 @@ Status build_filter(const cxxopts::ParseResult& args, SearchFilter* f) {
     BARROT_TRY_ASSIGN(f->until, parse_time_spec(args["until"].as<std::string>(), now));
   }
   if (args.count("limit")) {
-    const std::string t = args["limit"].as<std::string>();
-    std::size_t n = 0;
-    auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
-    if (ec != std::errc() || ptr != t.data() + t.size() || n == 0) {
-      return Status::InvalidArgument("--limit must be a positive whole number, not '" + t + "'");
-    }
-    f->limit = n;
+    BARROT_TRY_ASSIGN(const std::int64_t n,
+                      parse_whole_number("--limit",
+                                         args["limit"].as<std::string>(),
+                                         1,
+                                         std::numeric_limits<std::int64_t>::max()));
+    f->limit = static_cast<std::size_t>(n);
   }
   if (args.count("where")) {
     for (const std::string& text : args["where"].as<std::vector<std::string>>()) {
@@ -303,13 +303,13 @@ int run_tail(Context& ctx, const cxxopts::ParseResult& args) {
   }
   filter.limit = 10;
   if (s.ok() && args.count("lines")) {
-    const std::string t = args["lines"].as<std::string>();
-    std::size_t n = 0;
-    auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
-    if (t.empty() || ec != std::errc() || ptr != t.data() + t.size()) {
-      s = Status::InvalidArgument("--lines must be a whole number, not '" + t + "'");
+    auto n = parse_whole_number(
+        "--lines", args["lines"].as<std::string>(), 0, std::numeric_limits<std::int64_t>::max());
+    if (n.ok()) {
+      filter.limit = static_cast<std::size_t>(*n);
+    } else {
+      s = n.status();
     }
-    filter.limit = n;
   }
   if (!s.ok()) {
     return fail(ctx, s);
