@@ -17,6 +17,10 @@ jq -e '.dry_run and ([.months[].month] == ["2025-01","2025-02","2025-03"])
   and ([.months[].actions] == [400,300,200])' "$T/out" >/dev/null || { cat "$T/out"; fail "dry run plan"; }
 [ ! -e "$A" ] || fail "a dry run created the archive directory"
 [ "$(count actions)" = 900 ] || fail "a dry run changed the store"
+# ... and refuses what the run would: a directory that is not the store's mirror.
+mkdir "$T/not_the_mirror"
+expect 2 "$ARCHIVE" --dir "$T/not_the_mirror" --db snapshots/.barrot/barrot.db run --dry-run
+contains "$T/err" "is the store of another snapshots directory"
 
 # The run: three archives; the store, files and log keep only what is new.
 expect 0 "$ARCHIVE" run --json

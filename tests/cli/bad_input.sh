@@ -64,11 +64,12 @@ for t in x -1 nan inf 86401 ' 5' ''; do
   expect 2 "$BARROT" --busy-timeout "$t" action deploy
   contains "$T/err" "--busy-timeout must be a number of seconds"
 done
-for t in x -1 86401; do
+for t in x -1 86401 s; do
   BARROT_BUSY_TIMEOUT="$t" expect 2 "$BARROT" action deploy
-  contains "$T/err" "--busy-timeout must be a number of seconds"
+  contains "$T/err" "BARROT_BUSY_TIMEOUT must be a number of seconds"
 done
 expect 0 "$BARROT" --busy-timeout 0.5 summary
+expect 0 "$BARROT" --busy-timeout 5s summary
 BARROT_SYNC=weird expect 2 "$BARROT" action deploy
 expect 2 "$BARROT" mirror
 expect 2 "$BARROT" import
@@ -127,4 +128,13 @@ contains "$T/err" "started a 'deployment' action, not 'backup'"
 expect 0 pair fail --start "$other" -q deployment -- "-1 returned"
 [ "$(pair view "$(cat "$T/out")" --json | jq -r .action.details.error)" = "-1 returned" ] \
   || fail "the error with a leading dash was not recorded"
+# What an error message quotes from the input reaches the terminal with its
+# control characters made visible: C0 as \xHH, C1 as \u00HH.
+printf 'a\033]0;pwned\007b: 1\nc\302\233d: 2\n' > "$T/esc.yaml"
+expect 2 "$BARROT" periodic --config "$T/esc.yaml"
+contains "$T/err" 'a\x1b]0;pwned\x07b'
+if LC_ALL=C grep -q $'[\001-\010\013-\037\177]' "$T/err"; then fail "a raw control character reached stderr"; fi
+printf 'c\302\233d: 2\n' > "$T/esc.yaml"
+expect 2 "$BARROT" periodic --config "$T/esc.yaml"
+contains "$T/err" 'c\u009bd'
 echo "bad_input: ok"

@@ -61,9 +61,13 @@ expect 0 "$BARROT" verify --chain
 # second directory: refused (exit 2), naming both, and the directory is not
 # created; a second database with this directory: refused, nothing changed.
 expect 2 "$BARROT" --db "$db" --dir "$T/second" action split
-contains "$T/err" "mirrors to another snapshots directory"
+contains "$T/err" "is the store of another snapshots directory"
 contains "$T/err" "$T/second"
 [ ! -e "$T/second" ] || fail "a refused directory was created"
+expect 2 "$BARROT" --db "$T/other.db" action foreign
+contains "$T/err" "there is no database at $T/other.db"
+[ ! -e "$T/other.db" ] || fail "a refused open created a database"
+expect 0 "$BARROT" --db "$T/other.db" --dir "$T/third" action elsewhere -q
 expect 2 "$BARROT" --db "$T/other.db" action foreign
 contains "$T/err" "is the mirror of another store"
 [ "$(mirror_sum)" = "$before" ] || fail "a refused database changed the mirror"
@@ -73,14 +77,32 @@ expect 0 "$BARROT" --db "$db" --dir "$T/second" verify
 [ "$(ls "$T/second" | grep -c '\.json$')" = "$(ls snapshots | grep -c '\.json$')" ] \
   || fail "the new mirror lacks files"
 expect 2 "$BARROT" action to_the_old_one
-contains "$T/err" "has since been mirrored to another directory"
+contains "$T/err" "has since been bound to another directory"
 expect 0 "$BARROT" mirror --rebuild
 expect 0 "$BARROT" action back_home -q
 # A lost database: a fresh one imports the directory in place and takes it over.
 mv "$db" "$T/lost.db"
 rm -f "$db-wal" "$db-shm"
 expect 2 "$BARROT" action without_import
+contains "$T/err" "barrot import"
+[ ! -e "$db" ] || fail "a refused write created a database"
 expect 0 "$BARROT" import snapshots
 expect 0 "$BARROT" verify
 "$BARROT" actions 100 | grep -q back_home || fail "the import lost a snapshot"
+# A damaged mirror-id (a crash can leave it empty) is named; a rebuild binds
+# the directory again.
+: > snapshots/.barrot/mirror-id
+expect 1 "$BARROT" action after_damage
+contains "$T/err" "does not hold a store id and a mirror id"
+expect 1 "$BARROT" verify
+contains "$T/out" "not_the_mirror"
+expect 0 "$BARROT" mirror --rebuild
+expect 0 "$BARROT" action after_rebuild -q
+expect 0 "$BARROT" verify
+# `--since 2h ago` unquoted would search for the word "ago".
+expect 2 "$BARROT" search --since 2h ago
+contains "$T/err" "'ago' would be a search word here"
+expect 0 "$BARROT" search --since "2h ago" --count
+expect 2 "$BARROT" search --since 2025-01-01T00:00:00
+contains "$T/err" "add Z for UTC"
 echo "damage: ok"

@@ -53,7 +53,7 @@ expect 0 timeout 10 "$BARROT" tail -f -n 2 --until '1h ago' -o ids
 [ ! -s "$T/out" ] || fail "tail -f --until an hour ago printed $(cat "$T/out")"
 BARROT_BUSY_TIMEOUT=0 expect 0 timeout 10 "$BARROT" tail -f -n 2 --until now -o ids
 [ "$(wc -l < "$T/out")" = 2 ] || fail "tail -f --until now printed $(cat "$T/out")"
-BARROT_BUSY_TIMEOUT=1 "$BARROT" tail -f -n 0 --until "$(date -u -d '+2 sec' +%FT%TZ)" -o ids \
+BARROT_BUSY_TIMEOUT=0.5 "$BARROT" tail -f -n 0 --until "$(date -u -d '+2 sec' +%FT%TZ)" -o ids \
   > "$T/until_followed" &
 pid=$!
 sleep 0.3
@@ -81,6 +81,27 @@ wait "$pid" || code=$?
 [ "$code" = 1 ] || fail "tail -f on a removed database exited $code"
 contains "$T/moved_err" "was removed or replaced"
 mv "$T/moved.db" "$BARROT_SNAPSHOTS_DIR/.barrot/barrot.db"
+
+# Restored in place to an older state (same file): exit 1 too, rather than
+# skip the snapshots that reuse the counters it passed.
+sqlite3 "$BARROT_SNAPSHOTS_DIR/.barrot/barrot.db" ".backup '$T/backup.db'"
+for i in 1 2 3; do "$BARROT" action before_restore -q >/dev/null; done
+"$BARROT" tail -f -n 0 -o ids > /dev/null 2> "$T/restored_err" &
+pid=$!
+sleep 0.3
+sqlite3 "$BARROT_SNAPSHOTS_DIR/.barrot/barrot.db" ".restore '$T/backup.db'"
+code=0
+for _ in $(seq 1 50); do
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.1
+done
+kill -0 "$pid" 2>/dev/null && { kill "$pid"; fail "tail -f went on following a restored database"; }
+wait "$pid" || code=$?
+[ "$code" = 1 ] || fail "tail -f on a restored database exited $code"
+contains "$T/restored_err" "was restored to an older state"
+# --until long past: a note, and no following.
+expect 0 timeout 10 "$BARROT" tail -f -n 0 --until 2020-01-01
+contains "$T/err" "--until is past"
 
 expect 2 "$BARROT" tail -f -o json
 contains "$T/err" "use -o jsonl"

@@ -421,6 +421,10 @@ TEST_CASE("the archive section of the configuration file", "[archive]") {
   CHECK(load_archive_config(path, &o).IsInvalidArgument());
   write_text(path, "archive: 3\n");
   CHECK(load_archive_config(path, &o).IsInvalidArgument());
+  write_text(path, "archive:\n  retain_actions: 30d\n  retain_actions: 365d\n");
+  s = load_archive_config(path, &o);
+  CHECK(s.IsInvalidArgument());
+  CHECK(s.message().find("'archive.retain_actions' is set twice") != std::string::npos);
 }
 
 TEST_CASE("archived months overlapping a time range", "[archive]") {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -566,4 +567,28 @@ TEST_CASE("health: states combine and parse", "[health]") {
   CHECK(worse(HealthState::unknown, HealthState::critical) == HealthState::critical);
   CHECK(*parse_health_state("warning") == HealthState::warning);
   CHECK(parse_health_state("bad").status().IsInvalidArgument());
+}
+
+TEST_CASE("health: a directory that is not the store's mirror is critical, also when quick",
+          "[health]") {
+  TempDir dir;
+  Options o = options_in(dir);
+  o.db_path = dir / "store.db";
+  { periodic_at(*open_store(o), k_now - k_minute); }
+  o.snapshots_dir = dir / "elsewhere";
+  std::filesystem::create_directories(o.snapshots_dir);
+  o.access = Access::read_only;
+  auto store = open_store(o);
+  for (bool quick : {true, false}) {
+    HealthOptions h = at_now();
+    h.quick = quick;
+    HealthCheck c = find(check(*store, h), "mirror_files");
+    CHECK(c.state == HealthState::critical);
+    CHECK(c.summary.find("every write is refused") == 0);
+  }
+  auto v = store->verify();
+  REQUIRE_OK(v.status());
+  REQUIRE(v->problems.size() == 1);
+  CHECK(v->problems[0].kind == Problem::Kind::not_the_mirror);
+  CHECK(v->problems[0].path == ".barrot/mirror-id");
 }

@@ -710,7 +710,8 @@ TEST_CASE("a database is not mirrored into a second directory", "[mirror][bindin
   o.snapshots_dir = f.dir / "elsewhere";
   auto s = Store::Open(o);
   REQUIRE(s.status().IsInvalidArgument());
-  CHECK(s.status().message().find("mirrors to another snapshots directory") != std::string::npos);
+  CHECK(s.status().message().find("is the store of another snapshots directory") !=
+        std::string::npos);
   CHECK(s.status().message().find(o.snapshots_dir) != std::string::npos);
   CHECK_FALSE(file_exists(o.snapshots_dir)); // refused before anything was created
   // Reading does not write the mirror: a read-only open is let through.
@@ -721,14 +722,73 @@ TEST_CASE("a database is not mirrored into a second directory", "[mirror][bindin
 
 TEST_CASE("a directory that mirrors one store is refused to another", "[mirror][binding]") {
   Fixture f;
-  Options o = f.options;
-  o.db_path = f.dir / "other.db";
   const auto before = list_dir(f.snaps);
+  const auto state_before = list_dir(f.snaps + "/.barrot");
+  Options o = f.options;
+  // No database yet: refused before one is created (its own was lost, or
+  // --db is mistyped), pointing at the import that rebuilds one.
+  o.db_path = f.dir / "new.db";
   auto s = Store::Open(o);
+  REQUIRE(s.status().IsInvalidArgument());
+  CHECK(s.status().message().find("there is no database at " + o.db_path) != std::string::npos);
+  CHECK(s.status().message().find("barrot import") != std::string::npos);
+  CHECK_FALSE(file_exists(o.db_path));
+  // Another store's database.
+  Options other = f.options;
+  other.snapshots_dir = f.dir / "other";
+  other.db_path = f.dir / "other.db";
+  REQUIRE_OK(open_store(other)->record_action(action("elsewhere")).status());
+  o.db_path = other.db_path;
+  s = Store::Open(o);
   REQUIRE(s.status().IsInvalidArgument());
   CHECK(s.status().message().find("is the mirror of another store") != std::string::npos);
   CHECK(list_dir(f.snaps) == before);
+  CHECK(list_dir(f.snaps + "/.barrot") == state_before);
   CHECK(f.verify().clean());
+  // An import of the directory itself takes it over only into an empty store.
+  o.adopt_mirror = Adopt::if_empty;
+  CHECK(Store::Open(o).status().IsInvalidArgument());
+  CHECK(list_dir(f.snaps + "/.barrot") == state_before);
+  o.db_path = f.dir / "new.db";
+  auto fresh = open_store(o);
+  CHECK(read_text(f.snaps + "/.barrot/mirror-id") == binding_of(o.db_path));
+}
+
+TEST_CASE("a damaged mirror-id is named, and a rebuild binds the directory again",
+          "[mirror][binding]") {
+  Fixture f;
+  for (const std::string& text :
+       {std::string("not an id\n"), std::string(""), binding_of(f.db).substr(0, 40)}) {
+    INFO(text);
+    write_text(f.snaps + "/.barrot/mirror-id", text);
+    auto s = Store::Open(f.options);
+    REQUIRE(s.status().IsCorruption());
+    CHECK(s.status().message().find(".barrot/mirror-id") != std::string::npos);
+    CHECK(s.status().message().find("mirror --rebuild") != std::string::npos);
+  }
+  Options o = f.options;
+  o.adopt_mirror = Adopt::yes;
+  open_store(o);
+  CHECK(read_text(f.snaps + "/.barrot/mirror-id") == binding_of(f.db));
+  open_store(f.options);
+}
+
+TEST_CASE("a store open before its mirror moved writes nothing afterwards", "[mirror][binding]") {
+  Fixture f;
+  auto before = open_store(f.options); // bound to the first directory
+  Options o = f.options;
+  o.db_path = f.db;
+  o.snapshots_dir = f.dir / "moved";
+  o.adopt_mirror = Adopt::yes;
+  open_store(o);
+  const std::int64_t rows = query_int(f.db, "SELECT count(*) FROM snapshots");
+  auto w = before->record_action(action("too_late"));
+  REQUIRE(w.status().IsInvalidArgument());
+  CHECK(w.status().message().find("bound to another snapshots directory") != std::string::npos);
+  CHECK(query_int(f.db, "SELECT count(*) FROM snapshots") == rows);
+  const std::string cp = checkpoint_text(f.db, "seq") + checkpoint_text(f.db, "log_offset");
+  before.reset(); // its close does not move the checkpoint for its old directory
+  CHECK(checkpoint_text(f.db, "seq") + checkpoint_text(f.db, "log_offset") == cp);
 }
 
 TEST_CASE("adopting a directory makes it the store's mirror and fills it in", "[mirror][binding]") {
@@ -736,7 +796,7 @@ TEST_CASE("adopting a directory makes it the store's mirror and fills it in", "[
   Options o = f.options;
   o.db_path = f.db;
   o.snapshots_dir = f.dir / "elsewhere";
-  o.adopt_mirror = true;
+  o.adopt_mirror = Adopt::yes;
   o.reconcile_on_open = false;
   {
     auto store = open_store(o);
@@ -744,7 +804,7 @@ TEST_CASE("adopting a directory makes it the store's mirror and fills it in", "[
     // The checkpoint no longer vouches for the directory.
     CHECK(query_int(f.db, "SELECT seq FROM mirror_checkpoint") == 0);
   }
-  o.adopt_mirror = false;
+  o.adopt_mirror = Adopt::no;
   o.reconcile_on_open = true;
   open_store(o); // the open's reconciliation writes every file and line
   o.access = Access::read_only;
@@ -755,12 +815,12 @@ TEST_CASE("adopting a directory makes it the store's mirror and fills it in", "[
   // The old directory is no longer the store's mirror.
   auto old = Store::Open(f.options);
   REQUIRE(old.status().IsInvalidArgument());
-  CHECK(old.status().message().find("has since been mirrored to another directory") !=
+  CHECK(old.status().message().find("has since been bound to another directory") !=
         std::string::npos);
   // Adopting what is already bound changes nothing.
   const std::string bound = binding_of(f.db);
   o.access = Access::read_write;
-  o.adopt_mirror = true;
+  o.adopt_mirror = Adopt::yes;
   open_store(o);
   CHECK(binding_of(f.db) == bound);
   CHECK(query_int(f.db, "SELECT seq FROM mirror_checkpoint") > 0);
@@ -784,19 +844,6 @@ TEST_CASE("a binding cut short after its file was written is completed", "[mirro
   open_store(f.options);
   CHECK(binding_of(f.db) == file);
   CHECK(read_text(f.snaps + "/.barrot/mirror-id") == file);
-}
-
-TEST_CASE("a damaged mirror-id file is named", "[mirror][binding]") {
-  Fixture f;
-  for (const std::string& text :
-       {std::string("not an id\n"), std::string(""), binding_of(f.db).substr(0, 40)}) {
-    INFO(text);
-    write_text(f.snaps + "/.barrot/mirror-id", text);
-    auto s = Store::Open(f.options);
-    REQUIRE(s.status().IsCorruption());
-    CHECK(s.status().message().find(".barrot/mirror-id") != std::string::npos);
-    CHECK(s.status().message().find("mirror --rebuild") != std::string::npos);
-  }
 }
 
 TEST_CASE("stores opened at once bind their directory once", "[mirror][binding]") {

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 
 using namespace barrot;
@@ -118,6 +119,12 @@ TEST_CASE("build_state and rail_status come from the manifest", "[periodic][mani
     auto utf = take_periodic_snapshot(*b.store, b.config);
     REQUIRE_OK(utf.status());
     CHECK(utf->document["build_state"]["build_signature"] == "\xEF\xBF\xBD");
+  }
+  SECTION("a key given twice") {
+    b.put("build_manifest.yaml", "build_signature: X\nrail_status:\n  r1: ok\n  r1: down\n");
+    Json j = b.collect();
+    CHECK(j["build_state"]["error"].get<std::string>().find("'r1' appears twice") !=
+          std::string::npos);
   }
   SECTION("not a mapping") {
     b.put("build_manifest.yaml", "- just\n- a list\n");
@@ -243,6 +250,18 @@ TEST_CASE("the configuration file sets what it names and refuses the rest", "[pe
   write_text(dir / "list.yaml", "- a\n");
   CHECK(load_periodic_config(dir / "list.yaml", &c).IsInvalidArgument());
   CHECK(load_periodic_config(dir / "missing.yaml", &c).IsInvalidArgument());
+  // A setting given twice: neither silently wins.
+  write_text(dir / "twice.yaml", "interval: 30m\nbase_dir: /x\ninterval: 1h\n");
+  s = load_periodic_config(dir / "twice.yaml", &c);
+  CHECK(s.IsInvalidArgument());
+  CHECK(s.message().find("line 3: 'interval' is set twice (first on line 1)") != std::string::npos);
+  // A NUL would cut the path short where the system reads it.
+  write_text(dir / "nul.yaml", "base_dir: \"/srv/app\\0/etc\"\n");
+  s = load_periodic_config(dir / "nul.yaml", &c);
+  CHECK(s.IsInvalidArgument());
+  CHECK(s.message().find("control character") != std::string::npos);
+  write_text(dir / "esc.yaml", "process_patterns: [\"a\\e[2J\"]\n");
+  CHECK(load_periodic_config(dir / "esc.yaml", &c).IsInvalidArgument());
   CHECK(c.base_dir == "/srv/app"); // failed loads changed nothing
 }
 
@@ -284,4 +303,27 @@ TEST_CASE("the daemon takes snapshots on a fixed schedule and stops when told",
   CHECK(gap >= 1'900'000);
   CHECK(gap <= 3'100'000); // a tick landing in the previous one's second moves 1 s on
   CHECK(log.back() == "stopped after 3 snapshot(s)");
+}
+
+TEST_CASE("the daemon stops on what only an operator can fix", "[periodic][daemon]") {
+  TempDir dir;
+  std::atomic<bool> stop{false};
+  PeriodicConfig c;
+  c.base_dir = dir.path();
+  c.interval_seconds = 1;
+  DaemonOptions d;
+  d.stop = &stop;
+  d.max_snapshots = 3;
+  std::vector<std::string> log;
+  d.log = [&](const std::string& line) { log.push_back(line); };
+  Options o = options_in(dir);
+  o.db_path = dir / "store.db";
+  { open_store(o); } // bound to the default directory
+  o.snapshots_dir = dir / "elsewhere";
+  const auto t0 = std::chrono::steady_clock::now();
+  Status s = run_periodic_daemon(o, c, d);
+  CHECK(s.IsInvalidArgument());
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(900)); // no next tick
+  REQUIRE(log.size() == 1);
+  CHECK(log[0].find("error: the database") == 0);
 }

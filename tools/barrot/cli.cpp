@@ -1,6 +1,5 @@
 #include "cli.h"
 
-#include <system_error>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,7 +10,10 @@
 #include <iostream>
 #include <limits>
 #include <optional>
+#include <ostream>
+#include <streambuf>
 #include <string_view>
+#include <system_error>
 
 namespace barrot::cli {
 
@@ -107,16 +109,21 @@ Status apply_globals(const cxxopts::ParseResult& r, Context& ctx) {
     return Status::InvalidArgument("unknown sync mode '" + sync + "' (expected normal or full)");
   }
   std::string busy = env("BARROT_BUSY_TIMEOUT") ? env("BARROT_BUSY_TIMEOUT") : "";
+  std::string busy_source = "BARROT_BUSY_TIMEOUT";
   if (r.count("busy-timeout")) {
     busy = r["busy-timeout"].as<std::string>();
+    busy_source = "--busy-timeout";
   }
   if (!busy.empty() || r.count("busy-timeout")) {
+    // Seconds, fractions allowed, with or without an "s" ("2", "0.5", "5s").
+    const std::size_t end = busy.size() - (!busy.empty() && busy.back() == 's' ? 1 : 0);
     double seconds = -1;
-    auto [ptr, ec] = std::from_chars(busy.data(), busy.data() + busy.size(), seconds);
-    if (ec != std::errc() || ptr != busy.data() + busy.size() || !(seconds >= 0) ||
+    auto [ptr, ec] = std::from_chars(busy.data(), busy.data() + end, seconds);
+    if (end == 0 || ec != std::errc() || ptr != busy.data() + end || !(seconds >= 0) ||
         seconds > 86400) {
-      return Status::InvalidArgument("--busy-timeout must be a number of seconds from 0 to "
-                                     "86400, not '" +
+      return Status::InvalidArgument(busy_source +
+                                     " must be a number of seconds from 0 to 86400 (2, 0.5, "
+                                     "5s), not '" +
                                      busy + "'");
     }
     ctx.options.busy_timeout_ms = static_cast<int>(seconds * 1000);
@@ -248,6 +255,61 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 
+// Standard error with every control character made visible: C0 controls
+// other than newline and tab, and DEL, as \xHH; C1 controls (U+0080 to
+// U+009F, in UTF-8) as \u00HH. Error messages quote what the user gave (a
+// configuration key, a path, a process name), and an escape sequence in it
+// must not reach the terminal (docs/security.md).
+class VisibleControls : public std::streambuf {
+public:
+  explicit VisibleControls(std::streambuf* to) : m_to(to) {}
+  ~VisibleControls() override { sync(); }
+
+protected:
+  int_type overflow(int_type ch) override {
+    if (traits_type::eq_int_type(ch, traits_type::eof())) {
+      return traits_type::not_eof(ch);
+    }
+    const auto c = static_cast<unsigned char>(traits_type::to_char_type(ch));
+    if (m_lead) { // after 0xC2
+      m_lead = false;
+      if (c >= 0x80 && c <= 0x9F) {
+        return put_escape("\\u00", c) ? ch : traits_type::eof();
+      }
+      if (m_to->sputc('\xC2') == traits_type::eof()) {
+        return traits_type::eof();
+      }
+    }
+    if (c == 0xC2) {
+      m_lead = true;
+      return ch;
+    }
+    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F) {
+      return put_escape("\\x", c) ? ch : traits_type::eof();
+    }
+    return m_to->sputc(static_cast<char>(c));
+  }
+
+  int sync() override {
+    if (m_lead) {
+      m_lead = false;
+      m_to->sputc('\xC2'); // a lone lead byte: passed on as it came
+    }
+    return m_to->pubsync();
+  }
+
+private:
+  bool put_escape(const char* prefix, unsigned char c) {
+    static constexpr char k_hex[] = "0123456789abcdef";
+    const std::string text = std::string(prefix) + k_hex[c >> 4] + k_hex[c & 15];
+    return m_to->sputn(text.data(), static_cast<std::streamsize>(text.size())) ==
+           static_cast<std::streamsize>(text.size());
+  }
+
+  std::streambuf* m_to;
+  bool m_lead = false;
+};
+
 extern "C" void on_stop_signal(int) {
   g_stop.store(true);
 }
@@ -305,7 +367,10 @@ int run(int argc, char** argv, const Program& program) {
   Context ctx;
   ctx.program = program.name;
   ctx.out = &std::cout;
-  ctx.err = &std::cerr;
+  VisibleControls visible_err(std::cerr.rdbuf());
+  std::ostream err(&visible_err);
+  err.setf(std::ios::unitbuf); // as std::cerr: each message out at once
+  ctx.err = &err;
   ctx.out_is_tty = ::isatty(STDOUT_FILENO) == 1;
   const std::string pname = program.name;
   try {

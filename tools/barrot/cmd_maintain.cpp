@@ -163,7 +163,7 @@ int run_mirror(Context& ctx, const cxxopts::ParseResult& args) {
     return fail(ctx, Status::InvalidArgument("mirror needs --rebuild"));
   }
   ctx.options.reconcile_on_open = false;
-  ctx.options.adopt_mirror = true; // this directory becomes the store's mirror
+  ctx.options.adopt_mirror = Adopt::yes; // this directory becomes the store's mirror
   return run_on_store(
       ctx,
       Access::read_write,
@@ -184,10 +184,11 @@ int run_import(Context& ctx, const cxxopts::ParseResult& args) {
         Status::InvalidArgument("import: " + source +
                                 (ec ? ": " + ec.message() : std::string(" is not a directory"))));
   }
-  // Importing the snapshots directory itself (a legacy directory taken
-  // over, or a store rebuilt after losing its database) makes it the
-  // store's mirror.
-  ctx.options.adopt_mirror = std::filesystem::equivalent(source, ctx.options.snapshots_dir, ec);
+  // Importing the snapshots directory itself into a new database (after
+  // losing the old one) makes it the new store's mirror.
+  if (std::filesystem::equivalent(source, ctx.options.snapshots_dir, ec)) {
+    ctx.options.adopt_mirror = Adopt::if_empty;
+  }
   return run_on_store(
       ctx,
       Access::read_write,

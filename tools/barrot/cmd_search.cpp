@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <climits>
@@ -53,7 +54,10 @@ void add_tail(cxxopts::Options& o) {
                         "the newest N matching snapshots first (default 10)",
                         cxxopts::value<std::string>(),
                         "N")(
-      "f,follow", "then print new matching snapshots as they are written, until interrupted");
+      "f,follow",
+      "then print new matching snapshots as they are written, until interrupted; with --until, "
+      "until that time is past (by the busy timeout); exit 1 if the database is removed, "
+      "replaced or restored meanwhile");
 }
 
 // One matching snapshot at a time, in the chosen output format. "table" is
@@ -226,6 +230,18 @@ Status build_filter(const cxxopts::ParseResult& args, SearchFilter* f) {
   }
   if (args.count("words")) {
     f->words = args["words"].as<std::vector<std::string>>();
+    // `--since 2h ago` unquoted: "ago" would become a search word, and the
+    // search would quietly find only snapshots that hold it.
+    for (const char* flag : {"since", "until"}) {
+      const std::string spec = args.count(flag) ? args[flag].as<std::string>() : "";
+      if (!spec.empty() && std::isdigit(static_cast<unsigned char>(spec[0])) &&
+          spec.find_first_of("-:T") == std::string::npos &&
+          std::find(f->words.begin(), f->words.end(), "ago") != f->words.end()) {
+        return Status::InvalidArgument(std::string("'ago' would be a search word here: write --") +
+                                       flag + " \"" + spec + " ago\" (quoted) or --" + flag + " " +
+                                       spec);
+      }
+    }
   }
   return Status::OK();
 }
@@ -346,12 +362,16 @@ int run_tail(Context& ctx, const cxxopts::ParseResult& args) {
     return k_exit_ok;
   }
   const std::atomic<bool>& stop = stop_on_signals();
-  while (!stop.load() && *ctx.out) {
+  for (bool first = true; !stop.load() && *ctx.out; first = false) {
     // Read before the poll, so what is committed until then is printed
-    // below. A writer stamps its snapshot before it waits for the locks, so
-    // one stamped before --until may commit up to the busy timeout later.
+    // below. A writer stamps its snapshot before it waits for the store's
+    // lock and then SQLite's, each for up to the busy timeout, so one stamped
+    // before --until may commit up to twice that later.
     const bool past_until =
-        filter.until && now_us() > *filter.until + TimeUs{ctx.options.busy_timeout_ms} * 1000;
+        filter.until && now_us() > *filter.until + 2 * TimeUs{ctx.options.busy_timeout_ms} * 1000;
+    if (past_until && first) {
+      *ctx.err << "barrot: note: --until is past: nothing more can match, so -f stops here\n";
+    }
     s = (*store)->search_inserted_after(filter, &last, [&](const Snapshot& snap) {
       return shown.erase(snap.id) > 0 || printer.print(snap);
     });
@@ -372,6 +392,18 @@ int run_tail(Context& ctx, const cxxopts::ParseResult& args) {
                   Status::NotFound("the database " + (*store)->db_path() +
                                    " was removed or replaced; stopped following (run tail -f "
                                    "again to follow the new one)"));
+    }
+    // Restored in place (sqlite3 .restore): the same file, an older content,
+    // whose next snapshots reuse counters already passed.
+    auto newest_now = (*store)->newest_seq();
+    if (!newest_now.ok()) {
+      return fail(ctx, newest_now.status());
+    }
+    if (*newest_now < last) {
+      return fail(ctx,
+                  Status::NotFound("the database " + (*store)->db_path() +
+                                   " was restored to an older state; stopped following (run "
+                                   "tail -f again)"));
     }
     for (int i = 0; i < 20 && !stop.load(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -16,6 +16,19 @@ enum class Sync {
   full,
 };
 
+// What a read-write open does with a snapshots directory that is not the
+// store's mirror (Options::adopt_mirror).
+enum class Adopt {
+  // Refuses it. The default.
+  no,
+  // Takes it over while the store holds no snapshot: a database made anew
+  // for a directory whose own was lost (`barrot import` of the directory
+  // itself); refuses it otherwise.
+  if_empty,
+  // Takes it over (`barrot mirror --rebuild`).
+  yes,
+};
+
 enum class Access {
   read_write,
   // No schema upgrade, no reconciliation, no write; fails on a missing store.
@@ -58,15 +71,14 @@ struct Options {
   bool background_mirror = false;
 
   // A snapshots directory is the mirror of one store, and a store mirrors to
-  // one directory: both hold the store's id (docs/formats.md, "The .barrot
+  // one directory: both hold the store's ids (docs/formats.md, "The .barrot
   // folder"). A read-write open with a directory that mirrors another store,
-  // or with another directory than the one this store mirrors to, fails with
+  // or with another directory than the one this store mirrors to, or with a
+  // directory that mirrors a store when there is no database yet, fails with
   // InvalidArgument and creates nothing. With adopt_mirror, the directory
-  // becomes this store's mirror instead, and the next reconciliation checks
-  // every snapshot against it (`barrot mirror --rebuild` sets it; so does
-  // `barrot import` of the snapshots directory itself, the way back from a
-  // lost database). Default: false.
-  bool adopt_mirror = false;
+  // becomes this store's mirror instead (see Adopt), and the next
+  // reconciliation checks every snapshot against it. Default: Adopt::no.
+  Adopt adopt_mirror = Adopt::no;
 };
 
 } // namespace barrot

@@ -63,6 +63,7 @@ struct Problem {
     extra_latest,    // latest_periodic.json exists but no periodic snapshot does
     temp_file,       // a temporary file left by an interrupted write
     archive_cleanup, // files and lines of an archived month not yet removed
+    not_the_mirror,  // the directory is not this store's mirror (Store::mirror_binding)
   };
   Kind kind;
   std::string id;     // the snapshot id, when one is known
@@ -271,6 +272,14 @@ public:
 
   // Rewrites every mirror file and the whole log from the database.
   Result<RepairReport> rebuild_mirror();
+
+  // Whether the snapshots directory is this store's mirror (docs/formats.md,
+  // "The .barrot folder"): OK when it is, or when neither is bound yet (the
+  // next write binds them); else the error a read-write open gives
+  // (InvalidArgument: another store's directory, or not this store's;
+  // Corruption: a damaged .barrot/mirror-id). For read-only stores, which
+  // are not checked at open: verify and health report it.
+  Status mirror_binding();
 
   // --- The hash chain (docs/integrity.md) ---------------------------------------
 

@@ -918,6 +918,10 @@ Result<std::unique_ptr<Archiver>> Archiver::Open(Store& store, const ArchiveOpti
   if (impl->options.archive_dir.find('\0') != std::string::npos) {
     return Status::InvalidArgument("the archive directory contains a NUL byte");
   }
+  if (options.dry_run) {
+    // The store is open read-only, unchecked: refuse what the run would.
+    BARROT_TRY(store.mirror_binding());
+  }
   if (!options.month.empty()) {
     BARROT_TRY_ASSIGN(Month m, parse_month(options.month));
     impl->only_month = m;

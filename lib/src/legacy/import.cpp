@@ -418,6 +418,7 @@ Status import_into(Store::Impl& impl, const std::string& dir, ImportReport& repo
   // per-snapshot record).
   BARROT_TRY(store::guarded("cannot import", [&]() -> Status {
     SQLite::Transaction txn(*impl.db, SQLite::TransactionBehavior::IMMEDIATE);
+    BARROT_TRY(impl.check_bound_in_txn());
     Inserter inserter(impl, report);
     for (const std::string& name : names) {
       std::string text;

@@ -1,7 +1,7 @@
 // Binding a snapshots directory to its store. The database holds the
 // store's id and the id of its current mirror (migrations/0006_mirror_id.sql);
 // the directory it mirrors to holds the same two in .barrot/mirror-id. So
-// one database is never mirrored into two directories, nor two databases
+// one database is not mirrored into two directories, nor two databases
 // into one (docs/formats.md, "The .barrot folder").
 #include "mirror/mirror.h"
 #include "store/database.h"
@@ -56,11 +56,14 @@ Result<std::string> new_mirror_id() {
   return out;
 }
 
-// What a directory's .barrot/mirror-id says; both empty when the
-// directory, or the file, does not exist (yet).
+// What a directory's .barrot/mirror-id says: both ids empty when the
+// directory, or the file, does not exist (yet); `damaged` when the file
+// holds anything but two ids (a crash can leave it empty).
 struct DirBinding {
   std::string store_id;
   std::string mirror_id;
+  bool damaged = false;
+  bool present() const { return damaged || !store_id.empty(); }
 };
 
 // Read by path: the Mirror may not be open yet.
@@ -80,8 +83,8 @@ Status read_dir_binding(const std::string& dir, DirBinding* out) {
   const std::string_view text(buf, got);
   if (got != 2 * k_id_chars + 2 || text[k_id_chars] != ' ' || text.back() != '\n' ||
       !valid_id(text.substr(0, k_id_chars)) || !valid_id(text.substr(k_id_chars + 1, k_id_chars))) {
-    return Status::Corruption(path + " does not hold a store id and a mirror id; `barrot mirror "
-                                     "--rebuild` makes the directory this store's mirror again");
+    out->damaged = true;
+    return Status::OK();
   }
   out->store_id = std::string(text.substr(0, k_id_chars));
   out->mirror_id = std::string(text.substr(k_id_chars + 1, k_id_chars));
@@ -92,10 +95,13 @@ enum class Binding {
   bound,   // the directory is this store's mirror
   first,   // neither is bound yet: bind them
   half,    // a first binding cut short after the directory's file
-  refused, // another store's, or another directory than this store's
+  refused, // another store's, another directory than this store's, or damaged
 };
 
 Binding classify(const Store::Impl::Checkpoint& cp, const DirBinding& d) {
+  if (d.damaged) {
+    return Binding::refused;
+  }
   if (!cp.mirror_id.empty() && d.store_id == cp.store_id && d.mirror_id == cp.mirror_id) {
     return Binding::bound;
   }
@@ -108,35 +114,70 @@ Binding classify(const Store::Impl::Checkpoint& cp, const DirBinding& d) {
   return Binding::refused;
 }
 
+bool adopts(const Store::Impl::Checkpoint& cp, Adopt adopt) {
+  return adopt == Adopt::yes || (adopt == Adopt::if_empty && cp.newest_seq == 0);
+}
+
+const char* k_lost_database_advice = "; if its database was lost, make a new one from the mirror "
+                                     "with `barrot import DIR` (DIR being this directory)";
+
 Status refusal(const Store::Impl& impl, const Store::Impl::Checkpoint& cp, const DirBinding& d) {
   const std::string& dir = impl.options.snapshots_dir;
-  const std::string fix =
-      "; or run `barrot mirror --rebuild` with these paths to make " + dir + " this store's mirror";
-  if (d.store_id.empty()) {
+  const std::string rebuild = "`barrot mirror --rebuild` with these paths makes " + dir +
+                              " this store's mirror, rewriting its files and log from this "
+                              "database";
+  const std::string file = dir + "/" + mirror::k_mirror_id_name;
+  if (d.damaged) {
+    return Status::Corruption(file +
+                              " does not hold a store id and a mirror id (a crash, or an "
+                              "edit); " +
+                              rebuild);
+  }
+  if (!d.present()) {
     return Status::InvalidArgument(
-        "the database " + impl.db_path + " mirrors to another snapshots directory, not " + dir +
-        " (it has no " + mirror::k_mirror_id_name + "): pass that directory with --dir" + fix +
-        " (after losing the old one, say)");
+        "the database " + impl.db_path + " is the store of another snapshots directory, not of " +
+        dir + " (which has no " + mirror::k_mirror_id_name +
+        "): pass that directory with --dir; if it was lost, or this one's " +
+        mirror::k_mirror_id_name + " was deleted, " + rebuild);
   }
   if (d.store_id != cp.store_id) {
-    return Status::InvalidArgument("the snapshots directory " + dir +
-                                   " is the mirror of another store (id " + d.store_id +
-                                   "), not of the database " + impl.db_path + " (id " +
-                                   cp.store_id + "): pass that store's database with --db" + fix);
+    return Status::InvalidArgument(
+        "the snapshots directory " + dir + " is the mirror of another store (id " + d.store_id +
+        "), not of the database " + impl.db_path + " (id " + cp.store_id +
+        "): pass that store's database with --db" + k_lost_database_advice +
+        "; or, to give the directory to this "
+        "store, " +
+        rebuild);
   }
   return Status::InvalidArgument("the snapshots directory " + dir +
                                  " was a mirror of the database " + impl.db_path +
-                                 ", but the store has since been mirrored to another directory "
-                                 "(`barrot mirror --rebuild` there): pass that directory with "
-                                 "--dir" +
-                                 fix + " again");
+                                 ", which has since been bound to another directory (by `barrot "
+                                 "mirror --rebuild` or an import there; or a rebuild here was cut "
+                                 "short): pass that directory with --dir; or " +
+                                 rebuild);
 }
 
 } // namespace
 
-Status Store::Impl::check_mirror_binding(bool* bind) {
+Status Store::Impl::check_new_database() {
+  if (options.adopt_mirror != Adopt::no) {
+    return Status::OK();
+  }
+  DirBinding d;
+  BARROT_TRY(read_dir_binding(options.snapshots_dir, &d));
+  if (!d.present()) {
+    return Status::OK();
+  }
+  return Status::InvalidArgument("there is no database at " + db_path +
+                                 ", but the snapshots directory " + options.snapshots_dir +
+                                 " is the mirror of a store" +
+                                 (d.damaged ? std::string() : " (id " + d.store_id + ")") +
+                                 ": pass its database with --db" + k_lost_database_advice);
+}
+
+Status Store::Impl::check_mirror_binding(Adopt adopt, bool* bind, Checkpoint* out) {
   *bind = false;
-  Checkpoint cp;
+  Checkpoint& cp = *out;
   BARROT_TRY(read_checkpoint(&cp));
   if (!valid_id(cp.store_id) || !(cp.mirror_id.empty() || valid_id(cp.mirror_id))) {
     return Status::Corruption("the database " + db_path +
@@ -145,7 +186,7 @@ Status Store::Impl::check_mirror_binding(bool* bind) {
   DirBinding d;
   BARROT_TRY(read_dir_binding(options.snapshots_dir, &d));
   const Binding b = classify(cp, d);
-  if (b == Binding::refused && !options.adopt_mirror) {
+  if (b == Binding::refused && !adopts(cp, adopt)) {
     return refusal(*this, cp, d);
   }
   *bind = b != Binding::bound;
@@ -155,30 +196,36 @@ Status Store::Impl::check_mirror_binding(bool* bind) {
 Status Store::Impl::bind_mirror() {
   util::FileLock lock;
   BARROT_TRY(mirror->lock_store(&lock, util::FileLock::Mode::exclusive, options.busy_timeout_ms));
-  // Again under the lock: another process may have bound them meanwhile.
-  Checkpoint cp;
-  BARROT_TRY(read_checkpoint(&cp));
-  DirBinding d;
-  BARROT_TRY(read_dir_binding(options.snapshots_dir, &d));
-  const Binding b = classify(cp, d);
-  if (b == Binding::bound) {
-    return Status::OK();
-  }
-  if (b == Binding::refused && !options.adopt_mirror) {
-    return refusal(*this, cp, d);
-  }
-  std::string mirror_id = d.mirror_id; // a half binding keeps the directory's
-  if (b != Binding::half) {
-    BARROT_TRY_ASSIGN(mirror_id, new_mirror_id());
-    // The file first: a crash before the database's half leaves a binding
-    // the next open completes (Binding::half), never a refusal.
-    BARROT_TRY(
-        mirror->replace_file(mirror::k_mirror_id_name, cp.store_id + " " + mirror_id + "\n"));
-  }
   return store::guarded("cannot record the mirror binding", [&]() -> Status {
+    // The SQLite write lock too, so that the binding read here is the one
+    // replaced below (another directory's open cannot bind in between).
     WriteTxn txn(*this);
+    Checkpoint cp;
+    BARROT_TRY(read_checkpoint(&cp));
+    DirBinding d;
+    BARROT_TRY(read_dir_binding(options.snapshots_dir, &d));
+    const Binding b = classify(cp, d);
+    if (b == Binding::bound) {
+      mirror_id = cp.mirror_id; // another process bound them meanwhile
+      return Status::OK();
+    }
+    if (b == Binding::refused && !adopts(cp, options.adopt_mirror)) {
+      return refusal(*this, cp, d);
+    }
+    std::string id = d.mirror_id; // a half binding keeps the directory's
+    if (b != Binding::half) {
+      BARROT_TRY_ASSIGN(id, new_mirror_id());
+      // The file first, and on disk before the database names it: a crash
+      // in between leaves a first binding that the next open completes
+      // (Binding::half), an adoption that `mirror --rebuild` repeats.
+      BARROT_TRY(util::write_file_atomic(mirror->dir_fd(),
+                                         mirror::k_mirror_id_name,
+                                         cp.store_id + " " + id + "\n",
+                                         util::Overwrite::yes,
+                                         util::FsyncMode::fsync));
+    }
     SQLite::Statement st(*db, "UPDATE mirror_checkpoint SET mirror_id = ? WHERE id = 1");
-    st.bind(1, mirror_id);
+    st.bind(1, id);
     st.exec();
     if (b == Binding::refused) {
       // A directory the checkpoint does not describe (adopted): the next
@@ -186,8 +233,30 @@ Status Store::Impl::bind_mirror() {
       rewind_checkpoint_in_txn(0);
     }
     txn.commit();
+    mirror_id = id;
     return Status::OK();
   });
+}
+
+Status Store::mirror_binding() {
+  if (m_impl->schema_version < 6) {
+    return Status::OK(); // bound by the first write, which upgrades the schema
+  }
+  bool bind = false;
+  Store::Impl::Checkpoint cp;
+  return m_impl->check_mirror_binding(Adopt::no, &bind, &cp);
+}
+
+Status Store::Impl::check_bound_in_txn() {
+  Checkpoint cp;
+  BARROT_TRY(read_checkpoint(&cp));
+  if (cp.mirror_id == mirror_id) {
+    return Status::OK();
+  }
+  return Status::InvalidArgument("the store " + db_path + " was bound to another snapshots " +
+                                 "directory than " + options.snapshots_dir +
+                                 " while this process had it open (`barrot mirror --rebuild`): "
+                                 "nothing was written");
 }
 
 } // namespace barrot

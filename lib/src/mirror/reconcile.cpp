@@ -58,6 +58,8 @@ std::string_view to_string(Problem::Kind kind) {
     return "temp_file";
   case Problem::Kind::archive_cleanup:
     return "archive_cleanup";
+  case Problem::Kind::not_the_mirror:
+    return "not_the_mirror";
   }
   return "unknown";
 }
@@ -294,6 +296,9 @@ Status Store::Impl::advance_checkpoint(std::int64_t unchecked_rows, bool fts_now
   BARROT_TRY(mirror->log_identity(&log));
   BARROT_TRY(store::guarded("cannot move the mirror checkpoint", [&]() -> Status {
     WriteTxn txn(*this);
+    // A checkpoint describes this Store's directory only while it is the
+    // store's mirror.
+    BARROT_TRY(check_bound_in_txn());
     // Full-text index: the actions it has not seen, in one batch, once enough
     // are waiting (or enough time passed) for a batch to pay off.
     const TimeUs now = util::realtime_us();
@@ -340,7 +345,12 @@ Status Store::Impl::reconcile(int wait_ms, bool look_first) {
       // A look without the lock first: usually there is nothing to do, and
       // then no writer should be made to wait for us, nor we for them.
       Checkpoint cp;
-      BARROT_TRY(read_checkpoint(&cp));
+      if (opened_checkpoint) {
+        cp = *opened_checkpoint; // read a moment ago, by the open's binding check
+        opened_checkpoint.reset();
+      } else {
+        BARROT_TRY(read_checkpoint(&cp));
+      }
       mirror::LogIdentity log;
       BARROT_TRY(mirror->log_identity(&log));
       if (cp.newest_seq == cp.seq && log.size == cp.log_offset && log.inode == cp.log_inode) {
@@ -1009,6 +1019,17 @@ Status verify_once(Store::Impl& impl, bool let_writers_in, Scan* scan, bool* red
 } // namespace
 
 Result<VerifyReport> Store::verify() {
+  // A directory that is not this store's mirror would show every file as
+  // missing; what matters is that writes are refused there.
+  if (Status bound = mirror_binding(); !bound.ok()) {
+    if (!bound.IsInvalidArgument() && !bound.IsCorruption()) {
+      return bound;
+    }
+    VerifyReport report;
+    report.problems.push_back(
+        {Problem::Kind::not_the_mirror, "", mirror::k_mirror_id_name, bound.message()});
+    return report;
+  }
   // The newest seq, the log's size and latest_periodic.json are read under
   // the store's lock held exclusive, when no writer is between its commit
   // and its mirror; everything up to there is then checked under the lock

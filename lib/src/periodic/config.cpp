@@ -1,5 +1,6 @@
 // The periodic configuration file and durations.
 #include "util/fs.h"
+#include "util/utf8.h"
 #include "util/yaml_json.h"
 
 #include <barrot/archive.h>
@@ -8,6 +9,7 @@
 #include <fcntl.h>
 
 #include <charconv>
+#include <unordered_map>
 #include <yaml-cpp/yaml.h>
 
 namespace barrot {
@@ -59,6 +61,25 @@ std::string interval_name(std::int64_t seconds) {
 namespace {
 
 // Reads `path` as YAML; `root` is null for an empty file, else a mapping.
+// A setting given twice is a mistake whichever one was meant (YAML wants
+// keys unique; yaml-cpp would keep the last silently).
+Status unique_keys(const YAML::Node& map, const std::string& path, const std::string& prefix) {
+  std::unordered_map<std::string, int> lines;
+  for (const auto& kv : map) {
+    if (!kv.first.IsScalar()) {
+      continue; // refused where the key is read
+    }
+    const int line = kv.first.Mark().line + 1;
+    auto [it, added] = lines.emplace(kv.first.Scalar(), line);
+    if (!added) {
+      return Status::InvalidArgument(path + ": line " + std::to_string(line) + ": '" + prefix +
+                                     kv.first.Scalar() + "' is set twice (first on line " +
+                                     std::to_string(it->second) + ")");
+    }
+  }
+  return Status::OK();
+}
+
 Status load_yaml_map(const std::string& path, YAML::Node* root) {
   std::string text;
   Status s = util::read_file(AT_FDCWD, path, &text, /*nofollow=*/false);
@@ -74,7 +95,7 @@ Status load_yaml_map(const std::string& path, YAML::Node* root) {
   if (!root->IsNull() && !root->IsMap()) {
     return Status::InvalidArgument(path + ": not a mapping of settings");
   }
-  return Status::OK();
+  return root->IsNull() ? Status::OK() : unique_keys(*root, path, "");
 }
 
 constexpr const char* k_known_keys = "known: base_dir, manifest, workflows_dir, registry, "
@@ -88,6 +109,10 @@ std::string where_of(const std::string& path, const YAML::Node& key_node, const 
 Status text_of(const YAML::Node& v, const std::string& where, std::string* out) {
   if (!v.IsScalar() || v.Scalar().empty()) {
     return Status::InvalidArgument(where + " must be a non-empty text");
+  }
+  if (util::has_control_chars(v.Scalar())) {
+    // A NUL would cut a path short where the system reads it.
+    return Status::InvalidArgument(where + " holds a control character (a NUL, say)");
   }
   *out = v.Scalar();
   return Status::OK();
@@ -138,6 +163,7 @@ Status load_archive_config(const std::string& path, ArchiveOptions* options) {
       return Status::InvalidArgument(where + " must be a mapping (dir, retain_periodic, "
                                              "retain_actions, level)");
     }
+    BARROT_TRY(unique_keys(kv.second, path, "archive."));
     for (const auto& akv : kv.second) {
       const std::string akey = akv.first.IsScalar() ? akv.first.Scalar() : "?";
       const std::string awhere = where_of(path, akv.first, "archive." + akey);
@@ -196,10 +222,9 @@ Status load_periodic_config(const std::string& path, PeriodicConfig* config) {
       }
       c.process_patterns.clear();
       for (const auto& item : v) {
-        if (!item.IsScalar() || item.Scalar().empty()) {
-          return Status::InvalidArgument(where + " must hold non-empty texts");
-        }
-        c.process_patterns.push_back(item.Scalar());
+        std::string pattern;
+        BARROT_TRY(text_of(item, where + " (each pattern)", &pattern));
+        c.process_patterns.push_back(std::move(pattern));
       }
     } else if (key == "max_processes") {
       std::string t;

@@ -41,6 +41,14 @@ std::vector<std::string> health_reasons(const Snapshot& snapshot) {
   return out;
 }
 
+// What no later tick can get past without an operator: a directory that is
+// not the store's mirror (or not usable at all), a database of a newer
+// barrot. A full disk, a busy store, or a database that does not read (it
+// may be in the middle of a restore) is worth the next try.
+bool needs_operator(const Status& s) {
+  return s.IsInvalidArgument() || s.IsSchemaTooNew();
+}
+
 Status run_periodic_daemon(const Options& store_options,
                            const PeriodicConfig& config,
                            const DaemonOptions& daemon) {
@@ -64,6 +72,9 @@ Status run_periodic_daemon(const Options& store_options,
       auto store = Store::Open(store_options);
       if (!store.ok()) {
         log("error: " + store.status().message());
+        if (needs_operator(store.status())) {
+          return store.status();
+        }
       } else {
         auto snap = take_periodic_snapshot(**store, config);
         if (snap.ok()) {
@@ -75,6 +86,9 @@ Status run_periodic_daemon(const Options& store_options,
           }
         } else {
           log("error: " + snap.status().message());
+          if (needs_operator(snap.status())) {
+            return snap.status();
+          }
         }
       }
     }

@@ -58,8 +58,8 @@ Result<TimeUs> parse_time_spec(std::string_view text, TimeUs now) {
     }
   }
   auto t = parse_iso8601(text);
-  if (t.ok()) {
-    return t;
+  if (t.ok() || (text.size() > 10 && text[4] == '-' && text[10] == 'T')) {
+    return t; // a date and time: its own error says what is wrong ("add Z for UTC")
   }
   return Status::InvalidArgument(
       "unknown time '" + std::string(text) +

@@ -543,6 +543,7 @@ Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
   }
   Status committed = store::guarded("cannot record snapshot", [&]() -> Status {
     WriteTxn txn(*this);
+    BARROT_TRY(check_bound_in_txn());
     SQLite::Statement& st = *insert_stmt;
     store::Digest prev;
     BARROT_TRY(chain_head_in_txn(&prev));
@@ -681,6 +682,13 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
   }
   // The database first: a file that is not a store (or is too new) is
   // refused before anything is created in the snapshots directory.
+  if (rw && impl->db_path == options.snapshots_dir) {
+    return Status::InvalidArgument("the database path " + impl->db_path +
+                                   " is the snapshots directory: --db names a file");
+  }
+  if (rw && !path_exists(impl->db_path)) {
+    BARROT_TRY(impl->check_new_database());
+  }
   if (rw) {
     const std::size_t slash = impl->db_path.rfind('/');
     if (slash != std::string::npos && slash > 0) {
@@ -693,7 +701,14 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
   // refused before anything is created in it.
   bool bind = false;
   if (rw) {
-    BARROT_TRY(impl->check_mirror_binding(&bind));
+    Store::Impl::Checkpoint cp;
+    BARROT_TRY(impl->check_mirror_binding(options.adopt_mirror, &bind, &cp));
+    if (!bind) {
+      impl->mirror_id = cp.mirror_id;
+      if (options.reconcile_on_open) {
+        impl->opened_checkpoint = cp; // the reconciliation below need not read it again
+      }
+    }
   }
   BARROT_TRY(
       mirror::Mirror::Open(options.snapshots_dir, options.sync, options.access, &impl->mirror));
@@ -719,6 +734,7 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
     if (options.reconcile_on_open) {
       BARROT_TRY(impl->reconcile(k_open_reconcile_wait_ms));
     }
+    impl->opened_checkpoint.reset(); // later reconciliations read it afresh
   }
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }

@@ -146,19 +146,35 @@ struct Store::Impl {
   // reads it four times).
   Status read_checkpoint(Checkpoint* cp);
 
+  // The binding of a store to its snapshots directory (mirror/binding.cpp;
+  // docs/formats.md, "The .barrot folder"). The mirror id this Store found
+  // or made at open ("" read-only): a write commits only while the database
+  // still holds it, and the checkpoint moves only then.
+  std::string mirror_id;
+  // The checkpoint as the open's binding check read it, for the open's
+  // reconciliation to use rather than read again.
+  std::optional<Checkpoint> opened_checkpoint;
+  // Before a database is created: InvalidArgument when the snapshots
+  // directory already mirrors a store (its database is elsewhere, or lost),
+  // unless options.adopt_mirror. Reads the directory by path.
+  Status check_new_database();
   // Whether the snapshots directory is this store's mirror: it holds the
-  // store's id and mirror id (mirror/binding.cpp; docs/formats.md, "The
-  // .barrot folder"). Reads the directory's by path, before the Mirror is
-  // opened, so that a refused directory is not created. `bind`: set when
-  // bind_mirror() must run (a first binding, or options.adopt_mirror).
-  // InvalidArgument, naming both paths, when the directory mirrors another
-  // store or this store mirrors to another directory.
-  Status check_mirror_binding(bool* bind);
+  // store's id and mirror id. Reads the directory's by path, before the
+  // Mirror is opened, so that a refused directory is not created. `bind`:
+  // set when bind_mirror() must run (a first binding, or one `adopt`
+  // allows); `cp`: the checkpoint read. InvalidArgument, naming both paths,
+  // when the directory mirrors another store or this store mirrors to
+  // another directory; Corruption for a damaged .barrot/mirror-id.
+  Status check_mirror_binding(Adopt adopt, bool* bind, Checkpoint* cp);
   // Makes the snapshots directory this store's mirror, under the store's
-  // lock: writes .barrot/mirror-id, then the database's mirror id; a
-  // directory adopted (options.adopt_mirror) also rewinds the checkpoint, so
-  // the next reconciliation checks every snapshot against it.
+  // lock and in one write transaction: writes .barrot/mirror-id (fsynced),
+  // then the database's mirror id; a directory adopted also rewinds the
+  // checkpoint, so the next reconciliation checks every snapshot against it.
   Status bind_mirror();
+  // InvalidArgument when the database no longer holds this Store's
+  // mirror_id (a `mirror --rebuild` elsewhere adopted another directory
+  // since the open). REQUIRES: a write transaction open.
+  Status check_bound_in_txn();
 
   // Brings the mirror up to date with rows past the checkpoint. Waits at
   // most `wait_ms` for the mirror lock; when other processes keep it longer,

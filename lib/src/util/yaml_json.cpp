@@ -46,9 +46,14 @@ Status to_json(const YAML::Node& node, int depth, std::size_t* nodes, Json* out)
         return Status::InvalidArgument("a mapping key is not a plain value (line " +
                                        std::to_string(kv.first.Mark().line + 1) + ")");
       }
+      const std::string key = to_valid_utf8(kv.first.Scalar());
+      if (out->contains(key)) {
+        return Status::InvalidArgument("the key '" + key + "' appears twice in one mapping (line " +
+                                       std::to_string(kv.first.Mark().line + 1) + ")");
+      }
       Json j;
       BARROT_TRY(to_json(kv.second, depth + 1, nodes, &j));
-      (*out)[to_valid_utf8(kv.first.Scalar())] = std::move(j);
+      (*out)[key] = std::move(j);
     }
     return Status::OK();
   }
