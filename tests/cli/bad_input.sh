@@ -137,4 +137,14 @@ if LC_ALL=C grep -q $'[\001-\010\013-\037\177]' "$T/err"; then fail "a raw contr
 printf 'c\302\233d: 2\n' > "$T/esc.yaml"
 expect 2 "$BARROT" periodic --config "$T/esc.yaml"
 contains "$T/err" 'c\u009bd'
+# On a terminal (a pty, through script(1)) no stored control character is
+# written raw, in any rendering: a C1 CSI (U+009B) in details, JSON output
+# included. To a pipe the bytes stay as stored.
+id=$("$BARROT" action c1 "{\"m\":\"a$(printf '\302\233')2Jb\"}" -q)
+for args in "view $id" "--json view $id" "search c1" "tail -n 1 -o jsonl"; do
+  script -qec "$BARROT $args" /dev/null > "$T/tty" </dev/null || fail "script $args"
+  if LC_ALL=C grep -q $'\302\233' "$T/tty"; then fail "'$args' wrote a raw C1 control to a terminal"; fi
+  contains "$T/tty" 'u009b'
+done
+"$BARROT" --json view "$id" | LC_ALL=C grep -q $'\302\233' || fail "a pipe did not get the stored bytes"
 echo "bad_input: ok"

@@ -355,6 +355,9 @@ TEST_CASE("edits, deletions, insertions and reorderings in the log are each caug
     REQUIRE(b != nullptr);
     CHECK(b->id == f.snaps[4].id);
     CHECK(b->path == "action_log.jsonl:3");
+    CHECK(b->detail.find("edited") != std::string::npos);
+    // Reported once: its line is there, edited, not also missing.
+    CHECK(r.breaks.size() == 1);
   }
   SECTION("deletion") {
     lines.erase(lines.begin() + 1);

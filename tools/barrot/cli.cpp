@@ -255,11 +255,13 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 
-// Standard error with every control character made visible: C0 controls
-// other than newline and tab, and DEL, as \xHH; C1 controls (U+0080 to
-// U+009F, in UTF-8) as \u00HH. Error messages quote what the user gave (a
-// configuration key, a path, a process name), and an escape sequence in it
-// must not reach the terminal (docs/security.md).
+// An output with every control character made visible: C0 controls other
+// than newline and tab, and DEL, as \xHH; C1 controls (U+0080 to U+009F, in
+// UTF-8) as \u00HH. Standard error always (error messages quote what the
+// user gave: a configuration key, a path, a process name), standard output
+// when it is a terminal (stored values in every rendering, JSON included,
+// where C1 controls are not escaped): an escape sequence must not reach the
+// terminal (docs/security.md). Output to a file or a pipe is left as it is.
 class VisibleControls : public std::streambuf {
 public:
   explicit VisibleControls(std::streambuf* to) : m_to(to) {}
@@ -367,11 +369,16 @@ int run(int argc, char** argv, const Program& program) {
   Context ctx;
   ctx.program = program.name;
   ctx.out = &std::cout;
+  ctx.out_is_tty = ::isatty(STDOUT_FILENO) == 1;
+  VisibleControls visible_out(std::cout.rdbuf());
+  std::ostream out(&visible_out);
+  if (ctx.out_is_tty) {
+    ctx.out = &out;
+  }
   VisibleControls visible_err(std::cerr.rdbuf());
   std::ostream err(&visible_err);
   err.setf(std::ios::unitbuf); // as std::cerr: each message out at once
   ctx.err = &err;
-  ctx.out_is_tty = ::isatty(STDOUT_FILENO) == 1;
   const std::string pname = program.name;
   try {
     const int code = run_checked(argc, argv, program, ctx);

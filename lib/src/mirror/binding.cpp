@@ -250,9 +250,10 @@ Status Store::mirror_binding() {
 Status Store::Impl::check_bound_in_txn() {
   Checkpoint cp;
   BARROT_TRY(read_checkpoint(&cp));
-  if (cp.mirror_id == mirror_id) {
-    return Status::OK();
-  }
+  return cp.mirror_id == mirror_id ? Status::OK() : mirror_moved();
+}
+
+Status Store::Impl::mirror_moved() const {
   return Status::InvalidArgument("the store " + db_path + " was bound to another snapshots " +
                                  "directory than " + options.snapshots_dir +
                                  " while this process had it open (`barrot mirror --rebuild`): "

@@ -192,13 +192,17 @@ void walk(const Chain& chain, Breaks* breaks) {
 
 // Checks a chain record a mirror copy carries (a file, latest_periodic.json
 // or a log line) against its own content and against the chain. Returns the
-// chain's link it is a copy of, or nullptr.
+// chain's link it is a copy of, or nullptr. `claimed`: the link the copy
+// names (its seq holds its id), even when the copy breaks it (edited), so
+// that the caller does not report that link's copy missing as well.
 const Rec* check_copy(const Chain& chain,
                       std::string_view text,
                       const std::string& where,
                       const std::string& path,
                       Breaks* breaks,
-                      std::vector<Later>* later) {
+                      std::vector<Later>* later,
+                      const Rec** claimed) {
+  *claimed = nullptr;
   Json doc = util::parse_json(text);
   if (doc.is_discarded() || !doc.is_object()) {
     breaks->add(where, "", 0, path, "not a JSON object");
@@ -218,6 +222,9 @@ const Rec* check_copy(const Chain& chain,
     return nullptr;
   }
   const store::ChainLink& l = **link;
+  if (const Rec* named = chain.find(l.seq); named != nullptr && named->id == id) {
+    *claimed = named;
+  }
   std::string content;
   try {
     content = store::compact(doc);
@@ -235,7 +242,11 @@ const Rec* check_copy(const Chain& chain,
     return nullptr;
   }
   if (r == nullptr) {
-    breaks->add(where, id, l.seq, path, "its seq is not in the chain: inserted");
+    breaks->add(where,
+                id,
+                l.seq,
+                path,
+                "its seq is not in the chain: added to the mirror, or deleted from the database");
     return nullptr;
   }
   if (r->id != id) {
@@ -281,12 +292,16 @@ Status check_files(Store::Impl& impl,
       continue;
     }
     ++rep->files;
-    const Rec* r = check_copy(chain, text, latest ? "latest" : "file", name, breaks, later);
+    const Rec* claimed = nullptr;
+    const Rec* r =
+        check_copy(chain, text, latest ? "latest" : "file", name, breaks, later, &claimed);
     if (r != nullptr && !latest) {
       if (r->id != id) {
         breaks->add("file", id, r->seq, name, "holds " + r->id);
       }
       seen[static_cast<std::size_t>(r - chain.recs.data())] = true;
+    } else if (claimed != nullptr && !latest && claimed->id == id) {
+      seen[static_cast<std::size_t>(claimed - chain.recs.data())] = true; // reported above
     }
   }
   for (std::size_t i = 0; i < chain.recs.size(); ++i) {
@@ -308,8 +323,13 @@ Status check_log(Store::Impl& impl,
   std::int64_t cut_at = -1; // the offset of a last line without its newline
   std::string cut_where;
   auto check_line = [&](std::string_view line, const std::string& where) {
-    const Rec* r = check_copy(chain, line, "log", where, breaks, later);
+    const Rec* claimed = nullptr;
+    const Rec* r = check_copy(chain, line, "log", where, breaks, later, &claimed);
     if (r == nullptr) {
+      if (claimed != nullptr) {
+        // Its line is there, broken (reported above): not also "no line".
+        seen[static_cast<std::size_t>(claimed - chain.recs.data())] = true;
+      }
       return;
     }
     const std::size_t i = static_cast<std::size_t>(r - chain.recs.data());
@@ -374,7 +394,12 @@ Status check_later(Store::Impl& impl, const std::vector<Later>& later, Breaks* b
       st.reset();
       st.bind(1, c.link.seq);
       if (!st.executeStep()) {
-        breaks->add(c.where, c.id, c.link.seq, c.path, "its seq is not in the chain: inserted");
+        breaks->add(c.where,
+                    c.id,
+                    c.link.seq,
+                    c.path,
+                    "its seq is not in the chain: added to the mirror, or deleted from the "
+                    "database");
         continue;
       }
       const std::string id = st.getColumn(0).getString();
