@@ -141,10 +141,11 @@ contains "$T/err" 'c\u009bd'
 # written raw, in any rendering: a C1 CSI (U+009B) in details, JSON output
 # included. To a pipe the bytes stay as stored.
 id=$("$BARROT" action c1 "{\"m\":\"a$(printf '\302\233')2Jb\"}" -q)
-for args in "view $id" "--json view $id" "search c1" "tail -n 1 -o jsonl"; do
+for args in "view $id" "--json view $id" "search c1" "tail -n 1 -o jsonl" "search c1 -o csv"; do
   script -qec "$BARROT $args" /dev/null > "$T/tty" </dev/null || fail "script $args"
   if LC_ALL=C grep -q $'\302\233' "$T/tty"; then fail "'$args' wrote a raw C1 control to a terminal"; fi
   contains "$T/tty" 'u009b'
+  if grep -q 'x0d' "$T/tty"; then fail "'$args': a CSV line end was escaped"; fi
 done
 "$BARROT" --json view "$id" | LC_ALL=C grep -q $'\302\233' || fail "a pipe did not get the stored bytes"
 echo "bad_input: ok"

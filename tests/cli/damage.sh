@@ -102,6 +102,7 @@ expect 0 "$BARROT" verify
 # `--since 2h ago` unquoted would search for the word "ago".
 expect 2 "$BARROT" search --since 2h ago
 contains "$T/err" "'ago' would be a search word here"
+expect 0 "$BARROT" search ago --since 2h --count # the word, before the option
 expect 0 "$BARROT" search --since "2h ago" --count
 expect 2 "$BARROT" search --since 2025-01-01T00:00:00
 contains "$T/err" "add Z for UTC"

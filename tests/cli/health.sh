@@ -83,9 +83,12 @@ expect 0 health --quick --interval 4h --alert-cmd ./alert.sh
 
 # A failing alert command: warned, recorded as a failed alert, state changed.
 expect 1 health --interval 4h --periodic-warning 1s --periodic-critical 1h \
-  --alert-cmd 'echo oops >&2; exit 4'
+  --alert-cmd 'echo oops >&2; printf "x\033]0;PWNED\007y\302\233z\n"; exit 4'
 contains "$T/err" "not delivered: the alert command exited with status 4"
 contains "$T/err" "oops"
+# Its output is shown with its control characters made visible.
+contains "$T/err" 'x\x1b]0;PWNED\x07y\u009bz'
+if LC_ALL=C grep -q $'[\033\007]\|\302\233' "$T/err"; then fail "alert output reached stderr raw"; fi
 [ "$("$BARROT" search --action alert --status failed --count)" = 1 ] || fail "failed delivery"
 expect 1 health --interval 4h --periodic-warning 1s --periodic-critical 1h --alert-cmd ./alert.sh
 [ "$(wc -l < alerts.txt)" = 3 ] || fail "the failed delivery's change was sent again"

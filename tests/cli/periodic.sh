@@ -74,17 +74,25 @@ contains "$T/err" "barrot: warning: build_state:"
 jq -e '.system_state.health == "degraded" and (.build_state | has("error"))' "$T/out" \
   >/dev/null || fail "a broken manifest was not recorded"
 
-# The daemon survives a failing tick: the database is garbage at first, then fixed.
-head -c 8192 /dev/urandom > "$T/later.db"
-"$BARROT" --db "$T/later.db" --dir "$T/later" daemon --interval 1s 2>"$T/later.err" &
+# The daemon survives a failing tick: the store is busy (another process
+# holds its write lock past the busy timeout) at first, then free.
+"$BARROT" --dir "$T/later" periodic -q >/dev/null
+(echo "BEGIN IMMEDIATE;"; sleep 2.5; echo "COMMIT;") | sqlite3 "$T/later/.barrot/barrot.db" &
+holder=$!
+sleep 0.3
+"$BARROT" --busy-timeout 0.2 --dir "$T/later" daemon --interval 1s 2>"$T/later.err" &
 pid=$!
 for _ in $(seq 1 100); do grep -q "error:" "$T/later.err" 2>/dev/null && break; sleep 0.1; done
-rm -f "$T/later.db"
+wait "$holder"
 for _ in $(seq 1 100); do grep -q "snapshot periodic_" "$T/later.err" 2>/dev/null && break; sleep 0.1; done
 kill -INT "$pid"
 rc=0; wait "$pid" || rc=$?
 [ "$rc" = 0 ] || { cat "$T/later.err"; fail "daemon exited $rc after an error"; }
 contains "$T/later.err" "barrot daemon: error:"
 contains "$T/later.err" "barrot daemon: snapshot periodic_"
+# ... but stops on what needs an operator: a garbage database (exit 1).
+head -c 8192 /dev/urandom > "$T/garbage.db"
+expect 1 timeout 10 "$BARROT" --db "$T/garbage.db" --dir "$T/garbage" daemon --interval 1s
+contains "$T/err" "barrot daemon: error:"
 
 echo "periodic: ok ($n daemon snapshots)"

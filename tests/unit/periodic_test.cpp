@@ -260,6 +260,15 @@ TEST_CASE("the configuration file sets what it names and refuses the rest", "[pe
   s = load_periodic_config(dir / "nul.yaml", &c);
   CHECK(s.IsInvalidArgument());
   CHECK(s.message().find("control character") != std::string::npos);
+  // Settings in a second YAML document would be ignored: refused.
+  write_text(dir / "two.yaml", "max_processes: 6\n---\nbogus_key: 1\n");
+  s = load_periodic_config(dir / "two.yaml", &c);
+  CHECK(s.IsInvalidArgument());
+  CHECK(s.message().find("holds 2 YAML documents") != std::string::npos);
+  write_text(dir / "one.yaml", "---\nmax_processes: 6\n");
+  PeriodicConfig one;
+  REQUIRE_OK(load_periodic_config(dir / "one.yaml", &one));
+  CHECK(one.max_processes == 6);
   write_text(dir / "esc.yaml", "process_patterns: [\"a\\e[2J\"]\n");
   CHECK(load_periodic_config(dir / "esc.yaml", &c).IsInvalidArgument());
   CHECK(c.base_dir == "/srv/app"); // failed loads changed nothing

@@ -59,6 +59,13 @@ TEST_CASE("sql answers read-only queries over the views", "[query]") {
                  "WHERE x < 3) SELECT sum(x) FROM n",
                  &cte));
   CHECK(cte.rows[0][0] == 6);
+  // What follows the statement may be semicolons, spaces and comments.
+  for (const char* sql : {"SELECT 7; -- the answer", "SELECT 7 /* c */ ;; /* d */\n -- e"}) {
+    INFO(sql);
+    Rows t;
+    REQUIRE_OK(run(*store, sql, &t));
+    CHECK(t.rows[0][0] == 7);
+  }
 }
 
 TEST_CASE("sql refuses anything that writes or reaches outside", "[query][hostile]") {
@@ -80,6 +87,8 @@ TEST_CASE("sql refuses anything that writes or reaches outside", "[query][hostil
            "PRAGMA journal_mode",
            "SELECT load_extension('/tmp/evil.so')",
            "SELECT 1; DELETE FROM snapshot_rows",
+           "SELECT 1; SELECT 2",
+           "SELECT 1; -- c\n SELECT 2",
            "BEGIN",
            "VACUUM",
            "",

@@ -24,7 +24,11 @@ TEST_CASE("format_snapshot lays a periodic snapshot out in sections", "[view]") 
                     {"interval", "30_minutes"},
                     {"system_state", {{"health", "operational"}, {"load", {0.5, 0.25}}}},
                     {"active_processes", {{"count", 30}, {"processes", processes}}},
-                    {"rail_status", {{"evil\x1b[2J", "\x1b]0;title\x07"}}},
+                    {"rail_status",
+                     {{"evil\x1b[2J", "\x1b]0;title\x07"},
+                      {"c1",
+                       "a\xc2\x9b"
+                       "2Jb"}}},
                     {"metadata", {{"generated_by", "BarrotSnapshotGenerator"}}}};
   const std::string text = format_snapshot(s);
   CHECK(text.rfind("Snapshot:  periodic_20251222_023211\nType:      periodic\n", 0) == 0);
@@ -38,6 +42,10 @@ TEST_CASE("format_snapshot lays a periodic snapshot out in sections", "[view]") 
   // Control characters never reach the terminal raw.
   CHECK(text.find('\x1b') == std::string::npos);
   CHECK(text.find("\"evil\\u001b[2J\": \"\\u001b]0;title\\u0007\"") != std::string::npos);
+  // C1 controls too (U+009B is CSI, ESC [ in one character): JSON writers
+  // leave them raw.
+  CHECK(text.find("\xc2\x9b") == std::string::npos);
+  CHECK(text.find("c1: \"a\\u009b2Jb\"") != std::string::npos);
   CHECK(text.find("metadata") == std::string::npos);
 }
 
@@ -87,4 +95,26 @@ TEST_CASE("write_output_file replaces files, keeps their mode, and writes into a
   // A directory is an error, and stays.
   CHECK(write_output_file(dir.path(), "x").IsInvalidArgument());
   CHECK(write_output_file(dir / "sub/", "x").IsInvalidArgument());
+}
+
+TEST_CASE("an action's details and a line show C1 controls escaped", "[view][hostile]") {
+  Snapshot s;
+  s.id = "action_20251222_023211_483890";
+  s.type = SnapshotType::action;
+  s.document = Json{{"snapshot_id", s.id},
+                    {"snapshot_type", "action"},
+                    {"timestamp", "2025-12-22T02:32:11.483890Z"},
+                    {"action",
+                     {{"type", "deploy"},
+                      {"status", "completed"},
+                      {"details",
+                       {{"m",
+                         "x\xc2\x9b"
+                         "31my"}}},
+                      {"started_at", "2025-12-22T02:32:11.483890Z"}}}};
+  for (const std::string& text : {format_snapshot(s), format_line(s)}) {
+    INFO(text);
+    CHECK(text.find("\xc2\x9b") == std::string::npos);
+    CHECK(text.find("x\\u009b31my") != std::string::npos);
+  }
 }

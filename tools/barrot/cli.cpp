@@ -256,16 +256,25 @@ namespace {
 std::atomic<bool> g_stop{false};
 
 // An output with every control character made visible: C0 controls other
-// than newline and tab, and DEL, as \xHH; C1 controls (U+0080 to U+009F, in
-// UTF-8) as \u00HH. Standard error always (error messages quote what the
-// user gave: a configuration key, a path, a process name), standard output
-// when it is a terminal (stored values in every rendering, JSON included,
-// where C1 controls are not escaped): an escape sequence must not reach the
-// terminal (docs/security.md). Output to a file or a pipe is left as it is.
+// than newline, tab and a carriage return before a newline (CSV's line
+// end), and DEL, as \xHH; C1 controls (U+0080 to U+009F, in UTF-8) as \u00HH. Standard error always
+// (error messages quote what the user gave: a configuration key, a path, a process name), standard
+// output when it is a terminal (stored values in every rendering, JSON included, where C1 controls
+// are not escaped): an escape sequence must not reach the terminal (docs/security.md). Output to a
+// file or a pipe is left as it is.
 class VisibleControls : public std::streambuf {
 public:
   explicit VisibleControls(std::streambuf* to) : m_to(to) {}
-  ~VisibleControls() override { sync(); }
+  ~VisibleControls() override {
+    // What is still held back at the end: nothing followed it.
+    if (m_cr) {
+      put_escape("\\x", '\r');
+    }
+    if (m_lead) {
+      m_to->sputc('\xC2'); // a lone lead byte, passed on as it came
+    }
+    m_to->pubsync();
+  }
 
 protected:
   int_type overflow(int_type ch) override {
@@ -273,6 +282,15 @@ protected:
       return traits_type::not_eof(ch);
     }
     const auto c = static_cast<unsigned char>(traits_type::to_char_type(ch));
+    if (m_cr) { // after a carriage return
+      m_cr = false;
+      if (c == '\n') {
+        return m_to->sputc('\r') == traits_type::eof() ? traits_type::eof() : m_to->sputc('\n');
+      }
+      if (!put_escape("\\x", '\r')) {
+        return traits_type::eof();
+      }
+    }
     if (m_lead) { // after 0xC2
       m_lead = false;
       if (c >= 0x80 && c <= 0x9F) {
@@ -281,6 +299,11 @@ protected:
       if (m_to->sputc('\xC2') == traits_type::eof()) {
         return traits_type::eof();
       }
+    }
+    // At most one byte is held back at a time: the one held was settled above.
+    if (c == '\r') {
+      m_cr = true;
+      return ch;
     }
     if (c == 0xC2) {
       m_lead = true;
@@ -292,13 +315,9 @@ protected:
     return m_to->sputc(static_cast<char>(c));
   }
 
-  int sync() override {
-    if (m_lead) {
-      m_lead = false;
-      m_to->sputc('\xC2'); // a lone lead byte: passed on as it came
-    }
-    return m_to->pubsync();
-  }
+  // A byte held back stays held: the next write may complete it (a flush can
+  // fall between the two bytes of a C1 control, or a CSV line's \r and \n).
+  int sync() override { return m_to->pubsync(); }
 
 private:
   bool put_escape(const char* prefix, unsigned char c) {
@@ -309,7 +328,8 @@ private:
   }
 
   std::streambuf* m_to;
-  bool m_lead = false;
+  bool m_lead = false; // a 0xC2 held back: a C1 control may follow
+  bool m_cr = false;   // a carriage return held back: a newline may follow
 };
 
 extern "C" void on_stop_signal(int) {

@@ -215,6 +215,7 @@ int run_health(Context& ctx, const cxxopts::ParseResult& args) {
       if (!alert_cmd.empty()) {
         const AlertDelivery d =
             deliver_alert(**store, a, alert_cmd, static_cast<int>(alert_timeout / 1000));
+        *ctx.err << d.output; // through the stream that makes control characters visible
         if (!d.delivered()) {
           *ctx.err << ctx.program << ": warning: alert " << a.snapshot_id
                    << " not delivered: " << d.command.message() << "\n";

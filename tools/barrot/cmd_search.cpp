@@ -231,15 +231,18 @@ Status build_filter(const cxxopts::ParseResult& args, SearchFilter* f) {
   if (args.count("words")) {
     f->words = args["words"].as<std::vector<std::string>>();
     // `--since 2h ago` unquoted: "ago" would become a search word, and the
-    // search would quietly find only snapshots that hold it.
-    for (const char* flag : {"since", "until"}) {
-      const std::string spec = args.count(flag) ? args[flag].as<std::string>() : "";
-      if (!spec.empty() && std::isdigit(static_cast<unsigned char>(spec[0])) &&
-          spec.find_first_of("-:T") == std::string::npos &&
-          std::find(f->words.begin(), f->words.end(), "ago") != f->words.end()) {
-        return Status::InvalidArgument(std::string("'ago' would be a search word here: write --") +
-                                       flag + " \"" + spec + " ago\" (quoted) or --" + flag + " " +
-                                       spec);
+    // search would quietly find only snapshots that hold it. Only the word
+    // right after a time ago is taken for that (arguments come in order).
+    const auto& in_order = args.arguments();
+    for (std::size_t i = 0; i + 1 < in_order.size(); ++i) {
+      const std::string& flag = in_order[i].key();
+      const std::string& spec = in_order[i].value();
+      if ((flag == "since" || flag == "until") && in_order[i + 1].key() == "words" &&
+          in_order[i + 1].value() == "ago" && !spec.empty() &&
+          std::isdigit(static_cast<unsigned char>(spec[0])) &&
+          spec.find_first_of("-:T ") == std::string::npos) {
+        return Status::InvalidArgument("'ago' would be a search word here: write --" + flag +
+                                       " \"" + spec + " ago\" (quoted) or --" + flag + " " + spec);
       }
     }
   }
@@ -341,6 +344,14 @@ int run_tail(Context& ctx, const cxxopts::ParseResult& args) {
     return fail(ctx, seq.status());
   }
   std::int64_t last = *seq;
+  std::string last_id; // the snapshot at `last`: a restore in place changes it
+  if (last > 0) {
+    auto id = (*store)->id_at_seq(last);
+    if (!id.ok()) {
+      return fail(ctx, id.status());
+    }
+    last_id = *id;
+  }
   std::vector<Snapshot> newest;
   if (filter.limit > 0) {
     s = (*store)->search(filter, [&](const Snapshot& snap) {
@@ -373,6 +384,7 @@ int run_tail(Context& ctx, const cxxopts::ParseResult& args) {
       *ctx.err << "barrot: note: --until is past: nothing more can match, so -f stops here\n";
     }
     s = (*store)->search_inserted_after(filter, &last, [&](const Snapshot& snap) {
+      last_id = snap.id;
       return shown.erase(snap.id) > 0 || printer.print(snap);
     });
     if (!s.ok()) {
@@ -394,16 +406,19 @@ int run_tail(Context& ctx, const cxxopts::ParseResult& args) {
                                    "again to follow the new one)"));
     }
     // Restored in place (sqlite3 .restore): the same file, an older content,
-    // whose next snapshots reuse counters already passed.
-    auto newest_now = (*store)->newest_seq();
-    if (!newest_now.ok()) {
-      return fail(ctx, newest_now.status());
-    }
-    if (*newest_now < last) {
-      return fail(ctx,
-                  Status::NotFound("the database " + (*store)->db_path() +
-                                   " was restored to an older state; stopped following (run "
-                                   "tail -f again)"));
+    // whose next snapshots reuse counters already passed. The snapshot at the
+    // last counter passed is no longer the one seen there.
+    if (last > 0) {
+      auto id_now = (*store)->id_at_seq(last);
+      if (!id_now.ok()) {
+        return fail(ctx, id_now.status());
+      }
+      if (*id_now != last_id) {
+        return fail(ctx,
+                    Status::NotFound("the database " + (*store)->db_path() +
+                                     " was restored to an older state (or its newest snapshots "
+                                     "archived); stopped following (run tail -f again)"));
+      }
     }
     for (int i = 0; i < 20 && !stop.load(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -35,8 +35,8 @@ BARROT_EXPORT std::vector<std::string> health_reasons(const Snapshot& snapshot);
 // next one tries again. Returns OK when stopped; InvalidArgument for an
 // unusable configuration found before the first tick. A tick that fails for
 // what only an operator can fix (InvalidArgument: a snapshots directory that
-// is not the store's mirror, say; SchemaTooNew) is logged, and the daemon
-// returns that error.
+// is not the store's mirror, say; Corruption; SchemaTooNew) is logged, and
+// the daemon returns that error.
 BARROT_EXPORT Status run_periodic_daemon(const Options& store_options,
                                          const PeriodicConfig& config,
                                          const DaemonOptions& daemon);

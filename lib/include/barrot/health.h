@@ -150,11 +150,14 @@ struct AlertDelivery {
   Status command;  // the command exited 0; else IOError naming the exit status, signal or timeout
   Status recorded; // the alert's end snapshot was recorded
   Status mirror;   // ... and its mirror files written (as Snapshot::mirror)
+  // What the command wrote to its standard output and error, as it wrote
+  // it: the first 64 KiB, then a line saying how much more was dropped.
+  std::string output;
   bool delivered() const { return command.ok(); }
 };
 
 // Runs `command` with /bin/sh -c, the alert's JSON on standard input, its
-// standard output sent to our standard error, and BARROT_ALERT_CHECK,
+// standard output and error kept in AlertDelivery::output, and BARROT_ALERT_CHECK,
 // BARROT_ALERT_FROM, BARROT_ALERT_TO and BARROT_ALERT_SNAPSHOT in its
 // environment. Kills it (its whole process group) after `timeout_ms`. Then
 // records the end of the alert snapshot (completed, or failed with the

@@ -232,6 +232,10 @@ public:
   // newest snapshot (the `seq` column; 0 for an empty store).
   Result<std::int64_t> newest_seq();
 
+  // The id of the snapshot at insertion counter `seq`; "" when there is
+  // none (archived, or the store was restored to before it).
+  Result<std::string> id_at_seq(std::int64_t seq);
+
   // Calls `fn` for each snapshot matching `filter` (its limit, order and
   // cursor ignored) inserted after counter `*seq`, in insertion order, and
   // moves `*seq` past each one passed to `fn`.

@@ -7,11 +7,13 @@
 #include <barrot/view.h>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -70,11 +72,35 @@ std::vector<std::string> alert_environment(const HealthAlert& a) {
   return env;
 }
 
-// Runs `command` under /bin/sh with `input` on its standard input.
+// The most of an alert command's output that is kept (AlertDelivery::output).
+constexpr std::size_t k_max_output = 64 * 1024;
+
+// Reads what `fd` (non-blocking) holds now into `out`, up to k_max_output;
+// counts the rest in `dropped`. False at end of file.
+bool drain(int fd, std::string* out, std::size_t* dropped) {
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      const std::size_t keep = std::min(static_cast<std::size_t>(n), k_max_output - out->size());
+      out->append(buf, keep);
+      *dropped += static_cast<std::size_t>(n) - keep;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    return n < 0; // EAGAIN: open, nothing more now; 0: closed
+  }
+}
+
+// Runs `command` under /bin/sh with `input` on its standard input; what it
+// writes to its standard output and error goes to `output`.
 Status run_command(const std::string& command,
                    const std::string& input,
                    const std::vector<std::string>& env,
-                   int timeout_ms) {
+                   int timeout_ms,
+                   std::string* output) {
   // The input goes through a memory file, not a pipe: a command that never
   // reads it can neither block us nor kill us with SIGPIPE.
   util::UniqueFd in(::memfd_create("barrot-alert", MFD_CLOEXEC));
@@ -84,6 +110,18 @@ Status run_command(const std::string& command,
   BARROT_TRY(util::write_all(in.get(), input, "the alert's input"));
   if (::lseek(in.get(), 0, SEEK_SET) != 0) {
     return util::errno_status("cannot rewind the alert's input", "memfd", errno);
+  }
+  // Its output through a pipe read as it comes (a command that writes
+  // without end fills no memory), not straight to our standard error: the
+  // caller shows it with its control characters made visible.
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    return util::errno_status("cannot create the alert's output", "pipe", errno);
+  }
+  util::UniqueFd out_read(pipe_fds[0]);
+  util::UniqueFd out_write(pipe_fds[1]);
+  if (::fcntl(out_read.get(), F_SETFL, O_NONBLOCK) != 0) { // our end only
+    return util::errno_status("cannot set up the alert's output", "pipe", errno);
   }
   // Everything the child needs is built before fork(): after it, only
   // async-signal-safe calls.
@@ -99,18 +137,37 @@ Status run_command(const std::string& command,
   }
   if (pid == 0) {
     ::setpgid(0, 0);
-    if (::dup2(in.get(), STDIN_FILENO) < 0 || ::dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+    if (::dup2(in.get(), STDIN_FILENO) < 0 || ::dup2(out_write.get(), STDOUT_FILENO) < 0 ||
+        ::dup2(out_write.get(), STDERR_FILENO) < 0) {
       ::_exit(126);
     }
     ::execve("/bin/sh", const_cast<char* const*>(argv), envp.data());
     ::_exit(127);
   }
   ::setpgid(pid, pid); // also in the parent: whichever runs first
+  out_write.reset();
+  std::size_t dropped = 0;
+  bool reading = true;
+  struct Summary { // appended to the output however the wait ends
+    std::string* output;
+    const std::size_t& dropped;
+    ~Summary() {
+      if (dropped > 0) {
+        *output += "\n[" + std::to_string(dropped) + " more bytes of output dropped]\n";
+      }
+    }
+  } summary{output, dropped};
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   int wstatus = 0;
   for (;;) {
+    if (reading) {
+      reading = drain(out_read.get(), output, &dropped);
+    }
     const pid_t r = ::waitpid(pid, &wstatus, WNOHANG);
     if (r == pid) {
+      if (reading) {
+        drain(out_read.get(), output, &dropped); // what it wrote last (not what children still may)
+      }
       break;
     }
     if (r < 0 && errno != EINTR) {
@@ -126,7 +183,12 @@ Status run_command(const std::string& command,
       return Status::IOError("the alert command did not finish within " +
                              std::to_string(timeout_ms) + " ms and was killed");
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (reading) {
+      pollfd p{out_read.get(), POLLIN, 0};
+      ::poll(&p, 1, 5); // output, or 5 ms
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
   if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
     return Status::OK();
@@ -206,8 +268,11 @@ Json to_json(const HealthAlert& alert, const Store& store) {
 AlertDelivery
 deliver_alert(Store& store, const HealthAlert& alert, const std::string& command, int timeout_ms) {
   AlertDelivery out;
-  out.command = run_command(
-      command, dump_json(to_json(alert, store)) + "\n", alert_environment(alert), timeout_ms);
+  out.command = run_command(command,
+                            dump_json(to_json(alert, store)) + "\n",
+                            alert_environment(alert),
+                            timeout_ms,
+                            &out.output);
   ActionInput end;
   end.type = k_alert_type;
   end.details = alert_details(alert);

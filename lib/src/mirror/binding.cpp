@@ -21,6 +21,8 @@ namespace barrot {
 namespace {
 
 constexpr std::size_t k_id_chars = 32; // 128 bits, lowercase hex
+// mirror::k_mirror_id_name, within mirror::k_state_dir.
+constexpr const char* k_mirror_id_file = "mirror-id";
 
 bool valid_id(std::string_view id) {
   if (id.size() != k_id_chars) {
@@ -215,11 +217,14 @@ Status Store::Impl::bind_mirror() {
     std::string id = d.mirror_id; // a half binding keeps the directory's
     if (b != Binding::half) {
       BARROT_TRY_ASSIGN(id, new_mirror_id());
-      // The file first, and on disk before the database names it: a crash
-      // in between leaves a first binding that the next open completes
-      // (Binding::half), an adoption that `mirror --rebuild` repeats.
-      BARROT_TRY(util::write_file_atomic(mirror->dir_fd(),
-                                         mirror::k_mirror_id_name,
+      // The file first, and on disk (its folder's entry too) before the
+      // database names it: a crash in between leaves a first binding that
+      // the next open completes (Binding::half), an adoption that `mirror
+      // --rebuild` repeats.
+      util::UniqueFd state_dir;
+      BARROT_TRY(util::open_dir(options.snapshots_dir + "/" + mirror::k_state_dir, &state_dir));
+      BARROT_TRY(util::write_file_atomic(state_dir.get(),
+                                         k_mirror_id_file,
                                          cp.store_id + " " + id + "\n",
                                          util::Overwrite::yes,
                                          util::FsyncMode::fsync));

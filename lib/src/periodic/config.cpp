@@ -10,6 +10,7 @@
 
 #include <charconv>
 #include <unordered_map>
+#include <vector>
 #include <yaml-cpp/yaml.h>
 
 namespace barrot {
@@ -87,7 +88,14 @@ Status load_yaml_map(const std::string& path, YAML::Node* root) {
     return Status::InvalidArgument("configuration file: " + s.message());
   }
   try {
-    *root = YAML::Load(text);
+    // Every document, so that settings in a second one (after `---`) are
+    // refused rather than silently ignored.
+    const std::vector<YAML::Node> docs = YAML::LoadAll(text);
+    if (docs.size() > 1) {
+      return Status::InvalidArgument(path + ": holds " + std::to_string(docs.size()) +
+                                     " YAML documents (split by ---): settings go in one");
+    }
+    *root = docs.empty() ? YAML::Node() : docs.front();
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(path + ": line " + std::to_string(e.mark.line + 1) + ": " +
                                    e.msg);

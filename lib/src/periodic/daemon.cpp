@@ -42,11 +42,11 @@ std::vector<std::string> health_reasons(const Snapshot& snapshot) {
 }
 
 // What no later tick can get past without an operator: a directory that is
-// not the store's mirror (or not usable at all), a database of a newer
-// barrot. A full disk, a busy store, or a database that does not read (it
-// may be in the middle of a restore) is worth the next try.
+// not the store's mirror (or not usable at all), a damaged database or
+// .barrot/mirror-id, a database of a newer barrot. A full disk or a busy
+// store is worth the next try.
 bool needs_operator(const Status& s) {
-  return s.IsInvalidArgument() || s.IsSchemaTooNew();
+  return s.IsInvalidArgument() || s.IsCorruption() || s.IsSchemaTooNew();
 }
 
 Status run_periodic_daemon(const Options& store_options,

@@ -152,11 +152,18 @@ Status Store::query(const std::string& sql,
   } else if (st == nullptr) {
     result = Status::InvalidArgument("no SQL statement given");
   } else {
-    for (const char* p = tail; p != nullptr && *p != '\0'; ++p) {
-      if (!std::isspace(static_cast<unsigned char>(*p)) && *p != ';') {
+    // What follows may be spaces, semicolons and comments, nothing else:
+    // SQLite's parser says so by preparing no statement from it.
+    while (tail != nullptr && *tail != '\0') {
+      sqlite3_stmt* next = nullptr;
+      const char* rest = nullptr;
+      const int next_rc = sqlite3_prepare_v2(db, tail, -1, &next, &rest);
+      if (next_rc != SQLITE_OK || next != nullptr || rest == tail) {
+        sqlite3_finalize(next);
         result = Status::InvalidArgument("one statement at a time (found more after the first)");
         break;
       }
+      tail = rest;
     }
     if (result.ok() && sqlite3_stmt_readonly(st) == 0) {
       result = Status::InvalidArgument("barrot sql is read-only: this statement would write");

@@ -555,6 +555,19 @@ Result<std::int64_t> Store::newest_seq() {
   return n;
 }
 
+Result<std::string> Store::id_at_seq(std::int64_t seq) {
+  std::string id;
+  BARROT_TRY(store::guarded("cannot read the store", [&]() -> Status {
+    SQLite::Statement st(*m_impl->db, "SELECT snapshot_id FROM snapshot_rows WHERE seq = ?");
+    st.bind(1, seq);
+    if (st.executeStep()) {
+      id = st.getColumn(0).getString();
+    }
+    return Status::OK();
+  }));
+  return id;
+}
+
 Result<bool> Store::moved() {
   int moved = 0;
   const int rc = sqlite3_file_control(

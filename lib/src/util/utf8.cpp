@@ -69,12 +69,42 @@ std::string to_valid_utf8(std::string_view s) {
 }
 
 bool has_control_chars(std::string_view s) {
-  for (unsigned char c : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x20 || c == 0x7F) {
+      return true;
+    }
+    if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+        static_cast<unsigned char>(s[i + 1]) <= 0x9F) {
       return true;
     }
   }
   return false;
+}
+
+std::string escape_c1(std::string s) {
+  std::size_t at = s.find('\xC2');
+  if (at == std::string::npos) {
+    return s;
+  }
+  std::string out;
+  out.reserve(s.size() + 16);
+  std::size_t from = 0;
+  for (; at != std::string::npos; at = s.find('\xC2', at + 1)) {
+    if (at + 1 < s.size() && static_cast<unsigned char>(s[at + 1]) >= 0x80 &&
+        static_cast<unsigned char>(s[at + 1]) <= 0x9F) {
+      static constexpr char k_hex[] = "0123456789abcdef";
+      const auto c = static_cast<unsigned char>(s[at + 1]);
+      out.append(s, from, at - from);
+      out += "\\u00";
+      out += k_hex[c >> 4];
+      out += k_hex[c & 15];
+      from = at + 2;
+      ++at;
+    }
+  }
+  out.append(s, from, std::string::npos);
+  return out;
 }
 
 } // namespace barrot::util

@@ -2,6 +2,7 @@
 
 #include "util/utf8.h"
 
+#include <vector>
 #include <yaml-cpp/yaml.h>
 
 namespace barrot::util {
@@ -67,9 +68,14 @@ Status to_json(const YAML::Node& node, int depth, std::size_t* nodes, Json* out)
 Result<Json> parse_yaml(const std::string& text, const std::string& what) {
   Json out;
   try {
-    YAML::Node root = YAML::Load(text);
+    const std::vector<YAML::Node> docs = YAML::LoadAll(text);
+    if (docs.size() > 1) {
+      return Status::InvalidArgument(what + ": holds " + std::to_string(docs.size()) +
+                                     " YAML documents (split by ---); one is expected");
+    }
     std::size_t nodes = 0;
-    BARROT_TRY(to_json(root, 0, &nodes, &out).WithContext(what));
+    BARROT_TRY(
+        to_json(docs.empty() ? YAML::Node() : docs.front(), 0, &nodes, &out).WithContext(what));
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(what + ": line " + std::to_string(e.mark.line + 1) + ": " +
                                    e.msg);

@@ -1,3 +1,4 @@
+#include "util/utf8.h"
 #include "view/records.h"
 
 #include <barrot/diff.h>
@@ -268,7 +269,7 @@ std::string format_diff(const Json& d_in) {
   if (d["changed"].empty() && p["appeared"].empty() && p["gone"].empty()) {
     out << "nothing else changed\n";
   }
-  return out.str();
+  return util::escape_c1(out.str()); // JSON values of the stored sections: C1 unescaped
 }
 
 } // namespace barrot

@@ -107,13 +107,13 @@ std::string format_line(const Snapshot& s) {
   }
   std::string out = format_line(info);
   if (!details.empty() && details != "{}") {
-    out += "  " + cut(details, k_line_details_chars);
+    out += "  " + util::escape_c1(cut(details, k_line_details_chars));
   }
   return out;
 }
 
 std::string view::visible(const std::string& text) {
-  return util::has_control_chars(text) ? dump_json(Json(text), -1) : text;
+  return util::has_control_chars(text) ? util::escape_c1(dump_json(Json(text), -1)) : text;
 }
 
 namespace {
@@ -236,7 +236,8 @@ std::string format_snapshot(const Snapshot& s) {
     if (a.contains("start_snapshot_id")) {
       out << "Start:     " << str_at(a, "start_snapshot_id") << "\n";
     }
-    out << "Details:\n" << (a.contains("details") ? a["details"].dump(2) : "{}") << "\n";
+    out << "Details:\n"
+        << (a.contains("details") ? util::escape_c1(dump_json(a["details"], 2)) : "{}") << "\n";
     return out.str();
   }
   std::string sections;
