@@ -92,6 +92,19 @@ if LC_ALL=C grep -q $'[\033\007]\|\302\233' "$T/err"; then fail "alert output re
 [ "$("$BARROT" search --action alert --status failed --count)" = 1 ] || fail "failed delivery"
 expect 1 health --interval 4h --periodic-warning 1s --periodic-critical 1h --alert-cmd ./alert.sh
 [ "$(wc -l < alerts.txt)" = 3 ] || fail "the failed delivery's change was sent again"
+# A command that writes without end neither hangs barrot nor fills memory:
+# its output is cut at 64 KiB (its writes past that fail), and its timeout
+# holds. Each run below changes the state, so each runs its command.
+expect 2 timeout 20 "$BARROT" health --interval 4h --periodic-warning 1s --periodic-critical 1s \
+  --alert-timeout 2s --alert-cmd 'while :; do echo more; done'
+contains "$T/err" "did not finish within 2000 ms"
+contains "$T/err" "[output cut at 64 KiB]"
+[ "$(wc -c < "$T/err")" -lt 80000 ] || fail "alert output was not cut"
+# A background job of the command may write after the command ended.
+expect 1 health --interval 4h --periodic-warning 1s --periodic-critical 1h \
+  --alert-cmd '(sleep 0.5; echo late; echo late >&2; touch bg.done) &'
+for _ in $(seq 1 30); do [ -e bg.done ] && break; sleep 0.1; done
+[ -e bg.done ] || fail "the alert command's background job died writing its output"
 
 # The alert command gets SIGXFSZ's default action (barrot catches the
 # signal, and exec resets caught signals), but keeps it ignored when

@@ -265,15 +265,21 @@ std::atomic<bool> g_stop{false};
 class VisibleControls : public std::streambuf {
 public:
   explicit VisibleControls(std::streambuf* to) : m_to(to) {}
-  ~VisibleControls() override {
-    // What is still held back at the end: nothing followed it.
+  ~VisibleControls() override { finish(); }
+
+  // Writes what is still held back (nothing followed it) and flushes. Called
+  // before the end of output is checked for errors; again harmlessly later.
+  bool finish() {
+    bool ok = true;
     if (m_cr) {
-      put_escape("\\x", '\r');
+      m_cr = false;
+      ok = put_escape("\\x", '\r');
     }
     if (m_lead) {
-      m_to->sputc('\xC2'); // a lone lead byte, passed on as it came
+      m_lead = false;
+      ok = m_to->sputc('\xC2') != traits_type::eof() && ok; // a lone lead byte, as it came
     }
-    m_to->pubsync();
+    return m_to->pubsync() == 0 && ok;
   }
 
 protected:
@@ -390,20 +396,26 @@ int run(int argc, char** argv, const Program& program) {
   ctx.program = program.name;
   ctx.out = &std::cout;
   ctx.out_is_tty = ::isatty(STDOUT_FILENO) == 1;
-  VisibleControls visible_out(std::cout.rdbuf());
-  std::ostream out(&visible_out);
+  std::optional<VisibleControls> visible_out; // a terminal only: a pipe gets the bytes
+  std::optional<std::ostream> out;
   if (ctx.out_is_tty) {
-    ctx.out = &out;
+    visible_out.emplace(std::cout.rdbuf());
+    out.emplace(&*visible_out);
+    ctx.out = &*out;
   }
   VisibleControls visible_err(std::cerr.rdbuf());
   std::ostream err(&visible_err);
   err.setf(std::ios::unitbuf); // as std::cerr: each message out at once
+  err.tie(ctx.out);            // ... and after what was printed before it, as std::cerr
   ctx.err = &err;
   const std::string pname = program.name;
   try {
     const int code = run_checked(argc, argv, program, ctx);
     // Output cut short (a full disk, a file size limit, a closed descriptor)
     // is a failure, not a silently truncated dump with exit 0.
+    if (visible_out && !visible_out->finish()) {
+      ctx.out->setstate(std::ios::badbit);
+    }
     ctx.out->flush();
     if (!*ctx.out) {
       *ctx.err << pname << ": error: cannot write standard output\n";

@@ -344,13 +344,20 @@ int run_tail(Context& ctx, const cxxopts::ParseResult& args) {
     return fail(ctx, seq.status());
   }
   std::int64_t last = *seq;
-  std::string last_id; // the snapshot at `last`: a restore in place changes it
-  if (last > 0) {
-    auto id = (*store)->id_at_seq(last);
-    if (!id.ok()) {
-      return fail(ctx, id.status());
+  // The store's newest snapshot at the last look, whatever the filter: a
+  // restore in place puts another one (or none) at its counter.
+  std::int64_t watch_seq = 0;
+  std::string watch_id;
+  auto watch = [&]() -> Status {
+    BARROT_TRY_ASSIGN(watch_seq, (*store)->newest_seq());
+    BARROT_TRY_ASSIGN(watch_id, (*store)->id_at_seq(watch_seq));
+    return Status::OK();
+  };
+  if (follow) {
+    s = watch();
+    if (!s.ok()) {
+      return fail(ctx, s);
     }
-    last_id = *id;
   }
   std::vector<Snapshot> newest;
   if (filter.limit > 0) {
@@ -384,7 +391,6 @@ int run_tail(Context& ctx, const cxxopts::ParseResult& args) {
       *ctx.err << "barrot: note: --until is past: nothing more can match, so -f stops here\n";
     }
     s = (*store)->search_inserted_after(filter, &last, [&](const Snapshot& snap) {
-      last_id = snap.id;
       return shown.erase(snap.id) > 0 || printer.print(snap);
     });
     if (!s.ok()) {
@@ -406,19 +412,23 @@ int run_tail(Context& ctx, const cxxopts::ParseResult& args) {
                                    "again to follow the new one)"));
     }
     // Restored in place (sqlite3 .restore): the same file, an older content,
-    // whose next snapshots reuse counters already passed. The snapshot at the
-    // last counter passed is no longer the one seen there.
-    if (last > 0) {
-      auto id_now = (*store)->id_at_seq(last);
+    // whose next snapshots reuse counters already passed. The snapshot last
+    // seen newest is no longer at its counter.
+    if (watch_seq > 0) {
+      auto id_now = (*store)->id_at_seq(watch_seq);
       if (!id_now.ok()) {
         return fail(ctx, id_now.status());
       }
-      if (*id_now != last_id) {
+      if (*id_now != watch_id) {
         return fail(ctx,
                     Status::NotFound("the database " + (*store)->db_path() +
-                                     " was restored to an older state (or its newest snapshots "
-                                     "archived); stopped following (run tail -f again)"));
+                                     " was restored to an older state; stopped following (run "
+                                     "tail -f again)"));
       }
+    }
+    s = watch();
+    if (!s.ok()) {
+      return fail(ctx, s);
     }
     for (int i = 0; i < 20 && !stop.load(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));

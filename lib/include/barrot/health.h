@@ -151,7 +151,8 @@ struct AlertDelivery {
   Status recorded; // the alert's end snapshot was recorded
   Status mirror;   // ... and its mirror files written (as Snapshot::mirror)
   // What the command wrote to its standard output and error, as it wrote
-  // it: the first 64 KiB, then a line saying how much more was dropped.
+  // it, up to 64 KiB (a write past that fails in the command, EPERM; a line
+  // here says the output was cut).
   std::string output;
   bool delivered() const { return command.ok(); }
 };

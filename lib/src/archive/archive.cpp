@@ -1289,6 +1289,7 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic, S
   progress(mname, "deleting", 0, from_store);
   BARROT_TRY(store::guarded("cannot delete the archived snapshots of " + mname, [&]() -> Status {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
+    BARROT_TRY(store.check_bound_in_txn()); // its files are cleaned from this directory
     SQLite::Statement now_recorded(db(), "SELECT manifest FROM archives WHERE month = ?");
     now_recorded.bind(1, mname);
     const bool has = now_recorded.executeStep();
@@ -1694,6 +1695,7 @@ Result<RestoreReport> Archiver::restore(const std::string& month) {
   }
   BARROT_TRY(store::guarded("cannot restore " + report.month, [&]() -> Status {
     SQLite::Transaction txn(a.db(), SQLite::TransactionBehavior::IMMEDIATE);
+    BARROT_TRY(a.store.check_bound_in_txn()); // its files are written into this directory
     SQLite::Statement existing(
         a.db(), "SELECT seq, document, chain_prev FROM snapshots WHERE snapshot_id = ?");
     SQLite::Statement& insert = *a.store.insert_stmt;

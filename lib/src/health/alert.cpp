@@ -7,7 +7,6 @@
 #include <barrot/view.h>
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -75,22 +74,28 @@ std::vector<std::string> alert_environment(const HealthAlert& a) {
 // The most of an alert command's output that is kept (AlertDelivery::output).
 constexpr std::size_t k_max_output = 64 * 1024;
 
-// Reads what `fd` (non-blocking) holds now into `out`, up to k_max_output;
-// counts the rest in `dropped`. False at end of file.
-bool drain(int fd, std::string* out, std::size_t* dropped) {
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n > 0) {
-      const std::size_t keep = std::min(static_cast<std::size_t>(n), k_max_output - out->size());
-      out->append(buf, keep);
-      *dropped += static_cast<std::size_t>(n) - keep;
-      continue;
+// What the command wrote into `fd` (its standard output and error, sharing
+// one file offset with ours): the first k_max_output bytes.
+void read_output(int fd, std::string* out) {
+  const off_t end = ::lseek(fd, 0, SEEK_CUR);
+  if (end <= 0) {
+    return;
+  }
+  out->resize(std::min(static_cast<std::size_t>(end), k_max_output));
+  std::size_t got = 0;
+  while (got < out->size()) {
+    const ssize_t n = ::pread(fd, out->data() + got, out->size() - got, static_cast<off_t>(got));
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      break;
     }
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    return n < 0; // EAGAIN: open, nothing more now; 0: closed
+    got += static_cast<std::size_t>(n);
+  }
+  out->resize(got);
+  if (static_cast<std::size_t>(end) >= k_max_output) {
+    *out += "\n[output cut at " + std::to_string(k_max_output / 1024) + " KiB]\n";
   }
 }
 
@@ -111,17 +116,16 @@ Status run_command(const std::string& command,
   if (::lseek(in.get(), 0, SEEK_SET) != 0) {
     return util::errno_status("cannot rewind the alert's input", "memfd", errno);
   }
-  // Its output through a pipe read as it comes (a command that writes
-  // without end fills no memory), not straight to our standard error: the
-  // caller shows it with its control characters made visible.
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    return util::errno_status("cannot create the alert's output", "pipe", errno);
-  }
-  util::UniqueFd out_read(pipe_fds[0]);
-  util::UniqueFd out_write(pipe_fds[1]);
-  if (::fcntl(out_read.get(), F_SETFL, O_NONBLOCK) != 0) { // our end only
-    return util::errno_status("cannot set up the alert's output", "pipe", errno);
+  // Its output into a memory file, not straight to our standard error: the
+  // caller shows it with its control characters made visible. Not a pipe:
+  // the command's background jobs may write after it exits, and a closed
+  // pipe would kill them (SIGPIPE); nor can a command that writes without
+  // end fill memory or keep us reading: the file is sized and sealed, and a
+  // write past its end fails (EPERM) in the command.
+  util::UniqueFd out(::memfd_create("barrot-alert-output", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!out.valid() || ::ftruncate(out.get(), static_cast<off_t>(k_max_output)) != 0 ||
+      ::fcntl(out.get(), F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) != 0) {
+    return util::errno_status("cannot create the alert's output", "memfd", errno);
   }
   // Everything the child needs is built before fork(): after it, only
   // async-signal-safe calls.
@@ -137,37 +141,24 @@ Status run_command(const std::string& command,
   }
   if (pid == 0) {
     ::setpgid(0, 0);
-    if (::dup2(in.get(), STDIN_FILENO) < 0 || ::dup2(out_write.get(), STDOUT_FILENO) < 0 ||
-        ::dup2(out_write.get(), STDERR_FILENO) < 0) {
+    if (::dup2(in.get(), STDIN_FILENO) < 0 || ::dup2(out.get(), STDOUT_FILENO) < 0 ||
+        ::dup2(out.get(), STDERR_FILENO) < 0) {
       ::_exit(126);
     }
     ::execve("/bin/sh", const_cast<char* const*>(argv), envp.data());
     ::_exit(127);
   }
   ::setpgid(pid, pid); // also in the parent: whichever runs first
-  out_write.reset();
-  std::size_t dropped = 0;
-  bool reading = true;
-  struct Summary { // appended to the output however the wait ends
+  struct Collect {     // however the wait ends
+    int fd;
     std::string* output;
-    const std::size_t& dropped;
-    ~Summary() {
-      if (dropped > 0) {
-        *output += "\n[" + std::to_string(dropped) + " more bytes of output dropped]\n";
-      }
-    }
-  } summary{output, dropped};
+    ~Collect() { read_output(fd, output); }
+  } collect{out.get(), output};
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   int wstatus = 0;
   for (;;) {
-    if (reading) {
-      reading = drain(out_read.get(), output, &dropped);
-    }
     const pid_t r = ::waitpid(pid, &wstatus, WNOHANG);
     if (r == pid) {
-      if (reading) {
-        drain(out_read.get(), output, &dropped); // what it wrote last (not what children still may)
-      }
       break;
     }
     if (r < 0 && errno != EINTR) {
@@ -183,12 +174,7 @@ Status run_command(const std::string& command,
       return Status::IOError("the alert command did not finish within " +
                              std::to_string(timeout_ms) + " ms and was killed");
     }
-    if (reading) {
-      pollfd p{out_read.get(), POLLIN, 0};
-      ::poll(&p, 1, 5); // output, or 5 ms
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
     return Status::OK();

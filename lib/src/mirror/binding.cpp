@@ -116,8 +116,22 @@ Binding classify(const Store::Impl::Checkpoint& cp, const DirBinding& d) {
   return Binding::refused;
 }
 
-bool adopts(const Store::Impl::Checkpoint& cp, Adopt adopt) {
-  return adopt == Adopt::yes || (adopt == Adopt::if_empty && cp.newest_seq == 0);
+// Adopt::if_empty: a store that never held a snapshot (none stored, none
+// archived). REQUIRES: cp read from `db`.
+Result<bool> adopts(SQLite::Database& db, const Store::Impl::Checkpoint& cp, Adopt adopt) {
+  if (adopt == Adopt::yes) {
+    return true;
+  }
+  if (adopt == Adopt::no || cp.newest_seq != 0) {
+    return false;
+  }
+  bool empty = false;
+  BARROT_TRY(store::guarded("cannot read the store", [&]() -> Status {
+    empty = db.execAndGet("SELECT count(*) FROM archives").getInt64() == 0 &&
+            db.execAndGet("SELECT count(*) FROM chain_tail").getInt64() == 0;
+    return Status::OK();
+  }));
+  return empty;
 }
 
 const char* k_lost_database_advice = "; if its database was lost, make a new one from the mirror "
@@ -188,8 +202,11 @@ Status Store::Impl::check_mirror_binding(Adopt adopt, bool* bind, Checkpoint* ou
   DirBinding d;
   BARROT_TRY(read_dir_binding(options.snapshots_dir, &d));
   const Binding b = classify(cp, d);
-  if (b == Binding::refused && !adopts(cp, adopt)) {
-    return refusal(*this, cp, d);
+  if (b == Binding::refused) {
+    BARROT_TRY_ASSIGN(const bool adopt_it, adopts(*db, cp, adopt));
+    if (!adopt_it) {
+      return refusal(*this, cp, d);
+    }
   }
   *bind = b != Binding::bound;
   return Status::OK();
@@ -211,8 +228,11 @@ Status Store::Impl::bind_mirror() {
       mirror_id = cp.mirror_id; // another process bound them meanwhile
       return Status::OK();
     }
-    if (b == Binding::refused && !adopts(cp, options.adopt_mirror)) {
-      return refusal(*this, cp, d);
+    if (b == Binding::refused) {
+      BARROT_TRY_ASSIGN(const bool adopt_it, adopts(*db, cp, options.adopt_mirror));
+      if (!adopt_it) {
+        return refusal(*this, cp, d);
+      }
     }
     std::string id = d.mirror_id; // a half binding keeps the directory's
     if (b != Binding::half) {
@@ -255,10 +275,9 @@ Status Store::mirror_binding() {
 Status Store::Impl::check_bound_in_txn() {
   Checkpoint cp;
   BARROT_TRY(read_checkpoint(&cp));
-  return cp.mirror_id == mirror_id ? Status::OK() : mirror_moved();
-}
-
-Status Store::Impl::mirror_moved() const {
+  if (cp.mirror_id == mirror_id) {
+    return Status::OK();
+  }
   return Status::InvalidArgument("the store " + db_path + " was bound to another snapshots " +
                                  "directory than " + options.snapshots_dir +
                                  " while this process had it open (`barrot mirror --rebuild`): "

@@ -296,6 +296,11 @@ Status Store::Impl::advance_checkpoint(std::int64_t unchecked_rows, bool fts_now
   BARROT_TRY(mirror->log_identity(&log));
   BARROT_TRY(store::guarded("cannot move the mirror checkpoint", [&]() -> Status {
     WriteTxn txn(*this);
+    // A checkpoint describes this Store's directory only while that is the
+    // store's mirror. (A step of the statement read_checkpoint prepared
+    // already: cheaper than one more condition in the UPDATE below, which is
+    // prepared afresh.)
+    BARROT_TRY(check_bound_in_txn());
     // Full-text index: the actions it has not seen, in one batch, once enough
     // are waiting (or enough time passed) for a batch to pay off.
     const TimeUs now = util::realtime_us();
@@ -308,19 +313,14 @@ Status Store::Impl::advance_checkpoint(std::int64_t unchecked_rows, bool fts_now
     if (fts_now || (due.executeStep() && due.getColumn(0).getInt() != 0)) {
       index_fts_in_txn(now);
     }
-    // A checkpoint describes this Store's directory only while that is the
-    // store's mirror.
     SQLite::Statement st(*db,
                          "UPDATE mirror_checkpoint SET seq = (SELECT coalesce(max(seq), 0) FROM "
                          "snapshot_rows), log_offset = ?, log_inode = ?, updated_us = ? "
-                         "WHERE id = 1 AND mirror_id = ?");
+                         "WHERE id = 1");
     st.bind(1, log.size);
     st.bind(2, log.inode);
     st.bind(3, util::realtime_us());
-    st.bind(4, mirror_id);
-    if (st.exec() != 1) {
-      return mirror_moved(); // rolled back
-    }
+    st.exec();
     txn.commit();
     return Status::OK();
   }));

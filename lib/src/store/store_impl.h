@@ -175,8 +175,6 @@ struct Store::Impl {
   // mirror_id (a `mirror --rebuild` elsewhere adopted another directory
   // since the open). REQUIRES: a write transaction open.
   Status check_bound_in_txn();
-  // The error check_bound_in_txn gives.
-  Status mirror_moved() const;
 
   // Brings the mirror up to date with rows past the checkpoint. Waits at
   // most `wait_ms` for the mirror lock; when other processes keep it longer,
