@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,13 +76,13 @@ std::vector<std::string> alert_environment(const HealthAlert& a) {
 constexpr std::size_t k_max_output = 64 * 1024;
 
 // What the command wrote into `fd` (its standard output and error, sharing
-// one file offset with ours): the first k_max_output bytes.
-void read_output(int fd, std::string* out) {
+// one file offset with ours), a file of `capacity` bytes.
+void read_output(int fd, std::size_t capacity, std::string* out) {
   const off_t end = ::lseek(fd, 0, SEEK_CUR);
   if (end <= 0) {
     return;
   }
-  out->resize(std::min(static_cast<std::size_t>(end), k_max_output));
+  out->resize(std::min(static_cast<std::size_t>(end), capacity));
   std::size_t got = 0;
   while (got < out->size()) {
     const ssize_t n = ::pread(fd, out->data() + got, out->size() - got, static_cast<off_t>(got));
@@ -94,8 +95,11 @@ void read_output(int fd, std::string* out) {
     got += static_cast<std::size_t>(n);
   }
   out->resize(got);
-  if (static_cast<std::size_t>(end) >= k_max_output) {
-    *out += "\n[output cut at " + std::to_string(k_max_output / 1024) + " KiB]\n";
+  if (static_cast<std::size_t>(end) >= capacity) {
+    *out += "\n[output cut at " +
+            (capacity % 1024 == 0 ? std::to_string(capacity / 1024) + " KiB"
+                                  : std::to_string(capacity) + " bytes") +
+            "]\n";
   }
 }
 
@@ -122,8 +126,15 @@ Status run_command(const std::string& command,
   // pipe would kill them (SIGPIPE); nor can a command that writes without
   // end fill memory or keep us reading: the file is sized and sealed, and a
   // write past its end fails (EPERM) in the command.
+  // (A file size limit, which the command inherits, caps it too: sizing it
+  // past the limit would fail.)
+  std::size_t capacity = k_max_output;
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    capacity = std::min<std::size_t>(capacity, limit.rlim_cur);
+  }
   util::UniqueFd out(::memfd_create("barrot-alert-output", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-  if (!out.valid() || ::ftruncate(out.get(), static_cast<off_t>(k_max_output)) != 0 ||
+  if (!out.valid() || ::ftruncate(out.get(), static_cast<off_t>(capacity)) != 0 ||
       ::fcntl(out.get(), F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) != 0) {
     return util::errno_status("cannot create the alert's output", "memfd", errno);
   }
@@ -151,9 +162,10 @@ Status run_command(const std::string& command,
   ::setpgid(pid, pid); // also in the parent: whichever runs first
   struct Collect {     // however the wait ends
     int fd;
+    std::size_t capacity;
     std::string* output;
-    ~Collect() { read_output(fd, output); }
-  } collect{out.get(), output};
+    ~Collect() { read_output(fd, capacity, output); }
+  } collect{out.get(), capacity, output};
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   int wstatus = 0;
   for (;;) {
