@@ -66,19 +66,25 @@ kill -0 "$pid" 2>/dev/null && { kill "$pid"; fail "tail -f did not stop after --
 wait "$pid" || fail "tail -f --until exited $?"
 cmp -s "$T/until_followed" "$T/until_written" || fail "tail -f --until missed a snapshot"
 
+# stops_with CODE PID WHAT: the tail -f at PID stops by itself within 5 s,
+# with exit CODE.
+stops_with() {
+  local code=0
+  for _ in $(seq 1 50); do
+    kill -0 "$2" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$2" 2>/dev/null && { kill "$2"; fail "tail -f went on following $3"; }
+  wait "$2" || code=$?
+  [ "$code" = "$1" ] || fail "tail -f on $3 exited $code"
+}
+
 # The database removed while followed: exit 1, naming it.
 "$BARROT" tail -f -n 0 -o ids > /dev/null 2> "$T/moved_err" &
 pid=$!
 sleep 0.3
 mv "$BARROT_SNAPSHOTS_DIR/.barrot/barrot.db" "$T/moved.db"
-code=0
-for _ in $(seq 1 50); do
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.1
-done
-kill -0 "$pid" 2>/dev/null && { kill "$pid"; fail "tail -f went on following a removed database"; }
-wait "$pid" || code=$?
-[ "$code" = 1 ] || fail "tail -f on a removed database exited $code"
+stops_with 1 "$pid" "a removed database"
 contains "$T/moved_err" "was removed or replaced"
 mv "$T/moved.db" "$BARROT_SNAPSHOTS_DIR/.barrot/barrot.db"
 
@@ -93,14 +99,7 @@ sqlite3 "$BARROT_SNAPSHOTS_DIR/.barrot/barrot.db" ".restore '$T/backup.db'"
 # ... with more written at once than it passed: the counters run past where
 # it was, so only what is at them tells.
 "$WRITER" "$BARROT_SNAPSHOTS_DIR" 6 6 > /dev/null
-code=0
-for _ in $(seq 1 50); do
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.1
-done
-kill -0 "$pid" 2>/dev/null && { kill "$pid"; fail "tail -f went on following a restored database"; }
-wait "$pid" || code=$?
-[ "$code" = 1 ] || fail "tail -f on a restored database exited $code"
+stops_with 1 "$pid" "a restored database"
 contains "$T/restored_err" "was restored to an older state"
 # --until long past: a note, and no following.
 expect 0 timeout 10 "$BARROT" tail -f -n 0 --until 2020-01-01

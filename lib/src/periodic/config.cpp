@@ -88,14 +88,12 @@ Status load_yaml_map(const std::string& path, YAML::Node* root) {
     return Status::InvalidArgument("configuration file: " + s.message());
   }
   try {
-    // Every document, so that settings in a second one (after `---`) are
-    // refused rather than silently ignored.
-    const std::vector<YAML::Node> docs = YAML::LoadAll(text);
-    if (docs.size() > 1) {
-      return Status::InvalidArgument(path + ": holds " + std::to_string(docs.size()) +
-                                     " YAML documents (split by ---): settings go in one");
+    *root = YAML::Load(text); // the first document
+    // Settings in a second one (after `---`) are refused, not ignored.
+    if (util::has_second_document(text)) {
+      return Status::InvalidArgument(path + ": holds more than one YAML document (split by ---): "
+                                            "settings go in one");
     }
-    *root = docs.empty() ? YAML::Node() : docs.front();
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(path + ": line " + std::to_string(e.mark.line + 1) + ": " +
                                    e.msg);

@@ -2,7 +2,8 @@
 
 #include "util/utf8.h"
 
-#include <vector>
+#include <sstream>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 namespace barrot::util {
@@ -65,17 +66,54 @@ Status to_json(const YAML::Node& node, int depth, std::size_t* nodes, Json* out)
 
 } // namespace
 
+bool has_second_document(const std::string& text) {
+  struct Ignore : YAML::EventHandler {
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void
+    OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&,
+                         const std::string&,
+                         YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&,
+                    const std::string&,
+                    YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+  };
+  struct SecondDocument {};
+  struct StopAtStart : Ignore {
+    void OnDocumentStart(const YAML::Mark&) override { throw SecondDocument{}; }
+  };
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  Ignore first; // its events only: no nodes are built
+  if (!parser.HandleNextDocument(first)) {
+    return false;
+  }
+  StopAtStart second; // nothing of a second document is read past its start
+  try {
+    return parser.HandleNextDocument(second);
+  } catch (const SecondDocument&) {
+    return true;
+  }
+}
+
 Result<Json> parse_yaml(const std::string& text, const std::string& what) {
   Json out;
   try {
-    const std::vector<YAML::Node> docs = YAML::LoadAll(text);
-    if (docs.size() > 1) {
-      return Status::InvalidArgument(what + ": holds " + std::to_string(docs.size()) +
-                                     " YAML documents (split by ---); one is expected");
+    YAML::Node root = YAML::Load(text); // the first document only
+    if (has_second_document(text)) {
+      return Status::InvalidArgument(what +
+                                     ": holds more than one YAML document (split by ---); one "
+                                     "is expected");
     }
     std::size_t nodes = 0;
-    BARROT_TRY(
-        to_json(docs.empty() ? YAML::Node() : docs.front(), 0, &nodes, &out).WithContext(what));
+    BARROT_TRY(to_json(root, 0, &nodes, &out).WithContext(what));
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(what + ": line " + std::to_string(e.mark.line + 1) + ": " +
                                    e.msg);

@@ -14,4 +14,10 @@ namespace barrot::util {
 // InvalidArgument naming the line on a syntax error.
 Result<Json> parse_yaml(const std::string& text, const std::string& what);
 
+// Whether `text` holds a second YAML document (after `---`): the first is
+// parsed into events only, and the second read no further than its start,
+// so that many documents, or a huge one, cost nothing more. Throws
+// YAML::Exception on a syntax error in the first.
+bool has_second_document(const std::string& text);
+
 } // namespace barrot::util
