@@ -348,13 +348,13 @@ int run_tail(Context& ctx, const cxxopts::ParseResult& args) {
   // restore in place puts another one (or none) at its counter.
   std::int64_t watch_seq = 0;
   std::string watch_id;
-  auto watch = [&]() -> Status {
-    BARROT_TRY_ASSIGN(watch_seq, (*store)->newest_seq());
-    BARROT_TRY_ASSIGN(watch_id, (*store)->id_at_seq(watch_seq));
+  auto watch = [&](std::int64_t newest) -> Status {
+    watch_seq = newest;
+    BARROT_TRY_ASSIGN(watch_id, (*store)->id_at_seq(newest));
     return Status::OK();
   };
   if (follow) {
-    s = watch();
+    s = watch(last); // the newest counter, read above
     if (!s.ok()) {
       return fail(ctx, s);
     }
@@ -426,7 +426,8 @@ int run_tail(Context& ctx, const cxxopts::ParseResult& args) {
                                      "tail -f again)"));
       }
     }
-    s = watch();
+    auto newest_now = (*store)->newest_seq();
+    s = newest_now.ok() ? watch(*newest_now) : newest_now.status();
     if (!s.ok()) {
       return fail(ctx, s);
     }

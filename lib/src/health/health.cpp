@@ -335,21 +335,28 @@ Status mirror_backlog(Store& store, const HealthOptions&, HealthCheck* c) {
 }
 
 Status mirror_files(Store& store, const HealthOptions& o, HealthCheck* c) {
-  // Checked even with --quick: one small file read, and every write fails.
-  if (Status bound = store.mirror_binding(); !bound.ok()) {
-    if (!bound.IsInvalidArgument() && !bound.IsCorruption()) {
-      return bound;
-    }
+  // A directory that is not the store's mirror: every write fails.
+  auto refused = [&](const std::string& why) {
     c->metrics["problems"] = 1;
-    set(c, HealthState::critical, "every write is refused: " + bound.message());
+    set(c, HealthState::critical, "every write is refused: " + why);
     return Status::OK();
-  }
+  };
   if (o.quick) {
+    // Checked even so: one small file read.
+    if (Status bound = store.mirror_binding(); !bound.ok()) {
+      if (!bound.IsInvalidArgument() && !bound.IsCorruption()) {
+        return bound;
+      }
+      return refused(bound.message());
+    }
     c->skipped = true;
     set(c, HealthState::ok, "not checked (--quick)");
     return Status::OK();
   }
-  BARROT_TRY_ASSIGN(VerifyReport report, store.verify());
+  BARROT_TRY_ASSIGN(VerifyReport report, store.verify()); // checks the binding first
+  if (report.problems.size() == 1 && report.problems[0].kind == Problem::Kind::not_the_mirror) {
+    return refused(report.problems[0].detail);
+  }
   std::map<std::string, std::int64_t> kinds;
   std::int64_t extra = 0; // files and lines the database does not hold: repair leaves them
   for (const Problem& p : report.problems) {

@@ -10,7 +10,6 @@
 
 #include <charconv>
 #include <unordered_map>
-#include <vector>
 #include <yaml-cpp/yaml.h>
 
 namespace barrot {
