@@ -19,6 +19,8 @@ contains "$T/err" "details must be a JSON object, not array"
 expect 2 "$BARROT" action deploy '{"size": 1e999}'
 contains "$T/err" "barrot: error: details are not valid JSON: number overflow"
 expect 2 "$BARROT" action deploy '"text"'
+expect 2 "$BARROT" track deploy '{"env": "prod", "env": "staging"}'
+contains "$T/err" 'barrot: error: details name the key "env" twice in one object'
 expect 2 "$BARROT" action ''
 contains "$T/err" "action type is empty"
 expect 2 "$BARROT" action $'dep\nloy'

@@ -208,6 +208,48 @@ TEST_CASE("damaged legacy inputs are named and skipped, the rest imported", "[im
   CHECK(store->verify()->clean());
 }
 
+TEST_CASE("an input whose id disagrees with its time, or that repeats a key, is skipped",
+          "[import]") {
+  TempDir dir;
+  const std::string legacy = copy_legacy(dir);
+  // An edited time: the id says 02:20:57, the timestamp an hour later.
+  const std::string edited = legacy + "/action_20251222_022057_454420.json";
+  Json doc = Json::parse(read_text(edited));
+  doc["timestamp"] = "2025-12-22T03:20:57.454420Z";
+  write_text(edited, doc.dump(2));
+  // The same instant written with an offset agrees.
+  const std::string offset = legacy + "/action_20251222_022431_521952.json";
+  Json doc2 = Json::parse(read_text(offset));
+  doc2["timestamp"] = "2025-12-22T03:24:31.521952+01:00";
+  write_text(offset, doc2.dump(2));
+  // A periodic id names the second; the fraction is not in it.
+  const std::string periodic = legacy + "/periodic_20251222_023211.json";
+  Json doc3 = Json::parse(read_text(periodic));
+  doc3["timestamp"] = "2025-12-22T02:32:12.000001Z";
+  write_text(periodic, doc3.dump(2));
+  // A log line naming snapshot_id twice: which one would be meant?
+  std::string log = read_text(legacy + "/action_log.jsonl");
+  log.insert(log.find('\n') + 2, "\"snapshot_id\": \"action_20251230_000000_000000\", ");
+  write_text(legacy + "/action_log.jsonl", log);
+  auto store = open_store(options_in(dir));
+  auto r = store->import_legacy(legacy);
+  REQUIRE_OK(r.status());
+  std::map<std::string, std::string> reasons;
+  for (const auto& s : r->skipped) {
+    reasons[s.source] = s.reason;
+  }
+  CHECK(reasons["action_20251222_022057_454420.json"] ==
+        "snapshot_id action_20251222_022057_454420 does not agree with its timestamp "
+        "2025-12-22T03:20:57.454420Z (which makes the id action_20251222_032057_454420)");
+  CHECK(reasons.count("action_20251222_022431_521952.json") == 0);
+  CHECK(reasons["periodic_20251222_023211.json"].find("does not agree") != std::string::npos);
+  CHECK(reasons["action_log.jsonl:2"] == "names the key \"snapshot_id\" twice in one object");
+  CHECK(reasons.size() == 3);
+  // The log's own copy of the edited file's snapshot is whole: it is imported.
+  CHECK(store->get("action_20251222_022057_454420").ok());
+  CHECK(store->verify()->clean());
+}
+
 TEST_CASE("a stale latest_periodic.json copy never wins over the original", "[import]") {
   TempDir dir;
   const std::string legacy = copy_legacy(dir);

@@ -113,6 +113,25 @@ TEST_CASE("details must be a JSON object and keep their key order", "[snapshot]"
   CHECK(parse_details_json("{} {}").status().IsInvalidArgument());
 }
 
+TEST_CASE("details that name a key twice are refused, naming the key", "[snapshot]") {
+  // nlohmann keeps the last of the values: the others would be lost unseen.
+  auto top = parse_details_json(R"({"a":1,"b":2,"a":3})");
+  CHECK(top.status().IsInvalidArgument());
+  CHECK(top.status().message() ==
+        "details name the key \"a\" twice in one object (only one value could be kept)");
+  // Nested, after a discarded value that is itself an object, and an escaped
+  // spelling of the same key.
+  auto nested = parse_details_json(R"({"x":{"k":{"q":1},"k":{"r":2}},"y":0})");
+  CHECK(nested.status().message().find("\"k\"") != std::string::npos);
+  CHECK(parse_details_json(R"({"o":{"\u0061":1,"a":2}})").status().IsInvalidArgument());
+  CHECK(parse_details_json(R"({"":1,"":2})").status().message().find("key \"\" twice") !=
+        std::string::npos);
+  // The same key in different objects, or as a value, is fine.
+  auto ok = parse_details_json(R"({"a":{"a":1},"b":[{"a":1},{"a":2}],"c":"a"})");
+  REQUIRE(ok.ok());
+  CHECK(ok->dump() == R"({"a":{"a":1},"b":[{"a":1},{"a":2}],"c":"a"})");
+}
+
 namespace {
 
 // A random JSON value: every kind, the strings and numbers that are hardest

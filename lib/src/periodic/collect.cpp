@@ -305,7 +305,12 @@ Json cognitive_state(const PeriodicConfig& config) {
   if (!s.ok()) {
     return error_section("protocol registry: " + s.message());
   }
-  Json doc = util::parse_json(text);
+  util::JsonError error;
+  Json doc = util::parse_json_unique(text, &error);
+  if (error.kind == util::JsonError::Kind::duplicate_key) {
+    return error_section(config.registry_path + " names the key " + error.message +
+                         " twice in one object");
+  }
   if (doc.is_discarded()) {
     return error_section(config.registry_path + " is not valid JSON");
   }

@@ -131,20 +131,19 @@ Status validate_snapshot_id(std::string_view id) {
 }
 
 Result<Json> parse_details_json(std::string_view text) {
-  if (util::nests_deeper(text, util::k_max_json_nesting)) {
+  util::JsonError error;
+  Json j = util::parse_json_unique(text, &error);
+  switch (error.kind) {
+  case util::JsonError::Kind::none:
+    break;
+  case util::JsonError::Kind::too_deep:
     return Status::InvalidArgument("details nest deeper than " +
                                    std::to_string(util::k_max_json_nesting) + " levels");
-  }
-  Json j;
-  try {
-    j = Json::parse(text);
-  } catch (const Json::exception& e) {
-    // "[json.exception.parse_error.101] parse error at line 1, ..." -> "parse error at ...";
-    // also a number too large for a double (out_of_range.406: found by fuzz_details).
-    std::string what = e.what();
-    std::size_t pos = what.find("] ");
-    return Status::InvalidArgument("details are not valid JSON: " +
-                                   (pos == std::string::npos ? what : what.substr(pos + 2)));
+  case util::JsonError::Kind::invalid:
+    return Status::InvalidArgument("details are not valid JSON: " + error.message);
+  case util::JsonError::Kind::duplicate_key:
+    return Status::InvalidArgument("details name the key " + error.message +
+                                   " twice in one object (only one value could be kept)");
   }
   if (!j.is_object()) {
     return Status::InvalidArgument(std::string("details must be a JSON object, not ") +

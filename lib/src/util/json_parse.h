@@ -6,6 +6,7 @@
 
 #include <barrot/snapshot.h>
 
+#include <string>
 #include <string_view>
 
 namespace barrot::util {
@@ -24,5 +25,20 @@ inline Json parse_json(std::string_view text) {
   }
   return Json::parse(text, nullptr, /*allow_exceptions=*/false);
 }
+
+// What parse_json_unique found wrong, when it returns a discarded value.
+struct JsonError {
+  enum class Kind { none, too_deep, invalid, duplicate_key };
+  Kind kind = Kind::none;
+  // "parse error at line 1, column 7: ...", or the repeated key as a JSON
+  // string (quoted, escaped, cut at 80 bytes).
+  std::string message;
+};
+
+// parse_json for input whose every value must be kept: an object that names
+// a key twice is refused (nlohmann keeps the last value and drops the others
+// without a word; RFC 8259 leaves the meaning to the reader). Discarded on
+// any error, which `*error` describes.
+Json parse_json_unique(std::string_view text, JsonError* error);
 
 } // namespace barrot::util
