@@ -89,6 +89,26 @@ TEST_CASE("diff of identical snapshots says nothing changed", "[diff]") {
   CHECK(format_diff(*d).find("nothing else changed") != std::string::npos);
 }
 
+TEST_CASE("diff shows a value that changes every time only when it changes kind", "[diff]") {
+  Snapshot a = periodic("periodic_20250101_000000",
+                        0,
+                        Json{{"system_state", {{"uptime", "active"}, {"timestamp", "x"}}}});
+  Snapshot b = periodic("periodic_20250101_003000",
+                        1800000000,
+                        Json{{"system_state",
+                              {{"uptime", {{"seconds", 90}}},
+                               {"timestamp", "y"},
+                               {"uptime_seconds", 90}}}});
+  auto d = diff_periodic(a, b);
+  REQUIRE_OK(d.status());
+  const Json& c = (*d)["changed"];
+  CHECK(c["system_state.uptime"] == Json{{"from", "active"}, {"to", {{"seconds", 90}}}});
+  CHECK(c["system_state.uptime_seconds"] == Json{{"from", nullptr}, {"to", 90}});
+  CHECK_FALSE(c.contains("system_state.timestamp")); // a string both times
+  CHECK(format_diff(*d).find("system_state.uptime: \"active\" -> {\"seconds\":90}") !=
+        std::string::npos);
+}
+
 TEST_CASE("diff refuses action snapshots and flags truncated process lists", "[diff]") {
   Snapshot a = periodic("periodic_20250101_000000", 0, Json{{"active_processes", procs({"a"}, 9)}});
   Snapshot b = periodic("periodic_20250101_000001", 1, Json{{"active_processes", procs({"b"}, 9)}});

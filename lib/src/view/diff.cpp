@@ -26,7 +26,9 @@ bool is_special(const std::string& section) {
 }
 
 void diff_values(const std::string& path, const Json& a, const Json& b, Json* changed) {
-  if (is_volatile(path) || a == b) {
+  // A volatile value is still shown when it changes kind: it appeared, went,
+  // or became an object (a legacy "uptime": "active" against a number).
+  if (a == b || (is_volatile(path) && a.type() == b.type())) {
     return;
   }
   if (a.is_object() && b.is_object()) {
