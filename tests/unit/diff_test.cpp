@@ -93,12 +93,11 @@ TEST_CASE("diff shows a value that changes every time only when it changes kind"
   Snapshot a = periodic("periodic_20250101_000000",
                         0,
                         Json{{"system_state", {{"uptime", "active"}, {"timestamp", "x"}}}});
-  Snapshot b = periodic("periodic_20250101_003000",
-                        1800000000,
-                        Json{{"system_state",
-                              {{"uptime", {{"seconds", 90}}},
-                               {"timestamp", "y"},
-                               {"uptime_seconds", 90}}}});
+  Snapshot b =
+      periodic("periodic_20250101_003000",
+               1800000000,
+               Json{{"system_state",
+                     {{"uptime", {{"seconds", 90}}}, {"timestamp", "y"}, {"uptime_seconds", 90}}}});
   auto d = diff_periodic(a, b);
   REQUIRE_OK(d.status());
   const Json& c = (*d)["changed"];
@@ -160,9 +159,17 @@ TEST_CASE("diff gives the exact time between, and says earlier for a reversed pa
   auto d = diff_periodic(a, b);
   REQUIRE_OK(d.status());
   CHECK((*d)["seconds_between"] == 3.9955);
-  CHECK(format_diff(*d).find("(0m 4s later)") != std::string::npos);
+  CHECK(format_diff(*d).find("(4s later)") != std::string::npos);
   auto r = diff_periodic(b, a);
   REQUIRE_OK(r.status());
   CHECK((*r)["seconds_between"] == -3.9955);
-  CHECK(format_diff(*r).find("(0m 4s earlier)") != std::string::npos);
+  CHECK(format_diff(*r).find("(4s earlier)") != std::string::npos);
+  // Long gaps in days, not in hundreds of thousands of minutes.
+  Snapshot far = periodic("periodic_20251127_211412",
+                          (340LL * 86400 + 21 * 3600 + 14 * 60 + 12) * 1'000'000,
+                          Json{{"active_processes", procs({"a"}, 1)}});
+  CHECK(format_diff(*diff_periodic(a, far)).find("(340d 21h 14m 12s later)") != std::string::npos);
+  Snapshot hour = periodic(
+      "periodic_20250101_010000", 3600LL * 1'000'000, Json{{"active_processes", procs({"a"}, 1)}});
+  CHECK(format_diff(*diff_periodic(a, hour)).find("(1h 0m 0s later)") != std::string::npos);
 }

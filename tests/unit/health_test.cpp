@@ -21,6 +21,7 @@ using namespace barrot::test;
 namespace {
 
 constexpr TimeUs k_minute = k_us_per_minute;
+constexpr TimeUs k_second = 1'000'000;
 constexpr TimeUs k_hour = k_us_per_hour;
 // A fixed "now", so that the stores below are the same on every run.
 constexpr TimeUs k_now = 1795000000LL * 1000000;
@@ -118,6 +119,12 @@ TEST_CASE("health: periodic_gap warns past 35 minutes and is critical past the s
   o.periodic_critical = 3 * k_hour; // a late scheduler: wider thresholds
   o.periodic_warning = 2 * k_hour;
   CHECK(find(check(*store, o), "periodic_gap").state == HealthState::ok);
+  // Short thresholds in seconds, not "past 0 min".
+  o.periodic_critical = 90 * k_second;
+  o.periodic_warning = 1 * k_second;
+  o.now = k_now - 20 * k_minute + 30 * k_second;
+  CHECK(find(check(*store, o), "periodic_gap").summary ==
+        "last periodic snapshot 30 s ago (warning past 1 s)");
   // Checked as of a past time, what came later does not count.
   periodic_at(*store, k_now + 5 * k_hour);
   CHECK(find(check(*store, at_now()), "periodic_gap").metrics["age_seconds"] == 20 * 60.0);

@@ -373,8 +373,20 @@ TEST_CASE("rebuild rewrites every file and the log from the database", "[mirror]
   REQUIRE_OK(r.status());
   CHECK(r->files_written == 4);
   CHECK(r->log_rewritten);
+  CHECK(r->latest_written);
   CHECK(f.verify().clean());
   CHECK(read_text(f.snaps + "/" + r->quarantine_dir + "/action_log.jsonl") == "garbage\n");
+}
+
+TEST_CASE("rebuild of a store without a periodic snapshot writes no latest_periodic.json",
+          "[mirror]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  REQUIRE_OK(store->record_action(action("step", Json::object())).status());
+  auto r = store->rebuild_mirror();
+  REQUIRE_OK(r.status());
+  CHECK_FALSE(r->latest_written); // it said "latest_periodic.json written"
+  CHECK_FALSE(file_exists(dir / "snapshots/latest_periodic.json"));
 }
 
 TEST_CASE("rebuild reports the lines it dropped, and leaves none of them alone", "[mirror]") {

@@ -35,6 +35,9 @@ std::string short_number(double v) {
 
 std::string human_duration(TimeUs us) {
   const double minutes = static_cast<double>(us) / static_cast<double>(k_us_per_minute);
+  if (minutes < 2) { // a threshold of 1 s read "past 0 min"
+    return short_number(static_cast<double>(us) / 1e6) + " s";
+  }
   if (minutes < 120) {
     return fixed(minutes, 0) + " min";
   }

@@ -200,7 +200,7 @@ struct Horizon {
 
 // --- latest_periodic.json -------------------------------------------------------
 
-Status Store::Impl::write_latest_from_db() {
+Status Store::Impl::write_latest_from_db(bool* written) {
   FileLock lock;
   BARROT_TRY(
       lock.lock(mirror->latest_lock_fd(), FileLock::Mode::exclusive, options.busy_timeout_ms));
@@ -217,7 +217,11 @@ Status Store::Impl::write_latest_from_db() {
   if (text.empty()) {
     return Status::OK();
   }
-  return mirror->replace_file(k_latest_name, text);
+  BARROT_TRY(mirror->replace_file(k_latest_name, text));
+  if (written != nullptr) {
+    *written = true;
+  }
+  return Status::OK();
 }
 
 // --- Checkpoint and reconciliation ------------------------------------------------
@@ -929,8 +933,7 @@ Status apply_repair(Store::Impl& impl, Scan& scan, RepairReport* report) {
     report->lines_appended += static_cast<std::int64_t>(scan.missing_line_seqs.size());
   }
   if (scan.latest_needs_write) {
-    BARROT_TRY(impl.write_latest_from_db());
-    report->latest_written = true;
+    BARROT_TRY(impl.write_latest_from_db(&report->latest_written));
   }
   return finish_repair(impl, scan, report);
 }
@@ -1111,8 +1114,7 @@ Result<RepairReport> Store::rebuild_mirror() {
         }
       }
     }
-    BARROT_TRY(m_impl->write_latest_from_db());
-    report.latest_written = true;
+    BARROT_TRY(m_impl->write_latest_from_db(&report.latest_written));
     return finish_repair(*m_impl, scan, &report, report.log_rewritten);
   }));
   return report;

@@ -128,8 +128,9 @@ struct Store::Impl {
   // a long-lived writer keeps the checkpoint near the newest row.
   void try_periodic_reconcile();
 
-  // Writes latest_periodic.json from the newest periodic row in the database.
-  Status write_latest_from_db();
+  // Writes latest_periodic.json from the newest periodic row in the database;
+  // `*written` (if given) says whether there was one.
+  Status write_latest_from_db(bool* written = nullptr);
 
   // The mirror checkpoint (migrations/0001_initial.sql), with the newest
   // row's seq and the store's mirror binding (0006_mirror_id.sql).

@@ -138,6 +138,21 @@ Json minus(const std::set<std::string>& a, const std::set<std::string>& b, bool 
   return out;
 }
 
+// "12s", "30m 0s", "2h 5m 0s", "340d 21h 14m 12s": no unit larger than
+// needed, every smaller one shown.
+std::string days_to_seconds(std::int64_t s) {
+  std::string out;
+  const std::int64_t units[] = {86400, 3600, 60, 1};
+  const char* names[] = {"d", "h", "m", "s"};
+  for (int i = 0; i < 4; ++i) {
+    if (s >= units[i] || !out.empty() || i == 3) {
+      out += (out.empty() ? "" : " ") + std::to_string(s / units[i]) + names[i];
+      s %= units[i];
+    }
+  }
+  return out;
+}
+
 const Json& section(const Json& doc, const char* name) {
   static const Json k_null;
   return doc.contains(name) ? doc[name] : k_null;
@@ -226,9 +241,9 @@ std::string format_diff(const Json& d_in) {
   std::ostringstream out;
   const Json& between = d.contains("seconds_between") ? d["seconds_between"] : Json(0);
   const double seconds = between.is_number() ? between.get<double>() : 0.0;
-  const auto whole = static_cast<std::int64_t>(std::llround(std::fabs(seconds)));
   out << view::visible(d.value("from", "")) << " -> " << view::visible(d.value("to", "")) << " ("
-      << whole / 60 << "m " << whole % 60 << "s " << (seconds < 0 ? "earlier" : "later") << ")\n";
+      << days_to_seconds(std::llround(std::fabs(seconds))) << " "
+      << (seconds < 0 ? "earlier" : "later") << ")\n";
   if (d.value("rebooted", false)) {
     out << "rebooted in between (uptime went down)\n";
   }
