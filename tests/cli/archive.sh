@@ -194,4 +194,29 @@ contains "$T/err" "barrot-archive: error: could not archive 2024-02"
 rm "$BARROT_SNAPSHOTS_DIR/archive/2024-02.jsonl.zst"
 expect 0 "$ARCHIVE" run
 contains "$T/out" "2024-02: moved 20 actions"
+
+# Archives moved away (or a mirror rebuilt elsewhere without them): named as
+# missing, exit 1; found again where --archive-dir says, checked against the
+# store's record of each.
+mv "$BARROT_SNAPSHOTS_DIR/archive" "$T/moved"
+expect 1 "$ARCHIVE" restore 2024-01
+contains "$T/err" "the archive is missing, with its directory"
+contains "$T/err" "give its directory with --archive-dir"
+expect 1 "$BARROT" search --archives --since 2024-01-01 --until 2024-02-01 --count
+expect 1 "$ARCHIVE" verify
+expect 0 "$ARCHIVE" verify --archive-dir "$T/moved"
+expect 0 "$ARCHIVE" list --archive-dir "$T/moved" --json
+jq -e 'all(.[]; .archive_bytes > 0)' "$T/out" >/dev/null || fail "list did not find the moved archives"
+expect 0 "$BARROT" search --archives --since 2024-01-01 --until 2024-02-01 --count --archive-dir "$T/moved"
+[ "$(cat "$T/out")" = 20 ] || fail "search of moved archives: $(cat "$T/out")"
+expect 0 "$ARCHIVE" restore 2024-01 --archive-dir "$T/moved"
+contains "$T/out" "restored 20 snapshots"
+# Another month's archive under this month's name is not taken for it.
+cp "$T/moved/2024-02.jsonl.zst" "$T/moved/2024-01.jsonl.zst.x"
+mv "$T/moved/2024-01.jsonl.zst" "$T/2024-01.kept"
+mv "$T/moved/2024-01.jsonl.zst.x" "$T/moved/2024-01.jsonl.zst"
+expect 1 "$ARCHIVE" verify 2024-01 --archive-dir "$T/moved"
+mv "$T/2024-01.kept" "$T/moved/2024-01.jsonl.zst"
+mv "$T/moved" "$BARROT_SNAPSHOTS_DIR/archive"
+expect 0 "$ARCHIVE" verify
 echo "archive: ok"

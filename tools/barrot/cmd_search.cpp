@@ -45,7 +45,12 @@ void add_search(cxxopts::Options& o) {
       "after",
       "continue after this snapshot id (the last of the previous page)",
       cxxopts::value<std::string>(),
-      "ID")("archives", "also search the archived months the time range overlaps");
+      "ID")("archives", "also search the archived months the time range overlaps")(
+      "archive-dir",
+      "where the archives are, when moved from where barrot-archive wrote them "
+      "(default DIR/archive)",
+      cxxopts::value<std::string>(),
+      "PATH");
 }
 
 void add_tail(cxxopts::Options& o) {
@@ -274,7 +279,14 @@ int run_search(Context& ctx, const cxxopts::ParseResult& args) {
   }
   std::unique_ptr<Archiver> archiver;
   if (with_archives && !months->empty()) {
-    auto a = Archiver::Open(**store, ArchiveOptions{});
+    ArchiveOptions archive;
+    if (args.count("archive-dir")) {
+      archive.archive_dir = args["archive-dir"].as<std::string>();
+      if (archive.archive_dir.empty()) {
+        return fail(ctx, Status::InvalidArgument("--archive-dir is empty"));
+      }
+    }
+    auto a = Archiver::Open(**store, archive);
     if (!a.ok()) {
       return fail(ctx, a.status());
     }

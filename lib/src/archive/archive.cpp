@@ -415,9 +415,14 @@ Status read_archive_rows(SQLite::Database& db, std::vector<ArchiveRow>* out) {
 // The directory of an archive path recorded in the store, opened. The path
 // is relative to the snapshots directory `snapshots_dir` (archives inside
 // it: the store can move) or absolute, and must end in the month's own
-// archive name; a relative one may not climb out with "..".
-Status
-open_recorded_dir(const ArchiveRow& row, const std::string& snapshots_dir, util::UniqueFd* fd) {
+// archive name; a relative one may not climb out with "..". When the month's
+// archive is not there but is in `archive_dir` (the archive directory
+// given now: the archives were moved, or the mirror rebuilt elsewhere), that
+// directory; the recorded manifest tells whether it is the same archive.
+Status open_recorded_dir(const ArchiveRow& row,
+                         const std::string& snapshots_dir,
+                         const std::string& archive_dir,
+                         util::UniqueFd* fd) {
   const std::string name = archive_name(row.month);
   const std::string& f = row.file;
   const bool named =
@@ -435,7 +440,22 @@ open_recorded_dir(const ArchiveRow& row, const std::string& snapshots_dir, util:
   } else if (dir.front() != '/') {
     dir = snapshots_dir + "/" + dir;
   }
-  return util::open_dir(dir, fd);
+  Status s = util::open_dir(dir, fd);
+  if (s.ok() && (util::exists_at(fd->get(), name) ||
+                 util::exists_at(fd->get(), staged_archive_name(row.month)))) {
+    return s;
+  }
+  util::UniqueFd moved;
+  if (!archive_dir.empty() && util::open_dir(archive_dir, &moved).ok() &&
+      util::exists_at(moved.get(), name)) {
+    *fd = std::move(moved);
+    return Status::OK();
+  }
+  if (s.ok()) {
+    return s; // reading names the missing file
+  }
+  return Status::NotFound(f + ": the archive is missing, with its directory " + dir +
+                          " (moved? give its directory with --archive-dir)");
 }
 
 // fsyncs the directory `fd`.
@@ -471,14 +491,23 @@ Status promote_staged(int dir_fd, Month month) {
   return sync_dir(dir_fd, "the archive directory");
 }
 
+// The archive directory when none is given: <snapshots>/archive.
+std::string default_dir(const Store::Impl& impl) {
+  return impl.mirror->dir() + "/archive";
+}
+
 // Reads the archive the store recorded for `row`'s month and checks it
 // against the recorded manifest. After a run that committed but was stopped
 // before it moved its new archive into place, that archive is the staged
 // one: it is used, and moved into place when `promote`.
-Status read_recorded_archive(
-    Store::Impl& impl, const ArchiveRow& row, bool promote, ArchiveContent* out, bool want_rows) {
+Status read_recorded_archive(Store::Impl& impl,
+                             const ArchiveRow& row,
+                             const std::string& archive_dir,
+                             bool promote,
+                             ArchiveContent* out,
+                             bool want_rows) {
   util::UniqueFd dir;
-  BARROT_TRY(open_recorded_dir(row, impl.mirror->dir(), &dir));
+  BARROT_TRY(open_recorded_dir(row, impl.mirror->dir(), archive_dir, &dir));
   Status s = read_archive(dir.get(), row.month, out, want_rows);
   std::string why = s.ok() ? check_manifest(*out, row.manifest, row.month) : s.message();
   if (s.ok() && why.empty()) {
@@ -495,7 +524,9 @@ Status read_recorded_archive(
     return Status::OK();
   }
   if (s.IsNotFound()) {
-    return Status::NotFound(row.file + ": the archive file is missing");
+    return Status::NotFound(row.file +
+                            ": the archive file is missing (moved? give its directory with "
+                            "--archive-dir)");
   }
   return Status::Corruption(row.file + ": " + why + " (the store's record of it)");
 }
@@ -703,7 +734,7 @@ Status for_each_cleaning_month(
       continue;
     }
     ArchiveContent content;
-    Status s = read_recorded_archive(impl, row, promote, &content, false);
+    Status s = read_recorded_archive(impl, row, default_dir(impl), promote, &content, false);
     if (!s.ok()) {
       unreadable->push_back({Problem::Kind::archive_cleanup,
                              "",
@@ -745,7 +776,8 @@ Status Store::Impl::archived_documents(TimeUs ts, std::unordered_map<std::string
       continue;
     }
     ArchiveContent content;
-    BARROT_TRY(read_recorded_archive(*this, row, /*promote=*/false, &content, /*want_rows=*/true));
+    BARROT_TRY(read_recorded_archive(
+        *this, row, default_dir(*this), /*promote=*/false, &content, /*want_rows=*/true));
     for (PendingRow& r : content.rows) {
       out->emplace(r.id, std::move(r.document));
     }
@@ -760,14 +792,15 @@ Status Store::Impl::for_each_archived_line(
   BARROT_TRY(read_archive_rows(*db, &rows));
   for (const ArchiveRow& row : rows) {
     ArchiveContent content;
-    Status s = read_recorded_archive(*this, row, /*promote=*/false, &content, false);
+    Status s =
+        read_recorded_archive(*this, row, default_dir(*this), /*promote=*/false, &content, false);
     if (!s.ok()) {
       unreadable(row.file, s.message());
       // Its lines, if they still read, without the manifest: the chain
       // beyond the damage can still be followed.
       util::UniqueFd dir;
       content = ArchiveContent();
-      if (!open_recorded_dir(row, mirror->dir(), &dir).ok() ||
+      if (!open_recorded_dir(row, mirror->dir(), default_dir(*this), &dir).ok() ||
           !read_archive(dir.get(), row.month, &content, false).ok()) {
         continue;
       }
@@ -1035,7 +1068,8 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic, S
     BARROT_TRY(read_archive_rows(db(), &rows));
     for (const ArchiveRow& row : rows) {
       if (row.month == plan.month) {
-        Status s = read_recorded_archive(store, row, /*promote=*/true, &old, false);
+        Status s =
+            read_recorded_archive(store, row, options.archive_dir, /*promote=*/true, &old, false);
         if (!s.ok()) {
           return s.WithContext("the archive of " + mname +
                                " cannot be extended; nothing changed (see barrot-archive verify)");
@@ -1406,7 +1440,9 @@ Status Archiver::Impl::settle_staged() {
     for (const ArchiveRow& row : rows) {
       if (row.month == *month) {
         ArchiveContent content; // moves the staged file into place if it is the recorded one
-        committed = read_recorded_archive(store, row, /*promote=*/true, &content, false).ok() &&
+        committed = read_recorded_archive(
+                        store, row, options.archive_dir, /*promote=*/true, &content, false)
+                        .ok() &&
                     !util::exists_at(dir_fd.get(), name);
       }
     }
@@ -1524,6 +1560,10 @@ Result<std::vector<ArchiveInfo>> Archiver::list() {
     ArchiveInfo info;
     info.month = month_name(row.month);
     info.file = resolved_path(row, a.store.mirror->dir());
+    const std::string moved = a.options.archive_dir + "/" + archive_name(row.month);
+    if (!util::exists_at(AT_FDCWD, info.file) && util::exists_at(AT_FDCWD, moved)) {
+      info.file = moved; // where open_recorded_dir finds it
+    }
     info.state = row.state;
     info.manifest = row.manifest;
     info.snapshots = row.snapshots;
@@ -1607,14 +1647,19 @@ Result<ArchiveVerifyReport> Archiver::verify(const std::string& month) {
     }
     ++report.archives;
     ArchiveContent content;
-    Status s = read_recorded_archive(a.store, *row, /*promote=*/false, &content, false);
+    Status s = read_recorded_archive(
+        a.store, *row, a.options.archive_dir, /*promote=*/false, &content, false);
     if (!s.ok()) {
-      problem(m, row->file, s.message());
+      std::string why = s.message(); // "<file>: <why>": the file is named once
+      if (why.rfind(row->file + ": ", 0) == 0) {
+        why.erase(0, row->file.size() + 2);
+      }
+      problem(m, row->file, why);
       continue;
     }
     report.snapshots += static_cast<std::int64_t>(content.entries.size());
     util::UniqueFd dir;
-    BARROT_TRY(open_recorded_dir(*row, a.store.mirror->dir(), &dir));
+    BARROT_TRY(open_recorded_dir(*row, a.store.mirror->dir(), a.options.archive_dir, &dir));
     if (util::exists_at(dir.get(), staged_archive_name(m))) {
       problem(
           m, staged_archive_name(m), "left by an interrupted run (barrot-archive run settles it)");
@@ -1666,7 +1711,8 @@ Result<RestoreReport> Archiver::restore(const std::string& month) {
   // a backup), checked against the manifest beside it.
   ArchiveContent content;
   if (row != nullptr) {
-    BARROT_TRY(read_recorded_archive(a.store, *row, /*promote=*/true, &content, true)
+    BARROT_TRY(read_recorded_archive(
+                   a.store, *row, a.options.archive_dir, /*promote=*/true, &content, true)
                    .WithContext("nothing restored"));
   } else {
     if (!a.open_dir(false).ok()) {
@@ -1794,7 +1840,8 @@ Status Archiver::Impl::load_for_search(const SearchFilter& filter,
         continue;
       }
       ArchiveContent content;
-      BARROT_TRY(read_recorded_archive(store, row, /*promote=*/false, &content, true));
+      BARROT_TRY(read_recorded_archive(
+          store, row, options.archive_dir, /*promote=*/false, &content, true));
       for (std::size_t i = 0; i < content.rows.size(); ++i) {
         if (!content.rows[i].carried_chain) {
           content.rows[i].compact = content.entries[i].text; // from before the chain
