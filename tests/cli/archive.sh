@@ -32,6 +32,11 @@ jq -e '(.months | length) == 3 and .snapshots == 900 and .db_bytes_freed > 0 and
 [ "$(find snapshots -maxdepth 1 -name 'action_*.json' | wc -l)" = 0 ] || fail "archived files left"
 expect 0 "$BARROT" verify
 expect 0 "$ARCHIVE" verify
+# A snapshot of an archived month is not "missing": view says where it went.
+expect 1 "$BARROT" view action_20250101_000000_000000
+contains "$T/err" "no snapshot action_20250101_000000_000000 in the store; its month 2025-01 is archived"
+expect 1 "$BARROT" view action_20250401_000000_000000
+[ "$(cat "$T/err")" = "barrot: error: no snapshot action_20250401_000000_000000" ] || fail "view hint for a month not archived"
 
 # Stock tools read the archives; the manifests' checksums are sha256sum's.
 for m in 2025-01 2025-02 2025-03; do

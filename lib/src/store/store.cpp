@@ -868,7 +868,26 @@ Result<Snapshot> Store::get(std::string_view id) {
       [&](SQLite::Statement& st) { st.bind(1, std::string(id)); },
       &found));
   if (found.empty()) {
-    return Status::NotFound("no snapshot " + std::string(id));
+    // The month the id names may have been archived (barrot-archive): say so,
+    // or a user takes "no snapshot" for "never happened".
+    const std::string_view digits = id.substr(id.find('_') + 1);
+    const std::string month =
+        std::string(digits.substr(0, 4)) + "-" + std::string(digits.substr(4, 2));
+    bool archived = false;
+    BARROT_TRY(store::guarded("cannot read the archives table", [&]() -> Status {
+      SQLite::Statement st(*m_impl->db,
+                           "SELECT 1 FROM archives WHERE month = ? AND state != 'restored'");
+      st.bind(1, month);
+      archived = st.executeStep();
+      return Status::OK();
+    }));
+    return Status::NotFound(
+        "no snapshot " + std::string(id) +
+        (archived ? " in the store; its month " + month +
+                        " is archived (barrot search --archives finds it; barrot-archive "
+                        "restore " +
+                        month + " puts the month back)"
+                  : ""));
   }
   return std::move(found.front());
 }
