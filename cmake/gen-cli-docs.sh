@@ -12,9 +12,13 @@ name=$(basename "$prog")
 mkdir -p "$out"
 top=$("$prog" --help)
 version=$("$prog" --version | awk '{print $2}')
-description=$(printf '%s\n' "$top" | head -n 1 | sed "s/^$name: //")
+# The first line, without a pipe into head: head exits after one line, and
+# under pipefail printf's SIGPIPE on the rest failed the build now and then.
+first_line=${top%%$'\n'*}
+description=${first_line#"$name: "}
 # "  NAME ARGS   SUMMARY" lines between "Commands:" and the blank line after.
-command_lines=$(printf '%s\n' "$top" | awk '/^Commands:/{c=1; next} c && /^$/{exit} c')
+# (awk reads to the end: an early exit would be the same SIGPIPE.)
+command_lines=$(printf '%s\n' "$top" | awk '/^Commands:/ && !d {c=1; next} c && /^$/ {c=0; d=1} c')
 commands=$(printf '%s\n' "$command_lines" | awk '{print $1}')
 footer=$(printf '%s\n' "$top" | awk '/COMMAND --help/{f=1} f')
 
