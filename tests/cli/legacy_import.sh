@@ -25,6 +25,28 @@ expect 0 "$BARROT" --dir "$T/d2" --json import "$T/damaged"
 jq -e '.imported == 16 and (.skipped | length) == 2' "$T/out" >/dev/null || { cat "$T/out"; fail "damaged import"; }
 jq -e '.skipped[] | select(.source == "periodic_20251222_023211.json")' "$T/out" >/dev/null \
   || fail "truncated file not named"
+# In place (the documented migration): the directory is read as it is. A
+# last line without its newline is a whole snapshot and is imported; bad
+# lines are named with their own numbers, then moved aside by the repair.
+cp -r "$legacy" "$T/inplace"; chmod -R u+w "$T/inplace"
+rm "$T/inplace/action_20251222_023615_449526.json" # its only copy: the last line
+sed -i '3a garbage' "$T/inplace/action_log.jsonl"
+truncate -s -1 "$T/inplace/action_log.jsonl"
+expect 0 "$BARROT" --dir "$T/inplace" import "$T/inplace"
+contains "$T/out" "skipped action_log.jsonl:4: not valid JSON"
+contains "$T/out" "imported 16, already present 0, conflicts 0, skipped 1 (read 16 files, 16 log lines)"
+expect 0 "$BARROT" --dir "$T/inplace" view action_20251222_023615_449526
+grep -qx garbage "$T"/inplace/.barrot/quarantine/*/action_log.rejected.jsonl || fail "garbage not kept aside"
+expect 0 "$BARROT" --dir "$T/inplace" verify
+[ "$(tail -c 1 "$T/inplace/action_log.jsonl" | od -An -c | tr -d ' ')" = '\n' ] || fail "no final newline"
+# verify names a whole last line without its newline; repair adds it.
+truncate -s -1 "$T/inplace/action_log.jsonl"
+expect 1 "$BARROT" --dir "$T/inplace" verify
+contains "$T/out" "a whole snapshot without its newline (repair adds it)"
+expect 0 "$BARROT" --dir "$T/inplace" repair
+expect 0 "$BARROT" --dir "$T/inplace" verify
+expect 0 "$BARROT" --dir "$T/inplace" view action_20251222_023615_449526
+
 expect 2 "$BARROT" import "$T/does-not-exist"
 contains "$T/err" "does-not-exist"
 echo "legacy_import: ok"

@@ -188,6 +188,10 @@ int run_import(Context& ctx, const cxxopts::ParseResult& args) {
   // losing the old one) makes it the new store's mirror.
   if (std::filesystem::equivalent(source, ctx.options.snapshots_dir, ec)) {
     ctx.options.adopt_mirror = Adopt::if_empty;
+    // The import reads the directory as it is, and names each line it skips;
+    // the repair after it settles the rest. A repair at open would first
+    // move aside what it judged torn, unreported.
+    ctx.options.reconcile_on_open = false;
   }
   return run_on_store(
       ctx,

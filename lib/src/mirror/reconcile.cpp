@@ -501,6 +501,15 @@ Status Store::Impl::reconcile_locked() {
 
 namespace {
 
+// The id of a log line that holds a whole snapshot, or "". A last line
+// without its newline counts when it is a whole JSON object: a log cut just
+// before its final newline, or a legacy log written without one. A line
+// torn by a crash is no JSON object (the id's fast path alone would take
+// one cut after a '}').
+std::string whole_line_id(std::string_view line, bool has_nl) {
+  return has_nl || util::is_json_object(line) ? mirror::log_line_id(line) : std::string();
+}
+
 // The inode of `name` in the directory, 0 when it is not there.
 ino_t inode_at(int dir_fd, const std::string& name) {
   struct stat st {};
@@ -608,7 +617,7 @@ Status full_scan(Store::Impl& impl, Scan* scan, const Horizon* horizon) {
         [&](std::string_view line, std::int64_t number, bool has_nl) {
           ++rep.lines;
           const std::string where = "line " + std::to_string(number);
-          std::string id = has_nl ? mirror::log_line_id(line) : std::string();
+          std::string id = whole_line_id(line, has_nl);
           if (id.empty()) {
             problem(Problem::Kind::torn_line,
                     "",
@@ -616,6 +625,13 @@ Status full_scan(Store::Impl& impl, Scan* scan, const Horizon* horizon) {
                     where + (has_nl ? ": not a JSON snapshot" : ": no newline (cut short)"));
             scan->log_needs_rewrite = true;
             return true;
+          }
+          if (!has_nl) { // a whole line: repair adds its newline, and keeps it
+            problem(Problem::Kind::torn_line,
+                    id,
+                    k_log_name,
+                    where + ": a whole snapshot without its newline (repair adds it)");
+            scan->log_needs_rewrite = true;
           }
           auto it = rows.find(id);
           if (it == rows.end() && archived.count(id) != 0) {
@@ -793,7 +809,7 @@ Status rewrite_log(Store::Impl& impl, const std::string& stamp, RepairReport* re
     // The old log is read piece by piece and the new one written so: neither
     // is held whole.
     BARROT_TRY(m.for_each_log_line(-1, [&](std::string_view line, std::int64_t, bool has_nl) {
-      std::string id = has_nl ? mirror::log_line_id(line) : std::string();
+      std::string id = whole_line_id(line, has_nl);
       if (id.empty() || written.count(id) != 0) {
         rejected.append(line);
         rejected += '\n';
