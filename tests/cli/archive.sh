@@ -206,7 +206,7 @@ contains "$T/out" "2024-02: moved 20 actions"
 mv "$BARROT_SNAPSHOTS_DIR/archive" "$T/moved"
 expect 1 "$ARCHIVE" restore 2024-01
 contains "$T/err" "the archive is missing, with its directory"
-contains "$T/err" "give its directory with --archive-dir"
+contains "$T/err" "'barrot-archive run --archive-dir DIR' finds it there and records its new place"
 expect 1 "$BARROT" search --archives --since 2024-01-01 --until 2024-02-01 --count
 expect 1 "$ARCHIVE" verify
 expect 0 "$ARCHIVE" verify --archive-dir "$T/moved"
@@ -215,7 +215,12 @@ jq -e 'all(.[]; .archive_bytes > 0)' "$T/out" >/dev/null || fail "list did not f
 expect 0 "$BARROT" search --archives --since 2024-01-01 --until 2024-02-01 --count --archive-dir "$T/moved"
 [ "$(cat "$T/out")" = 20 ] || fail "search of moved archives: $(cat "$T/out")"
 expect 0 "$ARCHIVE" restore 2024-01 --archive-dir "$T/moved"
+contains "$T/out" "2024-02: archive found in $T/moved, recorded there"
 contains "$T/out" "restored 20 snapshots"
+# Recorded: every reader finds them now, without --archive-dir.
+expect 0 "$BARROT" verify --chain
+expect 0 "$BARROT" search --archives --since 2024-02-01 --until 2024-03-01 --count
+[ "$(cat "$T/out")" = 20 ] || fail "search of recorded moved archives: $(cat "$T/out")"
 # Another month's archive under this month's name is not taken for it.
 cp "$T/moved/2024-02.jsonl.zst" "$T/moved/2024-01.jsonl.zst.x"
 mv "$T/moved/2024-01.jsonl.zst" "$T/2024-01.kept"

@@ -4,6 +4,8 @@
 
 #include <barrot/archive.h>
 
+#include <SQLiteCpp/Database.h>
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -572,6 +574,67 @@ TEST_CASE("archives inside the snapshots directory move with it", "[archive]") {
   auto r = archiver_for(*store)->restore("2025-01");
   REQUIRE_OK(r.status());
   CHECK(r->restored == 1);
+}
+
+TEST_CASE("archives moved away are found in the archive directory given, and recorded there",
+          "[archive]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  Snapshot jan = add_action(*store, at(2025, 1, 5));
+  add_action(*store, at(2025, 2, 5));
+  add_action(*store, at(2025, 6, 1));
+  run_at(*store, at(2025, 6, 15));
+  const std::string moved = dir / "elsewhere";
+  REQUIRE(std::rename((dir / "snapshots/archive").c_str(), moved.c_str()) == 0);
+  // As if the run that archived February was stopped before its move into
+  // place: the staged copy is the only one.
+  REQUIRE(std::rename((moved + "/2025-02.jsonl.zst").c_str(),
+                      (moved + "/2025-02.next.jsonl.zst").c_str()) == 0);
+  // Readers without the new place: missing (NotFound), with the way on.
+  auto missing = archiver_for(*store)->restore("2025-01");
+  CHECK(missing.status().IsNotFound());
+  CHECK(missing.status().message().find("barrot-archive run --archive-dir") != std::string::npos);
+  ArchiveOptions there;
+  there.archive_dir = moved;
+  // Read-only users given the place read it (verify names the staged copy).
+  auto v = archiver_for(*store, there)->verify("2025-01");
+  REQUIRE_OK(v.status());
+  CHECK(v->clean());
+  // A run records the new place of both, and settles the staged one there:
+  // it is the store's only copy of February, never to be deleted.
+  ArchiveRunReport r = run_at(*store, at(2025, 6, 15), there);
+  CHECK(r.relocated == std::vector<std::string>{"2025-01", "2025-02"});
+  CHECK(file_exists(moved + "/2025-02.jsonl.zst"));
+  CHECK_FALSE(file_exists(moved + "/2025-02.next.jsonl.zst"));
+  CHECK(query_int(dir / "snapshots/.barrot/barrot.db",
+                  "SELECT count(*) FROM archives WHERE file LIKE '" + moved + "/%'") == 2);
+  // Now every reader finds them without being told: the store's own checks,
+  // the chain through the archives, and import's look into archived months.
+  require_clean(*store);
+  auto chain = store->verify_chain({});
+  REQUIRE_OK(chain.status());
+  CHECK(chain->breaks.empty());
+  REQUIRE_OK(archiver_for(*store)->restore("2025-01").status());
+  CHECK(store->get(jan.id).ok());
+}
+
+TEST_CASE("a staged archive that is the only good copy of a month is never removed", "[archive]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  add_action(*store, at(2025, 1, 5));
+  add_action(*store, at(2025, 6, 1));
+  run_at(*store, at(2025, 6, 15));
+  const std::string arch = dir / "snapshots/archive/";
+  const std::string other = dir / "other";
+  // The recorded archive damaged; another directory holds a staged copy of
+  // it (a run there committed, then stopped before its move into place).
+  REQUIRE(::mkdir(other.c_str(), 0755) == 0);
+  write_text(other + "/2025-01.next.jsonl.zst", read_text(arch + "2025-01.jsonl.zst"));
+  write_text(arch + "2025-01.jsonl.zst", "damaged");
+  ArchiveOptions o;
+  o.archive_dir = other;
+  run_at(*store, at(2025, 6, 15), o); // its staged files are settled: this one stays
+  CHECK(file_exists(other + "/2025-01.next.jsonl.zst"));
 }
 
 TEST_CASE("an archive that cannot be written for want of room removes nothing", "[archive][fs]") {

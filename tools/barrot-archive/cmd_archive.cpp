@@ -152,6 +152,11 @@ std::string ratio(std::int64_t content, std::int64_t archive) {
   return buf;
 }
 
+// The archive directory, as the user would name it.
+std::string shown_archive_dir(const Context& ctx, const ArchiveOptions& o) {
+  return o.archive_dir.empty() ? ctx.options.snapshots_dir + "/archive" : o.archive_dir;
+}
+
 int run_run(Context& ctx, const cxxopts::ParseResult& args) {
   ArchiveOptions o;
   Status s = archive_options(args, &o);
@@ -173,6 +178,7 @@ int run_run(Context& ctx, const cxxopts::ParseResult& args) {
   }
   o.dry_run = args.count("dry-run") > 0;
   const bool quiet = args.count("quiet") > 0;
+  const std::string archive_dir = shown_archive_dir(ctx, o);
   ProgressBar bar(!quiet && !ctx.json && ::isatty(STDERR_FILENO) == 1);
   o.progress = [&](const ArchiveProgress& p) { bar.update(p); };
   return run_on_archiver(
@@ -203,6 +209,9 @@ int run_run(Context& ctx, const cxxopts::ParseResult& args) {
             *ctx.err << "barrot-archive: error: " << p.file << ": " << p.detail << "\n";
           }
           return code;
+        }
+        for (const std::string& m : r.relocated) {
+          *ctx.out << m << ": archive found in " << archive_dir << ", recorded there\n";
         }
         for (const std::string& m : r.resumed) {
           *ctx.out << m << ": finished an interrupted cleanup\n";
@@ -325,6 +334,7 @@ int run_restore(Context& ctx, const cxxopts::ParseResult& args) {
   if (month.empty()) {
     return fail(ctx, Status::InvalidArgument("restore needs a MONTH (YYYY-MM)"));
   }
+  const std::string archive_dir = shown_archive_dir(ctx, o);
   return run_on_archiver(
       ctx,
       Access::read_write,
@@ -334,6 +344,9 @@ int run_restore(Context& ctx, const cxxopts::ParseResult& args) {
         if (ctx.json) {
           *ctx.out << dump_json(to_json(r)) << "\n";
         } else {
+          for (const std::string& m : r.relocated) {
+            *ctx.out << m << ": archive found in " << archive_dir << ", recorded there\n";
+          }
           *ctx.out << r.month << ": restored " << r.restored << " snapshots, " << r.already_present
                    << " already in the store";
           if (r.conflicts > 0) {

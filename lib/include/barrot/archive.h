@@ -95,6 +95,9 @@ struct ArchiveRunReport {
   std::vector<MonthReport> months;
   // Months whose interrupted cleanup (step 5) this run finished first.
   std::vector<std::string> resumed;
+  // Months whose archive was not where the store recorded it but in the
+  // archive directory (moved there): the store now records it there.
+  std::vector<std::string> relocated;
   // Months whose interrupted cleanup cannot be finished (their archive is
   // missing or damaged): their files stay; the run goes on with the rest.
   std::vector<ArchiveProblem> problems;
@@ -136,6 +139,9 @@ struct ArchiveVerifyReport {
 
 struct RestoreReport {
   std::string month;
+  // As ArchiveRunReport::relocated: archives found moved into the archive
+  // directory, and recorded there.
+  std::vector<std::string> relocated;
   std::int64_t restored = 0;        // put back into the store
   std::int64_t already_present = 0; // in the store already (same content)
   std::int64_t conflicts = 0;       // same id, other content: the stored one kept

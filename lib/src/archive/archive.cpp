@@ -412,17 +412,11 @@ Status read_archive_rows(SQLite::Database& db, std::vector<ArchiveRow>* out) {
   });
 }
 
-// The directory of an archive path recorded in the store, opened. The path
-// is relative to the snapshots directory `snapshots_dir` (archives inside
-// it: the store can move) or absolute, and must end in the month's own
-// archive name; a relative one may not climb out with "..". When the month's
-// archive is not there but is in `archive_dir` (the archive directory
-// given now: the archives were moved, or the mirror rebuilt elsewhere), that
-// directory; the recorded manifest tells whether it is the same archive.
-Status open_recorded_dir(const ArchiveRow& row,
-                         const std::string& snapshots_dir,
-                         const std::string& archive_dir,
-                         util::UniqueFd* fd) {
+// The directory of an archive path recorded in the store. The path is
+// relative to the snapshots directory `snapshots_dir` (archives inside it:
+// the store can move) or absolute, and must end in the month's own archive
+// name; a relative one may not climb out with "..".
+Status recorded_dir(const ArchiveRow& row, const std::string& snapshots_dir, std::string* dir) {
   const std::string name = archive_name(row.month);
   const std::string& f = row.file;
   const bool named =
@@ -434,28 +428,52 @@ Status open_recorded_dir(const ArchiveRow& row,
     return Status::Corruption("the archives table names an unexpected file for " +
                               month_name(row.month) + ": " + f);
   }
-  std::string dir = f.size() == name.size() ? "." : f.substr(0, f.size() - name.size() - 1);
-  if (dir.empty()) {
-    dir = "/";
-  } else if (dir.front() != '/') {
-    dir = snapshots_dir + "/" + dir;
+  *dir = f.size() == name.size() ? "." : f.substr(0, f.size() - name.size() - 1);
+  if (dir->empty()) {
+    *dir = "/";
+  } else if (dir->front() != '/') {
+    *dir = snapshots_dir + "/" + *dir;
   }
+  return Status::OK();
+}
+
+// Whether directory `fd` holds `month`'s archive, or its staged copy.
+bool holds_archive(int fd, Month month) {
+  return util::exists_at(fd, archive_name(month)) ||
+         util::exists_at(fd, staged_archive_name(month));
+}
+
+const char* k_moved_hint = " (moved? 'barrot-archive run --archive-dir DIR' finds it there and "
+                           "records its new place)";
+
+// The recorded directory of `row`'s archive, opened. When it does not hold
+// the month's archive but `archive_dir` (the archive directory given now:
+// the archives were moved, or the mirror rebuilt elsewhere) does, that
+// directory: the recorded manifest tells whether it is the same archive.
+Status open_recorded_dir(const ArchiveRow& row,
+                         const std::string& snapshots_dir,
+                         const std::string& archive_dir,
+                         util::UniqueFd* fd) {
+  std::string dir;
+  BARROT_TRY(recorded_dir(row, snapshots_dir, &dir));
   Status s = util::open_dir(dir, fd);
-  if (s.ok() && (util::exists_at(fd->get(), name) ||
-                 util::exists_at(fd->get(), staged_archive_name(row.month)))) {
+  if (s.ok() && holds_archive(fd->get(), row.month)) {
     return s;
   }
   util::UniqueFd moved;
   if (!archive_dir.empty() && util::open_dir(archive_dir, &moved).ok() &&
-      util::exists_at(moved.get(), name)) {
+      holds_archive(moved.get(), row.month)) {
     *fd = std::move(moved);
     return Status::OK();
   }
   if (s.ok()) {
     return s; // reading names the missing file
   }
-  return Status::NotFound(f + ": the archive is missing, with its directory " + dir +
-                          " (moved? give its directory with --archive-dir)");
+  if (s.IsInvalidArgument()) { // util::open_dir: no such directory
+    return Status::NotFound(row.file + ": the archive is missing, with its directory " + dir +
+                            k_moved_hint);
+  }
+  return s;
 }
 
 // fsyncs the directory `fd`.
@@ -524,9 +542,7 @@ Status read_recorded_archive(Store::Impl& impl,
     return Status::OK();
   }
   if (s.IsNotFound()) {
-    return Status::NotFound(row.file +
-                            ": the archive file is missing (moved? give its directory with "
-                            "--archive-dir)");
+    return Status::NotFound(row.file + ": the archive file is missing" + k_moved_hint);
   }
   return Status::Corruption(row.file + ": " + why + " (the store's record of it)");
 }
@@ -800,7 +816,7 @@ Status Store::Impl::for_each_archived_line(
       // beyond the damage can still be followed.
       util::UniqueFd dir;
       content = ArchiveContent();
-      if (!open_recorded_dir(row, mirror->dir(), default_dir(*this), &dir).ok() ||
+      if (!open_recorded_dir(row, mirror->dir(), "", &dir).ok() || // the recorded one only
           !read_archive(dir.get(), row.month, &content, false).ok()) {
         continue;
       }
@@ -904,6 +920,13 @@ struct Archiver::Impl {
   // place when the store committed to them, else removed (the store still
   // holds their snapshots). REQUIRES: lock_archiver.
   Status settle_staged();
+
+  // Archives no longer where the store recorded them but in the archive
+  // directory (moved there), each checked against the store's copy of its
+  // manifest: their new place is recorded, so that every reader (import,
+  // verify --chain, repair) finds them. Their months go to `*moved`.
+  // REQUIRES: lock_archiver, open_dir.
+  Status record_moved_archives(std::vector<std::string>* moved);
 
   // How the store records `name` in the archive directory: relative to the
   // snapshots directory when inside it (so the two move together), else
@@ -1401,6 +1424,40 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic, S
   return Status::OK();
 }
 
+Status Archiver::Impl::record_moved_archives(std::vector<std::string>* moved) {
+  std::vector<ArchiveRow> rows;
+  BARROT_TRY(read_archive_rows(db(), &rows));
+  for (const ArchiveRow& row : rows) {
+    std::string recorded;
+    util::UniqueFd fd;
+    if (!recorded_dir(row, store.mirror->dir(), &recorded).ok() ||
+        (util::open_dir(recorded, &fd).ok() && holds_archive(fd.get(), row.month))) {
+      continue; // where recorded (or a damaged record: verify names it)
+    }
+    for (const std::string& name : {archive_name(row.month), staged_archive_name(row.month)}) {
+      ArchiveContent content;
+      if (!util::exists_at(dir_fd.get(), name) ||
+          !read_archive_named(dir_fd.get(), row.month, name, &content, false).ok() ||
+          !check_manifest(content, row.manifest, row.month).empty()) {
+        continue;
+      }
+      BARROT_TRY(store::guarded("cannot record where an archive moved", [&]() -> Status {
+        SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
+        BARROT_TRY(store.check_bound_in_txn());
+        SQLite::Statement st(db(), "UPDATE archives SET file = ? WHERE month = ?");
+        st.bind(1, record_path(archive_name(row.month)));
+        st.bind(2, month_name(row.month));
+        st.exec();
+        txn.commit();
+        return Status::OK();
+      }));
+      moved->push_back(month_name(row.month));
+      break;
+    }
+  }
+  return Status::OK();
+}
+
 Status Archiver::Impl::settle_staged() {
   std::vector<std::string> names;
   BARROT_TRY(util::list_dir(dir_fd.get(), dir, &names));
@@ -1437,14 +1494,23 @@ Status Archiver::Impl::settle_staged() {
       continue;
     }
     bool committed = false;
+    bool only_copy = false; // the recorded archive unreadable, and this is it
     for (const ArchiveRow& row : rows) {
       if (row.month == *month) {
         ArchiveContent content; // moves the staged file into place if it is the recorded one
-        committed = read_recorded_archive(
-                        store, row, options.archive_dir, /*promote=*/true, &content, false)
-                        .ok() &&
-                    !util::exists_at(dir_fd.get(), name);
+        const bool readable =
+            read_recorded_archive(
+                store, row, options.archive_dir, /*promote=*/true, &content, false)
+                .ok();
+        committed = readable && !util::exists_at(dir_fd.get(), name);
+        ArchiveContent staged;
+        only_copy = !readable &&
+                    read_archive_named(dir_fd.get(), *month, name, &staged, false).ok() &&
+                    check_manifest(staged, row.manifest, *month).empty();
       }
+    }
+    if (only_copy) {
+      continue; // never deleted: verify names it
     }
     if (!committed) {
       for (const std::string& n : {name, staged_manifest_name(*month)}) {
@@ -1498,6 +1564,7 @@ Result<ArchiveRunReport> Archiver::run() {
     BARROT_TRY(a.require_writable());
     BARROT_TRY(a.open_dir(true));
     BARROT_TRY(a.lock_archiver(&run_lock));
+    BARROT_TRY(a.record_moved_archives(&report.relocated));
     BARROT_TRY(a.settle_staged());
     util::FileLock lock;
     BARROT_TRY(a.store.mirror->lock_store(
@@ -1700,6 +1767,9 @@ Result<RestoreReport> Archiver::restore(const std::string& month) {
   report.month = month_name(m);
   util::FileLock run_lock;
   BARROT_TRY(a.lock_archiver(&run_lock));
+  if (a.open_dir(false).ok()) {
+    BARROT_TRY(a.record_moved_archives(&report.relocated));
+  }
   std::vector<ArchiveRow> rows;
   BARROT_TRY(read_archive_rows(a.db(), &rows));
   const ArchiveRow* row = nullptr;

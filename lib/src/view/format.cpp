@@ -640,6 +640,7 @@ Json to_json(const ArchiveRunReport& r) {
   Json j = Json::object();
   j["dry_run"] = r.dry_run;
   j["resumed"] = r.resumed;
+  j["relocated"] = r.relocated;
   Json months = Json::array();
   std::int64_t moved = 0;
   for (const MonthReport& m : r.months) {
@@ -710,6 +711,7 @@ Json to_json(const ArchiveVerifyReport& r) {
 Json to_json(const RestoreReport& r) {
   Json j = Json::object();
   j["month"] = r.month;
+  j["relocated"] = r.relocated;
   j["restored"] = r.restored;
   j["already_present"] = r.already_present;
   j["conflicts"] = r.conflicts;
