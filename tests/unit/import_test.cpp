@@ -336,6 +336,48 @@ TEST_CASE("an overlong log line is skipped without being held, the rest imported
   CHECK(r->skipped[1].source == "action_log.jsonl:4");
 }
 
+TEST_CASE("details as deep as a write takes come back through an import of the mirror",
+          "[import]") {
+  TempDir dir;
+  // 64 levels: the deepest details a write records.
+  auto nested = [](int levels) {
+    Json j = Json::object();
+    for (int i = 1; i < levels; ++i) {
+      j = Json{{"k", j}};
+    }
+    return j;
+  };
+  Options first = options_in(dir);
+  first.snapshots_dir = dir / "first";
+  std::string id;
+  {
+    auto store = open_store(first);
+    auto s = store->record_action(action("deep", nested(64)));
+    REQUIRE_OK(s.status());
+    id = s->id;
+    CHECK(store->record_action(action("deeper", nested(65))).status().IsInvalidArgument());
+  }
+  auto second = open_store(options_in(dir));
+  auto r = second->import_legacy(first.snapshots_dir);
+  REQUIRE_OK(r.status());
+  CHECK(r->skipped.empty());
+  CHECK(r->imported == 1);
+  REQUIRE_OK(second->get(id).status());
+  // One level more is refused on import too, naming the limit.
+  const std::string legacy = dir / "legacy";
+  std::filesystem::create_directories(legacy);
+  Json doc = Json::parse(read_text(first.snapshots_dir + "/" + id + ".json"));
+  doc["action"]["details"] = nested(65);
+  write_text(legacy + "/" + id + ".json", doc.dump());
+  Options fresh = options_in(dir);
+  fresh.snapshots_dir = dir / "third";
+  auto third = open_store(fresh)->import_legacy(legacy);
+  REQUIRE_OK(third.status());
+  REQUIRE(third->skipped.size() == 1);
+  INFO(third->skipped[0].reason);
+  CHECK(third->skipped[0].reason.find("nest deeper than 64 levels") != std::string::npos);
+}
+
 TEST_CASE("input nested deeper than the parser can take is skipped, not a crash", "[import]") {
   TempDir dir;
   const std::string legacy = dir / "legacy";

@@ -51,7 +51,8 @@ Status validate_time(std::optional<TimeUs> t, const char* what) {
   return Status::OK();
 }
 
-int json_depth(const Json& j) {
+// The nesting of `j`, counted up to cap + 1.
+int json_depth(const Json& j, int cap) {
   // Iterative, so a hostile document cannot overflow the stack here.
   int deepest = 0;
   std::vector<std::pair<const Json*, int>> stack{{&j, 1}};
@@ -59,7 +60,7 @@ int json_depth(const Json& j) {
     auto [node, depth] = stack.back();
     stack.pop_back();
     deepest = std::max(deepest, depth);
-    if (depth > k_max_details_depth) {
+    if (depth > cap) {
       break;
     }
     if (node->is_structured()) {
@@ -148,10 +149,11 @@ Status validate_details(const Json& details, std::string* compact_out) {
   return Status::OK();
 }
 
-Status validate_depth(const Json& doc, const char* what) {
-  if (json_depth(doc) > k_max_details_depth) {
+Status validate_depth(const Json& doc, const char* what, int outer) {
+  if (json_depth(doc, k_max_details_depth + outer) > k_max_details_depth + outer) {
     return Status::InvalidArgument(std::string(what) + " nest deeper than " +
-                                   std::to_string(k_max_details_depth) + " levels");
+                                   std::to_string(k_max_details_depth) + " levels" +
+                                   (outer > 0 ? " (in its details or a section)" : ""));
   }
   return Status::OK();
 }

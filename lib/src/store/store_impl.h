@@ -282,9 +282,10 @@ void rerender_with_time(PendingRow* row, TimeUs ts);
 // levels; sets `compact_out` to its compact text.
 Status validate_details(const Json& details, std::string* compact_out);
 
-// InvalidArgument when `doc` nests deeper than 64 levels (checked without
-// recursion, before anything recursive such as dump() touches it).
-Status validate_depth(const Json& doc, const char* what);
+// InvalidArgument when `doc` nests deeper than 64 levels plus `outer` (the
+// levels of a whole document around its details or sections). Checked
+// without recursion, before anything recursive such as dump() touches it.
+Status validate_depth(const Json& doc, const char* what, int outer = 0);
 
 // Checks a snapshot document from outside the write path (a legacy file or
 // log line, an archive line) and turns it into a row with origin "import";
