@@ -227,6 +227,14 @@ TEST_CASE("an input whose id disagrees with its time, or that repeats a key, is 
   Json doc3 = Json::parse(read_text(periodic));
   doc3["timestamp"] = "2025-12-22T02:32:12.000001Z";
   write_text(periodic, doc3.dump(2));
+  // A copy from a Barrot store's mirror (it carries a chain record): kept as
+  // that store kept it, so that a mirror always comes back whole.
+  Json chained = Json::parse(read_text(edited));
+  chained["snapshot_id"] = "action_20251223_000000_000000";
+  chained["timestamp"] = "2025-12-23T01:00:00.000000Z";
+  chained["metadata"]["chain"] =
+      Json{{"seq", 7}, {"prev", std::string(64, '0')}, {"hash", std::string(64, 'a')}};
+  write_text(legacy + "/action_20251223_000000_000000.json", chained.dump(2));
   // A log line naming snapshot_id twice: which one would be meant?
   std::string log = read_text(legacy + "/action_log.jsonl");
   log.insert(log.find('\n') + 2, "\"snapshot_id\": \"action_20251230_000000_000000\", ");
@@ -247,6 +255,7 @@ TEST_CASE("an input whose id disagrees with its time, or that repeats a key, is 
   CHECK(reasons.size() == 3);
   // The log's own copy of the edited file's snapshot is whole: it is imported.
   CHECK(store->get("action_20251222_022057_454420").ok());
+  CHECK(store->get("action_20251223_000000_000000").ok());
   CHECK(store->verify()->clean());
 }
 

@@ -132,10 +132,12 @@ Parsed parse_input(std::string_view text,
   }
   // The id names the snapshot's time (docs/formats.md, "Ids"): one that
   // names another time was edited, and would be filed and found by one time
-  // while it sorts and is archived by the other. (Not checked on an archive's
-  // way back: those rows are the store's own, kept as they were imported.)
+  // while it sorts and is archived by the other. Not checked for a copy that
+  // carries a chain record (a Barrot store's mirror: a store that imported
+  // such a snapshot before this check keeps it, and its mirror must still
+  // bring it back), nor on an archive's way back.
   std::string id_of_time = make_snapshot_id(p.row.type, p.row.ts);
-  if (id_of_time != p.row.id) {
+  if (!p.row.carried_chain && id_of_time != p.row.id) {
     p.skip = "snapshot_id " + p.row.id + " does not agree with its timestamp " +
              doc["timestamp"].get<std::string>() + " (which makes the id " + id_of_time + ")";
   }
