@@ -113,6 +113,27 @@ TEST_CASE("details must be a JSON object and keep their key order", "[snapshot]"
   CHECK(parse_details_json("{} {}").status().IsInvalidArgument());
 }
 
+TEST_CASE("details with an integer beyond 64 bits are refused; other numbers keep their value",
+          "[snapshot]") {
+  // nlohmann would keep 1.2345678901234568e+29: other digits than given.
+  auto big = parse_details_json(R"({"id":123456789012345678901234567890})");
+  CHECK(big.status().IsInvalidArgument());
+  CHECK(big.status().message() ==
+        "details hold the integer 123456789012345678901234567890, beyond 64 bits: it would be "
+        "kept changed (write it as a string)");
+  CHECK(parse_details_json(R"({"n":18446744073709551616})").status().IsInvalidArgument());
+  CHECK(parse_details_json(R"({"n":-9223372036854775809})").status().IsInvalidArgument());
+  auto ok = parse_details_json(
+      R"({"u":18446744073709551615,"i":-9223372036854775808,"f":1.5,"e":1E2,"z":-0})");
+  REQUIRE(ok.ok());
+  CHECK((*ok)["u"].get<std::uint64_t>() == 18446744073709551615ULL);
+  CHECK((*ok)["i"].get<std::int64_t>() == INT64_MIN);
+  CHECK((*ok)["e"].get<double>() == 100.0);
+  // Invalid text still names the place.
+  CHECK(parse_details_json(R"({"a":NaN})").status().message().find("parse error at line 1") !=
+        std::string::npos);
+}
+
 TEST_CASE("details that name a key twice are refused, naming the key", "[snapshot]") {
   // nlohmann keeps the last of the values: the others would be lost unseen.
   auto top = parse_details_json(R"({"a":1,"b":2,"a":3})");
@@ -126,6 +147,9 @@ TEST_CASE("details that name a key twice are refused, naming the key", "[snapsho
   CHECK(parse_details_json(R"({"o":{"\u0061":1,"a":2}})").status().IsInvalidArgument());
   CHECK(parse_details_json(R"({"":1,"":2})").status().message().find("key \"\" twice") !=
         std::string::npos);
+  // Stopped at the first repeat, in an array of objects too.
+  CHECK(parse_details_json(R"({"l":[{"a":1},{"b":1,"b":2}],"a":1,"a":2})").status().message() ==
+        "details name the key \"b\" twice in one object (only one value could be kept)");
   // The same key in different objects, or as a value, is fine.
   auto ok = parse_details_json(R"({"a":{"a":1},"b":[{"a":1},{"a":2}],"c":"a"})");
   REQUIRE(ok.ok());

@@ -113,16 +113,14 @@ Parsed parse_input(std::string_view text,
   p.source = std::move(source);
   util::JsonError error;
   Json doc = util::parse_json_unique(text, &error);
-  if (error.kind == util::JsonError::Kind::too_deep) {
-    p.skip = error.message;
+  if (error.kind == util::JsonError::Kind::invalid) {
+    // "not valid JSON: parse error at line 1, column 57: ... last read: 'NaN'"
+    p.skip = last_line_cut ? "not valid JSON (the last line is cut short)"
+                           : "not valid JSON: " + error.message;
     return p;
   }
-  if (error.kind == util::JsonError::Kind::duplicate_key) {
-    p.skip = "names the key " + error.message + " twice in one object";
-    return p;
-  }
-  if (doc.is_discarded()) {
-    p.skip = last_line_cut ? "not valid JSON (the last line is cut short)" : "not valid JSON";
+  if (error.kind != util::JsonError::Kind::none) {
+    p.skip = util::describe(error);
     return p;
   }
   Status s = row_from_document(doc, expect_id, &p.row);

@@ -307,12 +307,8 @@ Json cognitive_state(const PeriodicConfig& config) {
   }
   util::JsonError error;
   Json doc = util::parse_json_unique(text, &error);
-  if (error.kind == util::JsonError::Kind::duplicate_key) {
-    return error_section(config.registry_path + " names the key " + error.message +
-                         " twice in one object");
-  }
-  if (doc.is_discarded()) {
-    return error_section(config.registry_path + " is not valid JSON");
+  if (error.kind != util::JsonError::Kind::none) {
+    return error_section(config.registry_path + " " + util::describe(error));
   }
   // {"protocols": ["Name", ...]} or {"protocols": [{"name": "Name", ...}, ...]}
   const Json* list = doc.is_object() && doc.contains("protocols") ? &doc["protocols"] : &doc;

@@ -144,6 +144,10 @@ Result<Json> parse_details_json(std::string_view text) {
   case util::JsonError::Kind::duplicate_key:
     return Status::InvalidArgument("details name the key " + error.message +
                                    " twice in one object (only one value could be kept)");
+  case util::JsonError::Kind::inexact_number:
+    return Status::InvalidArgument("details hold the integer " + error.message +
+                                   ", beyond 64 bits: it would be kept changed (write it as "
+                                   "a string)");
   }
   if (!j.is_object()) {
     return Status::InvalidArgument(std::string("details must be a JSON object, not ") +

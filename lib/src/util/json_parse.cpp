@@ -1,43 +1,103 @@
 #include "util/json_parse.h"
 
-#include <algorithm>
-#include <optional>
+#include <utility>
 #include <vector>
 
 namespace barrot::util {
 
 namespace {
 
-using Event = Json::parse_event_t;
+// Builds a document from nlohmann's SAX events, as Json::parse does, but
+// stops at the first key an object names twice (Json::parse keeps the last
+// value), and at an integer too large for 64 bits (Json::parse turns it into
+// a double, changing its digits). Linear: each event touches only the
+// container being built.
+class UniqueKeysBuilder {
+public:
+  using string_t = Json::string_t;
 
-// The first key an object of `text` names twice, in document order. Run
-// only once a repeated key is known to exist: it keeps a copy of every key.
-std::string first_repeated_key(std::string_view text) {
-  std::vector<std::vector<std::string>> open; // the keys of each open object
-  std::optional<std::string> found;
-  auto callback = [&](int, Event event, Json& parsed) {
-    if (found) {
-      return true;
+  JsonError error;
+  Json root;
+
+  bool null() { return place(Json(nullptr)); }
+  bool boolean(bool v) { return place(Json(v)); }
+  bool number_integer(Json::number_integer_t v) { return place(Json(v)); }
+  bool number_unsigned(Json::number_unsigned_t v) { return place(Json(v)); }
+  bool number_float(Json::number_float_t v, const string_t& text) {
+    if (text.find_first_of(".eE") == string_t::npos) { // an integer nlohmann could not hold
+      error.kind = JsonError::Kind::inexact_number;
+      error.message = text.size() > 80 ? text.substr(0, 77) + "..." : text;
+      return false;
     }
-    if (event == Event::object_start) {
-      open.emplace_back();
-    } else if (event == Event::object_end) {
-      open.pop_back();
-    } else if (event == Event::key) {
-      auto& keys = open.back();
-      const std::string& k = parsed.get_ref<const std::string&>();
-      if (std::find(keys.begin(), keys.end(), k) != keys.end()) {
-        found = k;
-      } else {
-        keys.push_back(k);
-      }
-    }
+    return place(Json(v));
+  }
+  bool string(string_t& v) { return place(Json(std::move(v))); }
+  bool binary(Json::binary_t& v) { return place(Json::binary(std::move(v))); }
+
+  bool start_object(std::size_t) {
+    m_open.push_back(slot(Json::object()));
     return true;
-  };
-  Json ignored = Json::parse(text, callback, /*allow_exceptions=*/false);
-  (void)ignored;
-  return found.value_or("");
-}
+  }
+  bool key(string_t& k) {
+    Json& object = *m_open.back();
+    const std::size_t before = object.size();
+    Json& value = object[k]; // ordered_map: the existing member if named before
+    if (object.size() == before) {
+      error.kind = JsonError::Kind::duplicate_key;
+      error.message = Json(k.size() > 80 ? k.substr(0, 77) + "..." : k)
+                          .dump(-1, ' ', false, Json::error_handler_t::replace);
+      return false;
+    }
+    m_member = &value;
+    return true;
+  }
+  bool end_object() {
+    m_open.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) {
+    m_open.push_back(slot(Json::array()));
+    return true;
+  }
+  bool end_array() {
+    m_open.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) {
+    // "[json.exception.parse_error.101] parse error at line 1, ..." -> "parse error at ...";
+    // also a number too large for a double (out_of_range.406).
+    const std::string what = e.what();
+    const std::size_t pos = what.find("] ");
+    error.kind = JsonError::Kind::invalid;
+    error.message = pos == std::string::npos ? what : what.substr(pos + 2);
+    return false;
+  }
+
+private:
+  // Puts `v` where the next value goes: the root, the end of the open array,
+  // or the member whose key came last. The pointer stays valid while `v` is
+  // open: nothing is added to its parent until it is closed.
+  Json* slot(Json v) {
+    if (m_open.empty()) {
+      root = std::move(v);
+      return &root;
+    }
+    Json& parent = *m_open.back();
+    if (parent.is_array()) {
+      parent.push_back(std::move(v));
+      return &parent.back();
+    }
+    *m_member = std::move(v);
+    return m_member;
+  }
+  bool place(Json v) {
+    slot(std::move(v));
+    return true;
+  }
+
+  std::vector<Json*> m_open; // the arrays and objects being built, innermost last
+  Json* m_member = nullptr;  // the value of the key named last
+};
 
 } // namespace
 
@@ -48,43 +108,29 @@ Json parse_json_unique(std::string_view text, JsonError* error) {
     error->message = "nests deeper than " + std::to_string(k_max_json_nesting) + " levels";
     return Json(Json::value_t::discarded);
   }
-  // Counts the keys each object names; an object that ends up with fewer
-  // members named one twice. No copy of any key on this path.
-  std::vector<std::size_t> keys;
-  bool repeated = false;
-  auto callback = [&](int, Event event, Json& parsed) {
-    if (event == Event::object_start) {
-      keys.push_back(0);
-    } else if (event == Event::key) {
-      ++keys.back();
-    } else if (event == Event::object_end) {
-      repeated = repeated || parsed.size() != keys.back();
-      keys.pop_back();
-    }
-    return true;
-  };
-  Json j;
-  try {
-    j = Json::parse(text, callback);
-  } catch (const Json::exception& e) {
-    // "[json.exception.parse_error.101] parse error at line 1, ..." -> "parse error at ...";
-    // also a number too large for a double (out_of_range.406).
-    std::string what = e.what();
-    std::size_t pos = what.find("] ");
-    error->kind = JsonError::Kind::invalid;
-    error->message = pos == std::string::npos ? what : what.substr(pos + 2);
+  UniqueKeysBuilder builder;
+  if (!Json::sax_parse(text, &builder)) {
+    *error = std::move(builder.error);
     return Json(Json::value_t::discarded);
   }
-  if (repeated) {
-    std::string key = first_repeated_key(text);
-    if (key.size() > 80) {
-      key = key.substr(0, 77) + "...";
-    }
-    error->kind = JsonError::Kind::duplicate_key;
-    error->message = Json(key).dump(-1, ' ', false, Json::error_handler_t::replace);
-    return Json(Json::value_t::discarded);
+  return std::move(builder.root);
+}
+
+std::string describe(const JsonError& error) {
+  switch (error.kind) {
+  case JsonError::Kind::none:
+    break;
+  case JsonError::Kind::too_deep:
+    return error.message;
+  case JsonError::Kind::invalid:
+    return "is not valid JSON: " + error.message;
+  case JsonError::Kind::duplicate_key:
+    return "names the key " + error.message + " twice in one object";
+  case JsonError::Kind::inexact_number:
+    return "holds the integer " + error.message +
+           ", beyond 64 bits: it would be kept changed (write it as a string)";
   }
-  return j;
+  return "is valid";
 }
 
 } // namespace barrot::util

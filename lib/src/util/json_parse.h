@@ -28,17 +28,22 @@ inline Json parse_json(std::string_view text) {
 
 // What parse_json_unique found wrong, when it returns a discarded value.
 struct JsonError {
-  enum class Kind { none, too_deep, invalid, duplicate_key };
+  enum class Kind { none, too_deep, invalid, duplicate_key, inexact_number };
   Kind kind = Kind::none;
-  // "parse error at line 1, column 7: ...", or the repeated key as a JSON
-  // string (quoted, escaped, cut at 80 bytes).
+  // "parse error at line 1, column 7: ..."; the repeated key as a JSON
+  // string (quoted, escaped, cut at 80 bytes); or the integer's text.
   std::string message;
 };
 
 // parse_json for input whose every value must be kept: an object that names
 // a key twice is refused (nlohmann keeps the last value and drops the others
-// without a word; RFC 8259 leaves the meaning to the reader). Discarded on
-// any error, which `*error` describes.
+// without a word; RFC 8259 leaves the meaning to the reader), and so is an
+// integer beyond 64 bits (nlohmann makes it a double, changing its digits).
+// Discarded on any error, which `*error` describes.
 Json parse_json_unique(std::string_view text, JsonError* error);
+
+// What is wrong, as the end of a sentence about the input: "is not valid
+// JSON: parse error at ...", "names the key \"a\" twice in one object", ...
+std::string describe(const JsonError& error);
 
 } // namespace barrot::util
