@@ -31,6 +31,8 @@ expect 2 "$BARROT" action deploy --status done
 contains "$T/err" "unknown status 'done'"
 expect 2 "$BARROT" fail deploy
 contains "$T/err" "missing ERROR"
+expect 2 "$BARROT" fail deploy "disk full" '{"error": "quota"}'
+contains "$T/err" 'the details hold an "error" already: ERROR sets it; give the error once' 
 expect 2 "$BARROT" complete deploy --start ../../etc/passwd
 contains "$T/err" "not a snapshot id"
 expect 2 "$BARROT" complete deploy --start action_20200101_000000_000000

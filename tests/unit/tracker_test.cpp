@@ -21,6 +21,10 @@ TEST_CASE("the tracker records start, completion and failure truthfully", "[trac
   CHECK(f["status"] == "failed");
   CHECK(f["details"]["error"] == "disk full");
   CHECK(f["details"]["env"] == "prod");
+  // Two errors for one failure: neither is dropped for the other.
+  auto both = tracker.track_failure("deploy", "disk full", Json{{"error", "quota"}});
+  CHECK(both.status().IsInvalidArgument());
+  CHECK(store->summary()->total == 3);
 }
 
 TEST_CASE("a tracked scope that ends normally records completion with its duration", "[tracker]") {

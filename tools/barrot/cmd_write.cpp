@@ -125,6 +125,11 @@ int record(Context& ctx,
     return fail(ctx, s);
   }
   if (status == ActionStatus::failed && !args.count("status")) {
+    if (in.details.contains("error")) { // one of the two would be lost
+      return fail(ctx,
+                  Status::InvalidArgument("the details hold an \"error\" already: ERROR sets it; "
+                                          "give the error once"));
+    }
     in.details["error"] = positional(args, "error");
   }
   if (args.count("start")) { // checked before the store is opened (and created)

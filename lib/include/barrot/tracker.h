@@ -31,7 +31,8 @@ public:
   // Records the completion of an action (status completed).
   Result<std::string> track_complete(const std::string& type, const Json& details = Json::object());
 
-  // Records a failure (status failed) with `error` as details["error"].
+  // Records a failure (status failed) with `error` as details["error"];
+  // InvalidArgument when `details` hold an "error" already.
   Result<std::string> track_failure(const std::string& type,
                                     const std::string& error,
                                     const Json& details = Json::object());

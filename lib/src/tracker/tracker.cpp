@@ -36,6 +36,10 @@ Result<std::string> ActionTracker::track_failure(const std::string& type,
   if (!details.is_object()) {
     return Status::InvalidArgument("details must be a JSON object");
   }
+  if (details.contains("error")) { // one of the two would be lost
+    return Status::InvalidArgument(
+        "the details hold an \"error\" already: the error argument sets it; give it once");
+  }
   Json d = details;
   d["error"] = error;
   return track_action(type, d, ActionStatus::failed);
