@@ -104,6 +104,18 @@ TEST_CASE("diff shows a value that changes every time only when it changes kind"
   CHECK(c["system_state.uptime"] == Json{{"from", "active"}, {"to", {{"seconds", 90}}}});
   CHECK(c["system_state.uptime_seconds"] == Json{{"from", nullptr}, {"to", 90}});
   CHECK_FALSE(c.contains("system_state.timestamp")); // a string both times
+  CHECK((*d)["rebooted"].is_null());                 // unknown: the first gives no uptime_seconds
+  CHECK(format_diff(*d).find("reboot in between unknown") != std::string::npos);
+  // An integer against a float is the same kind: a volatile value stays hidden.
+  Snapshot c1 = periodic(
+      "periodic_20250101_010000", 3600000000, Json{{"system_state", {{"uptime_seconds", 100}}}});
+  Snapshot c2 = periodic(
+      "periodic_20250101_013000", 5400000000, Json{{"system_state", {{"uptime_seconds", 1900.5}}}});
+  auto same_kind = diff_periodic(c1, c2);
+  REQUIRE_OK(same_kind.status());
+  CHECK((*same_kind)["changed"].empty());
+  CHECK((*same_kind)["rebooted"] == false);
+  CHECK((*diff_periodic(c2, c1))["rebooted"] == false); // the same pair, the other way
   CHECK(format_diff(*d).find("system_state.uptime: \"active\" -> {\"seconds\":90}") !=
         std::string::npos);
 }

@@ -25,10 +25,15 @@ bool is_special(const std::string& section) {
          section == "timestamp" || section == "metadata";
 }
 
+// JSON's kinds: numbers are one, however nlohmann holds them.
+int kind_of(const Json& j) {
+  return j.is_number() ? -1 : static_cast<int>(j.type());
+}
+
 void diff_values(const std::string& path, const Json& a, const Json& b, Json* changed) {
   // A volatile value is still shown when it changes kind: it appeared, went,
-  // or became an object (a legacy "uptime": "active" against a number).
-  if (a == b || (is_volatile(path) && a.type() == b.type())) {
+  // or turned from text into a number or an object.
+  if (a == b || (is_volatile(path) && kind_of(a) == kind_of(b))) {
     return;
   }
   if (a.is_object() && b.is_object()) {
@@ -173,11 +178,15 @@ Result<Json> diff_periodic(const Snapshot& a, const Snapshot& b) {
   out["seconds_between"] = static_cast<double>(b.timestamp - a.timestamp) / 1e6;
   const Json& sa = section(a.document, "system_state");
   const Json& sb = section(b.document, "system_state");
-  bool rebooted = false;
+  // Known only when both give their uptime (a legacy snapshot does not):
+  // null otherwise.
+  Json rebooted = nullptr;
   if (sa.is_object() && sb.is_object() && sa.contains("uptime_seconds") &&
       sb.contains("uptime_seconds") && sa["uptime_seconds"].is_number() &&
-      sb["uptime_seconds"].is_number() && b.timestamp > a.timestamp) {
-    rebooted = sb["uptime_seconds"].get<double>() < sa["uptime_seconds"].get<double>();
+      sb["uptime_seconds"].is_number()) {
+    const Json& earlier = b.timestamp >= a.timestamp ? sa : sb;
+    const Json& later = b.timestamp >= a.timestamp ? sb : sa;
+    rebooted = later["uptime_seconds"].get<double>() < earlier["uptime_seconds"].get<double>();
   }
   out["rebooted"] = rebooted;
   out["processes"] = processes_diff(section(a.document, "active_processes"),
@@ -244,8 +253,11 @@ std::string format_diff(const Json& d_in) {
   out << view::visible(d.value("from", "")) << " -> " << view::visible(d.value("to", "")) << " ("
       << days_to_seconds(std::llround(std::fabs(seconds))) << " "
       << (seconds < 0 ? "earlier" : "later") << ")\n";
-  if (d.value("rebooted", false)) {
+  const Json& rebooted = d.contains("rebooted") ? d["rebooted"] : Json(nullptr);
+  if (rebooted.is_boolean() && rebooted.get<bool>()) {
     out << "rebooted in between (uptime went down)\n";
+  } else if (!rebooted.is_boolean()) {
+    out << "reboot in between unknown (no uptime_seconds in both)\n";
   }
   const Json& p = d["processes"];
   out << "processes: " << dump_json(p["count"]["from"], -1) << " -> "
