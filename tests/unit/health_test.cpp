@@ -119,6 +119,11 @@ TEST_CASE("health: periodic_gap warns past 35 minutes and is critical past the s
   o.periodic_critical = 3 * k_hour; // a late scheduler: wider thresholds
   o.periodic_warning = 2 * k_hour;
   CHECK(find(check(*store, o), "periodic_gap").state == HealthState::ok);
+  // Just past a threshold: the seconds say why it is past.
+  HealthOptions just = at_now();
+  just.now = k_now + 15 * k_minute + 1 * k_second; // 35 min 1 s after
+  CHECK(find(check(*store, just), "periodic_gap").summary ==
+        "last periodic snapshot 35 min 1 s ago (warning past 35 min)");
   // Short thresholds in seconds, not "past 0 min".
   o.periodic_critical = 90 * k_second;
   o.periodic_warning = 1 * k_second;

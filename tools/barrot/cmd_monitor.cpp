@@ -131,8 +131,14 @@ Status health_options(const cxxopts::ParseResult& args, HealthOptions* o) {
   if (o->error_critical < o->error_warning) {
     return Status::InvalidArgument("--error-critical is below --error-warning");
   }
-  if (o->rate_critical > o->rate_warning || o->disk_critical > o->disk_warning) {
-    return Status::InvalidArgument("a critical share is above its warning share");
+  // Both are "fewer than": the critical share must be the smaller one.
+  if (o->rate_critical > o->rate_warning) {
+    return Status::InvalidArgument("--rate-critical is above --rate-warning (critical means "
+                                   "fewer periodic snapshots than the warning share)");
+  }
+  if (o->disk_critical > o->disk_warning) {
+    return Status::InvalidArgument(
+        "--disk-critical is above --disk-warning (critical means less free space)");
   }
   return Status::OK();
 }

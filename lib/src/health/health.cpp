@@ -126,8 +126,8 @@ Status generation_rate(Store& store, const HealthOptions& o, HealthCheck* c) {
   if (expected == 0) {
     set(c,
         HealthState::ok,
-        std::to_string(seen) + " periodic snapshot(s); the store is younger "
-                               "than one interval");
+        std::to_string(seen) + " periodic snapshot(s); the first was taken less "
+                               "than one interval ago");
     return Status::OK();
   }
   const double ratio = static_cast<double>(seen) / static_cast<double>(expected);

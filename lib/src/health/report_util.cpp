@@ -38,8 +38,10 @@ std::string human_duration(TimeUs us) {
   if (minutes < 2) { // a threshold of 1 s read "past 0 min"
     return short_number(static_cast<double>(us) / 1e6) + " s";
   }
-  if (minutes < 120) {
-    return fixed(minutes, 0) + " min";
+  if (minutes < 120) { // whole seconds: "35 min 1 s ago (warning past 35 min)"
+    const std::int64_t s = us / 1'000'000;
+    return std::to_string(s / 60) + " min" +
+           (s % 60 != 0 ? " " + std::to_string(s % 60) + " s" : "");
   }
   if (minutes < 48 * 60) {
     return short_number(minutes / 60) + " h";
