@@ -226,6 +226,9 @@ cp "$T/moved/2024-02.jsonl.zst" "$T/moved/2024-01.jsonl.zst.x"
 mv "$T/moved/2024-01.jsonl.zst" "$T/2024-01.kept"
 mv "$T/moved/2024-01.jsonl.zst.x" "$T/moved/2024-01.jsonl.zst"
 expect 1 "$ARCHIVE" verify 2024-01 --archive-dir "$T/moved"
+contains "$T/out" "$T/moved/2024-01.jsonl.zst"
+expect 2 "$BARROT" search --archive-dir "$T/moved" --count
+contains "$T/err" "--archive-dir goes with --archives"
 mv "$T/2024-01.kept" "$T/moved/2024-01.jsonl.zst"
 mv "$T/moved" "$BARROT_SNAPSHOTS_DIR/archive"
 expect 0 "$ARCHIVE" verify

@@ -47,6 +47,12 @@ expect 0 "$BARROT" --dir "$T/inplace" repair
 expect 0 "$BARROT" --dir "$T/inplace" verify
 expect 0 "$BARROT" --dir "$T/inplace" view action_20251222_023615_449526
 
+# A file that is a symbolic link is not followed, and said to be one.
+mkdir "$T/linked"
+ln -s "$legacy/action_20251222_022057_454420.json" "$T/linked/action_20251222_022057_454420.json"
+expect 0 "$BARROT" --dir "$T/d3" import "$T/linked"
+contains "$T/out" "skipped action_20251222_022057_454420.json: cannot open action_20251222_022057_454420.json: a symbolic link, not followed"
+
 expect 2 "$BARROT" import "$T/does-not-exist"
 contains "$T/err" "does-not-exist"
 echo "legacy_import: ok"

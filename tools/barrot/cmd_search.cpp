@@ -265,6 +265,9 @@ int run_search(Context& ctx, const cxxopts::ParseResult& args) {
   if (!s.ok()) {
     return fail(ctx, s);
   }
+  if (args.count("archive-dir") && !args.count("archives")) {
+    return fail(ctx, Status::InvalidArgument("--archive-dir goes with --archives"));
+  }
   auto store = open_store(ctx, Access::read_only);
   if (!store.ok()) {
     return fail(ctx, store.status());

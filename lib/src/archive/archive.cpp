@@ -450,12 +450,17 @@ const char* k_moved_hint = " (moved? 'barrot-archive run --archive-dir DIR' find
 // the month's archive but `archive_dir` (the archive directory given now:
 // the archives were moved, or the mirror rebuilt elsewhere) does, that
 // directory: the recorded manifest tells whether it is the same archive.
+// `*shown` (if given) is set to the archive's path as messages name it.
 Status open_recorded_dir(const ArchiveRow& row,
                          const std::string& snapshots_dir,
                          const std::string& archive_dir,
-                         util::UniqueFd* fd) {
+                         util::UniqueFd* fd,
+                         std::string* shown = nullptr) {
   std::string dir;
   BARROT_TRY(recorded_dir(row, snapshots_dir, &dir));
+  if (shown != nullptr) {
+    *shown = row.file;
+  }
   Status s = util::open_dir(dir, fd);
   if (s.ok() && holds_archive(fd->get(), row.month)) {
     return s;
@@ -464,6 +469,9 @@ Status open_recorded_dir(const ArchiveRow& row,
   if (!archive_dir.empty() && util::open_dir(archive_dir, &moved).ok() &&
       holds_archive(moved.get(), row.month)) {
     *fd = std::move(moved);
+    if (shown != nullptr) {
+      *shown = archive_dir + "/" + archive_name(row.month);
+    }
     return Status::OK();
   }
   if (s.ok()) {
@@ -525,7 +533,8 @@ Status read_recorded_archive(Store::Impl& impl,
                              ArchiveContent* out,
                              bool want_rows) {
   util::UniqueFd dir;
-  BARROT_TRY(open_recorded_dir(row, impl.mirror->dir(), archive_dir, &dir));
+  std::string shown;
+  BARROT_TRY(open_recorded_dir(row, impl.mirror->dir(), archive_dir, &dir, &shown));
   Status s = read_archive(dir.get(), row.month, out, want_rows);
   std::string why = s.ok() ? check_manifest(*out, row.manifest, row.month) : s.message();
   if (s.ok() && why.empty()) {
@@ -542,9 +551,11 @@ Status read_recorded_archive(Store::Impl& impl,
     return Status::OK();
   }
   if (s.IsNotFound()) {
-    return Status::NotFound(row.file + ": the archive file is missing" + k_moved_hint);
+    return Status::NotFound(shown + ": the archive file is missing" + k_moved_hint);
   }
-  return Status::Corruption(row.file + ": " + why + " (the store's record of it)");
+  return Status::Corruption(shown + ": " + why +
+                            (shown == row.file ? " (the store's record of it)"
+                                               : " (the store's record of " + row.file + ")"));
 }
 
 // Removes the mirror files and log lines of `ids` (snapshots no longer in

@@ -34,7 +34,11 @@ void UniqueFd::reset(int fd) {
 }
 
 Status errno_status(std::string_view what, std::string_view path, int err) {
-  std::string msg = std::string(what) + " " + std::string(path) + ": " + std::strerror(err);
+  // ELOOP: O_NOFOLLOW met a symbolic link ("Too many levels of symbolic
+  // links" would send the reader looking for a loop).
+  std::string msg =
+      std::string(what) + " " + std::string(path) + ": " +
+      (err == ELOOP ? "a symbolic link, not followed (or a loop of them)" : std::strerror(err));
   if (err == EACCES || err == EROFS || err == ENOTDIR || err == EPERM) {
     return Status::InvalidArgument(msg);
   }
