@@ -594,8 +594,11 @@ Status full_scan(Store::Impl& impl, Scan* scan, const Horizon* horizon) {
         } else if (rows.count(id) == 0 && horizon) {
           later.push_back(std::move(id));
         } else if (rows.count(id) == 0) {
-          problem(
-              Problem::Kind::extra_file, id, name, "not in the database (barrot import adds it)");
+          problem(Problem::Kind::extra_file,
+                  id,
+                  name,
+                  "not in the database (barrot import adds it, if it holds a valid snapshot; it "
+                  "names why not)");
         }
       } else if (is_our_temp_name(name) && horizon) {
         temps.emplace_back(name, inode_at(m.dir_fd(), name));
@@ -713,8 +716,11 @@ Status full_scan(Store::Impl& impl, Scan* scan, const Horizon* horizon) {
         st.reset();
         st.bind(1, id);
         if (!st.executeStep()) {
-          problem(
-              Problem::Kind::extra_file, id, name, "not in the database (barrot import adds it)");
+          problem(Problem::Kind::extra_file,
+                  id,
+                  name,
+                  "not in the database (barrot import adds it, if it holds a valid snapshot; it "
+                  "names why not)");
           continue;
         }
         BARROT_TRY_ASSIGN(std::string expected, mirror_file_of(st, 0, 1, 2));
