@@ -235,7 +235,9 @@ TEST_CASE("an input whose id disagrees with its time, or that repeats a key, is 
   chained["metadata"]["chain"] =
       Json{{"seq", 7}, {"prev", std::string(64, '0')}, {"hash", std::string(64, 'a')}};
   write_text(legacy + "/action_20251223_000000_000000.json", chained.dump(2));
-  // A log line naming snapshot_id twice: which one would be meant?
+  // A log line naming snapshot_id twice: which one would be meant? (Line 2
+  // is the +01:00 file's snapshot: skipped here, it cannot also disagree with
+  // that file's spelling of the same time.)
   std::string log = read_text(legacy + "/action_log.jsonl");
   log.insert(log.find('\n') + 2, "\"snapshot_id\": \"action_20251230_000000_000000\", ");
   write_text(legacy + "/action_log.jsonl", log);
