@@ -618,6 +618,30 @@ TEST_CASE("archives moved away are found in the archive directory given, and rec
   CHECK(store->get(jan.id).ok());
 }
 
+TEST_CASE("a dry run stops where the run would: a month whose archive to extend is missing",
+          "[archive]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  add_periodic(*store, at(2025, 1, 5));
+  add_action(*store, at(2025, 1, 6));
+  add_periodic(*store, at(2025, 6, 1));
+  ArchiveOptions periodic_only;
+  periodic_only.retention.action_days = 36600;
+  run_at(*store, at(2025, 6, 15), periodic_only); // January's periodic snapshot only
+  REQUIRE(std::rename((dir / "snapshots/archive").c_str(), (dir / "away").c_str()) == 0);
+  for (bool dry : {true, false}) {
+    ArchiveOptions o;
+    o.dry_run = dry;
+    o.now = at(2025, 6, 15);
+    auto r = archiver_for(*store, o)->run();
+    INFO(dry);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find("the archive of 2025-01 cannot be extended") !=
+          std::string::npos);
+  }
+  CHECK(rows(dir) == 2); // January's action is still in the store
+}
+
 TEST_CASE("a staged archive that is the only good copy of a month is never removed", "[archive]") {
   TempDir dir;
   auto store = open_store(options_in(dir));

@@ -961,6 +961,9 @@ struct Archiver::Impl {
   };
 
   Status newest_periodic_seq(std::int64_t* seq);
+  // OK when `month` has no archive yet, or its recorded one (or a copy in
+  // the archive directory) is there to be extended; else the run's error.
+  Status find_archive_to_extend(Month month);
   // The archived months `filter` may match, loaded into an in-memory
   // database with the store's schema and full-text index.
   Status load_for_search(const SearchFilter& filter, std::unique_ptr<SQLite::Database>* out);
@@ -1079,6 +1082,27 @@ Status Archiver::Impl::make_plan(std::vector<Plan>* plans) {
   for (auto& [m, p] : by_month) {
     p.report.file = (dir.empty() ? options.archive_dir : dir) + "/" + archive_name(m);
     plans->push_back(std::move(p));
+  }
+  return Status::OK();
+}
+
+Status Archiver::Impl::find_archive_to_extend(Month month) {
+  std::vector<ArchiveRow> rows;
+  BARROT_TRY(read_archive_rows(db(), &rows));
+  for (const ArchiveRow& row : rows) {
+    if (!(row.month == month)) {
+      continue;
+    }
+    util::UniqueFd fd;
+    std::string shown;
+    Status s = open_recorded_dir(row, store.mirror->dir(), options.archive_dir, &fd, &shown);
+    if (s.ok() && !holds_archive(fd.get(), month)) {
+      s = Status::NotFound(shown + ": the archive file is missing" + k_moved_hint);
+    }
+    if (!s.ok()) {
+      return s.WithContext("the archive of " + month_name(month) +
+                           " cannot be extended; nothing changed (see barrot-archive verify)");
+    }
   }
   return Status::OK();
 }
@@ -1613,6 +1637,15 @@ Result<ArchiveRunReport> Archiver::run() {
         break;
       }
       continue;
+    }
+    // What the run would stop at without reading anything big: a month to
+    // be merged into an archive that is not where the store recorded it.
+    if (Status s = a.find_archive_to_extend(plan.month); !s.ok()) {
+      if (report.months.empty()) {
+        return s.WithContext("archiving " + plan.report.month);
+      }
+      report.unfinished = s.WithContext("could not archive " + plan.report.month);
+      break;
     }
     report.months.push_back(plan.report);
   }
