@@ -380,6 +380,11 @@ TEST_CASE("archiver input is checked", "[archive]") {
     INFO(bad);
     CHECK(Archiver::Open(*store, o).status().IsInvalidArgument());
   }
+  ArchiveOptions early;
+  early.month = "1960-01"; // a month, but none an archive holds: said so
+  CHECK(Archiver::Open(*store, early).status().message() ==
+        "month 1960-01 is before 1970: archives hold 1970-01 to 9998-12 (older snapshots stay in "
+        "the store)");
   ArchiveOptions level;
   level.level = 20;
   CHECK(Archiver::Open(*store, level).status().IsInvalidArgument());

@@ -69,6 +69,12 @@ Result<Month> parse_month(std::string_view s) {
     m.year = digits(0, 4);
     m.month = digits(5, 2);
   }
+  if (s.size() == 7 && s[4] == '-' && (m.year >= 0 && m.year < 1970) && m.month >= 1 &&
+      m.month <= 12) {
+    return Status::InvalidArgument("month " + std::string(s) +
+                                   " is before 1970: archives hold 1970-01 to 9998-12 (older "
+                                   "snapshots stay in the store)");
+  }
   if (s.size() != 7 || s[4] != '-' || m.year < 1970 || m.year > 9998 || m.month < 1 ||
       m.month > 12) {
     std::string shown(s.substr(0, 40));
