@@ -374,6 +374,21 @@ TEST_CASE("details as deep as a write takes come back through an import of the m
   CHECK(r->skipped.empty());
   CHECK(r->imported == 1);
   REQUIRE_OK(second->get(id).status());
+  // A periodic snapshot as deep as a write takes comes back too; one that
+  // could not is refused when recorded.
+  {
+    auto store = open_store(first);
+    PeriodicInput deep;
+    deep.sections = Json{{"build_state", nested(65)}};
+    auto p = store->record_periodic(deep);
+    REQUIRE_OK(p.status());
+    deep.sections = Json{{"build_state", nested(66)}};
+    CHECK(store->record_periodic(deep).status().IsInvalidArgument());
+    auto again = second->import_legacy(first.snapshots_dir);
+    REQUIRE_OK(again.status());
+    CHECK(again->skipped.empty());
+    REQUIRE_OK(second->get(p->id).status());
+  }
   // One level more is refused on import too, naming the limit.
   const std::string legacy = dir / "legacy";
   std::filesystem::create_directories(legacy);

@@ -809,6 +809,9 @@ Result<Snapshot> Store::record_periodic(const PeriodicInput& input) {
   row.ts = input.at.value_or(now_us());
   row.id = make_snapshot_id(SnapshotType::periodic, row.ts);
   row.document = store::periodic_document(row.id, row.ts, input);
+  // No deeper than an import (of the mirror, or an archive's way back) takes:
+  // what is recorded must come back.
+  BARROT_TRY(validate_depth(row.document, "the periodic snapshot's values", 2));
   try {
     row.compact = store::compact(row.document);
   } catch (const Json::exception& e) {

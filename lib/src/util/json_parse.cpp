@@ -10,8 +10,8 @@ namespace {
 // Builds a document from nlohmann's SAX events, as Json::parse does, but
 // stops at the first key an object names twice (Json::parse keeps the last
 // value), and at an integer too large for 64 bits (Json::parse turns it into
-// a double, changing its digits). Linear: each event touches only the
-// container being built.
+// a double, changing its digits). Each event touches only the container
+// being built (an object's keys are searched as Json::parse searches them).
 class UniqueKeysBuilder {
 public:
   using string_t = Json::string_t;
@@ -24,7 +24,9 @@ public:
   bool number_integer(Json::number_integer_t v) { return place(Json(v)); }
   bool number_unsigned(Json::number_unsigned_t v) { return place(Json(v)); }
   bool number_float(Json::number_float_t v, const string_t& text) {
-    if (text.find_first_of(".eE") == string_t::npos) { // an integer nlohmann could not hold
+    // Digits alone: an integer nlohmann could not hold. (Not "no '.'": the
+    // lexer writes the locale's decimal point into the text, a ',' in some.)
+    if (text.find_first_not_of("-0123456789") == string_t::npos) {
       error.kind = JsonError::Kind::inexact_number;
       error.message = text.size() > 80 ? text.substr(0, 77) + "..." : text;
       return false;
@@ -32,7 +34,7 @@ public:
     return place(Json(v));
   }
   bool string(string_t& v) { return place(Json(std::move(v))); }
-  bool binary(Json::binary_t& v) { return place(Json::binary(std::move(v))); }
+  bool binary(Json::binary_t& v) { return place(Json(std::move(v))); }
 
   bool start_object(std::size_t) {
     m_open.push_back(slot(Json::object()));
