@@ -1,3 +1,5 @@
+#include "store/chain.h"
+#include "store/render.h"
 #include "support/test_util.h"
 
 #include <barrot/archive.h>
@@ -227,14 +229,21 @@ TEST_CASE("an input whose id disagrees with its time, or that repeats a key, is 
   Json doc3 = Json::parse(read_text(periodic));
   doc3["timestamp"] = "2025-12-22T02:32:12.000001Z";
   write_text(periodic, doc3.dump(2));
-  // A copy from a Barrot store's mirror (it carries a chain record): kept as
-  // that store kept it, so that a mirror always comes back whole.
+  // A copy from a Barrot store's mirror (it carries a chain record, the hash
+  // of its content): kept as that store kept it, so that a mirror always
+  // comes back whole.
   Json chained = Json::parse(read_text(edited));
   chained["snapshot_id"] = "action_20251223_000000_000000";
   chained["timestamp"] = "2025-12-23T01:00:00.000000Z";
-  chained["metadata"]["chain"] =
-      Json{{"seq", 7}, {"prev", std::string(64, '0')}, {"hash", std::string(64, 'a')}};
+  store::ChainLink link;
+  link.seq = 7;
+  link.hash = store::chain_hash(link.prev, store::compact(chained));
+  store::attach_chain(&chained, link);
   write_text(legacy + "/action_20251223_000000_000000.json", chained.dump(2));
+  // ... but not one whose chain record was made up: its hash is not its content's.
+  Json forged = chained;
+  forged["snapshot_id"] = "action_20251224_000000_000000";
+  write_text(legacy + "/action_20251224_000000_000000.json", forged.dump(2));
   // A log line naming snapshot_id twice: which one would be meant? (Line 2
   // is the +01:00 file's snapshot: skipped here, it cannot also disagree with
   // that file's spelling of the same time.)
@@ -254,7 +263,8 @@ TEST_CASE("an input whose id disagrees with its time, or that repeats a key, is 
   CHECK(reasons.count("action_20251222_022431_521952.json") == 0);
   CHECK(reasons["periodic_20251222_023211.json"].find("does not agree") != std::string::npos);
   CHECK(reasons["action_log.jsonl:2"] == "names the key \"snapshot_id\" twice in one object");
-  CHECK(reasons.size() == 3);
+  CHECK(reasons["action_20251224_000000_000000.json"].find("does not agree") != std::string::npos);
+  CHECK(reasons.size() == 4);
   // The log's own copy of the edited file's snapshot is whole: it is imported.
   CHECK(store->get("action_20251222_022057_454420").ok());
   CHECK(store->get("action_20251223_000000_000000").ok());

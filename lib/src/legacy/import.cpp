@@ -1,5 +1,6 @@
 // Importing a legacy snapshots directory (the Python system's output).
 #include "mirror/mirror.h"
+#include "store/chain.h"
 #include "store/database.h"
 #include "store/render.h"
 #include "store/store_impl.h"
@@ -131,11 +132,15 @@ Parsed parse_input(std::string_view text,
   // The id names the snapshot's time (docs/formats.md, "Ids"): one that
   // names another time was edited, and would be filed and found by one time
   // while it sorts and is archived by the other. Not checked for a copy that
-  // carries a chain record (a Barrot store's mirror: a store that imported
-  // such a snapshot before this check keeps it, and its mirror must still
-  // bring it back), nor on an archive's way back.
+  // carries a chain record whose hash is its content's (a Barrot store's
+  // mirror: a store that imported such a snapshot before this check keeps
+  // it, and its mirror must still bring it back), nor on an archive's way
+  // back.
   std::string id_of_time = make_snapshot_id(p.row.type, p.row.ts);
-  if (!p.row.carried_chain && id_of_time != p.row.id) {
+  const bool from_a_store =
+      p.row.carried_chain &&
+      store::chain_hash(p.row.carried_chain->prev, p.row.compact) == p.row.carried_chain->hash;
+  if (!from_a_store && id_of_time != p.row.id) {
     p.skip = "snapshot_id " + p.row.id + " does not agree with its timestamp " +
              doc["timestamp"].get<std::string>() + " (which makes the id " + id_of_time + ")";
   }
