@@ -364,6 +364,25 @@ TEST_CASE("verify changes nothing", "[mirror]") {
   CHECK(read_text(f.log) == log);
 }
 
+TEST_CASE("lines glued by an append after a missing newline are named and kept aside", "[mirror]") {
+  Fixture f;
+  // A foreign line without its newline, then a whole one appended onto it.
+  const std::string glued = R"({"snapshot_id":"action_20200101_000000_000001","a":1})"
+                            R"({"snapshot_id":"action_20200101_000000_000002","a":2})";
+  write_text(f.log, read_text(f.log) + glued + "\n");
+  auto v = f.verify();
+  REQUIRE(v.problems.size() == 1);
+  CHECK(v.problems[0].kind == Problem::Kind::torn_line);
+  CHECK(v.problems[0].detail.find("not whole JSON") != std::string::npos);
+  auto store = open_store(no_reconcile(f.options));
+  auto r = store->repair();
+  REQUIRE_OK(r.status());
+  CHECK(r->lines_dropped == 1);
+  CHECK(read_text(f.snaps + "/" + r->quarantine_dir + "/action_log.rejected.jsonl") ==
+        glued + "\n");
+  CHECK(f.verify().clean());
+}
+
 TEST_CASE("rebuild rewrites every file and the log from the database", "[mirror]") {
   Fixture f;
   write_text(f.log, "garbage\n");

@@ -484,16 +484,19 @@ Status import_into(Store::Impl& impl, const std::string& dir, ImportReport& repo
   }));
   const auto t1 = std::chrono::steady_clock::now();
   report.database_seconds = std::chrono::duration<double>(t1 - t0).count();
-  if (report.imported > 0) {
+  if (report.imported > 0 || in_place) {
     // An import in place (the snapshots directory itself): its files and
     // lines are already there, so mirror through a full repair, which
     // accepts what already holds the same snapshot and appends only the
-    // lines the whole log lacks. From anywhere else the new rows are past
-    // the checkpoint and nothing of theirs is in our files: reconcile just
-    // them, like any write (a full repair would read the whole store: 38 s
-    // for 10 files into a million-snapshot store).
+    // lines the whole log lacks; with nothing new, the reconciliation an
+    // open does (the CLI skips it at open, to read the directory as it
+    // was). From anywhere else the new rows are past the checkpoint and
+    // nothing of theirs is in our files: reconcile just them, like any write
+    // (a full repair would read the whole store: 38 s for 10 files into a
+    // million-snapshot store).
     RepairReport repaired;
-    Status s = in_place ? impl.repair_locked(&repaired) : impl.reconcile_locked();
+    Status s =
+        in_place && report.imported > 0 ? impl.repair_locked(&repaired) : impl.reconcile_locked();
     report.mirror_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
     if (!s.ok()) {

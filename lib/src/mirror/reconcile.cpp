@@ -637,6 +637,14 @@ Status full_scan(Store::Impl& impl, Scan* scan, const Horizon* horizon) {
             scan->log_needs_rewrite = true;
           }
           auto it = rows.find(id);
+          if (it == rows.end() && !util::is_json_object(line)) {
+            problem(Problem::Kind::torn_line,
+                    id,
+                    k_log_name,
+                    where + ": not whole JSON (lines glued together?)");
+            scan->log_needs_rewrite = true;
+            return true;
+          }
           if (it == rows.end() && archived.count(id) != 0) {
             ++archived_left[archived[id]].second;
             return true;
@@ -838,6 +846,13 @@ Status rewrite_log(Store::Impl& impl, const std::string& stamp, RepairReport* re
           ++report->lines_dropped;
         }
         failed = out.append(doc);
+      } else if (!util::is_json_object(line)) {
+        // Whole lines glued by an append onto a line that lacked its
+        // newline: not a snapshot as it stands, so kept aside.
+        rejected.append(line);
+        rejected += '\n';
+        ++report->lines_dropped;
+        return true;
       } else {
         failed = out.append(line); // not ours to judge: kept, reported by verify
       }
