@@ -662,8 +662,14 @@ TEST_CASE("a staged archive that is the only good copy of a month is never remov
   write_text(arch + "2025-01.jsonl.zst", "damaged");
   ArchiveOptions o;
   o.archive_dir = other;
-  run_at(*store, at(2025, 6, 15), o); // its staged files are settled: this one stays
-  CHECK(file_exists(other + "/2025-01.next.jsonl.zst"));
+  ArchiveRunReport r = run_at(*store, at(2025, 6, 15), o);
+  // Recorded in its place and moved into place there, never removed.
+  CHECK(r.relocated == std::vector<std::string>{"2025-01"});
+  CHECK(file_exists(other + "/2025-01.jsonl.zst"));
+  CHECK_FALSE(file_exists(other + "/2025-01.next.jsonl.zst"));
+  auto back = archiver_for(*store, o)->restore("2025-01");
+  REQUIRE_OK(back.status());
+  CHECK(back->restored == 1);
 }
 
 TEST_CASE("an archive that cannot be written for want of room removes nothing", "[archive][fs]") {

@@ -222,13 +222,6 @@ TEST_CASE("cognitive_state and task_progress from the memory bundles", "[periodi
     CHECK(j["cognitive_state"].contains("error"));
     CHECK(j["system_state"]["health"] == "degraded");
   }
-  SECTION("a registry naming its list twice: which would be meant?") {
-    b.put("memory-bundles/protocols/registry.json", R"({"protocols": ["A"], "protocols": ["B"]})");
-    Json j = b.collect();
-    CHECK(j["cognitive_state"]["error"].get<std::string>().find(
-              "names the key \"protocols\" twice") != std::string::npos);
-    CHECK(j["system_state"]["health"] == "degraded");
-  }
 }
 
 TEST_CASE("the configuration file sets what it names and refuses the rest", "[periodic][config]") {

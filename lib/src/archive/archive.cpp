@@ -443,6 +443,14 @@ Status recorded_dir(const ArchiveRow& row, const std::string& snapshots_dir, std
   return Status::OK();
 }
 
+// Whether descriptors `a` and `b` are the same directory.
+bool same_dir(int a, int b) {
+  struct stat sa {};
+  struct stat sb {};
+  return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
+
 // Whether directory `fd` holds `month`'s archive, or its staged copy.
 bool holds_archive(int fd, Month month) {
   return util::exists_at(fd, archive_name(month)) ||
@@ -483,7 +491,8 @@ Status open_recorded_dir(const ArchiveRow& row,
   if (s.ok()) {
     return s; // reading names the missing file
   }
-  if (s.IsInvalidArgument()) { // util::open_dir: no such directory
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 && errno == ENOENT) { // not unreadable: gone
     return Status::NotFound(row.file + ": the archive is missing, with its directory " + dir +
                             k_moved_hint);
   }
@@ -1471,9 +1480,25 @@ Status Archiver::Impl::record_moved_archives(std::vector<std::string>* moved) {
   for (const ArchiveRow& row : rows) {
     std::string recorded;
     util::UniqueFd fd;
-    if (!recorded_dir(row, store.mirror->dir(), &recorded).ok() ||
-        (util::open_dir(recorded, &fd).ok() && holds_archive(fd.get(), row.month))) {
-      continue; // where recorded (or a damaged record: verify names it)
+    if (!recorded_dir(row, store.mirror->dir(), &recorded).ok()) {
+      continue; // a damaged record: verify names it
+    }
+    if (util::open_dir(recorded, &fd).ok() && holds_archive(fd.get(), row.month)) {
+      // Where recorded. Another copy here takes its place only when the
+      // recorded one is damaged (read only then: it may be large).
+      if (same_dir(fd.get(), dir_fd.get()) || !holds_archive(dir_fd.get(), row.month)) {
+        continue;
+      }
+      ArchiveContent content;
+      const bool good =
+          (read_archive(fd.get(), row.month, &content, false).ok() &&
+           check_manifest(content, row.manifest, row.month).empty()) ||
+          (read_archive_named(fd.get(), row.month, staged_archive_name(row.month), &content, false)
+               .ok() &&
+           check_manifest(content, row.manifest, row.month).empty());
+      if (good) {
+        continue;
+      }
     }
     for (const std::string& name : {archive_name(row.month), staged_archive_name(row.month)}) {
       ArchiveContent content;
@@ -1551,7 +1576,7 @@ Status Archiver::Impl::settle_staged() {
       }
     }
     if (only_copy) {
-      continue; // never deleted: verify names it
+      continue; // never deleted (record_moved_archives records it, when it can)
     }
     if (!committed) {
       for (const std::string& n : {name, staged_manifest_name(*month)}) {

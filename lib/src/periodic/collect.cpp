@@ -305,10 +305,10 @@ Json cognitive_state(const PeriodicConfig& config) {
   if (!s.ok()) {
     return error_section("protocol registry: " + s.message());
   }
-  util::JsonError error;
-  Json doc = util::parse_json_unique(text, &error);
-  if (error.kind != util::JsonError::Kind::none) {
-    return error_section(config.registry_path + " " + util::describe(error));
+  // Read for its protocols' names, not kept: parsed as any JSON reader would.
+  Json doc = util::parse_json(text);
+  if (doc.is_discarded()) {
+    return error_section(config.registry_path + " is not valid JSON");
   }
   // {"protocols": ["Name", ...]} or {"protocols": [{"name": "Name", ...}, ...]}
   const Json* list = doc.is_object() && doc.contains("protocols") ? &doc["protocols"] : &doc;
