@@ -59,7 +59,9 @@ private:
 // called. The end snapshot links to the start one (action.start_snapshot_id)
 // and carries its started_at. Use run_tracked() to record the exception's
 // message; in a destructor C++ cannot see it, so the guard records
-// "exited by exception".
+// "exited by exception". The guard sets those two keys of the end
+// snapshot's details: values given for them (in `details` or by set()) are
+// replaced.
 class BARROT_EXPORT TrackedAction {
 public:
   TrackedAction(ActionTracker& tracker, std::string type, Json details = Json::object());
