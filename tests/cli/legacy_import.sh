@@ -47,6 +47,15 @@ expect 0 "$BARROT" --dir "$T/inplace" repair
 expect 0 "$BARROT" --dir "$T/inplace" verify
 expect 0 "$BARROT" --dir "$T/inplace" view action_20251222_023615_449526
 
+# A snapshot dated in the future is imported, with a warning naming it.
+mkdir "$T/future"
+sed -e 's/periodic_20251222_023211/periodic_20991222_023211/' -e 's/2025-12-22T02:32:11/2099-12-22T02:32:11/' \
+  "$legacy/periodic_20251222_023211.json" > "$T/future/periodic_20991222_023211.json"
+expect 0 "$BARROT" --dir "$T/d4" import "$T/future"
+contains "$T/err" "barrot: warning: 1 imported snapshot(s) are dated in the future, the newest periodic_20991222_023211"
+expect 0 "$BARROT" --dir "$T/d5" --json import "$T/future"
+jq -e '.future == 1 and .newest_future == "periodic_20991222_023211"' "$T/out" >/dev/null || fail "future in --json"
+
 # A file that is a symbolic link is not followed, and said to be one.
 mkdir "$T/linked"
 ln -s "$legacy/action_20251222_022057_454420.json" "$T/linked/action_20251222_022057_454420.json"

@@ -208,6 +208,12 @@ int run_import(Context& ctx, const cxxopts::ParseResult& args) {
                    << ", conflicts " << r.conflicts << ", skipped " << r.skipped.size() << " (read "
                    << r.files_read << " files, " << r.lines_read << " log lines)\n";
         }
+        if (r.future > 0) {
+          *ctx.err << "barrot: warning: " << r.future
+                   << " imported snapshot(s) are dated in the future, the newest "
+                   << r.newest_future
+                   << " (a wrong clock?): they sort after all that is recorded until then\n";
+        }
         if (!r.mirror.ok()) {
           *ctx.err << "barrot: warning: " << r.mirror.message()
                    << "; 'barrot repair' completes the mirror\n";

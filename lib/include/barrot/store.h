@@ -139,8 +139,13 @@ struct ImportReport {
     std::string reason;
   };
   std::vector<Skipped> skipped; // unreadable, truncated or invalid input
-  double database_seconds = 0;  // reading, checking, inserting, indexing, committing
-  double mirror_seconds = 0;    // writing the new snapshots' files and log lines
+  // Imported snapshots dated more than five minutes after the import (a
+  // wrong clock?), and the newest of them: they sort after everything
+  // recorded until then, and a periodic one stays latest_periodic.json.
+  std::int64_t future = 0;
+  std::string newest_future;
+  double database_seconds = 0; // reading, checking, inserting, indexing, committing
+  double mirror_seconds = 0;   // writing the new snapshots' files and log lines
   // OK when the imported snapshots' files and log lines were written, else
   // why not (a full disk, say). They are committed either way, and the next
   // read-write open or `barrot repair` writes what is missing (as

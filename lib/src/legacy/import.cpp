@@ -322,6 +322,13 @@ public:
       }
       m_prev = store::chain_hash(m_prev, p.row.compact);
       ++m_report.imported;
+      if (p.row.ts > m_future_after) {
+        ++m_report.future;
+        if (p.row.ts > m_newest_future) {
+          m_newest_future = p.row.ts;
+          m_report.newest_future = p.row.id;
+        }
+      }
       return;
     }
     Json stored = Json::parse(m_existing.getColumn(0).getString(), nullptr, false);
@@ -388,6 +395,9 @@ private:
   SQLite::Statement m_existing;
   std::unordered_map<int, ArchivedMonth> m_archived; // by year * 100 + month
   std::int64_t m_base_seq = 0;
+  // Later than this is "in the future" (ImportReport::future).
+  const TimeUs m_future_after = util::realtime_us() + 5 * 60 * 1'000'000LL;
+  TimeUs m_newest_future = INT64_MIN;
   store::Digest m_prev{}; // the chain's head: what the next row inserted links to
   std::unordered_set<std::string> m_counted;     // ids counted as already present
   std::unordered_set<std::string> m_conflicting; // ids counted as conflicts

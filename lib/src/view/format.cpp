@@ -631,6 +631,8 @@ Json to_json(const ImportReport& r) {
     skipped.push_back(Json{{"source", s.source}, {"reason", s.reason}});
   }
   j["skipped"] = std::move(skipped);
+  j["future"] = r.future;
+  j["newest_future"] = r.newest_future.empty() ? Json(nullptr) : Json(r.newest_future);
   j["seconds"] = Json{{"database", r.database_seconds}, {"mirror", r.mirror_seconds}};
   j["mirror_error"] = r.mirror.ok() ? Json(nullptr) : Json(r.mirror.message());
   return j;
