@@ -404,27 +404,17 @@ TEST_CASE("words match the same rows before and after the index takes them in", 
                         R"({"note":"Café au lait, DISK-full"})",
                         R"({"note":"disk is full"})",
                         R"({"path":"/var/log/app.log"})",
-                        R"({"n":12345})"}) {
+                        R"({"n":12345})",
+                        R"({"error":"Traceback\nValueError: bad\tinput \u001bgone","ok":true})"}) {
     REQUIRE_OK(store->record_action(action("deploy_canary", Json::parse(d))).status());
   }
   REQUIRE(query_int(db,
                     "SELECT count(*) FROM snapshot_rows WHERE seq > (SELECT indexed_seq "
-                    "FROM fts_state)") == 6); // none indexed yet
-  const std::vector<std::string> words = {"happen",
-                                          "happened",
-                                          "deploy",
-                                          "deployment",
-                                          "cafe",
-                                          "CAFÉ",
-                                          "disk-full",
-                                          "disk full",
-                                          "full disk",
-                                          "log",
-                                          "var log app",
-                                          "123",
-                                          "12345",
-                                          "canary",
-                                          "x"};
+                    "FROM fts_state)") == 7); // none indexed yet
+  const std::vector<std::string> words = {
+      "happen",    "happened",   "deploy", "deployment",  "cafe",        "CAFÉ",  "disk-full",
+      "disk full", "full disk",  "log",    "var log app", "123",         "12345", "canary",
+      "x",         "ValueError", "input",  "gone",        "nValueError", "true"};
   const auto counts = [&] {
     std::vector<std::int64_t> out;
     for (const std::string& w : words) {
@@ -450,5 +440,12 @@ TEST_CASE("words match the same rows before and after the index takes them in", 
   CHECK(after[4] == 1);  // cafe: case and accents folded
   CHECK(after[6] == 1);  // disk-full: the phrase "disk full", not "disk is full"
   CHECK(after[8] == 0);  // full disk: in that order only
-  CHECK(after[13] == 6); // canary: a token of the action type
+  CHECK(after[13] == 7); // canary: a token of the action type
+  // Words after a newline, a tab or another escaped character are words:
+  // the details are read decoded, not as JSON source ("\nValueError").
+  CHECK(after[15] == 1);
+  CHECK(after[16] == 1);
+  CHECK(after[17] == 1);
+  CHECK(after[18] == 0);
+  CHECK(after[19] == 1); // true, false and null by name
 }

@@ -297,9 +297,17 @@ TEST_CASE("deleting rows keeps the full-text index exact, indexed or not", "[sto
            "SELECT DISTINCT strftime('%Y-%m', ts_us / 1000000, 'unixepoch'), '/a', 2, '{}', 0, "
            "'cleaning' FROM snapshots");
   exec_sql(db, "DELETE FROM snapshot_rows WHERE seq IN (1, 2)");
-  // 'integrity-check' with rank 1 compares the index with the content table.
-  exec_sql(db, "INSERT INTO snapshots_fts(snapshots_fts, rank) VALUES ('integrity-check', 1)");
-  CHECK(query_int(db, "SELECT count(*) FROM snapshots_fts WHERE snapshots_fts MATCH 'early'") == 0);
+  // The index's own structure holds ('integrity-check' with rank 1 would
+  // also compare it with its content, which FTS5 cannot read from inside
+  // itself through fts_text's json_tree), and a 'delete' given other text
+  // than was indexed would have left the words of the row behind.
+  exec_sql(db, "INSERT INTO snapshots_fts(snapshots_fts, rank) VALUES ('integrity-check', 0)");
+  for (const char* word : {"early", "w", "a"}) {
+    INFO(word);
+    CHECK(query_int(db,
+                    std::string("SELECT count(*) FROM snapshots_fts WHERE snapshots_fts MATCH '") +
+                        word + "'") == 0);
+  }
 }
 
 TEST_CASE("get rejects non-ids and reports unknown ids as not found", "[store]") {

@@ -1892,7 +1892,7 @@ Result<RestoreReport> Archiver::restore(const std::string& month) {
     SQLite::Statement& insert = *a.store.insert_stmt;
     SQLite::Statement index_fts(a.db(),
                                 "INSERT INTO snapshots_fts (rowid, action_type, details) SELECT "
-                                "seq, action_type, details FROM snapshots WHERE seq = ? AND seq "
+                                "seq, action_type, details FROM fts_text WHERE seq = ? AND seq "
                                 "<= (SELECT indexed_seq FROM fts_state WHERE id = 1)");
     store::Digest head;
     BARROT_TRY(a.store.chain_head_in_txn(&head));
@@ -1996,7 +1996,7 @@ Status Archiver::Impl::load_for_search(const SearchFilter& filter,
       }
     }
     mem->exec("INSERT INTO snapshots_fts (rowid, action_type, details) SELECT seq, action_type, "
-              "details FROM snapshots WHERE snapshot_type = 'action'");
+              "details FROM fts_text WHERE snapshot_type = 'action'");
     mem->exec("UPDATE fts_state SET indexed_seq = (SELECT coalesce(max(seq), 0) FROM snapshots)");
     txn.commit();
     *out = std::move(mem);

@@ -227,8 +227,9 @@ Status Store::Impl::write_latest_from_db(bool* written) {
 // --- Checkpoint and reconciliation ------------------------------------------------
 
 void Store::Impl::index_fts_in_txn(TimeUs now) {
+  // fts_text: the details as the index reads them (migrations/0007).
   db->exec("INSERT INTO snapshots_fts (rowid, action_type, details) "
-           "SELECT seq, action_type, details FROM snapshot_rows "
+           "SELECT seq, action_type, details FROM fts_text "
            "WHERE seq > (SELECT indexed_seq FROM fts_state WHERE id = 1) "
            "AND snapshot_type = 'action' ORDER BY seq");
   SQLite::Statement mark(*db,

@@ -382,8 +382,10 @@ Result<Query> build(const SearchFilter& f) {
     // Indexed rows through the index; the unindexed tail by scanning it.
     // One IN list, so that the rows are looked up by seq rather than every
     // row tested.
+    // The tail through fts_text (migrations/0007), the index's own reading
+    // of the details: both see the same words.
     w += " AND +snapshot_type = 'action' AND seq IN (SELECT rowid FROM snapshots_fts WHERE "
-         "snapshots_fts MATCH ? UNION ALL SELECT seq FROM snapshot_rows WHERE seq > (SELECT "
+         "snapshots_fts MATCH ? UNION ALL SELECT seq FROM fts_text WHERE seq > (SELECT "
          "indexed_seq FROM fts_state WHERE id = 1) AND +snapshot_type = 'action'";
     text(fts_query(f.words));
     for (const std::string& word : f.words) {
