@@ -49,6 +49,20 @@ TEST_CASE("dashboard: an empty store renders every section", "[dashboard]") {
   CHECK(page.find("data-state=\"UNKNOWN\"") != std::string::npos);
 }
 
+TEST_CASE("dashboard: a check it did not run shows as skipped, never as a green OK",
+          "[dashboard]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  REQUIRE_OK(store->record_periodic(PeriodicInput{}).status());
+  REQUIRE_OK(store->record_action(action("a", Json::object())).status());
+  const std::string page = render(*store); // quick checks: the default
+  const std::regex mirror_row(R"re(<td>mirror_files</td><td><span class="badge (\w+)">(\w+)<)re");
+  std::smatch m;
+  REQUIRE(std::regex_search(page, m, mirror_row));
+  CHECK(m[1] == "other");
+  CHECK(m[2] == "SKIPPED");
+}
+
 TEST_CASE("dashboard: values are text, whatever they hold", "[dashboard]") {
   TempDir dir;
   auto store = open_store(options_in(dir));

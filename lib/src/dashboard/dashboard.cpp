@@ -181,14 +181,24 @@ void health_section(const HealthReport& report, std::string* out) {
               "</b>: " + html_escape(c.summary) + "</li>";
     }
   }
+  std::size_t skipped = 0;
+  for (const HealthCheck& c : report.checks) {
+    skipped += c.skipped ? 1 : 0;
+  }
   if (!any) {
-    *out += "<li>All " + std::to_string(report.checks.size()) + " checks pass.</li>";
+    *out += "<li>All " + std::to_string(report.checks.size() - skipped) +
+            (skipped > 0 ? " checks that ran pass (" + std::to_string(skipped) +
+                               " skipped: --full-checks runs them)."
+                         : " checks pass.") +
+            "</li>";
   }
   *out += "</ul><details><summary>All checks</summary><div class=\"scroll\"><table>"
           "<thead><tr><th>Check</th><th>State</th><th>Why</th></tr></thead><tbody>";
   for (const HealthCheck& c : report.checks) {
-    *out += "<tr><td>" + html_escape(c.name) + "</td><td>" + badge(to_string(c.state)) +
-            "</td><td>" + html_escape(c.summary) + "</td></tr>";
+    // A check not run is no green OK (health's text says SKIPPED too).
+    *out += "<tr><td>" + html_escape(c.name) + "</td><td>" +
+            badge(c.skipped ? "SKIPPED" : to_string(c.state)) + "</td><td>" +
+            html_escape(c.summary) + "</td></tr>";
   }
   *out += "</tbody></table></div></details></section>";
 }
