@@ -153,4 +153,11 @@ contains "$T/tty.txt" "(the limit; for more: --after "
 last=$(grep -o "after [a-z0-9_]*" "$T/tty.txt" | cut -d' ' -f2)
 expect 0 "$BARROT" search --limit 2 -o ids
 [ "$(tail -1 "$T/out")" = "$last" ] || fail "the table's --after hint is not the last row"
+# Into a pipe, details come whole (the table on a terminal cuts them at 80).
+long=$(printf 'x%.0s' {1..120})
+expect 0 "$BARROT" action longdetails "{\"summary\":\"$long tail\"}" -q
+expect 0 "$BARROT" search --action longdetails
+contains "$T/out" "$long tail\"}"
+expect 0 "$BARROT" tail -n 1
+contains "$T/out" "$long tail\"}"
 echo "basics: ok"

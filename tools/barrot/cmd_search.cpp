@@ -102,7 +102,7 @@ public:
       info.status = std::string(row.status);
       m_out << format_line(info);
       if (!row.details.empty() && row.details != "{}") {
-        m_out << "  " << short_details(row.details);
+        m_out << "  " << row.details; // whole: a pipe (grep) must see all of it
       }
       m_out << "\n";
     } else if (m_format == "ids") {
