@@ -370,6 +370,13 @@ TEST_CASE("details conditions (search --where) are parsed strictly", "[search]")
     INFO(bad);
     CHECK(parse_detail_condition(bad).status().IsInvalidArgument());
   }
+  // Other languages' operators are typos, not values starting with = or >.
+  for (const char* typo : {"n==1", "n=>1", "n<>1", "n=!1", "n!==1"}) {
+    INFO(typo);
+    auto t = parse_detail_condition(typo);
+    CHECK(t.status().IsInvalidArgument());
+    CHECK(t.status().message().find("the value starts with") != std::string::npos);
+  }
 }
 
 TEST_CASE("details conditions compare numbers past 2^63 as numbers, not wrapped", "[search]") {

@@ -28,7 +28,8 @@ struct DetailCondition {
 // "key" (exists), "key=value", "key!=value" (also true when the key is
 // missing), "key>value", "key>=value", "key<value", "key<=value"; nested
 // keys joined by dots: "build.version=1.2". InvalidArgument naming the text
-// for an empty key or one holding a double quote.
+// for an empty key or one holding a double quote, and for a value that
+// starts with =, <, > or ! ("n==1", "n<>1": a typo, not a value).
 BARROT_EXPORT Result<DetailCondition> parse_detail_condition(std::string_view text);
 
 struct SearchFilter {

@@ -95,6 +95,14 @@ Result<DetailCondition> parse_detail_condition(std::string_view text) {
   for (char& ch : shown) {
     ch = (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ? '?' : ch;
   }
+  // "n==1", "n=>1", "n<>1": habits of other languages, which would compare
+  // with "=1", ">1" or ">1" and match nothing (or the wrong rows) silently.
+  if (!c.value.empty() && std::string_view("=<>!").find(c.value[0]) != std::string_view::npos) {
+    return Status::InvalidArgument("bad --where condition '" + shown +
+                                   "': the value starts with '" + c.value[0] +
+                                   "' (the operators are =, !=, >, >=, <, <=; a value may not "
+                                   "start with one of their characters)");
+  }
   std::size_t start = 0;
   for (;;) {
     const std::size_t dot = key.find('.', start);
