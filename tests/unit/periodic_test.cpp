@@ -237,6 +237,14 @@ TEST_CASE("the configuration file sets what it names and refuses the rest", "[pe
   CHECK(c.max_processes == 10);
   CHECK(resolved(c).workflows_dir == "/srv/app/.github/workflows");
   CHECK(resolved(c).manifest_path == "/etc/manifest.yaml");
+  // A relative input is under the base directory, not the current one.
+  PeriodicConfig rel = c;
+  rel.manifest_path = "conf/build.yaml";
+  rel.registry_path = "reg.json";
+  CHECK(resolved(rel).manifest_path == "/srv/app/conf/build.yaml");
+  CHECK(resolved(rel).registry_path == "/srv/app/reg.json");
+  rel.base_dir.clear(); // no base: the current directory, as given
+  CHECK(resolved(rel).manifest_path == "conf/build.yaml");
 
   write_text(dir / "typo.yaml", "base_dir: /srv\nintervall: 15m\n");
   Status s = load_periodic_config(dir / "typo.yaml", &c);

@@ -15,32 +15,34 @@ void add_collect_options(cxxopts::Options& o) {
   o.add_options("Periodic")("config",
                             "configuration file (YAML; env BARROT_CONFIG; see docs/operations.md)",
                             cxxopts::value<std::string>(),
-                            "FILE")("base-dir",
-                                    "where the inputs below are found (default .)",
-                                    cxxopts::value<std::string>(),
-                                    "DIR")("manifest",
-                                           "build manifest (default BASE/build_manifest.yaml)",
-                                           cxxopts::value<std::string>(),
-                                           "FILE")(
-      "workflows-dir",
-      "workflow files (default BASE/.github/workflows)",
+                            "FILE")(
+      "base-dir",
+      "where the inputs below are found, given relative or not at all (default .)",
       cxxopts::value<std::string>(),
-      "DIR")("registry",
-             "protocol registry (default BASE/memory-bundles/protocols/registry.json)",
+      "DIR")("manifest",
+             "build manifest (default BASE/build_manifest.yaml)",
              cxxopts::value<std::string>(),
-             "FILE")("outcome-relay",
-                     "outcome relay (default BASE/memory-bundles/outcome-relay.md)",
+             "FILE")("workflows-dir",
+                     "workflow files (default BASE/.github/workflows)",
                      cxxopts::value<std::string>(),
-                     "FILE")("process",
-                             "report only processes named like this glob (repeatable)",
-                             cxxopts::value<std::vector<std::string>>(),
-                             "GLOB")(
-      "max-processes", "list at most N processes (default 50)", cxxopts::value<std::string>(), "N")(
-      "interval",
-      "time between snapshots, and the interval field: 90s, 30m, 1h "
-      "(default 30m)",
+                     "DIR")(
+      "registry",
+      "protocol registry (default BASE/memory-bundles/protocols/registry.json)",
       cxxopts::value<std::string>(),
-      "DURATION");
+      "FILE")("outcome-relay",
+              "outcome relay (default BASE/memory-bundles/outcome-relay.md)",
+              cxxopts::value<std::string>(),
+              "FILE")("process",
+                      "report only processes named like this glob (repeatable)",
+                      cxxopts::value<std::vector<std::string>>(),
+                      "GLOB")("max-processes",
+                              "list at most N processes (default 50)",
+                              cxxopts::value<std::string>(),
+                              "N")("interval",
+                                   "time between snapshots, and the interval field: 90s, 30m, 1h "
+                                   "(default 30m)",
+                                   cxxopts::value<std::string>(),
+                                   "DURATION");
 }
 
 // The configuration file: --config, else BARROT_CONFIG, else none.

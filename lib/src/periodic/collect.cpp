@@ -362,18 +362,20 @@ Json task_progress(const PeriodicConfig& config) {
 PeriodicConfig resolved(const PeriodicConfig& config) {
   PeriodicConfig c = config;
   const std::string base = c.base_dir.empty() ? "." : c.base_dir;
-  if (c.manifest_path.empty()) {
-    c.manifest_path = base + "/build_manifest.yaml";
-  }
-  if (c.workflows_dir.empty()) {
-    c.workflows_dir = base + "/.github/workflows";
-  }
-  if (c.registry_path.empty()) {
-    c.registry_path = base + "/memory-bundles/protocols/registry.json";
-  }
-  if (c.outcome_relay_path.empty()) {
-    c.outcome_relay_path = base + "/memory-bundles/outcome-relay.md";
-  }
+  // Each input: its default name under the base directory; a path given
+  // relative, under the base directory too ("manifest: build.yaml" beside
+  // "base_dir: /srv/app" is /srv/app/build.yaml).
+  auto input = [&](std::string* path, const char* default_name) {
+    if (path->empty()) {
+      *path = base + "/" + default_name;
+    } else if ((*path)[0] != '/' && !c.base_dir.empty()) {
+      *path = base + "/" + *path;
+    }
+  };
+  input(&c.manifest_path, "build_manifest.yaml");
+  input(&c.workflows_dir, ".github/workflows");
+  input(&c.registry_path, "memory-bundles/protocols/registry.json");
+  input(&c.outcome_relay_path, "memory-bundles/outcome-relay.md");
   return c;
 }
 
