@@ -153,6 +153,12 @@ contains "$T/tty.txt" "(the limit; for more: --after "
 last=$(grep -o "after [a-z0-9_]*" "$T/tty.txt" | cut -d' ' -f2)
 expect 0 "$BARROT" search --limit 2 -o ids
 [ "$(tail -1 "$T/out")" = "$last" ] || fail "the table's --after hint is not the last row"
+# No hint when the limit takes the last row: there is no next page.
+total=$("$BARROT" search --count)
+script -qec "$BARROT search --limit $total" "$T/tty" >/dev/null
+tr -d '\r' < "$T/tty" > "$T/tty.txt"
+contains "$T/tty.txt" "($total rows)"
+grep -q "for more" "$T/tty.txt" && fail "a next page offered when there is none"
 # Into a pipe, details come whole (the table on a terminal cuts them at 80).
 long=$(printf 'x%.0s' {1..120})
 expect 0 "$BARROT" action longdetails "{\"summary\":\"$long tail\"}" -q

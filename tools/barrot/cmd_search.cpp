@@ -311,14 +311,26 @@ int run_search(Context& ctx, const cxxopts::ParseResult& args) {
     return k_exit_ok;
   }
   Printer printer(*ctx.out, format, ctx.out_is_tty);
-  auto print = [&](const Snapshot& snap) { return printer.print(snap); };
+  // One row past the limit, not printed: whether there is a next page.
+  const std::size_t limit = filter.limit;
+  if (limit < SIZE_MAX) {
+    filter.limit = limit + 1;
+  }
+  bool more = false;
+  auto take = [&](const auto& row) {
+    if (printer.count() == limit) {
+      more = true;
+      return false;
+    }
+    return printer.print(row);
+  };
   if (!archiver) {
-    s = (*store)->search_rows(filter, [&](const SnapshotRow& row) { return printer.print(row); });
+    s = (*store)->search_rows(filter, [&](const SnapshotRow& row) { return take(row); });
   } else {
-    s = archiver->search_with_store(filter, print);
+    s = archiver->search_with_store(filter, [&](const Snapshot& snap) { return take(snap); });
   }
   printer.finish();
-  if (s.ok() && ctx.out_is_tty && format == "table" && printer.count() == filter.limit) {
+  if (s.ok() && ctx.out_is_tty && format == "table" && more) {
     *ctx.err << "(the limit; for more: --after " << printer.last_id() << ")\n";
   }
   return s.ok() ? k_exit_ok : fail(ctx, s);
