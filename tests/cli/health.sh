@@ -173,4 +173,9 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=8m tmpfs small 2>/dev/null; then
 else
   echo "disk_space on a full file system: skipped (cannot mount a tmpfs here)" >&2
 fi
+# Thresholds out of order: the message names both values, and the one to give.
+expect 3 "$BARROT" health --no-record --error-warning 50%
+contains "$T/err" "--error-warning (50%) is above --error-critical (25%, the default): critical means more errors than the warning share; give --error-critical too"
+expect 3 "$BARROT" health --no-record --disk-warning 5% --disk-critical 10%
+contains "$T/err" "--disk-critical (10%) is above --disk-warning (5%)"
 echo "health: ok"

@@ -233,6 +233,10 @@ TEST_CASE("the configuration file sets what it names and refuses the rest", "[pe
   REQUIRE_OK(load_periodic_config(dir / "ok.yaml", &c));
   CHECK(c.base_dir == "/srv/app");
   CHECK(c.interval_seconds == 900);
+  CHECK(interval_name(900) == "15_minutes");
+  CHECK(interval_name(86400) == "1_day");
+  CHECK(interval_name(3600) == "1_hour");
+  CHECK(interval_name(90) == "90_seconds");
   CHECK(c.process_patterns == std::vector<std::string>{"nginx*", "postgres"});
   CHECK(c.max_processes == 10);
   CHECK(resolved(c).workflows_dir == "/srv/app/.github/workflows");

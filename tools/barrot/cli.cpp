@@ -183,6 +183,7 @@ int run_checked(int argc, char** argv, const Program& program, Context& ctx) {
     return k_exit_usage;
   }
   ctx.usage_exit = cmd->usage_exit;
+  ctx.help = pname + " " + cmd->name + " --help";
   cxxopts::Options options(pname + " " + cmd->name, cmd->summary);
   options.custom_help(std::string("[OPTIONS]"));
   options.positional_help(cmd->args);
@@ -428,7 +429,15 @@ int run(int argc, char** argv, const Program& program) {
     }
     return code;
   } catch (const cxxopts::exceptions::exception& e) {
-    *ctx.err << pname << ": error: " << e.what() << " (see " << pname << " --help)\n";
+    // cxxopts quotes with U+2018/U+2019; every other message here with '.
+    std::string what = e.what();
+    for (const char* curly : {"\u2018", "\u2019"}) {
+      for (auto at = what.find(curly); at != std::string::npos; at = what.find(curly)) {
+        what.replace(at, std::string_view(curly).size(), "'");
+      }
+    }
+    *ctx.err << pname << ": error: " << what << " (see "
+             << (ctx.help.empty() ? pname + " --help" : ctx.help) << ")\n";
     return ctx.usage_exit;
   } catch (const std::exception& e) {
     *ctx.err << pname << ": error: " << e.what() << "\n";

@@ -33,6 +33,7 @@ struct Context {
   std::ostream* err = nullptr;
   bool out_is_tty = false;       // standard output is a terminal: readable tables
   int usage_exit = k_exit_usage; // the running command's exit code for a bad command line
+  std::string help;              // "barrot search --help": where a bad command line is pointed
 };
 
 // One subcommand: its options and what it does.

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 
@@ -128,18 +129,42 @@ Status health_options(const cxxopts::ParseResult& args, HealthOptions* o) {
                                    std::to_string(o->periodic_critical / 60000000) +
                                    " min): give a longer --periodic-critical too");
   }
-  if (o->error_critical < o->error_warning) {
-    return Status::InvalidArgument("--error-critical is below --error-warning");
-  }
-  // Both are "fewer than": the critical share must be the smaller one.
-  if (o->rate_critical > o->rate_warning) {
-    return Status::InvalidArgument("--rate-critical is above --rate-warning (critical means "
-                                   "fewer periodic snapshots than the warning share)");
-  }
-  if (o->disk_critical > o->disk_warning) {
+  // Each pair in its order, the message naming the one given (or both) and
+  // the other's value: "--error-warning 50%" meets the default critical 25%.
+  auto order = [&](const char* low, double low_v, const char* high, double high_v, const char* why)
+      -> Status {
+    if (low_v <= high_v) {
+      return Status::OK();
+    }
+    const bool low_given = args.count(low) > 0;
+    const bool high_given = args.count(high) > 0;
+    const char* adjust = !high_given ? high : !low_given ? low : nullptr;
+    auto shown = [](double v, bool given) {
+      char buf[48];
+      std::snprintf(buf, sizeof buf, "%g%%%s", v * 100, given ? "" : ", the default");
+      return std::string(buf);
+    };
     return Status::InvalidArgument(
-        "--disk-critical is above --disk-warning (critical means less free space)");
-  }
+        std::string("--") + low + " (" + shown(low_v, low_given) + ") is above --" + high + " (" +
+        shown(high_v, high_given) + "): " + why +
+        (adjust != nullptr ? std::string("; give --") + adjust + " too" : std::string()));
+  };
+  BARROT_TRY(order("error-warning",
+                   o->error_warning,
+                   "error-critical",
+                   o->error_critical,
+                   "critical means more errors than the warning share"));
+  // These two are "fewer than": the critical share is the smaller one.
+  BARROT_TRY(order("rate-critical",
+                   o->rate_critical,
+                   "rate-warning",
+                   o->rate_warning,
+                   "critical means fewer periodic snapshots than the warning share"));
+  BARROT_TRY(order("disk-critical",
+                   o->disk_critical,
+                   "disk-warning",
+                   o->disk_warning,
+                   "critical means less free space than the warning share"));
   return Status::OK();
 }
 
