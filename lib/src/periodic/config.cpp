@@ -46,20 +46,16 @@ Result<std::int64_t> parse_duration(std::string_view text) {
 }
 
 std::string interval_name(std::int64_t seconds) {
-  // "30_minutes" as the legacy system wrote it; "1_day", not "1_days".
-  auto named = [](std::int64_t n, const char* unit) {
-    return std::to_string(n) + "_" + unit + (n == 1 ? "" : "s");
-  };
   if (seconds % 86400 == 0) {
-    return named(seconds / 86400, "day");
+    return std::to_string(seconds / 86400) + "_days";
   }
   if (seconds % 3600 == 0) {
-    return named(seconds / 3600, "hour");
+    return std::to_string(seconds / 3600) + "_hours";
   }
   if (seconds % 60 == 0) {
-    return named(seconds / 60, "minute");
+    return std::to_string(seconds / 60) + "_minutes";
   }
-  return named(seconds, "second");
+  return std::to_string(seconds) + "_seconds";
 }
 
 namespace {
