@@ -102,6 +102,13 @@ TEST_CASE("sql refuses anything that writes or reaches outside", "[query][hostil
   }
   CHECK(store->summary()->total == 1);
   CHECK(query_int(store->db_path(), "PRAGMA user_version") == Store::latest_schema_version());
+  // Refusals say why, also for a pragma table function (refused as it runs).
+  Rows r;
+  CHECK(run(*store, "SELECT * FROM pragma_journal_mode", &r).message() ==
+        "barrot sql is read-only: pragmas other than those that only read, such as PRAGMA "
+        "journal_mode, are not allowed");
+  CHECK(run(*store, "SELECT load_extension('x')", &r).message() ==
+        "barrot sql is read-only: calls to load_extension() are not allowed");
   // The fence is lifted afterwards: the store still writes.
   REQUIRE_OK(store->record_action(action("after")).status());
 }

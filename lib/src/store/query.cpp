@@ -67,7 +67,7 @@ int authorize(void* user, int action, const char* a1, const char* a2, const char
     return SQLITE_OK;
   case SQLITE_FUNCTION:
     if (a2 != nullptr && (std::strcmp(a2, "load_extension") == 0)) {
-      return refuse("load_extension()");
+      return refuse("calls to load_extension()");
     }
     return SQLITE_OK;
   case SQLITE_PRAGMA:
@@ -141,14 +141,21 @@ Status Store::query(const std::string& sql,
       sqlite3_set_authorizer(db, nullptr, nullptr);
     }
   } cleanup{db, &st};
+  // An error of preparing or stepping: what the fence refused, if it did.
+  // (A pragma table function, pragma_journal_mode, is refused while it
+  // runs: the fence sees it then.)
+  auto sql_error = [&]() {
+    if (!fence.refused.empty()) {
+      return Status::InvalidArgument("barrot sql is read-only: " + fence.refused +
+                                     " are not allowed");
+    }
+    return Status::InvalidArgument(std::string("SQL error: ") + sqlite3_errmsg(db));
+  };
   const char* tail = nullptr;
   int rc = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &st, &tail);
   Status result;
   if (rc != SQLITE_OK) {
-    result = !fence.refused.empty()
-                 ? Status::InvalidArgument("barrot sql is read-only: " + fence.refused +
-                                           " are not allowed")
-                 : Status::InvalidArgument(std::string("SQL error: ") + sqlite3_errmsg(db));
+    result = sql_error();
   } else if (st == nullptr) {
     result = Status::InvalidArgument("no SQL statement given");
   } else {
@@ -187,9 +194,7 @@ Status Store::query(const std::string& sql,
       }
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-      result = rc == SQLITE_BUSY
-                   ? Status::Busy(sqlite3_errmsg(db))
-                   : Status::InvalidArgument(std::string("SQL error: ") + sqlite3_errmsg(db));
+      result = rc == SQLITE_BUSY ? Status::Busy(sqlite3_errmsg(db)) : sql_error();
     }
   }
   return result;
