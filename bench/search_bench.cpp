@@ -193,7 +193,10 @@ void write_insert_sql(const std::string& db_path, const std::string& out_path) {
   }
   sqlite3_finalize(st);
   sqlite3_close(db);
-  out << "INSERT INTO snapshots_fts (snapshots_fts) VALUES ('rebuild');\n"
+  // As the store indexes (FTS5's 'rebuild' cannot read fts_text: its
+  // json_tree is a virtual table too).
+  out << "INSERT INTO snapshots_fts (rowid, action_type, details) SELECT seq, action_type, "
+         "details FROM fts_text WHERE snapshot_type = 'action';\n"
          "UPDATE fts_state SET indexed_seq = (SELECT max(seq) FROM snapshots);\n"
          "COMMIT;\n";
 }
