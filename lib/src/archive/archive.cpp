@@ -457,8 +457,8 @@ bool holds_archive(int fd, Month month) {
          util::exists_at(fd, staged_archive_name(month));
 }
 
-const char* k_moved_hint = " (moved? 'barrot-archive run --archive-dir DIR' finds it there and "
-                           "records its new place)";
+constexpr char k_moved_hint[] = " (moved? 'barrot-archive run --archive-dir DIR' finds it there "
+                                "and records its new place)";
 
 // The recorded directory of `row`'s archive, opened. When it does not hold
 // the month's archive but `archive_dir` (the archive directory given now:
