@@ -84,6 +84,8 @@ expect 0 "$BARROT" search --reverse --limit 1 -o csv
 contains "$T/out" "snapshot_id,timestamp,snapshot_type"
 expect 2 "$BARROT" search --since "next week"
 contains "$T/err" "unknown time 'next week'"
+expect 2 "$BARROT" search --since 1d --until 2d
+contains "$T/err" "is after --until ("
 expect 2 "$BARROT" search --status done
 expect 2 "$BARROT" search --limit 0
 expect 2 "$BARROT" search -o yaml

@@ -214,6 +214,11 @@ Status build_filter(const cxxopts::ParseResult& args, SearchFilter* f) {
   if (args.count("until")) {
     BARROT_TRY_ASSIGN(f->until, parse_time_spec(args["until"].as<std::string>(), now));
   }
+  if (f->since && f->until && *f->since > *f->until) { // "--since 1d --until 2d": swapped
+    return Status::InvalidArgument("--since (" + format_iso8601(*f->since) +
+                                   ") is after --until (" + format_iso8601(*f->until) +
+                                   "): no time is in between");
+  }
   if (args.count("limit")) {
     BARROT_TRY_ASSIGN(const std::int64_t n,
                       parse_whole_number("--limit",
