@@ -40,8 +40,14 @@ std::string human_duration(TimeUs us) {
   }
   if (minutes < 120) { // whole seconds: "35 min 1 s ago (warning past 35 min)"
     const std::int64_t s = us / 1'000'000;
-    return std::to_string(s / 60) + " min" +
-           (s % 60 != 0 ? " " + std::to_string(s % 60) + " s" : "");
+    std::string out = std::to_string(s / 60);
+    out += " min";
+    if (s % 60 != 0) {
+      out += ' ';
+      out += std::to_string(s % 60);
+      out += " s";
+    }
+    return out;
   }
   if (minutes < 48 * 60) {
     return short_number(minutes / 60) + " h";
