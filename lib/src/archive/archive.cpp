@@ -998,7 +998,7 @@ Result<std::unique_ptr<Archiver>> Archiver::Open(Store& store, const ArchiveOpti
   auto impl = std::make_unique<Impl>(*store.m_impl);
   impl->options = options;
   if (impl->options.archive_dir.empty()) {
-    impl->options.archive_dir = store.options().snapshots_dir + "/archive";
+    impl->options.archive_dir = default_dir(*store.m_impl);
   }
   if (impl->options.archive_dir.find('\0') != std::string::npos) {
     return Status::InvalidArgument("the archive directory contains a NUL byte");

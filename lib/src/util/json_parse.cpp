@@ -7,6 +7,11 @@ namespace barrot::util {
 
 namespace {
 
+// `text` for a message: at most 80 bytes.
+std::string shortened(const std::string& text) {
+  return text.size() > 80 ? text.substr(0, 77) + "..." : text;
+}
+
 // Builds a document from nlohmann's SAX events, as Json::parse does, but
 // stops at the first key an object names twice (Json::parse keeps the last
 // value), and at an integer too large for 64 bits (Json::parse turns it into
@@ -28,7 +33,7 @@ public:
     // lexer writes the locale's decimal point into the text, a ',' in some.)
     if (text.find_first_not_of("-0123456789") == string_t::npos) {
       error.kind = JsonError::Kind::inexact_number;
-      error.message = text.size() > 80 ? text.substr(0, 77) + "..." : text;
+      error.message = shortened(text);
       return false;
     }
     return place(Json(v));
@@ -46,8 +51,7 @@ public:
     Json& value = object[k]; // ordered_map: the existing member if named before
     if (object.size() == before) {
       error.kind = JsonError::Kind::duplicate_key;
-      error.message = Json(k.size() > 80 ? k.substr(0, 77) + "..." : k)
-                          .dump(-1, ' ', false, Json::error_handler_t::replace);
+      error.message = Json(shortened(k)).dump(-1, ' ', false, Json::error_handler_t::replace);
       return false;
     }
     m_member = &value;
