@@ -214,6 +214,12 @@ expect 0 "$ARCHIVE" list --archive-dir "$T/moved" --json
 jq -e 'all(.[]; .archive_bytes > 0)' "$T/out" >/dev/null || fail "list did not find the moved archives"
 expect 0 "$BARROT" search --archives --since 2024-01-01 --until 2024-02-01 --count --archive-dir "$T/moved"
 [ "$(cat "$T/out")" = 20 ] || fail "search of moved archives: $(cat "$T/out")"
+# ... or where the configuration's archive.dir says, as barrot-archive.
+printf 'archive:\n  dir: %s\n' "$T/moved" > "$T/moved.yaml"
+BARROT_CONFIG="$T/moved.yaml" expect 0 "$BARROT" search --archives --since 2024-01-01 --until 2024-02-01 --count
+[ "$(cat "$T/out")" = 20 ] || fail "search of moved archives (config): $(cat "$T/out")"
+printf 'archive:\n  dir: [x]\n' > "$T/bad.yaml"
+BARROT_CONFIG="$T/bad.yaml" expect 2 "$BARROT" search --archives --since 2024-01-01 --until 2024-02-01 --count
 expect 0 "$ARCHIVE" restore 2024-01 --archive-dir "$T/moved"
 contains "$T/out" "2024-02: archive found in $T/moved, recorded there"
 contains "$T/out" "restored 20 snapshots"

@@ -366,7 +366,31 @@ TEST_CASE("details conditions (search --where) are parsed strictly", "[search]")
   REQUIRE_OK(c.status());
   CHECK(c->op == DetailCondition::Op::ne);
   CHECK(c->value.empty());
-  for (const char* bad : {"", "=x", ".a=1", "a..b=1", "a.=1", "a\"b=1", ">3"}) {
+  // A key holding a dot or an operator is quoted.
+  c = parse_detail_condition("\"app.kubernetes.io/name\".x=a.b");
+  REQUIRE_OK(c.status());
+  CHECK(c->path == std::vector<std::string>{"app.kubernetes.io/name", "x"});
+  CHECK(c->value == "a.b");
+  c = parse_detail_condition("meta.\"a=b<c\"!=1");
+  REQUIRE_OK(c.status());
+  CHECK(c->path == std::vector<std::string>{"meta", "a=b<c"});
+  CHECK(c->op == DetailCondition::Op::ne);
+  c = parse_detail_condition("\"k.v\"");
+  REQUIRE_OK(c.status());
+  CHECK(c->path == std::vector<std::string>{"k.v"});
+  CHECK(c->op == DetailCondition::Op::exists);
+  for (const char* bad : {"",
+                          "=x",
+                          ".a=1",
+                          "a..b=1",
+                          "a.=1",
+                          "a\"b=1",
+                          ">3",
+                          "\"a=1",
+                          "\"\"=1",
+                          "\"a\"b=1",
+                          "\"a\".=1",
+                          "a.\"b"}) {
     INFO(bad);
     CHECK(parse_detail_condition(bad).status().IsInvalidArgument());
   }
@@ -377,6 +401,30 @@ TEST_CASE("details conditions (search --where) are parsed strictly", "[search]")
     CHECK(t.status().IsInvalidArgument());
     CHECK(t.status().message().find("the value starts with") != std::string::npos);
   }
+}
+
+TEST_CASE("a quoted --where key holding a dot names one key, not a path", "[search]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  REQUIRE_OK(
+      store->record_action(action("k", Json::parse(R"({"app.version":2,"app":{"version":3}})")))
+          .status());
+  REQUIRE_OK(store->record_action(action("k", Json::parse(R"({"a=b":"x"})"))).status());
+  const auto count = [&](const std::string& cond) {
+    SearchFilter f;
+    auto c = parse_detail_condition(cond);
+    REQUIRE_OK(c.status());
+    f.where = {*c};
+    auto n = store->count(f);
+    REQUIRE_OK(n.status());
+    return *n;
+  };
+  CHECK(count("\"app.version\"=2") == 1);
+  CHECK(count("\"app.version\"=3") == 0);
+  CHECK(count("app.version=3") == 1);
+  CHECK(count("\"app\".\"version\"=3") == 1);
+  CHECK(count("\"a=b\"=x") == 1);
+  CHECK(count("\"a=b\"") == 1);
 }
 
 TEST_CASE("details conditions compare numbers past 2^63 as numbers, not wrapped", "[search]") {

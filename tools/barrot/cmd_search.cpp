@@ -48,7 +48,7 @@ void add_search(cxxopts::Options& o) {
       "ID")("archives", "also search the archived months the time range overlaps")(
       "archive-dir",
       "where the archives are, when moved from where barrot-archive wrote them "
-      "(default DIR/archive)",
+      "(default BARROT_CONFIG's archive.dir, else DIR/archive)",
       cxxopts::value<std::string>(),
       "PATH");
 }
@@ -288,6 +288,12 @@ int run_search(Context& ctx, const cxxopts::ParseResult& args) {
   std::unique_ptr<Archiver> archiver;
   if (with_archives && !months->empty()) {
     ArchiveOptions archive;
+    // As barrot-archive: the configuration's archive.dir, then the flag.
+    if (const char* env = std::getenv("BARROT_CONFIG"); env != nullptr && *env != '\0') {
+      if (Status c = load_archive_config(env, &archive); !c.ok()) {
+        return fail(ctx, c);
+      }
+    }
     if (args.count("archive-dir")) {
       archive.archive_dir = args["archive-dir"].as<std::string>();
       if (archive.archive_dir.empty()) {

@@ -15,7 +15,9 @@ namespace barrot {
 // A condition on a field of an action's details (`barrot search --where`).
 struct DetailCondition {
   enum class Op { exists, eq, ne, lt, le, gt, ge };
-  std::vector<std::string> path; // keys, outermost first: {"build", "version"}
+  // Keys, outermost first: {"build", "version"}. None may be empty or hold
+  // a double quote (SQLite's JSON paths cannot name such a key).
+  std::vector<std::string> path;
   Op op = Op::exists;
   // Compared as a number with numbers when it is a JSON number ("30",
   // "-2.5e3"); as true/false/null with those when it is one of them; else,
@@ -27,9 +29,11 @@ struct DetailCondition {
 
 // "key" (exists), "key=value", "key!=value" (also true when the key is
 // missing), "key>value", "key>=value", "key<value", "key<=value"; nested
-// keys joined by dots: "build.version=1.2". InvalidArgument naming the text
-// for an empty key or one holding a double quote, and for a value that
-// starts with =, <, > or ! ("n==1", "n<>1": a typo, not a value).
+// keys joined by dots: "build.version=1.2"; a key holding a dot or an
+// operator in double quotes: "\"app.version\"=2" (one key), "meta.\"a=b\"".
+// InvalidArgument naming the text for an empty key, a double quote inside a
+// key or not closed, and a value that starts with =, <, > or ! ("n==1",
+// "n<>1": a typo, not a value).
 BARROT_EXPORT Result<DetailCondition> parse_detail_condition(std::string_view text);
 
 struct SearchFilter {

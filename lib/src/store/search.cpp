@@ -67,8 +67,11 @@ Result<TimeUs> parse_time_spec(std::string_view text, TimeUs now) {
       "a time ago such as 30m, 2h, 7d or 2w (or \"2h ago\"), now, today or yesterday)");
 }
 
-Result<DetailCondition> parse_detail_condition(std::string_view text) {
-  DetailCondition c;
+namespace {
+
+// The operator that starts at text[i], if any (the longest: ">=" before ">").
+std::optional<std::pair<DetailCondition::Op, std::size_t>> operator_at(std::string_view text,
+                                                                       std::size_t i) {
   static constexpr std::pair<std::string_view, DetailCondition::Op> k_ops[] = {
       {"!=", DetailCondition::Op::ne},
       {">=", DetailCondition::Op::ge},
@@ -77,24 +80,72 @@ Result<DetailCondition> parse_detail_condition(std::string_view text) {
       {">", DetailCondition::Op::gt},
       {"<", DetailCondition::Op::lt},
   };
-  std::size_t at = std::string_view::npos;
-  std::size_t len = 0;
   for (const auto& [sym, op] : k_ops) {
-    const std::size_t p = text.find(sym);
-    if (p != std::string_view::npos && (p < at || (p == at && sym.size() > len))) {
-      at = p;
-      len = sym.size();
-      c.op = op;
+    if (text.substr(i, sym.size()) == sym) {
+      return std::pair(op, sym.size());
     }
   }
-  const std::string_view key = at == std::string_view::npos ? text : text.substr(0, at);
-  if (at != std::string_view::npos) {
-    c.value = std::string(text.substr(at + len));
-  }
+  return std::nullopt;
+}
+
+} // namespace
+
+Result<DetailCondition> parse_detail_condition(std::string_view text) {
   std::string shown(text.substr(0, 80));
   for (char& ch : shown) {
     ch = (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ? '?' : ch;
   }
+  const auto bad_key = [&](const char* why) {
+    return Status::InvalidArgument(
+        "bad --where condition '" + shown + "': " + why +
+        " (expected KEY, KEY=VALUE, KEY!=VALUE or KEY>VALUE (>=, <, <=); nested keys joined by "
+        "dots; a key holding a dot or an operator in double quotes: '\"app.version\"=2')");
+  };
+  // The key: parts joined by dots, each bare (up to a dot or an operator)
+  // or in double quotes (taken as is, dots and operators too).
+  DetailCondition c;
+  std::size_t i = 0;
+  for (;;) {
+    std::string part;
+    if (i < text.size() && text[i] == '"') {
+      const std::size_t close = text.find('"', i + 1);
+      if (close == std::string_view::npos) {
+        return bad_key("a double quote is not closed");
+      }
+      part = std::string(text.substr(i + 1, close - i - 1));
+      i = close + 1;
+      if (i < text.size() && text[i] != '.' && !operator_at(text, i)) {
+        return bad_key("a quoted key is followed by neither a dot nor an operator");
+      }
+    } else {
+      const std::size_t from = i;
+      while (i < text.size() && text[i] != '.' && !operator_at(text, i)) {
+        if (text[i] == '"') {
+          return bad_key("a double quote inside a key (quote the whole key)");
+        }
+        ++i;
+      }
+      part = std::string(text.substr(from, i - from));
+    }
+    if (part.empty()) {
+      return bad_key("a key is empty");
+    }
+    if (part.find('\0') != std::string::npos) {
+      return bad_key("a key holds a NUL byte");
+    }
+    c.path.push_back(std::move(part));
+    if (i < text.size() && text[i] == '.') {
+      ++i;
+      continue;
+    }
+    break;
+  }
+  if (i == text.size()) {
+    return c; // KEY: present
+  }
+  const auto op = operator_at(text, i);
+  c.op = op->first;
+  c.value = std::string(text.substr(i + op->second));
   // "n==1", "n=>1", "n<>1": habits of other languages, which would compare
   // with "=1", ">1" or ">1" and match nothing (or the wrong rows) silently.
   if (!c.value.empty() && std::string_view("=<>!").find(c.value[0]) != std::string_view::npos) {
@@ -102,24 +153,6 @@ Result<DetailCondition> parse_detail_condition(std::string_view text) {
                                    "': the value starts with '" + c.value[0] +
                                    "' (the operators are =, !=, >, >=, <, <=; a value may not "
                                    "start with one of their characters)");
-  }
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t dot = key.find('.', start);
-    const std::string_view part =
-        key.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    if (part.empty() || part.find('"') != std::string_view::npos ||
-        part.find('\0') != std::string_view::npos) {
-      return Status::InvalidArgument(
-          "bad --where condition '" + shown +
-          "' (expected KEY, KEY=VALUE, KEY!=VALUE or KEY>VALUE (>=, <, <=); nested keys "
-          "joined by dots; a key may not be empty or hold a double quote)");
-    }
-    c.path.emplace_back(part);
-    if (dot == std::string_view::npos) {
-      break;
-    }
-    start = dot + 1;
   }
   return c;
 }
@@ -407,6 +440,11 @@ Result<Query> build(const SearchFilter& f) {
     for (const DetailCondition& c : f.where) {
       if (c.path.empty()) {
         return Status::InvalidArgument("a --where condition names no key");
+      }
+      for (const std::string& k : c.path) {
+        if (k.empty() || k.find('"') != std::string::npos) {
+          return Status::InvalidArgument("a --where key is empty or holds a double quote");
+        }
       }
       w += " AND " + condition_sql(c, &q);
     }
