@@ -22,20 +22,21 @@ file(RELATIVE_PATH BARROT_PC_TO_PREFIX "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/
 configure_file(cmake/barrot.pc.in ${CMAKE_CURRENT_BINARY_DIR}/barrot.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/barrot.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
-install(FILES README.md docs/architecture.md docs/cli.md docs/formats.md docs/operations.md
-              docs/performance.md docs/security.md docs/sql.md
+# The README and every document it links (docs/operations.md, "Installing").
+install(FILES README.md CONTRIBUTING.md docs/architecture.md docs/cli.md docs/formats.md
+              docs/integrity.md docs/operations.md docs/performance.md docs/security.md
+              docs/sql.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 if(BARROT_BUILD_TOOLS)
   install(TARGETS barrot_cli barrot_archive_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
   foreach(program barrot barrot-archive)
-    install(FILES ${CMAKE_CURRENT_BINARY_DIR}/cli-docs/${program}.1
-            DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
     install(FILES ${CMAKE_CURRENT_BINARY_DIR}/cli-docs/${program}.bash
             DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
             RENAME ${program})
   endforeach()
-  # The units name the installed programs, wherever the prefix puts them.
+  # The units name the installed programs and docs, and the man pages the
+  # docs, wherever the prefix puts them: both installed by this script.
   configure_file(cmake/install-units.cmake.in ${CMAKE_CURRENT_BINARY_DIR}/install-units.cmake @ONLY)
   install(SCRIPT ${CMAKE_CURRENT_BINARY_DIR}/install-units.cmake)
 endif()

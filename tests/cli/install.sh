@@ -11,11 +11,19 @@ for f in bin/barrot bin/barrot-archive include/barrot/barrot.h include/barrot/he
   lib/libbarrot.a lib/cmake/barrot/barrotConfig.cmake lib/cmake/barrot/barrotTargets.cmake \
   lib/pkgconfig/barrot.pc share/man/man1/barrot.1 share/man/man1/barrot-archive.1 \
   share/bash-completion/completions/barrot share/bash-completion/completions/barrot-archive \
-  share/doc/barrot/cli.md lib/systemd/system/barrot-periodic.service; do
+  share/doc/barrot/cli.md share/doc/barrot/integrity.md share/doc/barrot/CONTRIBUTING.md \
+  lib/systemd/system/barrot-periodic.service; do
   [ -e "$P/$f" ] || fail "not installed: $f"
 done
 grep -q "ExecStart=$P/bin/barrot periodic" "$P/lib/systemd/system/barrot-periodic.service" \
   || fail "the unit does not name the installed program"
+# Every service: the installed docs, the optional settings file, a User= to set.
+for unit in "$P"/lib/systemd/system/*.service; do
+  grep -qx "Documentation=file://$P/share/doc/barrot/operations.md" "$unit" \
+    || fail "$unit does not name the installed docs"
+  grep -qx "EnvironmentFile=-/etc/default/barrot" "$unit" || fail "$unit reads no /etc/default/barrot"
+  grep -qx "#User=barrot" "$unit" || fail "$unit has no User= line to set"
+done
 [[ $("$P/bin/barrot" --version) == "barrot "* ]] || fail "installed barrot does not run"
 
 # A consumer program: records a tracked action through the library, reads it back.
@@ -67,6 +75,12 @@ for prog in barrot barrot-archive; do
   if command -v man >/dev/null; then
     MANWIDTH=80 man -l "$page" 2>&1 >/dev/null | grep -v '^$' && fail "man warns about $prog.1"
   fi
+  grep -q "^$P/share/doc/barrot\$" "$page" || fail "$prog.1 does not name the installed docs"
+  # ENVIRONMENT: every variable the programs' --help mentions.
+  for var in BARROT_SNAPSHOTS_DIR BARROT_DB BARROT_SYNC BARROT_BUSY_TIMEOUT BARROT_CONFIG; do
+    sed -n '/^\.SH ENVIRONMENT/,/^\.SH FILES/p' "$page" | grep -qx "\.B $var" \
+      || fail "$prog.1's ENVIRONMENT lacks $var"
+  done
 done
 
 # Completion, as bash runs it.
@@ -78,11 +92,33 @@ complete_words() { # the line so far -> the candidates, one per line
 [ "$(complete_words barrot health --for)" = --format ] || fail "option completion"
 [ "$(complete_words barrot health --format pr)" = prometheus ] || fail "value completion"
 [ "$(complete_words barrot --dir x search --sta)" = --status ] || fail "after a global option"
+# Global options that take a value, before the command: their value is no command.
+[ "$(complete_words barrot --busy-timeout 5 act | paste -sd' ')" = "action actions" ] \
+  || fail "after --busy-timeout: $(complete_words barrot --busy-timeout 5 act)"
+[ "$(complete_words barrot --sync full -d x --db y sea)" = search ] || fail "after --sync, -d, --db"
+globals=$(complete_words barrot -)
+for o in --dir -d --db --sync --busy-timeout --json --help -h --version; do
+  grep -qx -- "$o" <<< "$globals" || fail "'barrot -' lacks $o: $globals"
+done
+# Each command's own values for -o: a file for chain-head, no "ids" for sql.
+mkdir files && touch files/head.json
+[ "$(cd files && complete_words barrot chain-head -o '')" = head.json ] || fail "chain-head -o: not files"
+[ -z "$(complete_words barrot sql -o i)" ] || fail "sql -o offers ids"
+[ "$(complete_words barrot search -o i)" = ids ] || fail "search -o ids"
 id=$("$BARROT" --dir store search --limit 1 -o ids)
 # (Captured first: with pipefail, `... | grep -q` fails when grep exits
 # before the writer is done.)
 ids=$(cd "$T" && BARROT_SNAPSHOTS_DIR=$T/store complete_words "$BARROT" view "${id:0:10}")
 grep -qx "$id" <<< "$ids" || fail "id completion: '$ids' lacks $id"
+# Ids from the store the command line names, wherever the environment points.
+ids=$(cd files && BARROT_SNAPSHOTS_DIR=$T/nowhere complete_words "$BARROT" --dir "$T/store" view "")
+grep -qx "$id" <<< "$ids" || fail "id completion with --dir: '$ids' lacks $id"
+ids=$(cd files && BARROT_SNAPSHOTS_DIR=$T/files complete_words "$BARROT" view --db "$T/store/.barrot/barrot.db" "")
+grep -qx "$id" <<< "$ids" || fail "id completion with --db: '$ids' lacks $id"
+# diff: periodic snapshots only.
+periodic=$("$BARROT" --dir store periodic -q)
+ids=$(cd files && complete_words "$BARROT" --dir "$T/store" diff "")
+[ "$ids" = "$periodic" ] || fail "diff completion: '$ids', not the periodic $periodic"
 
 # The Debian package, when this machine has the tools (scripts/deps.sh --test installs them).
 if command -v dpkg-shlibdeps >/dev/null && command -v cpack >/dev/null; then
@@ -99,6 +135,12 @@ if command -v dpkg-shlibdeps >/dev/null && command -v cpack >/dev/null; then
   [[ $(extracted/usr/bin/barrot --version) == "barrot "* ]] || fail "the packaged barrot does not run"
   grep -q 'ExecStart=/usr/bin/barrot' extracted/usr/lib/systemd/system/barrot-periodic.service \
     || fail "the packaged unit does not name /usr/bin/barrot"
+  grep -qx 'Documentation=file:///usr/share/doc/barrot/operations.md' \
+    extracted/usr/lib/systemd/system/barrot-periodic.service \
+    || fail "the packaged unit does not name /usr/share/doc/barrot"
+  grep -qx '/usr/share/doc/barrot' extracted/usr/share/man/man1/barrot.1 \
+    || fail "the packaged man page does not name /usr/share/doc/barrot"
+  [ -f extracted/usr/share/doc/barrot/integrity.md ] || fail "the package lacks integrity.md"
   # Installed for real with apt-get, which pulls its Depends, then removed:
   # only as root, and only where no barrot package is installed already
   # (BARROT_TEST_NO_APT=1 skips it).
