@@ -181,6 +181,7 @@ int run_run(Context& ctx, const cxxopts::ParseResult& args) {
   const std::string archive_dir = shown_archive_dir(ctx, o);
   ProgressBar bar(!quiet && !ctx.json && ::isatty(STDERR_FILENO) == 1);
   o.progress = [&](const ArchiveProgress& p) { bar.update(p); };
+  ctx.options.create = false; // a mistyped --dir is not an empty store with nothing to archive
   return run_on_archiver(
       ctx,
       o.dry_run ? Access::read_only : Access::read_write,
@@ -335,6 +336,7 @@ int run_restore(Context& ctx, const cxxopts::ParseResult& args) {
     return fail(ctx, Status::InvalidArgument("restore needs a MONTH (YYYY-MM)"));
   }
   const std::string archive_dir = shown_archive_dir(ctx, o);
+  ctx.options.create = false;
   return run_on_archiver(
       ctx,
       Access::read_write,

@@ -29,6 +29,30 @@ int print_repair(Context& ctx, const RepairReport& r) {
   return k_exit_ok;
 }
 
+void print_import(Context& ctx, const ImportReport& r) {
+  for (const auto& s : r.skipped) {
+    *ctx.out << "skipped " << s.source << ": " << s.reason << "\n";
+  }
+  *ctx.out << "imported " << r.imported << ", already present " << r.already_present
+           << ", conflicts " << r.conflicts << ", skipped " << r.skipped.size() << " (read "
+           << r.files_read << " files, " << r.lines_read << " log lines)\n";
+}
+
+// Warnings on stderr after an import; the exit code.
+int import_warnings(Context& ctx, const ImportReport& r) {
+  if (r.future > 0) {
+    *ctx.err << "barrot: warning: " << r.future
+             << " imported snapshot(s) are dated in the future, the newest " << r.newest_future
+             << " (a wrong clock?): they sort after all that is recorded until then\n";
+  }
+  if (!r.mirror.ok()) {
+    *ctx.err << "barrot: warning: " << r.mirror.message()
+             << "; 'barrot repair' completes the mirror\n";
+    return k_exit_mirror_behind;
+  }
+  return k_exit_ok;
+}
+
 void add_verify(cxxopts::Options& o) {
   o.add_options()("chain",
                   "also recompute the hash chain over the database and the archives and check "
@@ -147,6 +171,7 @@ int run_chain_head(Context& ctx, const cxxopts::ParseResult& args) {
 
 int run_repair(Context& ctx, const cxxopts::ParseResult&) {
   ctx.options.reconcile_on_open = false; // the report should show all that was fixed
+  ctx.options.create = false;            // nothing to repair where there is no store
   return run_on_store(
       ctx,
       Access::read_write,
@@ -164,6 +189,7 @@ int run_mirror(Context& ctx, const cxxopts::ParseResult& args) {
   }
   ctx.options.reconcile_on_open = false;
   ctx.options.adopt_mirror = Adopt::yes; // this directory becomes the store's mirror
+  ctx.options.create = false;            // a mistyped --db would give an empty mirror
   return run_on_store(
       ctx,
       Access::read_write,
@@ -201,26 +227,59 @@ int run_import(Context& ctx, const cxxopts::ParseResult& args) {
         if (ctx.json) {
           *ctx.out << dump_json(to_json(r)) << "\n";
         } else {
-          for (const auto& s : r.skipped) {
-            *ctx.out << "skipped " << s.source << ": " << s.reason << "\n";
-          }
-          *ctx.out << "imported " << r.imported << ", already present " << r.already_present
-                   << ", conflicts " << r.conflicts << ", skipped " << r.skipped.size() << " (read "
-                   << r.files_read << " files, " << r.lines_read << " log lines)\n";
+          print_import(ctx, r);
         }
-        if (r.future > 0) {
-          *ctx.err << "barrot: warning: " << r.future
-                   << " imported snapshot(s) are dated in the future, the newest "
-                   << r.newest_future
-                   << " (a wrong clock?): they sort after all that is recorded until then\n";
-        }
-        if (!r.mirror.ok()) {
-          *ctx.err << "barrot: warning: " << r.mirror.message()
-                   << "; 'barrot repair' completes the mirror\n";
-          return k_exit_mirror_behind;
-        }
-        return k_exit_ok;
+        return import_warnings(ctx, r);
       });
+}
+
+void add_backup(cxxopts::Options& o) {
+  o.add_options()("q,quiet", "print nothing on success");
+}
+
+int run_backup(Context& ctx, const cxxopts::ParseResult& args) {
+  if (!args.count("file")) {
+    return fail(ctx, Status::InvalidArgument("missing FILE to write the backup to"));
+  }
+  const std::string file = args["file"].as<std::string>();
+  auto store = open_store(ctx, Access::read_only);
+  if (!store.ok()) {
+    return fail(ctx, store.status());
+  }
+  Status s = (*store)->backup(file);
+  if (!s.ok()) {
+    return fail(ctx, s);
+  }
+  if (!args.count("quiet")) {
+    *ctx.out << "backup written to " << file << "\n";
+  }
+  return k_exit_ok;
+}
+
+int run_restore(Context& ctx, const cxxopts::ParseResult& args) {
+  if (!args.count("file")) {
+    return fail(ctx, Status::InvalidArgument("missing FILE, the backup to restore"));
+  }
+  auto r = Store::Restore(ctx.options, args["file"].as<std::string>());
+  if (!r.ok()) {
+    return fail(ctx, r.status());
+  }
+  if (ctx.json) {
+    *ctx.out << dump_json(to_json(*r)) << "\n";
+  } else {
+    for (const std::string& p : r->set_aside) {
+      *ctx.out << "set aside " << p << " (left by the lost database)\n";
+    }
+    *ctx.out << "restored " << r->snapshots << " snapshots"
+             << (r->newest.empty() ? std::string() : ", the newest " + r->newest)
+             << (r->replaced ? "" : ", as a new database") << " (backup schema " << r->backup_schema
+             << ")\n";
+    *ctx.out << "from the mirror, recorded after the backup: ";
+    print_import(ctx, r->imported);
+    *ctx.out << "repair: ";
+    print_repair(ctx, r->repaired);
+  }
+  return import_warnings(ctx, r->imported);
 }
 
 } // namespace
@@ -253,6 +312,19 @@ const std::vector<Command>& maintain_commands() {
        {"source"},
        nullptr,
        run_import},
+      {"backup",
+       "FILE",
+       "write a copy of the database as of now to FILE (atomically; writers go on)",
+       {"file"},
+       add_backup,
+       run_backup},
+      {"restore",
+       "FILE",
+       "put the backup FILE in place of the database, bring back from the mirror what was "
+       "recorded after it, and repair",
+       {"file"},
+       nullptr,
+       run_restore},
   };
   return k_commands;
 }

@@ -54,6 +54,12 @@ struct Options {
   // enough that a stuck lock is reported. Default: 30000.
   int busy_timeout_ms = 30000;
 
+  // A read-write open where there is no database: create one (a writer), or
+  // fail with NotFound as a read-only open does (maintenance: repair,
+  // mirror --rebuild, the archive job, which have nothing to do on a new
+  // store and would only hide a mistyped path). Default: true.
+  bool create = true;
+
   // On a read-write open, bring the mirror files up to date with snapshots
   // committed since the last reconciliation (a crash between commit and
   // mirror). Cheap: it looks only past the last checkpoint. Default: true.

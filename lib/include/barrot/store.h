@@ -153,6 +153,17 @@ struct ImportReport {
   Status mirror;
 };
 
+// What Store::Restore did.
+struct DatabaseRestoreReport {
+  std::int64_t snapshots = 0;         // in the backup
+  std::string newest;                 // its newest snapshot's id ("" for none)
+  int backup_schema = 0;              // the backup's schema version (upgraded after)
+  bool replaced = false;              // a database was there (else one was made)
+  std::vector<std::string> set_aside; // a lost database's -wal/-shm, renamed
+  ImportReport imported;              // snapshots of the mirror newer than the backup
+  RepairReport repaired;              // the mirror brought in line afterwards
+};
+
 class BARROT_EXPORT Store {
 public:
   // Opens (creating if needed, on read-write) the store described by
@@ -312,6 +323,32 @@ public:
   // was imported; a mirror that could not be completed is told in
   // ImportReport::mirror.
   Result<ImportReport> import_legacy(const std::string& dir);
+
+  // --- Backup and restore --------------------------------------------------
+
+  // Writes a copy of the database as of one moment to `path`, atomically (a
+  // temporary file beside it, fsynced, renamed over it, the directory
+  // fsynced): a self-contained SQLite file, checked (quick_check) before it
+  // replaces a previous backup. Writers go on meanwhile. InvalidArgument for
+  // a path that is the database itself, its -wal or -shm, or a directory.
+  Status backup(const std::string& path);
+
+  // Puts the backup at `backup_path` in place of the database of `options`
+  // (whose read-write open is then Open's), then brings back from the
+  // snapshots directory what was recorded after the backup (import_legacy
+  // of the directory) and repairs the mirror. The backup is checked first
+  // (an SQLite database passing quick_check, a Barrot schema no newer than
+  // this binary, the same store and mirror ids as the directory's
+  // .barrot/mirror-id); a backup that fails a check changes nothing. A
+  // database that is there is overwritten through SQLite (its WAL and
+  // every open connection see the backup's content, atomically); a missing
+  // one is made from the backup, its stale -wal and -shm set aside first (a
+  // WAL left by a lost database would be replayed into the new one).
+  // Corruption when the database there cannot be opened: move it aside.
+  // Stop long-running writers (barrot daemon) first: their next write would
+  // otherwise find the chain moved under them.
+  static Result<DatabaseRestoreReport> Restore(const Options& options,
+                                               const std::string& backup_path);
 
   // --- Introspection ----------------------------------------------------------
 

@@ -61,6 +61,7 @@ BARROT_EXPORT Json to_json(const SnapshotInfo& info);
 BARROT_EXPORT Json to_json(const VerifyReport& report);
 BARROT_EXPORT Json to_json(const RepairReport& report);
 BARROT_EXPORT Json to_json(const ImportReport& report);
+BARROT_EXPORT Json to_json(const DatabaseRestoreReport& report);
 BARROT_EXPORT Json to_json(const ArchiveRunReport& report);
 BARROT_EXPORT Json to_json(const ArchiveInfo& info);
 BARROT_EXPORT Json to_json(const ArchiveVerifyReport& report);

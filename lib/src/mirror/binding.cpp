@@ -175,6 +175,38 @@ Status refusal(const Store::Impl& impl, const Store::Impl::Checkpoint& cp, const
 
 } // namespace
 
+Status store::check_backup_binding(const std::string& dir,
+                                   const std::string& store_id,
+                                   const std::string& mirror_id,
+                                   const std::string& backup) {
+  DirBinding d;
+  BARROT_TRY(read_dir_binding(dir, &d));
+  if (!d.damaged && d.store_id == store_id && d.mirror_id == mirror_id) {
+    return Status::OK();
+  }
+  if (!d.damaged && !d.present() && mirror_id.empty()) {
+    return Status::OK(); // neither was ever bound: the first open binds them
+  }
+  const std::string way_on =
+      ": nothing was changed. To restore it anyway, into a new snapshots directory: `barrot "
+      "--db NEW.db --dir NEW_DIR mirror --rebuild` after copying it to NEW.db";
+  if (d.damaged) {
+    return Status::InvalidArgument(dir + "/" + mirror::k_mirror_id_name +
+                                   " does not hold a store id and a mirror id, so the backup " +
+                                   backup + " cannot be checked against it" + way_on);
+  }
+  if (valid_id(store_id) && d.store_id != store_id) {
+    return Status::InvalidArgument("the backup " + backup + " is of another store (id " + store_id +
+                                   ") than the one " + dir + " mirrors (id " +
+                                   (d.present() ? d.store_id : std::string("none")) + ")" + way_on);
+  }
+  return Status::InvalidArgument(
+      "the backup " + backup + " was taken before " + dir +
+      " last became its store's mirror (`barrot mirror --rebuild`, an import of the directory "
+      "itself, or a schema older than 6), so its files cannot be trusted to match it" +
+      way_on);
+}
+
 Status Store::Impl::check_new_database() {
   if (options.adopt_mirror != Adopt::no) {
     return Status::OK();

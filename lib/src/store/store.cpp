@@ -678,7 +678,7 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
                       ? options.snapshots_dir + "/" + mirror::k_state_dir + "/barrot.db"
                       : options.db_path;
   const bool rw = options.access == Access::read_write;
-  if (!rw && !path_exists(impl->db_path)) {
+  if ((!rw || !options.create) && !path_exists(impl->db_path)) {
     return Status::NotFound("no barrot store at " + impl->db_path +
                             " (record a snapshot first, or pass --dir / --db)");
   }

@@ -295,6 +295,15 @@ Status row_from_document(const Json& doc, const std::string& expect_id, PendingR
 
 namespace store {
 
+// OK when the snapshots directory `dir` is the mirror of the store whose
+// ids are `store_id` and `mirror_id` (as a backup of it holds them), or has
+// no binding while the store has none either; else InvalidArgument naming
+// `backup` and the way on (mirror/binding.cpp).
+Status check_backup_binding(const std::string& dir,
+                            const std::string& store_id,
+                            const std::string& mirror_id,
+                            const std::string& backup);
+
 // Store::search and Store::count over any database with the store's schema
 // (the store's own, or archives loaded into memory).
 Status search_db(SQLite::Database& db,

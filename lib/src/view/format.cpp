@@ -638,6 +638,18 @@ Json to_json(const ImportReport& r) {
   return j;
 }
 
+Json to_json(const DatabaseRestoreReport& r) {
+  Json j;
+  j["snapshots"] = r.snapshots;
+  j["newest"] = r.newest.empty() ? Json(nullptr) : Json(r.newest);
+  j["backup_schema"] = r.backup_schema;
+  j["replaced"] = r.replaced;
+  j["set_aside"] = r.set_aside;
+  j["imported"] = to_json(r.imported);
+  j["repaired"] = to_json(r.repaired);
+  return j;
+}
+
 Json to_json(const ArchiveRunReport& r) {
   Json j = Json::object();
   j["dry_run"] = r.dry_run;

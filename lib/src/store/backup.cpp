@@ -1,0 +1,305 @@
+// Backup and restore of a store's database (docs/operations.md, "Backup and
+// restore"), through SQLite's online backup: a copy is of one moment, and a
+// restore into a live database goes through its WAL, so that every open
+// connection sees the old content or the backup's, never a mix.
+#include "mirror/mirror.h"
+#include "store/database.h"
+#include "store/store_impl.h"
+#include "util/fs.h"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <sqlite3.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <string>
+#include <thread>
+
+namespace barrot {
+
+namespace {
+
+// Copies the database `src` into `dest` in one backup step (a copy of one
+// moment), retrying while either is busy, for at most `busy_ms`. Throws
+// SQLite::Exception.
+void copy_database(sqlite3* dest, sqlite3* src, int busy_ms) {
+  sqlite3_backup* b = sqlite3_backup_init(dest, "main", src, "main");
+  if (b == nullptr) {
+    throw SQLite::Exception(dest, sqlite3_errcode(dest));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_ms);
+  int rc = SQLITE_OK;
+  for (;;) {
+    rc = sqlite3_backup_step(b, -1);
+    if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
+    break;
+  }
+  const int finished = sqlite3_backup_finish(b);
+  if (rc != SQLITE_DONE) {
+    throw SQLite::Exception(std::string(sqlite3_errstr(rc)) +
+                                (rc == SQLITE_READONLY ? " (the two page sizes differ?)" : ""),
+                            rc);
+  }
+  if (finished != SQLITE_OK) {
+    throw SQLite::Exception(dest, finished);
+  }
+}
+
+// True when `a` and `b` name the same file (both exist).
+bool same_file(const std::string& a, const std::string& b) {
+  struct stat sa {};
+  struct stat sb {};
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
+
+std::string base_name(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// fsyncs the file at `path`.
+Status fsync_path(const std::string& path) {
+  util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid() || ::fsync(fd.get()) != 0) {
+    return util::errno_status("cannot sync", path, errno);
+  }
+  return Status::OK();
+}
+
+Status fsync_dir(const std::string& dir) {
+  util::UniqueFd fd;
+  BARROT_TRY(util::open_dir(dir, &fd));
+  if (::fsync(fd.get()) != 0) {
+    return util::errno_status("cannot sync", dir, errno);
+  }
+  return Status::OK();
+}
+
+// What a backup holds, read and checked before anything is changed.
+struct BackupFacts {
+  int schema = 0;
+  std::int64_t snapshots = 0;
+  std::string newest;
+  std::string store_id;
+  std::string mirror_id;
+};
+
+Status check_backup(SQLite::Database& bak, const std::string& path, BackupFacts* out) {
+  return store::guarded("cannot read the backup " + path, [&]() -> Status {
+    const std::string check = bak.execAndGet("PRAGMA quick_check").getString();
+    if (check != "ok") {
+      return Status::Corruption("the backup " + path +
+                                " is damaged (SQLite's quick_check: " + check.substr(0, 200) + ")");
+    }
+    out->schema = bak.execAndGet("PRAGMA user_version").getInt();
+    if (out->schema < 1 || !bak.tableExists("mirror_checkpoint")) {
+      return Status::InvalidArgument("the backup " + path + " is not a Barrot database");
+    }
+    if (out->schema > store::latest_version()) {
+      return Status::SchemaTooNew("the backup " + path + " has schema version " +
+                                  std::to_string(out->schema) + ", newer than this barrot's " +
+                                  std::to_string(store::latest_version()) +
+                                  ": restore it with a newer barrot");
+    }
+    SQLite::Statement newest(
+        bak,
+        "SELECT (SELECT count(*) FROM snapshots), (SELECT snapshot_id FROM snapshots "
+        "ORDER BY ts_us DESC, snapshot_id DESC LIMIT 1)");
+    newest.executeStep();
+    out->snapshots = newest.getColumn(0).getInt64();
+    out->newest = newest.getColumn(1).getString();
+    if (out->schema >= 6) { // 0006_mirror_id: the store's and its mirror's ids
+      SQLite::Statement ids(bak, "SELECT store_id, mirror_id FROM mirror_checkpoint WHERE id = 1");
+      if (ids.executeStep()) {
+        out->store_id = ids.getColumn(0).getString();
+        out->mirror_id = ids.getColumn(1).getString();
+      }
+    }
+    return Status::OK();
+  });
+}
+
+// Makes the database at `db_path`, which does not exist, from `bak`: built
+// under a temporary name, synced, then linked in (never over a database
+// made meanwhile). A -wal or -shm left by a lost database is renamed aside
+// first: SQLite would replay such a WAL into the new database.
+Status create_from_backup(SQLite::Database& bak,
+                          const std::string& db_path,
+                          int busy_ms,
+                          DatabaseRestoreReport* report) {
+  const std::string dir = util::parent_dir(db_path);
+  BARROT_TRY(util::make_dirs(dir).WithContext("database directory"));
+  const std::string stamp = std::to_string(now_us() / 1'000'000);
+  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+    const std::string stale = db_path + suffix;
+    if (::access(stale.c_str(), F_OK) == 0) {
+      const std::string aside = stale + ".before-restore-" + stamp;
+      if (::rename(stale.c_str(), aside.c_str()) != 0) {
+        return util::errno_status("cannot set aside", stale, errno);
+      }
+      report->set_aside.push_back(aside);
+    }
+  }
+  const std::string tmp =
+      dir + "/." + base_name(db_path) + ".restore-" + std::to_string(::getpid()) + ".tmp";
+  (void)::unlink(tmp.c_str());
+  Status made = store::guarded("cannot write " + tmp, [&]() -> Status {
+    SQLite::Database dest(tmp, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    dest.exec("PRAGMA journal_mode = OFF");
+    copy_database(dest.getHandle(), bak.getHandle(), busy_ms);
+    dest.exec("PRAGMA journal_mode = WAL"); // as the store's own; the file stays whole
+    return Status::OK();
+  });
+  if (made.ok()) {
+    made = fsync_path(tmp);
+  }
+  if (made.ok() && ::link(tmp.c_str(), db_path.c_str()) != 0) {
+    made = errno == EEXIST ? Status::Busy("a database appeared at " + db_path +
+                                          " while the backup was being copied: nothing was "
+                                          "changed; restore again")
+                           : util::errno_status("cannot link", db_path, errno);
+  }
+  (void)::unlink(tmp.c_str());
+  (void)::unlink((tmp + "-wal").c_str());
+  (void)::unlink((tmp + "-shm").c_str());
+  BARROT_TRY(made);
+  return fsync_dir(dir);
+}
+
+} // namespace
+
+Status Store::backup(const std::string& path) {
+  if (path.empty()) {
+    return Status::InvalidArgument("the backup path is empty");
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return Status::InvalidArgument("the backup path " + path + " is a directory: name a file");
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    if (same_file(path, m_impl->db_path + suffix)) {
+      return Status::InvalidArgument("the backup path " + path + " is the store's own " +
+                                     base_name(m_impl->db_path) + suffix);
+    }
+  }
+  const std::string dir = util::parent_dir(path);
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Status::InvalidArgument("the backup's directory " + dir +
+                                   (errno == ENOENT ? " does not exist" : " is not a directory"));
+  }
+  const std::string tmp =
+      dir + "/." + base_name(path) + ".backup-" + std::to_string(::getpid()) + ".tmp";
+  (void)::unlink(tmp.c_str());
+  Status made = store::guarded("cannot write the backup " + tmp, [&]() -> Status {
+    SQLite::Database dest(tmp, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    dest.exec("PRAGMA journal_mode = OFF");
+    copy_database(dest.getHandle(), m_impl->db->getHandle(), m_impl->options.busy_timeout_ms);
+    // A file of its own: rollback mode, so that it opens without a -wal
+    // (read-only too, where a WAL database needs its -shm).
+    dest.exec("PRAGMA journal_mode = DELETE");
+    const std::string check = dest.execAndGet("PRAGMA quick_check").getString();
+    if (check != "ok") {
+      return Status::Corruption("the copy fails SQLite's quick_check (" + check.substr(0, 200) +
+                                "): the database itself may be damaged; `barrot verify`");
+    }
+    return Status::OK();
+  });
+  if (made.ok()) {
+    made = fsync_path(tmp);
+  }
+  if (made.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    made = util::errno_status("cannot rename the backup to", path, errno);
+  }
+  if (!made.ok()) {
+    (void)::unlink(tmp.c_str());
+    (void)::unlink((tmp + "-journal").c_str());
+    return made;
+  }
+  return fsync_dir(dir);
+}
+
+Result<DatabaseRestoreReport> Store::Restore(const Options& options,
+                                             const std::string& backup_path) {
+  if (backup_path.empty()) {
+    return Status::InvalidArgument("the backup path is empty");
+  }
+  if (options.snapshots_dir.empty()) {
+    return Status::InvalidArgument("the snapshots directory is empty");
+  }
+  Options o = options;
+  o.access = Access::read_write;
+  o.reconcile_on_open = false; // the repair at the end does it, and reports it
+  o.background_mirror = false;
+  o.adopt_mirror = Adopt::no;
+  const std::string db_path =
+      o.db_path.empty() ? o.snapshots_dir + "/" + mirror::k_state_dir + "/barrot.db" : o.db_path;
+  struct stat st {};
+  if (::stat(backup_path.c_str(), &st) != 0) {
+    return util::errno_status("cannot read the backup", backup_path, errno);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return Status::InvalidArgument("the backup " + backup_path + " is not a regular file");
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    if (same_file(backup_path, db_path + suffix)) {
+      return Status::InvalidArgument("the backup " + backup_path + " is the store's own " +
+                                     base_name(db_path) + suffix);
+    }
+  }
+  DatabaseRestoreReport report;
+  std::unique_ptr<SQLite::Database> bak;
+  BARROT_TRY(store::guarded("cannot open the backup " + backup_path, [&]() -> Status {
+    bak = std::make_unique<SQLite::Database>(backup_path, SQLite::OPEN_READONLY);
+    bak->setBusyTimeout(o.busy_timeout_ms);
+    return Status::OK();
+  }));
+  BackupFacts facts;
+  BARROT_TRY(check_backup(*bak, backup_path, &facts));
+  BARROT_TRY(
+      store::check_backup_binding(o.snapshots_dir, facts.store_id, facts.mirror_id, backup_path));
+  report.snapshots = facts.snapshots;
+  report.newest = facts.newest;
+  report.backup_schema = facts.schema;
+
+  if (::access(db_path.c_str(), F_OK) == 0) {
+    Options in_place = o;
+    in_place.create = false;
+    auto store = Open(in_place);
+    if (!store.ok()) {
+      return store.status().WithContext(
+          "cannot open the database to restore into (if it is damaged: stop every barrot "
+          "process, move it and its -wal and -shm aside, then restore again)");
+    }
+    Impl& impl = *(*store)->m_impl;
+    // No barrot writer is between its commit and its mirror meanwhile.
+    util::FileLock lock;
+    BARROT_TRY(impl.mirror->lock_store(&lock, util::FileLock::Mode::exclusive, o.busy_timeout_ms));
+    BARROT_TRY(store::guarded("cannot restore " + backup_path + " into " + db_path, [&]() {
+      copy_database(impl.db->getHandle(), bak->getHandle(), o.busy_timeout_ms);
+      return Status::OK();
+    }));
+    report.replaced = true;
+  } else {
+    BARROT_TRY(create_from_backup(*bak, db_path, o.busy_timeout_ms, &report));
+  }
+  bak.reset();
+
+  // Upgraded to this binary's schema by the open; then what the directory
+  // holds past the backup comes back, and the mirror is brought in line.
+  o.create = false;
+  BARROT_TRY_ASSIGN(auto store, Open(o));
+  BARROT_TRY_ASSIGN(report.imported, store->import_legacy(o.snapshots_dir));
+  BARROT_TRY_ASSIGN(report.repaired, store->repair());
+  return report;
+}
+
+} // namespace barrot

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# barrot backup and restore: a restore as docs/operations.md describes it
+# brings back the backup, then what the mirror recorded after it; a backup
+# that fails a check changes nothing. Maintenance commands create no store.
+source "$(dirname "$0")/lib.sh"
+
+ids() { "$BARROT" search --limit 100000 -o ids | sort; }
+
+for i in $(seq 20); do "$BARROT" action "pre$i" -q >/dev/null; done
+mkdir b
+expect 2 "$BARROT" backup nowhere/barrot.db
+contains "$T/err" "the backup's directory nowhere does not exist"
+expect 2 "$BARROT" backup "$BARROT_SNAPSHOTS_DIR/.barrot/barrot.db"
+contains "$T/err" "is the store's own barrot.db"
+expect 2 "$BARROT" backup b
+contains "$T/err" "is a directory"
+expect 0 "$BARROT" backup b/barrot.db
+contains "$T/out" "backup written to b/barrot.db"
+[ -z "$(ls -A b | grep -v '^barrot.db$')" ] || fail "temporary files left: $(ls -A b)"
+# A file of its own: readable without its directory being writable.
+[ "$(sqlite3 "file:b/barrot.db?mode=ro" 'PRAGMA journal_mode')" = delete ] || fail "backup in WAL mode"
+
+# Writes after the backup, enough for the live WAL to hold pages the backup
+# lacks (restoring by copying the file over it corrupted the database).
+big=$(printf '{"p":"%08000d"}' 0)
+for i in $(seq 120); do "$BARROT" action "post$i" "$big" -q >/dev/null; done
+for i in 1 2 3; do "$BARROT" action "t$i" -q >/dev/null; done
+ids > "$T/before"
+[ "$(wc -l < "$T/before")" = 143 ] || fail "143 snapshots expected, $(wc -l < "$T/before")"
+
+expect 0 "$BARROT" restore b/barrot.db
+contains "$T/out" "restored 20 snapshots"
+contains "$T/out" "imported 123, already present 20"
+ids > "$T/after"
+cmp -s "$T/before" "$T/after" || fail "snapshots differ after the restore"
+expect 0 "$BARROT" verify --chain
+expect 0 "$BARROT" sql "PRAGMA quick_check"
+
+# The database lost, its WAL and shared memory left: set aside, not replayed.
+"$BARROT" action after-restore -q >/dev/null
+ids > "$T/before"
+rm "$BARROT_SNAPSHOTS_DIR/.barrot/barrot.db"
+[ -e "$BARROT_SNAPSHOTS_DIR/.barrot/barrot.db-shm" ] || fail "test setup: no -shm"
+expect 0 "$BARROT" restore b/barrot.db --json
+jq -e '.replaced == false and (.set_aside | length) >= 1 and .imported.imported == 124' "$T/out" \
+  >/dev/null || fail "restore of a lost database: $(cat "$T/out")"
+ids > "$T/after"
+cmp -s "$T/before" "$T/after" || fail "snapshots differ after restoring a lost database"
+expect 0 "$BARROT" verify --chain
+
+# Backups that fail a check change nothing.
+md5() { md5sum "$BARROT_SNAPSHOTS_DIR/.barrot/barrot.db" | cut -d' ' -f1; }
+"$BARROT" action settled -q >/dev/null
+"$BARROT" sql "SELECT 1" >/dev/null # checkpointed
+sum=$(md5)
+echo "not a database" > junk.db
+expect 1 "$BARROT" restore junk.db
+contains "$T/err" "junk.db"
+expect 1 "$BARROT" restore missing.db
+contains "$T/err" "missing.db"
+sqlite3 other.db "CREATE TABLE t(x)"
+expect 2 "$BARROT" restore other.db
+contains "$T/err" "is not a Barrot database"
+BARROT_SNAPSHOTS_DIR="$T/elsewhere" "$BARROT" action x -q >/dev/null
+BARROT_SNAPSHOTS_DIR="$T/elsewhere" "$BARROT" backup elsewhere.db -q
+expect 2 "$BARROT" restore elsewhere.db
+contains "$T/err" "is of another store"
+cp b/barrot.db newer.db
+sqlite3 newer.db "PRAGMA user_version = 999"
+expect 1 "$BARROT" restore newer.db
+contains "$T/err" "newer than this barrot"
+[ "$(md5)" = "$sum" ] || fail "a refused restore changed the database"
+
+# Maintenance on a place with no store: an error, and no store made.
+mkdir empty && cd empty
+export BARROT_SNAPSHOTS_DIR="$T/empty/snapshots"
+expect 1 "$BARROT" repair
+contains "$T/err" "no barrot store"
+expect 1 "$BARROT" mirror --rebuild
+ARCHIVE=$4
+expect 1 "$ARCHIVE" run
+expect 1 "$ARCHIVE" restore 2025-01
+[ ! -e snapshots ] || fail "a maintenance command created a store: $(find snapshots)"
+echo "backup: ok"
