@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <limits>
 #include <set>
@@ -192,6 +193,28 @@ TEST_CASE("bad input is rejected and nothing is written", "[store][input]") {
     CHECK(r.status().IsInvalidArgument());
     CHECK(r.status().message().find("action 2") != std::string::npos);
   }
+  SECTION("numbers and values JSON text cannot hold (they would be stored changed)") {
+    for (const Json& v : {Json(std::nan("")),
+                          Json(std::numeric_limits<double>::infinity()),
+                          Json(-std::numeric_limits<double>::infinity()),
+                          Json::binary({1, 2, 3})}) {
+      auto r = store->record_action(action("t", Json{{"a", {{"b", v}}}}));
+      CHECK(r.status().IsInvalidArgument());
+      CHECK(r.status().message().find("JSON text cannot hold") != std::string::npos);
+      PeriodicInput p;
+      p.sections = Json{{"s", {{"v", v}}}};
+      CHECK(store->record_periodic(p).status().IsInvalidArgument());
+    }
+  }
+  SECTION("periodic sections named as the store's own keys") {
+    for (const char* own : {"snapshot_id", "snapshot_type", "timestamp", "interval", "metadata"}) {
+      PeriodicInput p;
+      p.sections = Json{{"system_state", Json::object()}, {own, {{"x", 1}}}};
+      auto r = store->record_periodic(p);
+      CHECK(r.status().IsInvalidArgument());
+      CHECK(r.status().message().find(own) != std::string::npos);
+    }
+  }
   SECTION("a start id that is not an id") {
     ActionInput in = action("t");
     in.start_snapshot_id = "../../etc/passwd";
@@ -216,6 +239,22 @@ TEST_CASE("deeply nested details and impossible times are refused", "[store][inp
   auto r = store->record_action(action("deep", deep));
   CHECK(r.status().IsInvalidArgument());
   CHECK(r.status().message().find("nest deeper") != std::string::npos);
+  // Far deeper, built in place: refused before anything copies it (a
+  // copy recurses once a level, and overflowed the stack).
+  ActionInput abyss;
+  abyss.type = "abyss";
+  cur = &abyss.details;
+  for (int i = 0; i < 200'000; ++i) {
+    (*cur)["d"] = Json::object();
+    cur = &(*cur)["d"];
+  }
+  CHECK(store->record_action(abyss).status().IsInvalidArgument());
+  ActionTracker tracker(*store);
+  CHECK(tracker.track_action("abyss", abyss.details).status().IsInvalidArgument());
+  CHECK(tracker.track_failure("abyss", "e", abyss.details).status().IsInvalidArgument());
+  PeriodicInput sunk;
+  sunk.sections["s"] = std::move(abyss.details);
+  CHECK(store->record_periodic(sunk).status().IsInvalidArgument());
   ActionInput far = action("far");
   far.at = std::numeric_limits<TimeUs>::max() - 1;
   CHECK(store->record_action(far).status().IsInvalidArgument());

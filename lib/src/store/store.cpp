@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 
 namespace barrot {
 
@@ -51,8 +52,10 @@ Status validate_time(std::optional<TimeUs> t, const char* what) {
   return Status::OK();
 }
 
-// The nesting of `j`, counted up to cap + 1.
-int json_depth(const Json& j, int cap) {
+// The nesting of `j`, counted up to cap + 1; `*unwritable` (if set) is a
+// value JSON text cannot hold, which dump() would write as something else:
+// a NaN or infinite number (as null), a binary value (as an object).
+int json_depth(const Json& j, int cap, const Json** unwritable = nullptr) {
   // Iterative, so a hostile document cannot overflow the stack here.
   int deepest = 0;
   std::vector<std::pair<const Json*, int>> stack{{&j, 1}};
@@ -67,6 +70,10 @@ int json_depth(const Json& j, int cap) {
       for (const auto& child : *node) {
         stack.emplace_back(&child, depth + 1);
       }
+    } else if (unwritable != nullptr && *unwritable == nullptr &&
+               (node->is_binary() ||
+                (node->is_number_float() && !std::isfinite(node->get<double>())))) {
+      *unwritable = node;
     }
   }
   return deepest;
@@ -150,10 +157,19 @@ Status validate_details(const Json& details, std::string* compact_out) {
 }
 
 Status validate_depth(const Json& doc, const char* what, int outer) {
-  if (json_depth(doc, k_max_details_depth + outer) > k_max_details_depth + outer) {
+  const Json* unwritable = nullptr;
+  if (json_depth(doc, k_max_details_depth + outer, &unwritable) > k_max_details_depth + outer) {
     return Status::InvalidArgument(std::string(what) + " nest deeper than " +
                                    std::to_string(k_max_details_depth) + " levels" +
                                    (outer > 0 ? " (in its details or a section)" : ""));
+  }
+  if (unwritable != nullptr) {
+    return Status::InvalidArgument(
+        std::string(what) + " hold " +
+        (unwritable->is_binary() ? std::string("a binary value, which JSON text cannot hold")
+                                 : "the number " + std::to_string(unwritable->get<double>()) +
+                                       ", which JSON text cannot hold (it would be stored as "
+                                       "null)"));
   }
   return Status::OK();
 }
@@ -770,6 +786,9 @@ Status Store::flush() {
 }
 
 Result<Snapshot> Store::record_action(const ActionInput& input) {
+  // Before the copy below: copying details nested 100,000 deep would
+  // overflow the stack.
+  BARROT_TRY(validate_depth(input.details, "details"));
   BARROT_TRY_ASSIGN(auto snapshots, record_actions({input}));
   return std::move(snapshots.front());
 }
@@ -803,6 +822,15 @@ Result<Snapshot> Store::record_periodic(const PeriodicInput& input) {
     return Status::InvalidArgument("periodic interval must be 1 to 64 characters");
   }
   BARROT_TRY(validate_time(input.at, "the snapshot time"));
+  // Before the sections are copied into the document (a deep copy
+  // recurses), and what the document would not keep.
+  BARROT_TRY(validate_depth(input.sections, "the periodic snapshot's values", 2));
+  for (const char* own : {"snapshot_id", "snapshot_type", "timestamp", "interval", "metadata"}) {
+    if (input.sections.contains(own)) {
+      return Status::InvalidArgument(std::string("a periodic section may not be named \"") + own +
+                                     "\": the store sets it");
+    }
+  }
   std::vector<PendingRow> rows(1);
   PendingRow& row = rows[0];
   row.type = SnapshotType::periodic;

@@ -1,3 +1,5 @@
+#include "store/store_impl.h"
+
 #include <barrot/tracker.h>
 
 #include <cmath>
@@ -14,6 +16,7 @@ Result<Snapshot> ActionTracker::record(const ActionInput& input) {
 
 Result<std::string>
 ActionTracker::track_action(const std::string& type, const Json& details, ActionStatus status) {
+  BARROT_TRY(validate_depth(details, "details")); // before the copy: a deep copy recurses
   ActionInput in;
   in.type = type;
   in.details = details;
@@ -36,6 +39,7 @@ Result<std::string> ActionTracker::track_failure(const std::string& type,
   if (!details.is_object()) {
     return Status::InvalidArgument("details must be a JSON object");
   }
+  BARROT_TRY(validate_depth(details, "details"));
   if (details.contains("error")) { // one of the two would be lost
     return Status::InvalidArgument(
         "the details hold an \"error\" already: the error argument sets it; give it once");
