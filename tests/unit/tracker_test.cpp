@@ -96,3 +96,39 @@ TEST_CASE("an explicit fail() marks the scope failed without an exception", "[tr
   }
   CHECK(store->summary()->actions == 2);
 }
+
+TEST_CASE("an end whose details are refused can be retried, and is recorded at scope exit",
+          "[tracker]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  ActionTracker tracker(*store);
+  std::string retried;
+  {
+    TrackedAction scope(tracker, "retry");
+    scope.set("blob", std::string(k_max_details_bytes, 'x'));
+    CHECK(scope.finish().status().IsInvalidArgument());
+    scope.set("blob", "small");
+    auto end = scope.finish();
+    REQUIRE_OK(end.status());
+    retried = *end;
+    CHECK(scope.finish().status().IsInvalidArgument()); // now it is finished
+  }
+  CHECK(store->get(retried)->document["action"]["details"]["blob"] == "small");
+  std::string start;
+  {
+    TrackedAction scope(tracker, "bad_utf8");
+    start = scope.start().value();
+    scope.set("k", std::string("\xff"));
+  }
+  // The end is there, linked to its start, without the refused details.
+  auto ends = store->latest(1, SnapshotType::action);
+  REQUIRE_OK(ends.status());
+  const Json& action = (*ends)[0].document["action"];
+  CHECK(action["type"] == "bad_utf8");
+  CHECK(action["status"] == "completed");
+  CHECK(action["start_snapshot_id"] == start);
+  CHECK(action["details"]["details_refused"].get<std::string>().find("UTF-8") !=
+        std::string::npos);
+  CHECK(action["details"].contains("duration_seconds"));
+  CHECK(store->open_actions(10)->empty());
+}

@@ -61,7 +61,10 @@ private:
 // message; in a destructor C++ cannot see it, so the guard records
 // "exited by exception". The guard sets those two keys of the end
 // snapshot's details: values given for them (in `details` or by set()) are
-// replaced.
+// replaced. When the end's details are refused (set() gave a value too
+// large, say), finish() returns the error and may be called again; at scope
+// exit the end is recorded all the same, its details replaced by
+// {"details_refused": "<why>"}. A scope guard: neither copied nor moved.
 class BARROT_EXPORT TrackedAction {
 public:
   TrackedAction(ActionTracker& tracker, std::string type, Json details = Json::object());
@@ -79,6 +82,7 @@ public:
   void fail(std::string error) { m_error = std::move(error); }
 
   // Records the end now rather than at scope exit; returns its snapshot id.
+  // After an error nothing is recorded, and it may be called again.
   Result<std::string> finish();
 
 private:

@@ -75,7 +75,14 @@ TrackedAction::~TrackedAction() {
     if (m_error.empty() && std::uncaught_exceptions() > m_uncaught_at_start) {
       m_error = "exited by exception";
     }
-    (void)finish(); // a destructor cannot report; the start snapshot stays as evidence
+    auto end = finish(); // a destructor cannot report: the end is recorded all the same
+    if (!end.ok() && end.status().IsInvalidArgument()) {
+      // The details set() gave were refused (too large, invalid UTF-8):
+      // the end is recorded without them, saying so, rather than leaving
+      // the start `executing` for ever.
+      m_details = Json{{"details_refused", end.status().message()}};
+      (void)finish();
+    }
   }
 }
 
@@ -89,7 +96,6 @@ Result<std::string> TrackedAction::finish() {
   if (m_finished) {
     return Status::InvalidArgument("the action was already finished");
   }
-  m_finished = true;
   ActionInput in;
   in.type = m_type;
   in.details = m_details.is_object() ? m_details : Json::object();
@@ -108,6 +114,7 @@ Result<std::string> TrackedAction::finish() {
     in.details["error"] = m_error;
   }
   BARROT_TRY_ASSIGN(Snapshot s, m_tracker.record(in));
+  m_finished = true; // only once recorded: a refused end may be tried again
   return s.id;
 }
 
