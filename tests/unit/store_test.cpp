@@ -87,6 +87,30 @@ TEST_CASE("two actions in the same microsecond both get kept", "[store][ids]") {
   CHECK(read_lines(dir / "snapshots/action_log.jsonl").size() == 3);
 }
 
+TEST_CASE("a batch of one time takes the next free ids in one pass", "[store][ids]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  const TimeUs t = parse_iso8601("2025-12-22T02:32:11Z").value();
+  ActionInput first = action("early");
+  first.at = t + 1; // taken already: the batch steps over it
+  REQUIRE_OK(store->record_action(first).status());
+  std::vector<ActionInput> batch(3000, action("backfill"));
+  for (ActionInput& in : batch) {
+    in.at = t;
+  }
+  auto snaps = store->record_actions(batch);
+  REQUIRE_OK(snaps.status());
+  std::set<TimeUs> times;
+  for (const Snapshot& s : *snaps) {
+    times.insert(s.timestamp);
+  }
+  CHECK(times.size() == 3000);
+  CHECK(*times.begin() == t);
+  CHECK(*times.rbegin() == t + 3000); // t + 1 was taken
+  // No seq spent on a retry: ids were found without failed inserts.
+  CHECK(snaps->back().chain->seq == 3001);
+}
+
 TEST_CASE("two periodic snapshots in the same second both get kept", "[store][ids]") {
   TempDir dir;
   auto store = open_store(options_in(dir));

@@ -127,8 +127,7 @@ TEST_CASE("an end whose details are refused can be retried, and is recorded at s
   CHECK(action["type"] == "bad_utf8");
   CHECK(action["status"] == "completed");
   CHECK(action["start_snapshot_id"] == start);
-  CHECK(action["details"]["details_refused"].get<std::string>().find("UTF-8") !=
-        std::string::npos);
+  CHECK(action["details"]["details_refused"].get<std::string>().find("UTF-8") != std::string::npos);
   CHECK(action["details"].contains("duration_seconds"));
   CHECK(store->open_actions(10)->empty());
 }

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <map>
 
 namespace barrot {
 
@@ -565,8 +566,16 @@ Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
     SQLite::Statement& st = *insert_stmt;
     store::Digest prev;
     BARROT_TRY(chain_head_in_txn(&prev));
+    // Within the batch, where the last row asking for a time ended up:
+    // many rows of one time (a back-fill with second-resolution times)
+    // start their search there, not each from the taken time again.
+    std::map<std::pair<SnapshotType, TimeUs>, TimeUs> taken_up_to;
     for (PendingRow& row : *rows) {
       row.chain.prev = prev;
+      const auto asked = std::pair(row.type, row.ts);
+      if (auto it = taken_up_to.find(asked); it != taken_up_to.end()) {
+        rerender_with_time(&row, it->second);
+      }
       for (int attempt = 0;; ++attempt) {
         if (attempt == k_max_id_attempts) {
           return Status::IOError("no free snapshot id near " + row.id);
@@ -582,6 +591,7 @@ Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
         // Taken: the next id of the same resolution (docs/formats.md, "Ids").
         rerender_with_time(&row, row.ts + (row.type == SnapshotType::action ? 1 : 1'000'000));
       }
+      taken_up_to[asked] = row.ts + (row.type == SnapshotType::action ? 1 : 1'000'000);
       row.chain.seq = row.seq;
       row.chain.hash = store::chain_hash(prev, row.compact);
       prev = row.chain.hash;
