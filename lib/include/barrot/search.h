@@ -44,8 +44,8 @@ struct SearchFilter {
   std::optional<TimeUs> since; // inclusive
   std::optional<TimeUs> until; // exclusive
   // Words that must all occur in the action type or details (full-text;
-  // matched as whole words in the index, as substrings in the newest,
-  // not yet indexed rows: docs/sql.md). Each needs a letter or digit; they
+  // matched as whole words, in the index and in the newest rows it has not
+  // taken in yet alike: docs/sql.md). Each needs a letter or digit; they
   // are searched as plain text, never as FTS5 query syntax.
   std::vector<std::string> words;
   // Conditions on details fields, all of which must hold (actions only).

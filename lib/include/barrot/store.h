@@ -7,6 +7,14 @@
 //
 // Thread-safety: a Store is used by one thread at a time. Open one Store per
 // thread, or serialize calls.
+//
+// Paths: relative paths in Options are resolved against the working
+// directory when used; do not chdir() while a Store is open (or give
+// absolute paths).
+//
+// Callbacks (search, list, query) should not throw: search and list return
+// a std::exception thrown by one as an IOError naming its what(), query
+// lets it through to the caller.
 #pragma once
 
 #include <barrot/export.h>
@@ -222,7 +230,7 @@ public:
   Result<std::vector<SnapshotInfo>> open_actions(std::size_t limit);
 
   // Actions that ended (completed or failed) after `since`, newest first, at
-  // most `limit`; `total` gets how many there are in all.
+  // most `limit`; `total` (if not null) gets how many there are in all.
   Result<std::vector<SnapshotInfo>>
   ended_actions_since(TimeUs since, std::size_t limit, std::int64_t* total);
 
@@ -254,7 +262,7 @@ public:
 
   // Calls `fn` for each snapshot matching `filter` (its limit, order and
   // cursor ignored) inserted after counter `*seq`, in insertion order, and
-  // moves `*seq` past each one passed to `fn`.
+  // moves `*seq` past each one passed to `fn`. REQUIRES: seq not null.
   Status search_inserted_after(const SearchFilter& filter,
                                std::int64_t* seq,
                                const std::function<bool(const Snapshot&)>& fn);

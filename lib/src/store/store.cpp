@@ -1082,9 +1082,11 @@ Store::ended_actions_since(TimeUs since, std::size_t limit, std::int64_t* total)
   BARROT_TRY(store::guarded("cannot list ended actions", [&]() -> Status {
     const std::string where =
         " FROM snapshots WHERE status IN ('completed', 'failed') AND ts_us > ?";
-    SQLite::Statement count(*m_impl->db, "SELECT count(*)" + where);
-    count.bind(1, since);
-    *total = count.executeStep() ? count.getColumn(0).getInt64() : 0;
+    if (total != nullptr) {
+      SQLite::Statement count(*m_impl->db, "SELECT count(*)" + where);
+      count.bind(1, since);
+      *total = count.executeStep() ? count.getColumn(0).getInt64() : 0;
+    }
     SQLite::Statement st(*m_impl->db,
                          "SELECT snapshot_id, ts_us, action_type, status" + where +
                              " ORDER BY ts_us DESC LIMIT ?");
