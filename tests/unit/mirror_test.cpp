@@ -2,6 +2,7 @@
 #include "store/render.h"
 #include "store/store_impl.h"
 #include "support/test_util.h"
+#include "util/fs.h"
 #include "util/lines.h"
 
 #include <SQLiteCpp/Database.h>
@@ -105,6 +106,26 @@ TEST_CASE("a fresh store verifies clean", "[mirror]") {
   CHECK(r.snapshots == 4);
   CHECK(r.files == 4);
   CHECK(r.lines == 3);
+}
+
+TEST_CASE("a valid file larger than the read limit once indented verifies clean", "[mirror]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  // 1 MiB of details, 62 arrays deep: indented, the file is over 64 MiB.
+  Json inner = Json::array();
+  for (int i = 0; i < 524'000; ++i) {
+    inner.push_back(0);
+  }
+  for (int i = 0; i < 61; ++i) {
+    inner = Json::array({std::move(inner)});
+  }
+  auto snap = store->record_action(action("wide", Json{{"a", std::move(inner)}}));
+  REQUIRE_OK(snap.status());
+  REQUIRE(std::filesystem::file_size(dir / ("snapshots/" + snap->id + ".json")) >
+          util::k_max_read_bytes);
+  auto r = store->verify();
+  REQUIRE_OK(r.status());
+  CHECK(r->clean());
 }
 
 TEST_CASE("a deleted mirror file is reported and rewritten", "[mirror][repair]") {

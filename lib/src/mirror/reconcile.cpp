@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <limits>
 #include <map>
@@ -104,7 +105,10 @@ const char* k_unchained_detail = "carries no chain record (written before the ch
 
 Match compare_file(int dir_fd, const std::string& name, const std::string& expected) {
   std::string text;
-  Status s = util::read_file(dir_fd, name, &text);
+  // Room for the expected text however large: 1 MiB of details nested deep
+  // is far more once indented, and a valid file must not be called torn.
+  const std::size_t limit = std::max(util::k_max_read_bytes, expected.size() * 2 + 4096);
+  Status s = util::read_file(dir_fd, name, &text, /*nofollow=*/true, limit);
   if (s.IsNotFound()) {
     return Match::missing;
   }
