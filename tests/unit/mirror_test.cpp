@@ -150,6 +150,23 @@ TEST_CASE("an edited mirror file is reported, kept aside and rewritten", "[mirro
   CHECK(read_text(f.snaps + "/" + r.quarantine_dir + "/" + f.ids[0] + ".json") == edited);
 }
 
+TEST_CASE("repair never moves content through a symbolic link planted as the quarantine",
+          "[mirror][repair]") {
+  Fixture f;
+  TempDir elsewhere;
+  std::filesystem::create_directories(f.snaps + "/.barrot");
+  std::filesystem::remove_all(f.snaps + "/.barrot/quarantine");
+  std::filesystem::create_directory_symlink(elsewhere.path(), f.snaps + "/.barrot/quarantine");
+  write_text(f.file(f.ids[0]), "{\"edited\": true}");
+  Options o = f.options;
+  o.reconcile_on_open = false;
+  auto r = open_store(o)->repair();
+  CHECK(r.status().IsInvalidArgument());
+  CHECK(r.status().message().find("is a symbolic link") != std::string::npos);
+  CHECK(list_dir(elsewhere.path()).empty());
+  CHECK(read_text(f.file(f.ids[0])) == "{\"edited\": true}"); // left where it was
+}
+
 TEST_CASE("a reformatted but equal file is not a disagreement", "[mirror]") {
   Fixture f;
   Json doc = Json::parse(read_text(f.file(f.ids[0])));

@@ -249,7 +249,27 @@ Status Mirror::sync_files(const std::vector<std::string>& names) const {
 
 Status Mirror::ensure_quarantine(const std::string& stamp, std::string* folder) {
   *folder = std::string(k_quarantine_dir) + "/" + stamp;
-  return util::make_dirs(m_dir + "/" + *folder);
+  // Step by step from the directory, never through a symbolic link: a link
+  // planted as .barrot/quarantine would have repair move snapshots, and
+  // write what it rejects, wherever it points.
+  std::string path;
+  for (const std::string& part : {std::string(k_state_dir), std::string("quarantine"), stamp}) {
+    path += (path.empty() ? "" : "/") + part;
+    if (::mkdirat(m_dir_fd.get(), path.c_str(), 0755) != 0 && errno != EEXIST) {
+      return errno_status("cannot create", m_dir + "/" + path, errno);
+    }
+    struct stat st {};
+    if (::fstatat(m_dir_fd.get(), path.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      return errno_status("cannot read", m_dir + "/" + path, errno);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      return Status::InvalidArgument(
+          m_dir + "/" + path +
+          (S_ISLNK(st.st_mode) ? " is a symbolic link" : " is not a directory") +
+          ": nothing is moved there; make it a directory");
+    }
+  }
+  return Status::OK();
 }
 
 Status Mirror::quarantine(const std::string& name, const std::string& stamp, std::string* folder) {
@@ -262,7 +282,9 @@ Status Mirror::quarantine(const std::string& name, const std::string& stamp, std
       return Status::OK();
     }
     if (errno != EEXIST || n > 1000) {
-      return errno_status("cannot move to quarantine", name, errno);
+      const int err = errno;
+      drop_if_empty(*folder);
+      return errno_status("cannot move to quarantine", name, err);
     }
     target = base + "." + std::to_string(n);
   }
@@ -275,15 +297,26 @@ Status Mirror::quarantine_log_copy(const std::string& stamp, std::string* folder
   for (int n = 1; util::exists_at(m_dir_fd.get(), target); ++n) {
     target = base + "." + std::to_string(n);
   }
-  util::AtomicWriter copy;
-  BARROT_TRY(copy.open(m_dir_fd.get(), target, util::FsyncMode::none));
-  Status failed;
-  BARROT_TRY(read_log_chunks(0, -1, [&](std::string_view piece) {
-    failed = copy.append(piece);
-    return failed.ok();
-  }));
-  BARROT_TRY(failed);
-  return copy.commit(util::Overwrite::no);
+  Status s = [&]() -> Status {
+    util::AtomicWriter copy;
+    BARROT_TRY(copy.open(m_dir_fd.get(), target, util::FsyncMode::none));
+    Status failed;
+    BARROT_TRY(read_log_chunks(0, -1, [&](std::string_view piece) {
+      failed = copy.append(piece);
+      return failed.ok();
+    }));
+    BARROT_TRY(failed);
+    return copy.commit(util::Overwrite::no);
+  }();
+  if (!s.ok()) {
+    drop_if_empty(*folder);
+  }
+  return s;
+}
+
+void Mirror::drop_if_empty(const std::string& folder) {
+  // Fails, harmlessly, when something was kept there.
+  (void)::unlinkat(m_dir_fd.get(), folder.c_str(), AT_REMOVEDIR);
 }
 
 Status Mirror::quarantine_text(const std::string& name,
@@ -296,8 +329,12 @@ Status Mirror::quarantine_text(const std::string& name,
   for (int n = 1; util::exists_at(m_dir_fd.get(), target); ++n) {
     target = base + "." + std::to_string(n);
   }
-  return util::write_file_atomic(
+  Status s = util::write_file_atomic(
       m_dir_fd.get(), target, text, util::Overwrite::no, util::FsyncMode::none);
+  if (!s.ok()) {
+    drop_if_empty(*folder); // a full disk: no empty folder left per attempt
+  }
+  return s;
 }
 
 std::string log_line_id(std::string_view line) {

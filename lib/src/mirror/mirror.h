@@ -142,6 +142,9 @@ private:
   Mirror() = default;
   Status ensure_log_open();
   Status ensure_quarantine(const std::string& stamp, std::string* folder);
+  // Removes the quarantine folder `folder` when it is empty (a move or
+  // write into it failed).
+  void drop_if_empty(const std::string& folder);
 
   std::string m_dir;
   Sync m_sync = Sync::normal;
