@@ -299,7 +299,7 @@ Status Mirror::quarantine_log_copy(const std::string& stamp, std::string* folder
   }
   Status s = [&]() -> Status {
     util::AtomicWriter copy;
-    BARROT_TRY(copy.open(m_dir_fd.get(), target, util::FsyncMode::none));
+    BARROT_TRY(copy.open(m_dir_fd.get(), target, quarantine_fsync()));
     Status failed;
     BARROT_TRY(read_log_chunks(0, -1, [&](std::string_view piece) {
       failed = copy.append(piece);
@@ -330,7 +330,7 @@ Status Mirror::quarantine_text(const std::string& name,
     target = base + "." + std::to_string(n);
   }
   Status s = util::write_file_atomic(
-      m_dir_fd.get(), target, text, util::Overwrite::no, util::FsyncMode::none);
+      m_dir_fd.get(), target, text, util::Overwrite::no, quarantine_fsync());
   if (!s.ok()) {
     drop_if_empty(*folder); // a full disk: no empty folder left per attempt
   }

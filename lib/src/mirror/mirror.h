@@ -145,6 +145,11 @@ private:
   // Removes the quarantine folder `folder` when it is empty (a move or
   // write into it failed).
   void drop_if_empty(const std::string& folder);
+  // With Sync::full what repair keeps aside is on disk before the log it
+  // came from is replaced.
+  util::FsyncMode quarantine_fsync() const {
+    return m_sync == Sync::full ? util::FsyncMode::fsync : util::FsyncMode::none;
+  }
 
   std::string m_dir;
   Sync m_sync = Sync::normal;

@@ -921,6 +921,11 @@ Status finish_repair(Store::Impl& impl,
       report->left_alone.push_back(p);
     }
   }
+  if (impl.options.sync == Sync::full) {
+    // Files of any row may have been rewritten, not only those past the
+    // checkpoint that advance_checkpoint syncs: all of it on disk first.
+    BARROT_TRY(impl.mirror->sync_everything());
+  }
   return impl.advance_checkpoint(scan.report.snapshots, /*fts_now=*/true);
 }
 
