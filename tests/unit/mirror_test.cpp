@@ -274,6 +274,16 @@ TEST_CASE("temp files left by an interrupted write are removed, others' are not"
   CHECK(read_text(f.snaps + "/.notes.tmp") == "mine");
 }
 
+TEST_CASE("the temporary log a killed repair left goes at the next open", "[mirror][crash]") {
+  Fixture f;
+  const std::string tmp = f.snaps + "/" + util::temp_name_for("action_log.jsonl");
+  write_text(tmp, read_text(f.log));
+  CHECK(f.kinds() == std::multiset<std::string>{"temp_file"});
+  open_store(f.options); // a writer's open: its reconciliation finds it
+  CHECK_FALSE(file_exists(tmp));
+  CHECK(f.verify().clean());
+}
+
 TEST_CASE("a line torn by a killed writer and glued to the next append is healed",
           "[mirror][crash]") {
   Fixture f;

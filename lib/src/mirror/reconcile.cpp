@@ -364,8 +364,9 @@ Status Store::Impl::reconcile(int wait_ms, bool look_first) {
       }
       mirror::LogIdentity log;
       BARROT_TRY(mirror->log_identity(&log));
-      if (cp.newest_seq == cp.seq && log.size == cp.log_offset && log.inode == cp.log_inode) {
-        return Status::OK();
+      if (cp.newest_seq == cp.seq && log.size == cp.log_offset && log.inode == cp.log_inode &&
+          !util::exists_at(mirror->dir_fd(), util::temp_name_for(k_log_name))) {
+        return Status::OK(); // (the temporary log a killed repair or rebuild left goes below)
       }
       // Rows past a checkpoint that moved recently belong to live writers,
       // who will move it themselves: try once. A checkpoint that has not
@@ -381,6 +382,9 @@ Status Store::Impl::reconcile(int wait_ms, bool look_first) {
 }
 
 Status Store::Impl::reconcile_locked() {
+  // Left by a repair or rebuild killed while it wrote the new log: under
+  // the store's lock nobody is writing it.
+  ::unlinkat(mirror->dir_fd(), util::temp_name_for(k_log_name).c_str(), 0);
   Checkpoint cp;
   BARROT_TRY(read_checkpoint(&cp));
   mirror::LogIdentity log;
