@@ -277,8 +277,7 @@ Status Mirror::quarantine(const std::string& name, const std::string& stamp, std
   const std::string base = *folder + "/" + name;
   std::string target = base;
   for (int n = 1;; ++n) {
-    if (::renameat2(
-            m_dir_fd.get(), name.c_str(), m_dir_fd.get(), target.c_str(), RENAME_NOREPLACE) == 0) {
+    if (util::rename_noreplace(m_dir_fd.get(), name, m_dir_fd.get(), target) == 0) {
       return Status::OK();
     }
     if (errno != EEXIST || n > 1000) {

@@ -387,6 +387,7 @@ Status Store::Impl::reconcile_locked() {
   ::unlinkat(mirror->dir_fd(), util::temp_name_for(k_log_name).c_str(), 0);
   Checkpoint cp;
   BARROT_TRY(read_checkpoint(&cp));
+  prune_self_mirrored(cp.seq);
   mirror::LogIdentity log;
   BARROT_TRY(mirror->log_identity(&log));
   if (cp.log_offset > 0 && (log.inode != cp.log_inode || log.size < cp.log_offset)) {

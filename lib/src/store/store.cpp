@@ -507,6 +507,14 @@ void Store::Impl::clear_self_mirrored() {
   self_periodic = false;
 }
 
+void Store::Impl::prune_self_mirrored(std::int64_t seq) {
+  std::lock_guard<std::mutex> lock(self_mirrored_mu);
+  auto keep = std::find_if(self_mirrored.begin(), self_mirrored.end(), [&](const auto& range) {
+    return range.second > seq;
+  });
+  self_mirrored.erase(self_mirrored.begin(), keep);
+}
+
 bool Store::Impl::only_self_mirrored(std::int64_t after,
                                      std::int64_t upto,
                                      std::int64_t log_bytes) const {
@@ -682,7 +690,14 @@ Store::Store(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 
 Store::~Store() {
   if (m_impl && m_impl->options.access == Access::read_write) {
+    const bool had_background = m_impl->background != nullptr;
     m_impl->background.reset(); // writes everything queued
+    // Files or lines the background mirror could not write (a full disk)
+    // are not noted as mirrored: a look past the checkpoint finds them, and
+    // the close writes them if it can, as it promises.
+    if (had_background && !m_impl->any_self_mirrored()) {
+      (void)m_impl->reconcile(/*wait_ms=*/0);
+    }
     if (m_impl->any_self_mirrored()) {
       // Leave a fresh checkpoint so the next open has nothing to look at.
       (void)m_impl->reconcile(/*wait_ms=*/0, /*look_first=*/false);

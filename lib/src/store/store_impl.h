@@ -263,6 +263,10 @@ struct Store::Impl {
   bool only_self_mirrored(std::int64_t after, std::int64_t upto, std::int64_t log_bytes) const;
   bool any_self_mirrored() const;
   void clear_self_mirrored();
+  // Forgets the ranges at or below `seq` (another process's checkpoint
+  // covers them), so a long-lived writer among many does not keep one range
+  // per row for ever.
+  void prune_self_mirrored(std::int64_t seq);
 
   // Waits for the background mirror (if any) to write everything queued,
   // keeping the first error it met for Store::flush.

@@ -50,6 +50,22 @@ std::string parent_dir(const std::string& path) {
   return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
 }
 
+int rename_noreplace(int from_dir, const std::string& from, int to_dir, const std::string& to) {
+  if (::renameat2(from_dir, from.c_str(), to_dir, to.c_str(), RENAME_NOREPLACE) == 0) {
+    return 0;
+  }
+  if (errno != EINVAL && errno != ENOSYS) {
+    return -1;
+  }
+  // A file system without RENAME_NOREPLACE (NFS, some FUSE): a link fails
+  // on a taken name just the same; then the old name goes.
+  if (::linkat(from_dir, from.c_str(), to_dir, to.c_str(), 0) != 0) {
+    return -1;
+  }
+  (void)::unlinkat(from_dir, from.c_str(), 0);
+  return 0;
+}
+
 Status make_dirs(const std::string& path) {
   if (path.empty()) {
     return Status::InvalidArgument("empty directory path");
@@ -234,7 +250,7 @@ Status AtomicWriter::commit(Overwrite overwrite) {
   Status s;
   if (overwrite == Overwrite::no) {
     // renameat2(RENAME_NOREPLACE) keeps the never-overwrite promise here too.
-    if (::renameat2(m_dir_fd, m_tmp.c_str(), m_dir_fd, m_name.c_str(), RENAME_NOREPLACE) != 0) {
+    if (rename_noreplace(m_dir_fd, m_tmp, m_dir_fd, m_name) != 0) {
       s = errno == EEXIST ? Status::InvalidArgument("file exists: " + m_name)
                           : errno_status("cannot rename to", m_name, errno);
     }

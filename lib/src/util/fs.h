@@ -40,6 +40,10 @@ enum class Overwrite { no, yes };
 // EACCES/EROFS/ENOTDIR, which mean the place given cannot be used).
 Status errno_status(std::string_view what, std::string_view path, int err);
 
+// renameat2(RENAME_NOREPLACE), or where the file system lacks it, link then
+// unlink: fails (-1, errno EEXIST) rather than replace `to`. 0 on success.
+int rename_noreplace(int from_dir, const std::string& from, int to_dir, const std::string& to);
+
 // Creates `path` and its parents (mode 0755) if missing.
 Status make_dirs(const std::string& path);
 
