@@ -43,6 +43,9 @@ public:
            std::int64_t seq,
            std::string path,
            std::string detail) {
+    if (where == "archive") {
+      m_archive_breaks = true;
+    }
     if (m_listed[where]++ < k_max_listed) {
       m_report->breaks.push_back({where, std::move(id), seq, std::move(path), std::move(detail)});
     } else {
@@ -50,10 +53,21 @@ public:
     }
   }
 
+  // Whether an archive was reported (missing, unreadable, damaged): the
+  // links it holds are missing from the chain, and breaks at its edges are
+  // its consequence, not another tampering.
+  bool archive_breaks() const { return m_archive_breaks; }
+
 private:
   ChainReport* m_report;
   std::map<std::string, int> m_listed;
+  bool m_archive_breaks = false;
 };
+
+// Said of a break at the edge of an archive that could not be read.
+const char* const k_archive_cause =
+    " (an archive above could not be read: the links it holds are missing, which would "
+    "explain this)";
 
 std::string seq_text(std::int64_t seq) {
   return "seq " + std::to_string(seq);
@@ -182,9 +196,11 @@ void walk(const Chain& chain, Breaks* breaks) {
                   before != nullptr
                       ? "its prev is not the hash of " + before->id + " (" + seq_text(before->seq) +
                             "): that snapshot was changed, or snapshots between the two were "
-                            "deleted, inserted or moved"
-                      : "it is the first link but its prev is not the genesis (64 zeros): "
-                        "snapshots before it were deleted");
+                            "deleted, inserted or moved" +
+                            (breaks->archive_breaks() ? k_archive_cause : "")
+                      : std::string("it is the first link but its prev is not the genesis "
+                                    "(64 zeros): snapshots before it were deleted") +
+                            (breaks->archive_breaks() ? k_archive_cause : ""));
     }
     before = &r;
   }
@@ -478,7 +494,9 @@ Status verify_chain_once(Store::Impl& impl,
                  tail->id,
                  tail->record.seq,
                  "",
-                 "the newest archived snapshot (chain_tail) is not in the archives as recorded");
+                 std::string("the newest archived snapshot (chain_tail) is not in the archives "
+                             "as recorded") +
+                     (breaks.archive_breaks() ? k_archive_cause : ""));
     }
     if (locking && let_writers_in) {
       BARROT_TRY_ASSIGN(const bool unchanged, impl.downgrade_unchanged(&lock));
