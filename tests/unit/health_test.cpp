@@ -160,6 +160,27 @@ TEST_CASE("health: generation_rate compares periodic snapshots with those expect
     }
     CHECK(find(check(*store, o), "generation_rate").state == HealthState::critical);
   }
+  SECTION("imported periodic snapshots do not make a migrated store old") {
+    TempDir legacy;
+    const TimeUs long_ago = k_now - 300 * 24 * k_hour;
+    const std::string id = make_snapshot_id(SnapshotType::periodic, long_ago);
+    write_text(legacy / (id + ".json"),
+               Json{{"snapshot_id", id},
+                    {"snapshot_type", "periodic"},
+                    {"timestamp", format_iso8601(long_ago)},
+                    {"interval", "30_minutes"},
+                    {"system_state", Json::object()}}
+                   .dump());
+    auto imported = store->import_legacy(legacy.path());
+    REQUIRE_OK(imported.status());
+    REQUIRE(imported->imported == 1);
+    for (int i = 0; i < 3; ++i) {
+      periodic_at(*store, k_now - i * 30 * k_minute);
+    }
+    const HealthCheck c = find(check(*store, o), "generation_rate");
+    CHECK(c.state == HealthState::ok);
+    CHECK(c.metrics["expected"] == 2);
+  }
   SECTION("a store younger than the window is judged over its age") {
     for (int i = 0; i < 5; ++i) {
       periodic_at(*store, k_now - i * 30 * k_minute);

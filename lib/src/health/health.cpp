@@ -112,7 +112,16 @@ Status generation_rate(Store& store, const HealthOptions& o, HealthCheck* c) {
     set(c, HealthState::unknown, "no periodic snapshot recorded yet");
     return Status::OK();
   }
-  const TimeUs from = std::max(o.now - o.rate_window, *first - 1);
+  // The window starts no earlier than the first periodic snapshot this
+  // store took itself: after a migration, the imported ones (months old)
+  // would otherwise make a day of expected snapshots out of one.
+  BARROT_TRY_ASSIGN(Rows own,
+                    select(store,
+                           "SELECT min(ts_us) FROM snapshots WHERE snapshot_type = 'periodic' AND "
+                           "origin = 'barrot' AND ts_us <= " +
+                               std::to_string(o.now)));
+  const TimeUs began = own.at(0).at(0).is_number() ? as_int(own.at(0).at(0)) : *first;
+  const TimeUs from = std::max(o.now - o.rate_window, began - 1);
   BARROT_TRY_ASSIGN(Rows rows,
                     select(store,
                            "SELECT count(*) FROM snapshots WHERE snapshot_type = 'periodic' AND "
