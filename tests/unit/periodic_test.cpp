@@ -56,6 +56,19 @@ TEST_CASE("a periodic snapshot has every section, in the seed's order", "[period
   CHECK(snap->document["interval"] == "30_minutes");
 }
 
+TEST_CASE("a periodic snapshot refuses what the configuration file refuses", "[periodic]") {
+  Base b;
+  for (std::int64_t seconds : {0, -5}) {
+    PeriodicConfig c = b.config;
+    c.interval_seconds = seconds;
+    CHECK(take_periodic_snapshot(*b.store, c).status().IsInvalidArgument());
+  }
+  PeriodicConfig c = b.config;
+  c.max_processes = -1;
+  CHECK(take_periodic_snapshot(*b.store, c).status().IsInvalidArgument());
+  CHECK(b.store->summary()->total == 0);
+}
+
 TEST_CASE("system_state reports real figures", "[periodic]") {
   Base b;
   REQUIRE_OK(b.store->record_action(action("before")).status());

@@ -230,6 +230,18 @@ TEST_CASE("bad input is rejected and nothing is written", "[store][input]") {
       CHECK(store->record_periodic(p).status().IsInvalidArgument());
     }
   }
+  SECTION("an unknown status, a start after the end, an interval with a control character") {
+    ActionInput odd = action("t");
+    odd.status = static_cast<ActionStatus>(7);
+    CHECK(store->record_action(odd).status().IsInvalidArgument());
+    ActionInput backwards = action("t");
+    backwards.at = 2'000'000;
+    backwards.started_at = 3'000'000;
+    CHECK(store->record_action(backwards).status().IsInvalidArgument());
+    PeriodicInput p;
+    p.interval = "a\nb";
+    CHECK(store->record_periodic(p).status().IsInvalidArgument());
+  }
   SECTION("periodic sections named as the store's own keys") {
     for (const char* own : {"snapshot_id", "snapshot_type", "timestamp", "interval", "metadata"}) {
       PeriodicInput p;

@@ -38,7 +38,9 @@ BARROT_EXPORT Result<DetailCondition> parse_detail_condition(std::string_view te
 
 struct SearchFilter {
   std::optional<SnapshotType> type;
-  // Exact action type, or a glob when it holds * ? or [ ("deploy*").
+  // Exact action type, or a glob when it holds * ? or [ ("deploy*"); a
+  // type holding one of them exactly: bracket it, "deploy[[]1]" for
+  // "deploy[1]".
   std::string action_type;
   std::optional<ActionStatus> status;
   std::optional<TimeUs> since; // inclusive

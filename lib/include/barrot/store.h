@@ -249,7 +249,8 @@ public:
   // times faster when the results are printed, not inspected.
   Status search_rows(const SearchFilter& filter, const std::function<bool(const SnapshotRow&)>& fn);
 
-  // How many snapshots match `filter` (its limit ignored).
+  // How many snapshots match `filter` (its limit ignored; after its
+  // cursor, after_id, if any).
   Result<std::int64_t> count(const SearchFilter& filter);
 
   // For following new writes (barrot tail -f): the insertion counter of the

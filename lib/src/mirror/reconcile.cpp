@@ -807,7 +807,12 @@ Status check_latest(Store::Impl& impl, Scan* scan) {
       problem(Problem::Kind::missing_latest, id, k_latest_name, "");
       scan->latest_needs_write = true;
     } else if (match != Match::same) {
-      problem(Problem::Kind::stale_latest, id, k_latest_name, "should equal " + id);
+      problem(Problem::Kind::stale_latest,
+              id,
+              k_latest_name,
+              match == Match::torn ? "not a whole JSON file; should be a copy of " + id +
+                                         ", the newest periodic snapshot"
+                                   : "not a copy of " + id + ", the newest periodic snapshot");
       scan->latest_needs_write = true;
     }
     return Status::OK();

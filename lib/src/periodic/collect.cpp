@@ -421,6 +421,15 @@ PeriodicInput collect_periodic(Store& store, const PeriodicConfig& config_in) {
 }
 
 Result<Snapshot> take_periodic_snapshot(Store& store, const PeriodicConfig& config) {
+  // As the configuration file and the flags refuse them.
+  if (config.interval_seconds <= 0) {
+    return Status::InvalidArgument("the interval must be a positive number of seconds, not " +
+                                   std::to_string(config.interval_seconds));
+  }
+  if (config.max_processes < 0) {
+    return Status::InvalidArgument("max_processes must be 0 or more, not " +
+                                   std::to_string(config.max_processes));
+  }
   return store.record_periodic(collect_periodic(store, config));
 }
 

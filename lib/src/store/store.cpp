@@ -96,6 +96,14 @@ Status prepare_action(const ActionInput& in, TimeUs default_ts, PendingRow* row)
   BARROT_TRY(validate_action_type(in.type));
   BARROT_TRY(validate_time(in.at, "the snapshot time"));
   BARROT_TRY(validate_time(in.started_at, "started_at"));
+  if (in.status != ActionStatus::executing && in.status != ActionStatus::completed &&
+      in.status != ActionStatus::failed) {
+    return Status::InvalidArgument("unknown action status " +
+                                   std::to_string(static_cast<int>(in.status)));
+  }
+  if (in.started_at && in.at && *in.started_at > *in.at) {
+    return Status::InvalidArgument("started_at is after the snapshot's own time");
+  }
   BARROT_TRY(validate_details(in.details, &row->details));
   if (!in.start_snapshot_id.empty()) {
     BARROT_TRY(validate_snapshot_id(in.start_snapshot_id).WithContext("start snapshot id"));
@@ -845,6 +853,12 @@ Result<Snapshot> Store::record_periodic(const PeriodicInput& input) {
   }
   if (input.interval.empty() || input.interval.size() > 64) {
     return Status::InvalidArgument("periodic interval must be 1 to 64 characters");
+  }
+  for (const char ch : input.interval) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (u < 0x20 || u == 0x7f) {
+      return Status::InvalidArgument("the periodic interval holds a control character");
+    }
   }
   BARROT_TRY(validate_time(input.at, "the snapshot time"));
   // Before the sections are copied into the document (a deep copy
