@@ -26,7 +26,7 @@ commands_of() {
 seed() {
   rm -rf "$T/store" "$T/srv" "$T/etc" "$T/var" "$T/path" "$T/seed"
   export BARROT_SNAPSHOTS_DIR=$T/store
-  mkdir -p "$T/seed" "$T/srv/app" "$T/etc" "$T/var/lib/node_exporter/textfile" "$T/var/www/barrot" \
+  mkdir -p "$T/seed" "$T/srv/app" "$T/etc" "$T/var/lib/node_exporter/textfile" "$T/var/www/barrot" "$T/var/backups" \
     "$T/srv/legacy" "$T/path/to/legacy"
   cp -r "$DATA/legacy-snapshots" "$T/srv/legacy/snapshots"
   cp -r "$DATA/legacy-snapshots" "$T/path/to/legacy/snapshots"
