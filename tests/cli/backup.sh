@@ -48,6 +48,43 @@ ids > "$T/after"
 cmp -s "$T/before" "$T/after" || fail "snapshots differ after restoring a lost database"
 expect 0 "$BARROT" verify --chain
 
+# A restore cut short (kill -9) leaves .barrot/restoring: writers refuse the
+# store until the restore is run again, which finishes it.
+ids > "$T/before"
+for k in 1 2 3 4 5 6; do
+  (timeout -s KILL "0.0$((k + 2))" "$BARROT" restore b/barrot.db >/dev/null 2>&1) 2>/dev/null || true
+  if [ -e "$BARROT_SNAPSHOTS_DIR/.barrot/restoring" ]; then
+    expect 1 "$BARROT" action during-restore
+    contains "$T/err" "was interrupted: run \`barrot restore $T/b/barrot.db\` again"
+    expect 0 "$BARROT" restore b/barrot.db
+  fi
+  ids > "$T/after"
+  cmp -s "$T/before" "$T/after" || fail "round $k: snapshots differ after a killed restore"
+done
+printf '%s\n' "$T/b/barrot.db" > "$BARROT_SNAPSHOTS_DIR/.barrot/restoring"
+expect 1 "$BARROT" action during-restore
+expect 0 "$BARROT" restore b/barrot.db
+[ ! -e "$BARROT_SNAPSHOTS_DIR/.barrot/restoring" ] || fail "the restore left its mark"
+expect 0 "$BARROT" verify --chain
+
+# Where a backup may not go, and what it keeps.
+mkfifo fifo
+expect 2 "$BARROT" backup fifo
+contains "$T/err" "is not a regular file"
+BARROT_SNAPSHOTS_DIR="$T/other" "$BARROT" action x -q >/dev/null
+expect 2 "$BARROT" backup "$T/other/.barrot/barrot.db"
+contains "$T/err" "is an SQLite database in use"
+expect 2 "$BARROT" backup "$BARROT_SNAPSHOTS_DIR/copy.db"
+contains "$T/err" "is in the store's own folders"
+expect 2 "$BARROT" backup "$BARROT_SNAPSHOTS_DIR/.barrot/mirror-id"
+chmod 600 b/barrot.db
+expect 0 "$BARROT" --json backup b/barrot.db
+[ "$(jq -r .backup "$T/out")" = b/barrot.db ] || fail "backup --json: $(cat "$T/out")"
+[ "$(stat -c %a b/barrot.db)" = 600 ] || fail "the backup's mode was not kept: $(stat -c %a b/barrot.db)"
+touch b/.barrot.db.backup.tmp b/.barrot.db.backup.tmp-journal # a killed backup's
+expect 0 "$BARROT" backup b/barrot.db -q
+[ "$(ls -A b)" = barrot.db ] || fail "a killed backup's copy stayed: $(ls -A b)"
+
 # Backups that fail a check change nothing.
 md5() { md5sum "$BARROT_SNAPSHOTS_DIR/.barrot/barrot.db" | cut -d' ' -f1; }
 "$BARROT" action settled -q >/dev/null
@@ -65,6 +102,11 @@ BARROT_SNAPSHOTS_DIR="$T/elsewhere" "$BARROT" action x -q >/dev/null
 BARROT_SNAPSHOTS_DIR="$T/elsewhere" "$BARROT" backup elsewhere.db -q
 expect 2 "$BARROT" restore elsewhere.db
 contains "$T/err" "is of another store"
+expect 2 "$BARROT" --dir "$T/nowhere" restore b/barrot.db
+contains "$T/err" "is no store's mirror"
+expect 2 "$BARROT" --db "$T/typo.db" restore b/barrot.db
+contains "$T/err" "would make a second store of one mirror"
+[ ! -e "$T/typo.db" ] || fail "a restore to a mistyped --db made a database"
 cp b/barrot.db newer.db
 sqlite3 newer.db "PRAGMA user_version = 999"
 expect 1 "$BARROT" restore newer.db

@@ -250,7 +250,9 @@ int run_backup(Context& ctx, const cxxopts::ParseResult& args) {
   if (!s.ok()) {
     return fail(ctx, s);
   }
-  if (!args.count("quiet")) {
+  if (ctx.json) {
+    *ctx.out << dump_json(Json{{"backup", file}}) << "\n";
+  } else if (!args.count("quiet")) {
     *ctx.out << "backup written to " << file << "\n";
   }
   return k_exit_ok;

@@ -355,7 +355,10 @@ public:
   // WAL left by a lost database would be replayed into the new one).
   // Corruption when the database there cannot be opened: move it aside.
   // Stop long-running writers (barrot daemon) first: their next write would
-  // otherwise find the chain moved under them.
+  // otherwise find the chain moved under them. Until a restore has brought
+  // the mirror's newer snapshots back, .barrot/restoring says so, and a
+  // read-write Open fails (IOError naming the backup): a restore cut short
+  // (kill -9) is finished by running it again.
   static Result<DatabaseRestoreReport> Restore(const Options& options,
                                                const std::string& backup_path);
 
@@ -373,6 +376,9 @@ public:
 private:
   friend class Archiver;
   explicit Store(std::unique_ptr<Impl> impl);
+  // Open, and for Restore: `restoring` opens a store whose restore was
+  // interrupted (which Open refuses to write to).
+  static Result<std::unique_ptr<Store>> OpenStore(const Options& options, bool restoring);
   std::unique_ptr<Impl> m_impl;
 };
 

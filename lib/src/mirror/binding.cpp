@@ -195,6 +195,12 @@ Status store::check_backup_binding(const std::string& dir,
                                    " does not hold a store id and a mirror id, so the backup " +
                                    backup + " cannot be checked against it" + way_on);
   }
+  if (!d.present()) {
+    return Status::InvalidArgument("the snapshots directory " + dir +
+                                   " is no store's mirror (it has no " + mirror::k_mirror_id_name +
+                                   "; a mistyped --dir?), and the backup " + backup +
+                                   " is of a store that has one" + way_on);
+  }
   if (valid_id(store_id) && d.store_id != store_id) {
     return Status::InvalidArgument("the backup " + backup + " is of another store (id " + store_id +
                                    ") than the one " + dir + " mirrors (id " +

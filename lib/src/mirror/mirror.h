@@ -38,6 +38,9 @@ inline constexpr const char* k_gate_name = ".barrot/gate";
 inline constexpr const char* k_quarantine_dir = ".barrot/quarantine";
 // The store this directory mirrors, and the binding (migrations/0006_mirror_id.sql).
 inline constexpr const char* k_mirror_id_name = ".barrot/mirror-id";
+// Present from the moment a restore overwrites the database until it has
+// imported the mirror's newer snapshots (store/backup.cpp): its backup's path.
+inline constexpr const char* k_restoring_name = ".barrot/restoring";
 
 struct LogIdentity {
   std::int64_t size = 0;

@@ -342,6 +342,10 @@ namespace {
 
 // A checkpoint this old with rows past it suggests a writer died mid-write.
 constexpr std::int64_t k_stale_checkpoint_us = 2'000'000;
+// Past these, reconciliation streams (a full repair) rather than holding
+// the rows past the checkpoint and the log's tail in memory.
+constexpr std::int64_t k_max_rows_in_memory = 20'000;
+constexpr std::int64_t k_max_log_tail_in_memory = 64LL << 20;
 
 Status full_scan(Store::Impl& impl, Scan* scan, const Horizon* horizon = nullptr);
 Status check_latest(Store::Impl& impl, Scan* scan);
@@ -404,6 +408,15 @@ Status Store::Impl::reconcile_locked() {
     // process's checkpoint already covers take the full path below. (A
     // same-length edit of the new lines by hand is left to verify.)
     return advance_checkpoint(cp.newest_seq - cp.seq, /*fts_now=*/false);
+  }
+  if (cp.newest_seq - cp.seq > k_max_rows_in_memory ||
+      log.size - cp.log_offset > k_max_log_tail_in_memory) {
+    // A checkpoint far behind (rewound by a rebuild or an in-place import
+    // that was killed, a long crash backlog): the path below holds every
+    // row and the log's tail in memory, gigabytes on a large store. The
+    // full scan streams them.
+    RepairReport report;
+    return repair_locked(&report);
   }
 
   struct Row {

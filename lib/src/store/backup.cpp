@@ -17,6 +17,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -175,6 +176,32 @@ Status create_from_backup(SQLite::Database& bak,
   return fsync_dir(dir);
 }
 
+// Writes (on) or removes (off) .barrot/restoring in the snapshots
+// directory, durably: while it is there, writers refuse the store.
+Status mark_restoring(const std::string& snapshots_dir, const std::string& backup, bool on) {
+  const std::string state = snapshots_dir + "/" + mirror::k_state_dir;
+  BARROT_TRY(util::make_dirs(state));
+  util::UniqueFd fd;
+  BARROT_TRY(util::open_dir(state, &fd));
+  const std::string name = base_name(mirror::k_restoring_name);
+  if (on) {
+    return util::write_file_atomic(
+        fd.get(), name, backup + "\n", util::Overwrite::yes, util::FsyncMode::fsync);
+  }
+  if (::unlinkat(fd.get(), name.c_str(), 0) != 0 && errno != ENOENT) {
+    return util::errno_status("cannot remove", state + "/" + name, errno);
+  }
+  if (::fsync(fd.get()) != 0) {
+    return util::errno_status("cannot sync", state, errno);
+  }
+  return Status::OK();
+}
+
+// True when the directory holding `path` is `dir` (both exist).
+bool in_dir(const std::string& path, const std::string& dir) {
+  return same_file(util::parent_dir(path), dir);
+}
+
 } // namespace
 
 Status Store::backup(const std::string& path) {
@@ -182,8 +209,13 @@ Status Store::backup(const std::string& path) {
     return Status::InvalidArgument("the backup path is empty");
   }
   struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+  const bool exists = ::stat(path.c_str(), &st) == 0;
+  if (exists && S_ISDIR(st.st_mode)) {
     return Status::InvalidArgument("the backup path " + path + " is a directory: name a file");
+  }
+  if (exists && !S_ISREG(st.st_mode)) {
+    return Status::InvalidArgument("the backup path " + path +
+                                   " is not a regular file (a device, a FIFO?): name a file");
   }
   for (const char* suffix : {"", "-wal", "-shm"}) {
     if (same_file(path, m_impl->db_path + suffix)) {
@@ -191,14 +223,39 @@ Status Store::backup(const std::string& path) {
                                      base_name(m_impl->db_path) + suffix);
     }
   }
+  if (::access((path + "-wal").c_str(), F_OK) == 0) {
+    // Replaced under its -wal, a database in use would take that WAL in.
+    return Status::InvalidArgument("the backup path " + path +
+                                   " is an SQLite database in use (it has a -wal beside it): "
+                                   "name another file");
+  }
+  const std::string& snapshots = m_impl->options.snapshots_dir;
+  if (in_dir(path, snapshots) || in_dir(path, snapshots + "/" + mirror::k_state_dir) ||
+      in_dir(path, util::parent_dir(m_impl->db_path))) {
+    return Status::InvalidArgument("the backup path " + path +
+                                   " is in the store's own folders (the mirror's files, its "
+                                   "locks, the database's): name a file elsewhere");
+  }
   const std::string dir = util::parent_dir(path);
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+  struct stat dst {};
+  if (::stat(dir.c_str(), &dst) != 0 || !S_ISDIR(dst.st_mode)) {
     return Status::InvalidArgument("the backup's directory " + dir +
                                    (errno == ENOENT ? " does not exist" : " is not a directory"));
   }
-  const std::string tmp =
-      dir + "/." + base_name(path) + ".backup-" + std::to_string(::getpid()) + ".tmp";
+  if (::access(dir.c_str(), W_OK) != 0) {
+    return util::errno_status("cannot write into", dir, errno);
+  }
+  // The mode of the backup it replaces, else the database's: a copy of a
+  // private database stays private.
+  struct stat dbst {};
+  const mode_t mode = exists                                        ? (st.st_mode & 07777)
+                      : ::stat(m_impl->db_path.c_str(), &dbst) == 0 ? (dbst.st_mode & 07777)
+                                                                    : 0600;
+  // One name per target: a backup killed part way leaves its copy to the
+  // next backup to the same place, which replaces it.
+  const std::string tmp = dir + "/." + base_name(path) + ".backup.tmp";
   (void)::unlink(tmp.c_str());
+  (void)::unlink((tmp + "-journal").c_str());
   Status made = store::guarded("cannot write the backup " + tmp, [&]() -> Status {
     SQLite::Database dest(tmp, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     dest.exec("PRAGMA journal_mode = OFF");
@@ -213,6 +270,9 @@ Status Store::backup(const std::string& path) {
     }
     return Status::OK();
   });
+  if (made.ok() && ::chmod(tmp.c_str(), mode) != 0) {
+    made = util::errno_status("cannot set the mode of", tmp, errno);
+  }
   if (made.ok()) {
     made = fsync_path(tmp);
   }
@@ -255,6 +315,14 @@ Result<DatabaseRestoreReport> Store::Restore(const Options& options,
                                      base_name(db_path) + suffix);
     }
   }
+  const std::string own_db = o.snapshots_dir + "/" + mirror::k_state_dir + "/barrot.db";
+  if (!o.db_path.empty() && ::access(db_path.c_str(), F_OK) != 0 &&
+      ::access(own_db.c_str(), F_OK) == 0 && !same_file(own_db, db_path)) {
+    return Status::InvalidArgument(
+        "there is no database at " + db_path + ", but the snapshots directory " + o.snapshots_dir +
+        " has one, " + own_db + ": a restore to " + db_path +
+        " would make a second store of one mirror; name that one with --db (or none)");
+  }
   DatabaseRestoreReport report;
   std::unique_ptr<SQLite::Database> bak;
   BARROT_TRY(store::guarded("cannot open the backup " + backup_path, [&]() -> Status {
@@ -269,35 +337,52 @@ Result<DatabaseRestoreReport> Store::Restore(const Options& options,
   report.snapshots = facts.snapshots;
   report.newest = facts.newest;
   report.backup_schema = facts.schema;
+  std::error_code ec;
+  const std::string absolute = std::filesystem::absolute(backup_path, ec).string();
+  const std::string marker_text = ec ? backup_path : absolute;
 
+  // From the moment the database is the backup until the mirror's newer
+  // snapshots are back in it, .barrot/restoring keeps writers out: a write
+  // would take their place in the chain. A restore cut short is finished by
+  // running it again.
+  o.create = false;
+  std::unique_ptr<Store> store;
   if (::access(db_path.c_str(), F_OK) == 0) {
-    Options in_place = o;
-    in_place.create = false;
-    auto store = Open(in_place);
-    if (!store.ok()) {
-      return store.status().WithContext(
-          "cannot open the database to restore into (if it is damaged: stop every barrot "
-          "process, move it and its -wal and -shm aside, then restore again)");
+    auto opened = OpenStore(o, /*restoring=*/true);
+    if (!opened.ok()) {
+      return opened.status().IsCorruption()
+                 ? opened.status().WithContext(
+                       "cannot open the database to restore into (it is damaged: stop every "
+                       "barrot process, move it and its -wal and -shm aside, then restore again)")
+                 : opened.status().WithContext("cannot open the database to restore into");
     }
-    Impl& impl = *(*store)->m_impl;
-    // No barrot writer is between its commit and its mirror meanwhile.
+    store = std::move(*opened);
+    Impl& impl = *store->m_impl;
+    // Held until the import has the mirror's snapshots back: no barrot
+    // writer is between its commit and its mirror meanwhile, and none
+    // writes before them (the import takes this same lock, on the same open
+    // file, and lets it go when it is done).
     util::FileLock lock;
     BARROT_TRY(impl.mirror->lock_store(&lock, util::FileLock::Mode::exclusive, o.busy_timeout_ms));
+    BARROT_TRY(mark_restoring(o.snapshots_dir, marker_text, true));
     BARROT_TRY(store::guarded("cannot restore " + backup_path + " into " + db_path, [&]() {
       copy_database(impl.db->getHandle(), bak->getHandle(), o.busy_timeout_ms);
       return Status::OK();
     }));
+    bak.reset();
+    // The backup's schema, upgraded as an open would.
+    BARROT_TRY(store::migrate(*impl.db, -1, &impl.schema_version));
+    impl.head_seq = 0; // the chain's head is the backup's now
     report.replaced = true;
+    BARROT_TRY_ASSIGN(report.imported, store->import_legacy(o.snapshots_dir));
   } else {
+    BARROT_TRY(mark_restoring(o.snapshots_dir, marker_text, true));
     BARROT_TRY(create_from_backup(*bak, db_path, o.busy_timeout_ms, &report));
+    bak.reset();
+    BARROT_TRY_ASSIGN(store, OpenStore(o, /*restoring=*/true));
+    BARROT_TRY_ASSIGN(report.imported, store->import_legacy(o.snapshots_dir));
   }
-  bak.reset();
-
-  // Upgraded to this binary's schema by the open; then what the directory
-  // holds past the backup comes back, and the mirror is brought in line.
-  o.create = false;
-  BARROT_TRY_ASSIGN(auto store, Open(o));
-  BARROT_TRY_ASSIGN(report.imported, store->import_legacy(o.snapshots_dir));
+  BARROT_TRY(mark_restoring(o.snapshots_dir, marker_text, false));
   BARROT_TRY_ASSIGN(report.repaired, store->repair());
   return report;
 }

@@ -718,6 +718,10 @@ Store::~Store() {
 }
 
 Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
+  return OpenStore(options, /*restoring=*/false);
+}
+
+Result<std::unique_ptr<Store>> Store::OpenStore(const Options& options, bool restoring) {
   if (options.snapshots_dir.empty()) {
     return Status::InvalidArgument("the snapshots directory is empty");
   }
@@ -763,6 +767,20 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
   }
   BARROT_TRY(
       mirror::Mirror::Open(options.snapshots_dir, options.sync, options.access, &impl->mirror));
+  if (rw && !restoring) {
+    // A restore cut short: the database is the backup, without the
+    // snapshots recorded after it that only the mirror still holds. A write
+    // now would take their place in the chain.
+    std::string from;
+    if (util::read_file(impl->mirror->dir_fd(), mirror::k_restoring_name, &from).ok()) {
+      while (!from.empty() && from.back() == '\n') {
+        from.pop_back();
+      }
+      return Status::IOError("a restore of this store from " + from +
+                             " was interrupted: run `barrot restore " + from +
+                             "` again, which finishes it; nothing was written");
+    }
+  }
   if (bind) {
     BARROT_TRY(impl->bind_mirror());
   }
@@ -774,12 +792,16 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
     impl->last_checkpoint_mono_us = util::monotonic_us();
     if (options.background_mirror) {
       Impl* raw = impl.get();
-      impl->background = std::make_unique<store::BackgroundMirror>(
-          impl->mirror.get(),
-          options.busy_timeout_ms,
-          [raw](std::int64_t seq, std::int64_t log_bytes) {
-            raw->note_self_mirrored(seq, log_bytes, /*periodic=*/false);
-          });
+      try { // its thread may not start (a process out of threads)
+        impl->background = std::make_unique<store::BackgroundMirror>(
+            impl->mirror.get(),
+            options.busy_timeout_ms,
+            [raw](std::int64_t seq, std::int64_t log_bytes) {
+              raw->note_self_mirrored(seq, log_bytes, /*periodic=*/false);
+            });
+      } catch (const std::exception& e) {
+        return Status::IOError(std::string("cannot start the background mirror: ") + e.what());
+      }
       impl->mirror->set_before_exclusive([raw] { raw->drain_background(); });
     }
     if (options.reconcile_on_open) {
