@@ -214,11 +214,18 @@ Status store::check_backup_binding(const std::string& dir,
 }
 
 Status Store::Impl::check_new_database() {
-  if (options.adopt_mirror != Adopt::no) {
-    return Status::OK();
-  }
   DirBinding d;
   BARROT_TRY(read_dir_binding(options.snapshots_dir, &d));
+  if (options.adopt_mirror != Adopt::no) {
+    // A new database for a directory whose own was lost (`barrot import` of
+    // the directory): a -wal the lost one left would be replayed into the
+    // new file. No writer creates one meanwhile: they refuse such a
+    // directory (below).
+    if (d.present()) {
+      BARROT_TRY(store::set_aside_stale_wal(db_path, nullptr));
+    }
+    return Status::OK();
+  }
   if (!d.present()) {
     return Status::OK();
   }

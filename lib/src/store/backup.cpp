@@ -139,17 +139,7 @@ Status create_from_backup(SQLite::Database& bak,
                           DatabaseRestoreReport* report) {
   const std::string dir = util::parent_dir(db_path);
   BARROT_TRY(util::make_dirs(dir).WithContext("database directory"));
-  const std::string stamp = std::to_string(now_us() / 1'000'000);
-  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
-    const std::string stale = db_path + suffix;
-    if (::access(stale.c_str(), F_OK) == 0) {
-      const std::string aside = stale + ".before-restore-" + stamp;
-      if (::rename(stale.c_str(), aside.c_str()) != 0) {
-        return util::errno_status("cannot set aside", stale, errno);
-      }
-      report->set_aside.push_back(aside);
-    }
-  }
+  BARROT_TRY(store::set_aside_stale_wal(db_path, &report->set_aside));
   const std::string tmp =
       dir + "/." + base_name(db_path) + ".restore-" + std::to_string(::getpid()) + ".tmp";
   (void)::unlink(tmp.c_str());
@@ -203,6 +193,23 @@ bool in_dir(const std::string& path, const std::string& dir) {
 }
 
 } // namespace
+
+Status store::set_aside_stale_wal(const std::string& db_path, std::vector<std::string>* moved) {
+  const std::string stamp = std::to_string(now_us() / 1'000'000);
+  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+    const std::string stale = db_path + suffix;
+    if (::access(stale.c_str(), F_OK) == 0) {
+      const std::string aside = stale + ".before-new-" + stamp;
+      if (::rename(stale.c_str(), aside.c_str()) != 0) {
+        return util::errno_status("cannot set aside", stale, errno);
+      }
+      if (moved != nullptr) {
+        moved->push_back(aside);
+      }
+    }
+  }
+  return Status::OK();
+}
 
 Status Store::backup(const std::string& path) {
   if (path.empty()) {

@@ -299,6 +299,12 @@ Status row_from_document(const Json& doc, const std::string& expect_id, PendingR
 
 namespace store {
 
+// Before a database is made at `db_path`, where there is none: renames a
+// -wal, -shm or -journal a lost database left to <name>.before-new-<time>
+// (SQLite would replay such a WAL into the new file), naming each in
+// `*moved` (may be null).
+Status set_aside_stale_wal(const std::string& db_path, std::vector<std::string>* moved);
+
 // OK when the snapshots directory `dir` is the mirror of the store whose
 // ids are `store_id` and `mirror_id` (as a backup of it holds them), or has
 // no binding while the store has none either; else InvalidArgument naming
