@@ -16,7 +16,8 @@ expect 2 "$BARROT" backup b
 contains "$T/err" "is a directory"
 expect 0 "$BARROT" backup b/barrot.db
 contains "$T/out" "backup written to b/barrot.db"
-[ -z "$(ls -A b | grep -v '^barrot.db$')" ] || fail "temporary files left: $(ls -A b)"
+[ -z "$(ls -A b | grep -v -e '^barrot.db$' -e '^.barrot.db.backup.lock$')" ] \
+  || fail "temporary files left: $(ls -A b)"
 # A file of its own: readable without its directory being writable.
 [ "$(sqlite3 "file:b/barrot.db?mode=ro" 'PRAGMA journal_mode')" = delete ] || fail "backup in WAL mode"
 
@@ -67,6 +68,35 @@ expect 0 "$BARROT" restore b/barrot.db
 [ ! -e "$BARROT_SNAPSHOTS_DIR/.barrot/restoring" ] || fail "the restore left its mark"
 expect 0 "$BARROT" verify --chain
 
+# What the database committed but never mirrored (a crash between the two)
+# is not lost to a restore: it is mirrored first, then imported back.
+last=$("$BARROT" action unmirrored -q)
+db=$BARROT_SNAPSHOTS_DIR/.barrot/barrot.db
+log=$BARROT_SNAPSHOTS_DIR/action_log.jsonl
+rm "$BARROT_SNAPSHOTS_DIR/$last.json"
+sed -i '$d' "$log"
+sqlite3 "$db" "UPDATE mirror_checkpoint SET seq = seq - 1, log_offset = $(stat -c %s "$log")"
+ids > "$T/before"
+expect 0 "$BARROT" restore b/barrot.db
+ids > "$T/after"
+cmp -s "$T/before" "$T/after" || fail "a snapshot committed but not mirrored was lost to a restore"
+grep -qx "$last" "$T/after" || fail "$last lost"
+
+# A restore killed before it made a lost database: writers, an import too,
+# are refused and make no database; the restore finishes.
+ids > "$T/before"
+rm "$db"
+printf '%s\n' "$T/b/barrot.db" > "$BARROT_SNAPSHOTS_DIR/.barrot/restoring"
+expect 1 "$BARROT" action during-restore
+contains "$T/err" "was interrupted"
+expect 1 "$BARROT" import "$BARROT_SNAPSHOTS_DIR"
+contains "$T/err" "was interrupted"
+[ ! -e "$db" ] || fail "a refused writer made a database"
+expect 0 "$BARROT" restore b/barrot.db
+ids > "$T/after"
+cmp -s "$T/before" "$T/after" || fail "snapshots differ after finishing a restore of a lost database"
+expect 0 "$BARROT" verify --chain
+
 # Where a backup may not go, and what it keeps.
 mkfifo fifo
 expect 2 "$BARROT" backup fifo
@@ -83,7 +113,14 @@ expect 0 "$BARROT" --json backup b/barrot.db
 [ "$(stat -c %a b/barrot.db)" = 600 ] || fail "the backup's mode was not kept: $(stat -c %a b/barrot.db)"
 touch b/.barrot.db.backup.tmp b/.barrot.db.backup.tmp-journal # a killed backup's
 expect 0 "$BARROT" backup b/barrot.db -q
-[ "$(ls -A b)" = barrot.db ] || fail "a killed backup's copy stayed: $(ls -A b)"
+[ "$(ls -A b | grep -v '^.barrot.db.backup.lock$')" = barrot.db ] \
+  || fail "a killed backup's copy stayed: $(ls -A b)"
+# One backup to a place at a time.
+exec 9>b/.barrot.db.backup.lock
+flock -n 9
+expect 1 "$BARROT" backup b/barrot.db
+contains "$T/err" "another backup to b/barrot.db is being written"
+exec 9>&-
 
 # Backups that fail a check change nothing.
 md5() { md5sum "$BARROT_SNAPSHOTS_DIR/.barrot/barrot.db" | cut -d' ' -f1; }

@@ -131,3 +131,28 @@ TEST_CASE("an end whose details are refused can be retried, and is recorded at s
   CHECK(action["details"].contains("duration_seconds"));
   CHECK(store->open_actions(10)->empty());
 }
+
+TEST_CASE("a tracked end refuses details set too deep, and is recorded without them", "[tracker]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  ActionTracker tracker(*store);
+  Json abyss = Json::object();
+  Json* cur = &abyss;
+  for (int i = 0; i < 200'000; ++i) {
+    (*cur)["d"] = Json::object();
+    cur = &(*cur)["d"];
+  }
+  {
+    TrackedAction scope(tracker, "deep_set");
+    REQUIRE_OK(scope.start().status());
+    scope.set("tree", std::move(abyss)); // refused, not kept: a copy would overflow the stack
+    CHECK(scope.finish().status().IsInvalidArgument());
+  }
+  auto ends = store->latest(1, SnapshotType::action);
+  REQUIRE_OK(ends.status());
+  const Json& action = (*ends)[0].document["action"];
+  CHECK(action["status"] == "completed");
+  CHECK(action["details"]["details_refused"].get<std::string>().find("nest deeper") !=
+        std::string::npos);
+  CHECK(store->open_actions(10)->empty());
+}

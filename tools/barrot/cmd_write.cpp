@@ -1,6 +1,7 @@
 // Commands that record actions: action, track, start, complete, fail.
 #include "cli.h"
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 
@@ -105,7 +106,8 @@ Status apply_start(Store& store, const cxxopts::ParseResult& args, ActionInput* 
   if (!ended_by.empty()) {
     return Status::InvalidArgument("--start: " + id + " already ended (" + ended_by + ")");
   }
-  const TimeUs now = now_us();
+  // Not before its start, should the clock have stepped back since.
+  const TimeUs now = std::max(now_us(), start->timestamp);
   in->at = now;
   in->started_at = start->timestamp;
   in->start_snapshot_id = id;

@@ -92,6 +92,7 @@ private:
   Result<std::string> m_start;
   TimeUs m_started_at;
   std::string m_error;
+  std::string m_refused; // why set() refused a value: the end is refused too
   int m_uncaught_at_start;
   bool m_finished = false;
 };

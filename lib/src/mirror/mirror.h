@@ -62,6 +62,8 @@ public:
   int dir_fd() const { return m_dir_fd.get(); }
   // -1 when there is no lock file (a read-only directory never written to).
   int lock_fd() const { return m_lock_fd.get(); }
+  // The gate in front of it (-1: none; util::FileLock::lock_through).
+  int gate_fd() const { return m_gate_fd.get(); }
   // The store's lock taken through its gate, so that an exclusive taker
   // (verify, repair, import, archive) is not starved by a stream of writers.
   Status lock_store(util::FileLock* lock, util::FileLock::Mode mode, int timeout_ms) const {

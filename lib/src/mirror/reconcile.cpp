@@ -342,8 +342,8 @@ namespace {
 
 // A checkpoint this old with rows past it suggests a writer died mid-write.
 constexpr std::int64_t k_stale_checkpoint_us = 2'000'000;
-// Past these, reconciliation streams (a full repair) rather than holding
-// the rows past the checkpoint and the log's tail in memory.
+// Past these, reconciliation from a rewound checkpoint streams (a full
+// repair) rather than holding the rows and the whole log in memory.
 constexpr std::int64_t k_max_rows_in_memory = 20'000;
 constexpr std::int64_t k_max_log_tail_in_memory = 64LL << 20;
 
@@ -409,12 +409,13 @@ Status Store::Impl::reconcile_locked() {
     // same-length edit of the new lines by hand is left to verify.)
     return advance_checkpoint(cp.newest_seq - cp.seq, /*fts_now=*/false);
   }
-  if (cp.newest_seq - cp.seq > k_max_rows_in_memory ||
-      log.size - cp.log_offset > k_max_log_tail_in_memory) {
-    // A checkpoint far behind (rewound by a rebuild or an in-place import
-    // that was killed, a long crash backlog): the path below holds every
-    // row and the log's tail in memory, gigabytes on a large store. The
-    // full scan streams them.
+  if (cp.log_offset == 0 &&
+      (cp.newest_seq - cp.seq > k_max_rows_in_memory || log.size > k_max_log_tail_in_memory)) {
+    // A checkpoint rewound (by a rebuild or an in-place import that was
+    // killed) on a large store: the path below would hold every row and the
+    // whole log in memory, gigabytes. The full scan streams them. (A
+    // backlog past a checkpoint that moves, writers' and imports', stays on
+    // the path below: a full scan there would stall every writer.)
     RepairReport report;
     return repair_locked(&report);
   }

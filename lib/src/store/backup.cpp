@@ -140,9 +140,11 @@ Status create_from_backup(SQLite::Database& bak,
   const std::string dir = util::parent_dir(db_path);
   BARROT_TRY(util::make_dirs(dir).WithContext("database directory"));
   BARROT_TRY(store::set_aside_stale_wal(db_path, &report->set_aside));
-  const std::string tmp =
-      dir + "/." + base_name(db_path) + ".restore-" + std::to_string(::getpid()) + ".tmp";
-  (void)::unlink(tmp.c_str());
+  // One name: what a restore killed here left, the next one replaces.
+  const std::string tmp = dir + "/." + base_name(db_path) + ".restore.tmp";
+  for (const char* suffix : {"", "-journal", "-wal", "-shm"}) {
+    (void)::unlink((tmp + suffix).c_str());
+  }
   Status made = store::guarded("cannot write " + tmp, [&]() -> Status {
     SQLite::Database dest(tmp, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     dest.exec("PRAGMA journal_mode = OFF");
@@ -159,9 +161,9 @@ Status create_from_backup(SQLite::Database& bak,
                                           "changed; restore again")
                            : util::errno_status("cannot link", db_path, errno);
   }
-  (void)::unlink(tmp.c_str());
-  (void)::unlink((tmp + "-wal").c_str());
-  (void)::unlink((tmp + "-shm").c_str());
+  for (const char* suffix : {"", "-journal", "-wal", "-shm"}) {
+    (void)::unlink((tmp + suffix).c_str());
+  }
   BARROT_TRY(made);
   return fsync_dir(dir);
 }
@@ -195,12 +197,12 @@ bool in_dir(const std::string& path, const std::string& dir) {
 } // namespace
 
 Status store::set_aside_stale_wal(const std::string& db_path, std::vector<std::string>* moved) {
-  const std::string stamp = std::to_string(now_us() / 1'000'000);
+  const std::string stamp = std::to_string(now_us() / 1'000'000) + "-" + std::to_string(::getpid());
   for (const char* suffix : {"-wal", "-shm", "-journal"}) {
     const std::string stale = db_path + suffix;
     if (::access(stale.c_str(), F_OK) == 0) {
       const std::string aside = stale + ".before-new-" + stamp;
-      if (::rename(stale.c_str(), aside.c_str()) != 0) {
+      if (util::rename_noreplace(AT_FDCWD, stale, AT_FDCWD, aside) != 0) {
         return util::errno_status("cannot set aside", stale, errno);
       }
       if (moved != nullptr) {
@@ -258,11 +260,33 @@ Status Store::backup(const std::string& path) {
   const mode_t mode = exists                                        ? (st.st_mode & 07777)
                       : ::stat(m_impl->db_path.c_str(), &dbst) == 0 ? (dbst.st_mode & 07777)
                                                                     : 0600;
-  // One name per target: a backup killed part way leaves its copy to the
-  // next backup to the same place, which replaces it.
+  // One backup to a place at a time (a cron job and a hand): each holds a
+  // lock beside it while it builds the one temporary file. A backup killed
+  // part way leaves that file to the next one, which replaces it.
+  const std::string lock_path = dir + "/." + base_name(path) + ".backup.lock";
+  util::UniqueFd lock_fd(
+      ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600));
+  if (!lock_fd.valid()) {
+    return util::errno_status("cannot open", lock_path, errno);
+  }
+  util::FileLock one_at_a_time;
+  if (!one_at_a_time.try_lock(lock_fd.get(), util::FileLock::Mode::exclusive)) {
+    return Status::Busy("another backup to " + path + " is being written");
+  }
   const std::string tmp = dir + "/." + base_name(path) + ".backup.tmp";
-  (void)::unlink(tmp.c_str());
-  (void)::unlink((tmp + "-journal").c_str());
+  const auto remove_tmp = [&] {
+    for (const char* suffix : {"", "-journal", "-wal", "-shm"}) {
+      (void)::unlink((tmp + suffix).c_str());
+    }
+  };
+  remove_tmp();
+  { // made with its mode: a private database's copy is never readable by others
+    util::UniqueFd made(
+        ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 0600));
+    if (!made.valid()) {
+      return util::errno_status("cannot create", tmp, errno);
+    }
+  }
   Status made = store::guarded("cannot write the backup " + tmp, [&]() -> Status {
     SQLite::Database dest(tmp, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     dest.exec("PRAGMA journal_mode = OFF");
@@ -287,8 +311,7 @@ Status Store::backup(const std::string& path) {
     made = util::errno_status("cannot rename the backup to", path, errno);
   }
   if (!made.ok()) {
-    (void)::unlink(tmp.c_str());
-    (void)::unlink((tmp + "-journal").c_str());
+    remove_tmp();
     return made;
   }
   return fsync_dir(dir);
@@ -365,17 +388,33 @@ Result<DatabaseRestoreReport> Store::Restore(const Options& options,
     }
     store = std::move(*opened);
     Impl& impl = *store->m_impl;
-    // Held until the import has the mirror's snapshots back: no barrot
-    // writer is between its commit and its mirror meanwhile, and none
-    // writes before them (the import takes this same lock, on the same open
-    // file, and lets it go when it is done).
+    // The gate and the lock, both held until the import has the mirror's
+    // snapshots back: no barrot writer is between its commit and its mirror
+    // meanwhile, none writes before them, and nobody holds the gate while
+    // waiting for the lock we hold (the import takes the two again, on the
+    // same open files, and lets them go when it is done).
+    util::FileLock gate;
+    if (impl.mirror->gate_fd() >= 0) {
+      BARROT_TRY(
+          gate.lock(impl.mirror->gate_fd(), util::FileLock::Mode::exclusive, o.busy_timeout_ms));
+    }
     util::FileLock lock;
-    BARROT_TRY(impl.mirror->lock_store(&lock, util::FileLock::Mode::exclusive, o.busy_timeout_ms));
+    BARROT_TRY(
+        lock.lock(impl.mirror->lock_fd(), util::FileLock::Mode::exclusive, o.busy_timeout_ms));
+    // What the database committed but never mirrored (a crash, a full disk)
+    // reaches the mirror first: the import below brings it back. Else the
+    // backup would take its place unseen.
+    BARROT_TRY(store::guarded("cannot mirror the database's last snapshots before the restore",
+                              [&]() { return impl.reconcile_locked(); }));
     BARROT_TRY(mark_restoring(o.snapshots_dir, marker_text, true));
-    BARROT_TRY(store::guarded("cannot restore " + backup_path + " into " + db_path, [&]() {
+    Status copied = store::guarded("cannot restore " + backup_path + " into " + db_path, [&]() {
       copy_database(impl.db->getHandle(), bak->getHandle(), o.busy_timeout_ms);
       return Status::OK();
-    }));
+    });
+    if (!copied.ok()) { // one step: the database is as it was
+      (void)mark_restoring(o.snapshots_dir, marker_text, false);
+      return copied;
+    }
     bak.reset();
     // The backup's schema, upgraded as an open would.
     BARROT_TRY(store::migrate(*impl.db, -1, &impl.schema_version));
@@ -390,7 +429,13 @@ Result<DatabaseRestoreReport> Store::Restore(const Options& options,
     BARROT_TRY_ASSIGN(report.imported, store->import_legacy(o.snapshots_dir));
   }
   BARROT_TRY(mark_restoring(o.snapshots_dir, marker_text, false));
-  BARROT_TRY_ASSIGN(report.repaired, store->repair());
+  auto repaired = store->repair();
+  if (!repaired.ok()) {
+    return repaired.status().WithContext(
+        "the backup is restored and the mirror's newer snapshots are back in it, but the mirror "
+        "could not be brought in line (run `barrot repair`)");
+  }
+  report.repaired = std::move(*repaired);
   return report;
 }
 

@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -449,7 +450,8 @@ Status Store::Impl::chain_head_in_txn(store::Digest* out) {
     }
   } else if (!have_row) {
     *out = store::k_genesis;
-  } else if (seq == head_seq) {
+  } else if (seq == head_seq && head_id == row.getColumn(3).getText()) {
+    // The row this Store wrote last (the id too: a restore reissues seqs).
     *out = head_hash;
   } else {
     store::Digest prev;
@@ -615,6 +617,7 @@ Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
     txn.commit();
     if (!rows->empty()) {
       head_seq = rows->back().seq;
+      head_id = rows->back().id;
       head_hash = prev;
     }
     return Status::OK();
@@ -731,6 +734,22 @@ Result<std::unique_ptr<Store>> Store::OpenStore(const Options& options, bool res
                       ? options.snapshots_dir + "/" + mirror::k_state_dir + "/barrot.db"
                       : options.db_path;
   const bool rw = options.access == Access::read_write;
+  if (rw && !restoring) {
+    // A restore cut short: the database is the backup (or none yet),
+    // without the snapshots recorded after it that only the mirror still
+    // holds. A write now would take their place in the chain. Checked
+    // first, before a database is made or upgraded.
+    std::string from;
+    if (util::read_file(AT_FDCWD, options.snapshots_dir + "/" + mirror::k_restoring_name, &from)
+            .ok()) {
+      while (!from.empty() && from.back() == '\n') {
+        from.pop_back();
+      }
+      return Status::IOError("a restore of this store from " + from +
+                             " was interrupted: run `barrot restore " + from +
+                             "` again, which finishes it; nothing was written");
+    }
+  }
   if ((!rw || !options.create) && !path_exists(impl->db_path)) {
     return Status::NotFound("no barrot store at " + impl->db_path +
                             " (record a snapshot first, or pass --dir / --db)");
@@ -767,20 +786,6 @@ Result<std::unique_ptr<Store>> Store::OpenStore(const Options& options, bool res
   }
   BARROT_TRY(
       mirror::Mirror::Open(options.snapshots_dir, options.sync, options.access, &impl->mirror));
-  if (rw && !restoring) {
-    // A restore cut short: the database is the backup, without the
-    // snapshots recorded after it that only the mirror still holds. A write
-    // now would take their place in the chain.
-    std::string from;
-    if (util::read_file(impl->mirror->dir_fd(), mirror::k_restoring_name, &from).ok()) {
-      while (!from.empty() && from.back() == '\n') {
-        from.pop_back();
-      }
-      return Status::IOError("a restore of this store from " + from +
-                             " was interrupted: run `barrot restore " + from +
-                             "` again, which finishes it; nothing was written");
-    }
-  }
   if (bind) {
     BARROT_TRY(impl->bind_mirror());
   }

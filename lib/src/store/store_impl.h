@@ -103,6 +103,7 @@ struct Store::Impl {
   // The chain record this Store last committed: the next write links to it
   // without hashing again when no other process wrote in between.
   std::int64_t head_seq = 0;
+  std::string head_id;
   store::Digest head_hash{};
 
   // The hash the next snapshot links to: the newest row's, or chain_tail's

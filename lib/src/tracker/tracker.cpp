@@ -2,6 +2,7 @@
 
 #include <barrot/tracker.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace barrot {
@@ -67,6 +68,12 @@ TrackedAction::TrackedAction(ActionTracker& tracker, std::string type, Json deta
     : m_tracker(tracker), m_type(std::move(type)), m_details(std::move(details)),
       m_start(Status::IOError("not started")), m_started_at(now_us()),
       m_uncaught_at_start(std::uncaught_exceptions()) {
+  // Checked before start_of() and finish() copy them: a deep copy recurses.
+  if (Status deep = validate_depth(m_details, "details"); !deep.ok()) {
+    m_start = deep;
+    m_details = Json::object();
+    return;
+  }
   m_start = start_of(m_tracker, m_type, m_details, m_started_at);
 }
 
@@ -81,6 +88,7 @@ TrackedAction::~TrackedAction() {
       // the end is recorded without them, saying so, rather than leaving
       // the start `executing` for ever.
       m_details = Json{{"details_refused", end.status().message()}};
+      m_refused.clear();
       (void)finish();
     }
   }
@@ -88,6 +96,11 @@ TrackedAction::~TrackedAction() {
 
 void TrackedAction::set(const std::string& key, Json value) {
   if (m_details.is_object()) { // otherwise the start was refused already
+    // Never kept: finish() would copy it, and a deep copy recurses.
+    if (Status deep = validate_depth(value, ("details." + key).c_str(), 1); !deep.ok()) {
+      m_refused = deep.message();
+      return;
+    }
     m_details[key] = std::move(value);
   }
 }
@@ -96,10 +109,13 @@ Result<std::string> TrackedAction::finish() {
   if (m_finished) {
     return Status::InvalidArgument("the action was already finished");
   }
+  if (!m_refused.empty()) {
+    return Status::InvalidArgument(m_refused);
+  }
   ActionInput in;
   in.type = m_type;
   in.details = m_details.is_object() ? m_details : Json::object();
-  const TimeUs end = now_us();
+  const TimeUs end = std::max(now_us(), m_started_at); // the clock may step back
   in.at = end;
   in.started_at = m_started_at;
   // Microsecond precision, as the timestamps.
