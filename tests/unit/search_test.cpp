@@ -403,6 +403,21 @@ TEST_CASE("details conditions (search --where) are parsed strictly", "[search]")
   }
 }
 
+namespace {
+
+// How many actions the one --where condition `cond` matches.
+std::int64_t count_where(Store& store, const std::string& cond) {
+  SearchFilter f;
+  auto c = parse_detail_condition(cond);
+  REQUIRE_OK(c.status());
+  f.where = {*c};
+  auto n = store.count(f);
+  REQUIRE_OK(n.status());
+  return *n;
+}
+
+} // namespace
+
 TEST_CASE("a quoted --where key holding a dot names one key, not a path", "[search]") {
   TempDir dir;
   auto store = open_store(options_in(dir));
@@ -410,15 +425,7 @@ TEST_CASE("a quoted --where key holding a dot names one key, not a path", "[sear
       store->record_action(action("k", Json::parse(R"({"app.version":2,"app":{"version":3}})")))
           .status());
   REQUIRE_OK(store->record_action(action("k", Json::parse(R"({"a=b":"x"})"))).status());
-  const auto count = [&](const std::string& cond) {
-    SearchFilter f;
-    auto c = parse_detail_condition(cond);
-    REQUIRE_OK(c.status());
-    f.where = {*c};
-    auto n = store->count(f);
-    REQUIRE_OK(n.status());
-    return *n;
-  };
+  const auto count = [&](const std::string& cond) { return count_where(*store, cond); };
   CHECK(count("\"app.version\"=2") == 1);
   CHECK(count("\"app.version\"=3") == 0);
   CHECK(count("app.version=3") == 1);
@@ -434,15 +441,7 @@ TEST_CASE("details conditions compare numbers past 2^63 as numbers, not wrapped"
     REQUIRE_OK(
         store->record_action(action("n", Json::parse(std::string("{\"n\":") + n + "}"))).status());
   }
-  const auto count = [&](const std::string& cond) {
-    SearchFilter f;
-    auto c = parse_detail_condition(cond);
-    REQUIRE_OK(c.status());
-    f.where = {*c};
-    auto n = store->count(f);
-    REQUIRE_OK(n.status());
-    return *n;
-  };
+  const auto count = [&](const std::string& cond) { return count_where(*store, cond); };
   CHECK(count("n>=10000000000000000000") == 1);
   CHECK(count("n=10000000000000000000") == 1);
   CHECK(count("n<10000000000000000000") == 3);
