@@ -107,7 +107,7 @@ TEST_CASE("a batch of one time takes the next free ids in one pass", "[store][id
   CHECK(times.size() == 3000);
   CHECK(*times.begin() == t);
   CHECK(*times.rbegin() == t + 3000); // t + 1 was taken
-  // No seq spent on a retry: ids were found without failed inserts.
+  // One seq each, in order.
   CHECK(snaps->back().chain->seq == 3001);
 }
 
