@@ -151,7 +151,12 @@ std::string days_to_seconds(std::int64_t s) {
   const char* names[] = {"d", "h", "m", "s"};
   for (int i = 0; i < 4; ++i) {
     if (s >= units[i] || !out.empty() || i == 3) {
-      out += (out.empty() ? "" : " ") + std::to_string(s / units[i]) + names[i];
+      // Appended piece by piece (GCC 12's -Wrestrict misreads a concatenation).
+      if (!out.empty()) {
+        out += ' ';
+      }
+      out += std::to_string(s / units[i]);
+      out += names[i];
       s %= units[i];
     }
   }
