@@ -29,11 +29,12 @@ int print_repair(Context& ctx, const RepairReport& r) {
   return k_exit_ok;
 }
 
-void print_import(Context& ctx, const ImportReport& r) {
+// `lead` goes before the summary line, after the skipped inputs.
+void print_import(Context& ctx, const ImportReport& r, const char* lead = "") {
   for (const auto& s : r.skipped) {
     *ctx.out << "skipped " << s.source << ": " << s.reason << "\n";
   }
-  *ctx.out << "imported " << r.imported << ", already present " << r.already_present
+  *ctx.out << lead << "imported " << r.imported << ", already present " << r.already_present
            << ", conflicts " << r.conflicts << ", skipped " << r.skipped.size() << " (read "
            << r.files_read << " files, " << r.lines_read << " log lines)\n";
 }
@@ -276,8 +277,7 @@ int run_restore(Context& ctx, const cxxopts::ParseResult& args) {
              << (r->newest.empty() ? std::string() : ", the newest " + r->newest)
              << (r->replaced ? "" : ", as a new database") << " (backup schema " << r->backup_schema
              << ")\n";
-    *ctx.out << "from the mirror, recorded after the backup: ";
-    print_import(ctx, r->imported);
+    print_import(ctx, r->imported, "from the mirror, recorded after the backup: ");
     *ctx.out << "repair: ";
     print_repair(ctx, r->repaired);
   }
