@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 
 namespace barrot::cli {
@@ -41,13 +40,7 @@ void add_run(cxxopts::Options& o) {
 
 // Options from the configuration file, then flags over them.
 Status archive_options(const cxxopts::ParseResult& args, ArchiveOptions* o) {
-  std::string config;
-  if (const char* env = std::getenv("BARROT_CONFIG"); env != nullptr && *env != '\0') {
-    config = env;
-  }
-  if (args.count("config")) {
-    config = args["config"].as<std::string>();
-  }
+  const std::string config = config_file(args);
   if (!config.empty()) {
     BARROT_TRY(load_archive_config(config, o));
   }

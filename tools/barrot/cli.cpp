@@ -246,6 +246,14 @@ int fail(Context& ctx, const Status& status) {
   return status.IsInvalidArgument() ? k_exit_usage : k_exit_failure;
 }
 
+std::string config_file(const cxxopts::ParseResult& args) {
+  if (args.count("config")) {
+    return args["config"].as<std::string>();
+  }
+  const char* e = std::getenv("BARROT_CONFIG");
+  return e != nullptr ? e : "";
+}
+
 Result<std::unique_ptr<Store>> open_store(Context& ctx, Access access) {
   Options o = ctx.options;
   o.access = access;

@@ -76,6 +76,10 @@ int report(Context& ctx,
 // Prints "<program>: error: <message>" and returns the exit code for `status`.
 int fail(Context& ctx, const Status& status);
 
+// The configuration file: --config (where the command has it), else
+// BARROT_CONFIG, else "" (none).
+std::string config_file(const cxxopts::ParseResult& args);
+
 // Opens the store for ctx.options (read-only when `access` says so).
 Result<std::unique_ptr<Store>> open_store(Context& ctx, Access access);
 

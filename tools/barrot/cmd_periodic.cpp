@@ -4,7 +4,6 @@
 #include <signal.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <iostream>
 
 namespace barrot::cli {
@@ -43,15 +42,6 @@ void add_collect_options(cxxopts::Options& o) {
                                    "(default 30m)",
                                    cxxopts::value<std::string>(),
                                    "DURATION");
-}
-
-// The configuration file: --config, else BARROT_CONFIG, else none.
-std::string config_file(const cxxopts::ParseResult& args) {
-  if (args.count("config")) {
-    return args["config"].as<std::string>();
-  }
-  const char* e = std::getenv("BARROT_CONFIG");
-  return e != nullptr ? e : "";
 }
 
 // Defaults, then the configuration file, then flags. The file's archive:

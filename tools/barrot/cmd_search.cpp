@@ -289,8 +289,8 @@ int run_search(Context& ctx, const cxxopts::ParseResult& args) {
   if (with_archives && !months->empty()) {
     ArchiveOptions archive;
     // As barrot-archive: the configuration's archive.dir, then the flag.
-    if (const char* env = std::getenv("BARROT_CONFIG"); env != nullptr && *env != '\0') {
-      if (Status c = load_archive_config(env, &archive); !c.ok()) {
+    if (const std::string file = config_file(args); !file.empty()) {
+      if (Status c = load_archive_config(file, &archive); !c.ok()) {
         return fail(ctx, c);
       }
     }

@@ -16,6 +16,7 @@
 #include <cassert>
 #include <cmath>
 #include <map>
+#include <span>
 
 namespace barrot {
 
@@ -838,6 +839,29 @@ Snapshot to_snapshot(PendingRow&& row, Status mirror) {
   return s;
 }
 
+// record_action and record_actions: each input checked (before anything
+// copies it), then all in one transaction, then mirrored.
+Result<std::vector<Snapshot>> record_inputs(Store::Impl& impl,
+                                            std::span<const ActionInput> inputs) {
+  BARROT_TRY(require_writable(impl.options));
+  std::vector<PendingRow> rows(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const TimeUs ts = inputs[i].at ? *inputs[i].at : impl.next_action_time();
+    Status s = prepare_action(inputs[i], ts, &rows[i]);
+    if (!s.ok()) {
+      return inputs.size() == 1 ? s : s.WithContext("action " + std::to_string(i + 1));
+    }
+  }
+  std::vector<Status> mirror_status;
+  BARROT_TRY(impl.commit_and_mirror(&rows, &mirror_status));
+  std::vector<Snapshot> out;
+  out.reserve(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    out.push_back(to_snapshot(std::move(rows[i]), std::move(mirror_status[i])));
+  }
+  return out;
+}
+
 } // namespace
 
 Status Store::flush() {
@@ -846,31 +870,14 @@ Status Store::flush() {
 }
 
 Result<Snapshot> Store::record_action(const ActionInput& input) {
-  // Before the copy below: copying details nested 100,000 deep would
-  // overflow the stack.
-  BARROT_TRY(validate_depth(input.details, "details"));
-  BARROT_TRY_ASSIGN(auto snapshots, record_actions({input}));
+  // The input as it is, not a copy in a vector: copying details nested
+  // 100,000 deep would overflow the stack before their depth is checked.
+  BARROT_TRY_ASSIGN(auto snapshots, record_inputs(*m_impl, {&input, 1}));
   return std::move(snapshots.front());
 }
 
 Result<std::vector<Snapshot>> Store::record_actions(const std::vector<ActionInput>& inputs) {
-  BARROT_TRY(require_writable(m_impl->options));
-  std::vector<PendingRow> rows(inputs.size());
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    const TimeUs ts = inputs[i].at ? *inputs[i].at : m_impl->next_action_time();
-    Status s = prepare_action(inputs[i], ts, &rows[i]);
-    if (!s.ok()) {
-      return inputs.size() == 1 ? s : s.WithContext("action " + std::to_string(i + 1));
-    }
-  }
-  std::vector<Status> mirror_status;
-  BARROT_TRY(m_impl->commit_and_mirror(&rows, &mirror_status));
-  std::vector<Snapshot> out;
-  out.reserve(rows.size());
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    out.push_back(to_snapshot(std::move(rows[i]), std::move(mirror_status[i])));
-  }
-  return out;
+  return record_inputs(*m_impl, inputs);
 }
 
 Result<Snapshot> Store::record_periodic(const PeriodicInput& input) {
