@@ -144,6 +144,13 @@ contains "$T/err" "is no store's mirror"
 expect 2 "$BARROT" --db "$T/typo.db" restore b/barrot.db
 contains "$T/err" "would make a second store of one mirror"
 [ ! -e "$T/typo.db" ] || fail "a restore to a mistyped --db made a database"
+# Not while barrot-archive is in the middle of a run (it holds archive.lock).
+exec 9>"$BARROT_SNAPSHOTS_DIR/.barrot/archive.lock"
+flock -n 9
+expect 1 "$BARROT" --busy-timeout 0.2 restore b/barrot.db
+contains "$T/err" "a barrot-archive run or month restore is working on this store"
+exec 9>&-
+[ ! -e "$BARROT_SNAPSHOTS_DIR/.barrot/restoring" ] || fail "a refused restore left its marker"
 cp b/barrot.db newer.db
 sqlite3 newer.db "PRAGMA user_version = 999"
 expect 1 "$BARROT" restore newer.db

@@ -1,9 +1,9 @@
 // Status and Result<T>: the one error type at the library boundary.
 //
 // Every fallible library call returns a Status or a Result<T>; no exception
-// escapes the library. A Status is OK or carries a code and a message that
-// names the problem (the file, the id, the field) so it can be shown to a
-// user as is.
+// escapes the library but std::bad_alloc, on the caller's own thread, when
+// memory runs out (docs/architecture.md, "Error handling"). A Status is OK or carries a code and a
+// message that names the problem (the file, the id, the field) so it can be shown to a user as is.
 //
 // Thread-safety: values; safe to copy between threads.
 #pragma once

@@ -925,21 +925,7 @@ struct Archiver::Impl {
   // Holds `lock` on .barrot/archive.lock: two archivers at once could each
   // rewrite a month's archive from a different view of it.
   Status lock_archiver(util::FileLock* lock) {
-    util::UniqueFd fd(::openat(store.mirror->dir_fd(),
-                               ".barrot/archive.lock",
-                               O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-                               0644));
-    if (!fd.valid()) {
-      return util::errno_status(
-          "cannot open", store.mirror->dir() + "/.barrot/archive.lock", errno);
-    }
-    Status s = lock->lock(fd.get(), util::FileLock::Mode::exclusive, store.options.busy_timeout_ms);
-    if (s.IsBusy()) {
-      return Status::Busy("another barrot-archive is working on this store");
-    }
-    BARROT_TRY(s);
-    lock_fd = std::move(fd);
-    return Status::OK();
+    return store.mirror->lock_archiving(&lock_fd, lock, store.options.busy_timeout_ms);
   }
 
   // Staged archives a killed run left in the archive directory: moved into

@@ -56,6 +56,21 @@ Mirror::Open(const std::string& dir, Sync sync, Access access, std::unique_ptr<M
   return Status::OK();
 }
 
+Status Mirror::lock_archiving(util::UniqueFd* fd, util::FileLock* lock, int timeout_ms) const {
+  util::UniqueFd opened(::openat(
+      m_dir_fd.get(), k_archive_lock_name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (!opened.valid()) {
+    return errno_status("cannot open", m_dir + "/" + k_archive_lock_name, errno);
+  }
+  Status s = lock->lock(opened.get(), util::FileLock::Mode::exclusive, timeout_ms);
+  if (s.IsBusy()) {
+    return Status::Busy("a barrot-archive run or month restore is working on this store");
+  }
+  BARROT_TRY(s);
+  *fd = std::move(opened);
+  return Status::OK();
+}
+
 bool Mirror::file_exists(const std::string& id) const {
   return util::exists_at(m_dir_fd.get(), file_name(id));
 }

@@ -35,6 +35,7 @@ inline constexpr const char* k_lock_name = ".barrot/lock";
 inline constexpr const char* k_latest_lock_name = ".barrot/latest.lock";
 // The turnstile in front of the store's lock (util::FileLock::lock_through).
 inline constexpr const char* k_gate_name = ".barrot/gate";
+inline constexpr const char* k_archive_lock_name = ".barrot/archive.lock";
 inline constexpr const char* k_quarantine_dir = ".barrot/quarantine";
 // The store this directory mirrors, and the binding (migrations/0006_mirror_id.sql).
 inline constexpr const char* k_mirror_id_name = ".barrot/mirror-id";
@@ -78,6 +79,10 @@ public:
   // while the worker is still writing, and the taker would see its files
   // on their way.
   void set_before_exclusive(std::function<void()> fn) { m_before_exclusive = std::move(fn); }
+  // Takes .barrot/archive.lock exclusive (created if missing), held while
+  // `*fd` stays open: one archive run or month restore at a time, and no
+  // database restore while one is on its way. Busy names the holder.
+  Status lock_archiving(util::UniqueFd* fd, util::FileLock* lock, int timeout_ms) const;
   // Serializes updates of latest_periodic.json (query newest, then write).
   int latest_lock_fd() const { return m_latest_lock_fd.get(); }
   Sync sync() const { return m_sync; }

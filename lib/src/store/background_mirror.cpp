@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <exception>
+#include <new>
 #include <utility>
 
 namespace barrot::store {
@@ -68,17 +69,24 @@ void BackgroundMirror::release() {
   unlock_if_unheld();
 }
 
-void BackgroundMirror::submit(std::vector<MirrorItem> items) {
+bool BackgroundMirror::submit(std::vector<MirrorItem> items) {
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(m_mu);
-    m_queued_items += items.size();
-    m_queue.push_back(std::move(items));
+    try {
+      m_queue.push_back(std::move(items));
+    } catch (const std::bad_alloc&) {
+      --m_holds;
+      unlock_if_unheld();
+      return false;
+    }
+    m_queued_items += m_queue.back().size();
     wake = m_sleeping;
   }
   if (wake) {
     m_work.notify_one();
   }
+  return true;
 }
 
 Status BackgroundMirror::drain() {
@@ -96,7 +104,6 @@ void BackgroundMirror::unlock_if_unheld() {
 
 void BackgroundMirror::run() {
   for (;;) {
-    std::deque<std::vector<MirrorItem>> jobs;
     {
       std::unique_lock<std::mutex> lock(m_mu);
       auto ready = [this] { return m_stop || !m_queue.empty(); };
@@ -108,13 +115,31 @@ void BackgroundMirror::run() {
       if (m_queue.empty()) {
         return; // stopping, and nothing left to write
       }
-      jobs.swap(m_queue);
+      m_jobs.swap(m_queue);
       m_queued_items = 0;
       m_busy = true;
     }
     m_progress.notify_all(); // room in the queue
-    write(jobs);
+    try {
+      write(m_jobs);
+    } catch (...) { // out of memory: nothing may end the program from here
+      abandon(m_jobs.size());
+    }
+    m_jobs.clear();
   }
+}
+
+void BackgroundMirror::abandon(std::size_t jobs) noexcept {
+  {
+    std::lock_guard<std::mutex> lock(m_mu);
+    if (m_error.ok()) {
+      m_error = Status::IOError("out of memory"); // short: no allocation
+    }
+    m_holds -= static_cast<int>(jobs);
+    m_busy = false;
+    unlock_if_unheld();
+  }
+  m_progress.notify_all();
 }
 
 void BackgroundMirror::write(std::deque<std::vector<MirrorItem>>& jobs) {
@@ -130,8 +155,9 @@ void BackgroundMirror::write(std::deque<std::vector<MirrorItem>>& jobs) {
   std::string lines;
   for (const auto& job : jobs) {
     for (const MirrorItem& item : job) {
-      // Nothing may escape this thread: an exception here would end the
-      // program. (The text is the writer's own compact(), so none is expected.)
+      // A message for what went wrong with this one. (The text is the
+      // writer's own compact(), so no error is expected; run() catches
+      // what escapes: running out of memory.)
       Status s;
       std::int64_t log_bytes = 0;
       try {

@@ -62,8 +62,9 @@ public:
   void release();
 
   // After a commit: queues its snapshots, in commit order; the hold taken
-  // for the commit passes to them.
-  void submit(std::vector<MirrorItem> items);
+  // for the commit passes to them. Out of memory, gives the hold back and
+  // returns false: the snapshots are left to reconciliation.
+  bool submit(std::vector<MirrorItem> items);
 
   // Waits until every snapshot submitted is mirrored (and the lock, when no
   // hold remains, released). Returns the first error met since the last
@@ -74,6 +75,9 @@ public:
 private:
   void run();
   void write(std::deque<std::vector<MirrorItem>>& jobs);
+  // write() ran out of memory part way: what it did not note as mirrored
+  // is left to reconciliation, and drain() reports it.
+  void abandon(std::size_t jobs) noexcept;
   void unlock_if_unheld(); // REQUIRES: m_mu held
 
   mirror::Mirror* m_mirror;
@@ -84,6 +88,9 @@ private:
   std::condition_variable m_work;     // the worker waits for jobs
   std::condition_variable m_progress; // callers wait for room or an empty queue
   std::deque<std::vector<MirrorItem>> m_queue;
+  // The worker's: what it took off the queue (made here, as a deque
+  // allocates when made, and the worker may not throw).
+  std::deque<std::vector<MirrorItem>> m_jobs;
   std::size_t m_queued_items = 0;
   bool m_busy = false; // the worker is writing a job it took off the queue
   bool m_stop = false;

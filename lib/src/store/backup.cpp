@@ -388,6 +388,13 @@ Result<DatabaseRestoreReport> Store::Restore(const Options& options,
     }
     store = std::move(*opened);
     Impl& impl = *store->m_impl;
+    // No archive run or month restore in the middle of its steps: it would
+    // go on in the backup's database from where it was in the old one.
+    // (Taken first, as they take it, then the gate and the lock.)
+    util::UniqueFd archive_lock_fd;
+    util::FileLock archive_lock;
+    BARROT_TRY(impl.mirror->lock_archiving(&archive_lock_fd, &archive_lock, o.busy_timeout_ms)
+                   .WithContext("cannot restore now"));
     // The gate and the lock, both held until the import has the mirror's
     // snapshots back: no barrot writer is between its commit and its mirror
     // meanwhile, none writes before them, and nobody holds the gate while

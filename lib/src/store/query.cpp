@@ -52,8 +52,7 @@ struct Fence {
   std::string refused; // the first thing refused, for the error message
 };
 
-int authorize(void* user, int action, const char* a1, const char* a2, const char*, const char*) {
-  auto* fence = static_cast<Fence*>(user);
+int authorize_or_throw(Fence* fence, int action, const char* a1, const char* a2) {
   auto refuse = [&](std::string what) {
     if (fence->refused.empty()) {
       fence->refused = std::move(what);
@@ -91,6 +90,16 @@ int authorize(void* user, int action, const char* a1, const char* a2, const char
     return SQLITE_OK;
   default:
     return refuse("statements that write");
+  }
+}
+
+// SQLite's authorizer callback: an exception (out of memory) must not
+// unwind through SQLite's C frames, so it denies.
+int authorize(void* user, int action, const char* a1, const char* a2, const char*, const char*) {
+  try {
+    return authorize_or_throw(static_cast<Fence*>(user), action, a1, a2);
+  } catch (...) {
+    return SQLITE_DENY;
   }
 }
 

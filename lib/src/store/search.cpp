@@ -13,6 +13,7 @@
 #include <cctype>
 #include <charconv>
 #include <memory>
+#include <new>
 #include <optional>
 #include <variant>
 
@@ -301,23 +302,42 @@ public:
     }
   }
 
+  // Throws std::bad_alloc when memory runs out (never from inside the
+  // tokenizer's C frames: its callback reports it, and it is thrown here).
   std::vector<std::string> tokens(std::string_view text, int flags) const {
     std::vector<std::string> out;
-    m_api.xTokenize(m_tokenizer,
-                    &out,
-                    flags,
-                    text.data(),
-                    static_cast<int>(text.size()),
-                    [](void* ctx, int, const char* token, int n, int, int) {
-                      static_cast<std::vector<std::string>*>(ctx)->emplace_back(
-                          token, static_cast<std::size_t>(n));
-                      return SQLITE_OK;
-                    });
+    const int rc = m_api.xTokenize(m_tokenizer,
+                                   &out,
+                                   flags,
+                                   text.data(),
+                                   static_cast<int>(text.size()),
+                                   [](void* ctx, int, const char* token, int n, int, int) {
+                                     try {
+                                       static_cast<std::vector<std::string>*>(ctx)->emplace_back(
+                                           token, static_cast<std::size_t>(n));
+                                       return SQLITE_OK;
+                                     } catch (...) {
+                                       return SQLITE_NOMEM;
+                                     }
+                                   });
+    if (rc == SQLITE_NOMEM) {
+      throw std::bad_alloc();
+    }
     return out;
   }
 
-  // SQL: barrot_words(action_type, details, word).
+  // SQL: barrot_words(action_type, details, word). Out of memory, it says so
+  // to SQLite: nothing may unwind through SQLite's C frames.
   static void call(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+    try {
+      call_or_throw(ctx, argc, argv);
+    } catch (...) {
+      sqlite3_result_error_nomem(ctx);
+    }
+  }
+
+private:
+  static void call_or_throw(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     const auto* m = static_cast<const WordMatcher*>(sqlite3_user_data(ctx));
     // The word's tokens, kept with the statement while the word stays.
     if (const auto* kept =
@@ -335,7 +355,6 @@ public:
     });
   }
 
-private:
   bool in_either(sqlite3_value** argv, int argc, const std::vector<std::string>& phrase) const {
     if (phrase.empty()) {
       return false;

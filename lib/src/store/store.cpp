@@ -16,6 +16,7 @@
 #include <cassert>
 #include <cmath>
 #include <map>
+#include <new>
 #include <span>
 
 namespace barrot {
@@ -628,13 +629,20 @@ Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
       background->release();
       return committed;
     }
-    std::vector<store::MirrorItem> items;
-    items.reserve(rows->size());
-    for (const PendingRow& row : *rows) {
-      items.push_back(store::MirrorItem{row.id, row.compact, row.chain});
+    // Committed: from here on, running out of memory leaves the mirror to
+    // reconciliation (the close's, the next open's), as a full disk would.
+    bool queued = false;
+    try {
+      std::vector<store::MirrorItem> items;
+      items.reserve(rows->size());
+      for (const PendingRow& row : *rows) {
+        items.push_back(store::MirrorItem{row.id, row.compact, row.chain});
+      }
+      queued = background->submit(std::move(items)); // false: it gave the hold back
+    } catch (const std::bad_alloc&) {
+      background->release();
     }
-    background->submit(std::move(items));
-    mirror_status->assign(rows->size(), Status::OK());
+    mirror_status->assign(rows->size(), queued ? Status::OK() : Status::IOError("out of memory"));
     try_periodic_reconcile();
     return Status::OK();
   }

@@ -142,7 +142,18 @@ int x_write(sqlite3_file* sf, const void* buf, int n, sqlite3_int64 off) {
     f->offset = off;
   }
   const auto* bytes = static_cast<const char*>(buf);
-  f->pending.insert(f->pending.end(), bytes, bytes + n);
+  try {
+    f->pending.insert(f->pending.end(), bytes, bytes + n);
+  } catch (const std::bad_alloc&) {
+    // No memory to buffer it (nothing may unwind through SQLite): what is
+    // buffered, then this, go to the file now, in order, as the base VFS
+    // would have written them.
+    if (const int rc = flush(f); rc != SQLITE_OK) {
+      return rc;
+    }
+    f->commit_frame = n == k_frame_header && big_endian32(bytes + 4) != 0;
+    return f->real->pMethods->xWrite(f->real, buf, n, off);
+  }
   if (n == k_frame_header) {
     // A frame header; bytes 4-7 hold the database size in pages in the
     // commit frame of a transaction, 0 in every other.
