@@ -270,7 +270,8 @@ Status Mirror::ensure_quarantine(const std::string& stamp, std::string* folder) 
   std::string path;
   for (const std::string& part : {std::string(k_state_dir), std::string("quarantine"), stamp}) {
     path += (path.empty() ? "" : "/") + part;
-    if (::mkdirat(m_dir_fd.get(), path.c_str(), 0755) != 0 && errno != EEXIST) {
+    const bool made = ::mkdirat(m_dir_fd.get(), path.c_str(), 0755) == 0;
+    if (!made && errno != EEXIST) {
       return errno_status("cannot create", m_dir + "/" + path, errno);
     }
     struct stat st {};
@@ -283,6 +284,9 @@ Status Mirror::ensure_quarantine(const std::string& stamp, std::string* folder) 
           (S_ISLNK(st.st_mode) ? " is a symbolic link" : " is not a directory") +
           ": nothing is moved there; make it a directory");
     }
+    if (made && m_sync == Sync::full) { // what is kept there outlives a power cut
+      BARROT_TRY(util::sync_dir_of(m_dir_fd.get(), path));
+    }
   }
   return Status::OK();
 }
@@ -293,6 +297,10 @@ Status Mirror::quarantine(const std::string& name, const std::string& stamp, std
   std::string target = base;
   for (int n = 1;; ++n) {
     if (util::rename_noreplace(m_dir_fd.get(), name, m_dir_fd.get(), target) == 0) {
+      if (m_sync == Sync::full) { // the move, both ends, before anything replaces it
+        BARROT_TRY(util::sync_dir_of(m_dir_fd.get(), target));
+        BARROT_TRY(util::sync_dir_of(m_dir_fd.get(), name));
+      }
       return Status::OK();
     }
     if (errno != EEXIST || n > 1000) {

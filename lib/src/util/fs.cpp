@@ -154,6 +154,23 @@ Status sync_fd(int fd, const std::string& path) {
   return Status::OK();
 }
 
+} // namespace
+
+Status sync_dir_of(int dir_fd, const std::string& name) {
+  const std::size_t slash = name.rfind('/');
+  if (slash == std::string::npos) {
+    return sync_fd(dir_fd, "directory of " + name);
+  }
+  UniqueFd parent(
+      ::openat(dir_fd, name.substr(0, slash).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!parent.valid()) {
+    return errno_status("cannot open the directory of", name, errno);
+  }
+  return sync_fd(parent.get(), "directory of " + name);
+}
+
+namespace {
+
 Status write_via_rename(int dir_fd,
                         const std::string& name,
                         std::string_view data,
@@ -262,7 +279,7 @@ Status AtomicWriter::commit(Overwrite overwrite) {
     return s;
   }
   if (m_fsync == FsyncMode::fsync) {
-    return sync_fd(m_dir_fd, "directory of " + m_name);
+    return sync_dir_of(m_dir_fd, m_name);
   }
   return Status::OK();
 }
@@ -300,7 +317,7 @@ Status write_file_atomic(int dir_fd,
     return errno_status("cannot link", name, err);
   }
   if (fsync_mode == FsyncMode::fsync) {
-    return sync_fd(dir_fd, "directory of " + name);
+    return sync_dir_of(dir_fd, name);
   }
   return Status::OK();
 }

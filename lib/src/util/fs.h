@@ -58,12 +58,17 @@ Status open_dir(const std::string& path, UniqueFd* out);
 // in, failing with EEXIST semantics (InvalidArgument "exists") if `name` is
 // taken, and a crash leaves nothing behind; where O_TMPFILE is unsupported,
 // or with Overwrite::yes, it is written to ".<name>.tmp" and renamed. With
-// FsyncMode::fsync the file and the directory are fsynced before returning.
+// FsyncMode::fsync the file and the directory holding it are fsynced before
+// returning.
 Status write_file_atomic(int dir_fd,
                          const std::string& name,
                          std::string_view data,
                          Overwrite overwrite,
                          FsyncMode fsync_mode);
+
+// fsyncs the directory that holds `name` (a path relative to `dir_fd`, which
+// may name a file in a folder below it), so that its entry is durable.
+Status sync_dir_of(int dir_fd, const std::string& name);
 
 // The temporary name write_file_atomic uses for `name`.
 std::string temp_name_for(const std::string& name);
