@@ -64,6 +64,10 @@ contains "$T/out" "2025-02  archived  300"
 expect 0 "$BARROT" search --since 2025-01-01 --until 2025-04-01 --count
 [ "$(cat "$T/out")" = 0 ] || fail "archived snapshots still found in the store"
 contains "$T/err" "the search covers archived months (2025-01, 2025-02, 2025-03); add --archives"
+# tail reads the live store only: when it finds fewer than asked, it says why.
+expect 0 "$BARROT" tail --since 2025-01-01 --until 2025-04-01 -n 3
+[ ! -s "$T/out" ] || fail "tail found archived snapshots in the store"
+contains "$T/err" "archived months (2025-01, 2025-02, 2025-03) are not read by tail"
 expect 0 "$BARROT" search --since 2025-01-01 --until 2025-04-01 --count --archives
 [ "$(cat "$T/out")" = 900 ] || fail "--archives counted $(cat "$T/out"), not 900"
 expect 0 "$BARROT" search --since 2025-02-01 --until 2025-03-01 --action deploy --archives -o ids --limit 1000

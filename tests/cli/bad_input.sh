@@ -48,6 +48,8 @@ contains "$T/err" "no snapshot action_20200101_000000_000000"
 expect 2 "$BARROT" actions 0
 expect 2 "$BARROT" actions ten
 contains "$T/err" "N must be a whole number greater than 0, not 'ten'"
+expect 2 "$BARROT" actions -1 # cxxopts takes it for an option
+contains "$T/err" "-1: a negative number where a count or an option goes"
 # Every count is read the same way: digits only, in range.
 for args in "actions ' 3'" "actions +3" "search --limit 0" "tail -n ' 1'" \
   "periodic --max-processes ' 5'" "periodic --max-processes 100001" "dashboard --actions 10001"; do
@@ -85,6 +87,9 @@ expect 2 "$BARROT" --dir "$T/afile" action deploy
 contains "$T/err" "afile"
 expect 2 "$BARROT" --dir "$T/afile/sub" action deploy
 [ "$(cat "$T/afile")" = x ] || fail "file clobbered"
+# Not "no store" when the way to it is blocked: the reason, named.
+expect 2 "$BARROT" --dir "$T/afile" summary
+contains "$T/err" "cannot reach the database $T/afile/.barrot/barrot.db: Not a directory"
 
 # A database file that is not SQLite, or newer than this binary.
 head -c 8192 /dev/urandom > "$T/garbage.db"
@@ -109,6 +114,11 @@ fi
 expect 1 "$BARROT" --dir "$T/nowhere" summary
 contains "$T/err" "no barrot store"
 [ ! -e "$T/nowhere" ] || fail "a read created the directory"
+# An empty database file (a 0-byte file is an empty SQLite database) reads the same.
+mkdir -p "$T/empty/.barrot" && : > "$T/empty/.barrot/barrot.db"
+expect 1 "$BARROT" --dir "$T/empty" summary
+contains "$T/err" "no barrot store at $T/empty/.barrot/barrot.db (the file is empty"
+[ ! -s "$T/empty/.barrot/barrot.db" ] || fail "a read wrote to an empty database"
 # Bad input to a write creates no store either.
 expect 2 "$BARROT" --dir "$T/nowhere" complete deploy --start action_20200101_000000_000000
 contains "$T/err" "--start: no barrot store"

@@ -332,6 +332,27 @@ TEST_CASE("search words are never FTS syntax", "[search][hostile]") {
   }
 }
 
+TEST_CASE("words and conditions up to their limit work; past it, an error names it",
+          "[search][hostile]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  REQUIRE_OK(store->record_action(action("deploy", {{"a", "disk full"}})).status());
+  SearchFilter f;
+  f.words.assign(200, "disk");
+  f.where.assign(200, DetailCondition{{"a"}, DetailCondition::Op::ne, "b"});
+  auto n = store->count(f);
+  REQUIRE_OK(n.status());
+  CHECK(*n == 1);
+  f.words.push_back("disk");
+  n = store->count(f);
+  CHECK(n.status().IsInvalidArgument());
+  CHECK(n.status().message() == "at most 200 search words are allowed, not 201");
+  f.words.pop_back();
+  f.where.push_back(f.where.back());
+  n = store->count(f);
+  CHECK(n.status().message() == "at most 200 --where conditions are allowed, not 201");
+}
+
 TEST_CASE("time specs: ISO, dates, relative and named days", "[search]") {
   const TimeUs now = parse_iso8601("2025-12-22T10:30:00Z").value();
   CHECK(parse_time_spec("2h", now).value() == now - 7'200'000'000LL);

@@ -444,6 +444,18 @@ int run(int argc, char** argv, const Program& program) {
         what.replace(at, std::string_view(curly).size(), "'");
       }
     }
+    // "-1" read as an option: say what it is, a negative number.
+    if (dynamic_cast<const cxxopts::exceptions::no_such_option*>(&e) != nullptr) {
+      const std::string_view quoted = what;
+      const auto open = quoted.find('\'');
+      const auto close = quoted.rfind('\'');
+      const std::string_view name =
+          open != close ? quoted.substr(open + 1, close - open - 1) : std::string_view();
+      if (!name.empty() &&
+          std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        what = "-" + std::string(name) + ": a negative number where a count or an option goes";
+      }
+    }
     *ctx.err << pname << ": error: " << what << " (see "
              << (ctx.help.empty() ? pname + " --help" : ctx.help) << ")\n";
     return ctx.usage_exit;

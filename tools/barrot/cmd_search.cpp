@@ -259,6 +259,14 @@ Status build_filter(const cxxopts::ParseResult& args, SearchFilter* f) {
   return Status::OK();
 }
 
+std::string month_list(const std::vector<std::string>& months) {
+  std::string list;
+  for (const std::string& m : months) {
+    list += (list.empty() ? "" : ", ") + m;
+  }
+  return list;
+}
+
 int run_search(Context& ctx, const cxxopts::ParseResult& args) {
   SearchFilter filter;
   Status s = build_filter(args, &filter);
@@ -306,11 +314,7 @@ int run_search(Context& ctx, const cxxopts::ParseResult& args) {
     }
     archiver = std::move(*a);
   } else if (!months->empty()) {
-    std::string list;
-    for (const std::string& m : *months) {
-      list += (list.empty() ? "" : ", ") + m;
-    }
-    *ctx.err << "barrot: note: the search covers archived months (" << list
+    *ctx.err << "barrot: note: the search covers archived months (" << month_list(*months)
              << "); add --archives to search them too\n";
   }
   if (args.count("count")) {
@@ -405,6 +409,19 @@ int run_tail(Context& ctx, const cxxopts::ParseResult& args) {
     });
     if (!s.ok()) {
       return fail(ctx, s);
+    }
+  }
+  if (newest.size() < filter.limit) {
+    // Fewer than asked for: the rest may be in archived months, which tail
+    // does not read. Said, so that it is not taken for "never happened".
+    auto months = Archiver::archived_months(
+        **store, filter.since.value_or(INT64_MIN), filter.until.value_or(INT64_MAX));
+    if (!months.ok()) {
+      return fail(ctx, months.status());
+    }
+    if (!months->empty()) {
+      *ctx.err << "barrot: note: archived months (" << month_list(*months)
+               << ") are not read by tail; barrot search --archives searches them\n";
     }
   }
   Printer printer(*ctx.out, format, /*aligned=*/false); // -f prints as they come

@@ -199,10 +199,13 @@ Status open_database_once(const std::string& path,
         return Status::IOError("cannot switch " + path + " to WAL mode (got " + mode + ")");
       }
       BARROT_TRY(migrate(*db, -1, &version));
+    } else if (version == 0) { // an empty file: as if there were none
+      return Status::NotFound(
+          "no barrot store at " + path +
+          " (the file is empty: record a snapshot first, or pass --dir / --db)");
     } else if (version < latest_version()) {
       return Status::InvalidArgument(
           "database " + path + " has schema version " + std::to_string(version) +
-          (version == 0 ? " (no barrot store here)" : "") +
           "; a read-write command (e.g. 'barrot repair') creates or upgrades it");
     }
     db->exec(options.sync == Sync::full ? "PRAGMA synchronous = FULL"

@@ -397,6 +397,9 @@ Status register_word_matcher(SQLite::Database& db) {
              : Status::IOError(std::string("cannot search words: ") + sqlite3_errstr(rc));
 }
 
+constexpr std::size_t k_max_words = 200;
+constexpr std::size_t k_max_conditions = 200;
+
 Result<Query> build(const SearchFilter& f) {
   Query q;
   auto text = [&](std::string v) { q.params.emplace_back(std::move(v)); };
@@ -426,6 +429,18 @@ Result<Query> build(const SearchFilter& f) {
   if (f.until) {
     w += " AND ts_us < ?";
     num(*f.until);
+  }
+  // Each word and condition deepens the query's expression, which SQLite
+  // caps at 1000 levels: refused here, with the limit named.
+  if (f.words.size() > k_max_words) {
+    return Status::InvalidArgument("at most " + std::to_string(k_max_words) +
+                                   " search words are allowed, not " +
+                                   std::to_string(f.words.size()));
+  }
+  if (f.where.size() > k_max_conditions) {
+    return Status::InvalidArgument("at most " + std::to_string(k_max_conditions) +
+                                   " --where conditions are allowed, not " +
+                                   std::to_string(f.where.size()));
   }
   if (!f.words.empty()) {
     for (const std::string& word : f.words) {

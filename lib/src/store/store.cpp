@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cerrno>
 #include <cmath>
 #include <map>
 #include <new>
@@ -83,9 +84,17 @@ int json_depth(const Json& j, int cap, const Json** unwritable = nullptr) {
   return deepest;
 }
 
-bool path_exists(const std::string& path) {
+// Whether `path` exists; an error other than "no such file" (a folder on
+// the way that may not be entered, say) is not taken for "no store".
+Result<bool> path_exists(const std::string& path) {
   struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
+  if (::stat(path.c_str(), &st) == 0) {
+    return true;
+  }
+  if (errno == ENOENT) {
+    return false;
+  }
+  return util::errno_status("cannot reach the database", path, errno);
 }
 
 // Times the SQL view rebuilds exactly (strftime covers years 0000-9999;
@@ -759,7 +768,8 @@ Result<std::unique_ptr<Store>> Store::OpenStore(const Options& options, bool res
                              "` again, which finishes it; nothing was written");
     }
   }
-  if ((!rw || !options.create) && !path_exists(impl->db_path)) {
+  BARROT_TRY_ASSIGN(const bool db_exists, path_exists(impl->db_path));
+  if ((!rw || !options.create) && !db_exists) {
     return Status::NotFound("no barrot store at " + impl->db_path +
                             " (record a snapshot first, or pass --dir / --db)");
   }
@@ -769,7 +779,7 @@ Result<std::unique_ptr<Store>> Store::OpenStore(const Options& options, bool res
     return Status::InvalidArgument("the database path " + impl->db_path +
                                    " is the snapshots directory: --db names a file");
   }
-  if (rw && !path_exists(impl->db_path)) {
+  if (rw && !db_exists) {
     BARROT_TRY(impl->check_new_database());
   }
   if (rw) {
