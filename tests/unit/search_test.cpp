@@ -371,6 +371,13 @@ TEST_CASE("time specs: ISO, dates, relative and named days", "[search]") {
     INFO(bad);
     CHECK(parse_time_spec(bad, now).status().IsInvalidArgument());
   }
+  // A valid form, too far back: said so (it was "unknown time").
+  CHECK(parse_time_spec("36500d", now).ok());
+  for (const char* far : {"36600d", "99999999999s", "99999999999999999999w ago"}) {
+    INFO(far);
+    CHECK(parse_time_spec(far, now).status().message() ==
+          "time '" + std::string(far) + "' is more than 100 years ago: give a date instead");
+  }
 }
 
 TEST_CASE("details conditions (search --where) are parsed strictly", "[search]") {

@@ -37,7 +37,7 @@ Result<TimeUs> parse_time_spec(std::string_view text, TimeUs now) {
   // Relative: a number and a unit, meaning that long ago ("2h", "2h ago").
   std::int64_t n = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec == std::errc() && ptr != text.data() && n >= 0) {
+  if ((ec == std::errc() || ec == std::errc::result_out_of_range) && ptr != text.data() && n >= 0) {
     std::string_view unit = text.substr(static_cast<std::size_t>(ptr - text.data()));
     if (unit.size() > 4 && unit.substr(unit.size() - 4) == " ago") {
       unit.remove_suffix(4);
@@ -48,8 +48,12 @@ Result<TimeUs> parse_time_spec(std::string_view text, TimeUs now) {
                                : unit == "d" ? 86400
                                : unit == "w" ? 604800
                                              : 0;
-    if (scale != 0 && n <= 100LL * 365 * 86400 / scale) {
+    if (scale != 0 && ec == std::errc() && n <= 100LL * 365 * 86400 / scale) {
       return now - n * scale * 1'000'000;
+    }
+    if (scale != 0) {
+      return Status::InvalidArgument("time '" + std::string(text) +
+                                     "' is more than 100 years ago: give a date instead");
     }
   }
   if (text.size() == 10) { // YYYY-MM-DD: midnight UTC
