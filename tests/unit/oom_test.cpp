@@ -34,26 +34,57 @@ bool targeted(std::size_t n) {
   return g_target == Target::large ? n >= k_large : std::this_thread::get_id() != g_arming_thread;
 }
 
-void* allocate(std::size_t n) {
+void* allocate(std::size_t n, std::size_t alignment = 0) {
   if (g_countdown.load(std::memory_order_acquire) >= 0 && targeted(n) &&
       g_countdown.fetch_sub(1, std::memory_order_relaxed) == 0) {
     g_failures.fetch_add(1, std::memory_order_relaxed);
     throw std::bad_alloc();
   }
-  void* p = std::malloc(n == 0 ? 1 : n);
+  n = n == 0 ? 1 : n;
+  void* p = alignment == 0
+                ? std::malloc(n)
+                : std::aligned_alloc(alignment, (n + alignment - 1) / alignment * alignment);
   if (p == nullptr) {
     throw std::bad_alloc();
   }
   return p;
 }
 
+void* allocate_or_null(std::size_t n, std::size_t alignment = 0) noexcept {
+  try {
+    return allocate(n, alignment);
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+}
+
 } // namespace
 
+// Every replaceable form, so that none comes from elsewhere (the
+// sanitizers' own) to be freed here.
 void* operator new(std::size_t n) {
   return allocate(n);
 }
 void* operator new[](std::size_t n) {
   return allocate(n);
+}
+void* operator new(std::size_t n, std::align_val_t a) {
+  return allocate(n, static_cast<std::size_t>(a));
+}
+void* operator new[](std::size_t n, std::align_val_t a) {
+  return allocate(n, static_cast<std::size_t>(a));
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  return allocate_or_null(n);
+}
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+  return allocate_or_null(n);
+}
+void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  return allocate_or_null(n, static_cast<std::size_t>(a));
+}
+void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  return allocate_or_null(n, static_cast<std::size_t>(a));
 }
 void operator delete(void* p) noexcept {
   std::free(p);
@@ -65,6 +96,30 @@ void operator delete(void* p, std::size_t) noexcept {
   std::free(p);
 }
 void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
   std::free(p);
 }
 

@@ -524,6 +524,10 @@ Result<ImportReport> Store::import_legacy(const std::string& dir) {
     return Status::InvalidArgument("the store was opened read-only");
   }
   ImportReport report;
+  // Whether a snapshot is archived decides whether it is imported: no
+  // archive run changes that meanwhile.
+  Store::Impl::ArchiveHold hold;
+  BARROT_TRY(m_impl->hold_off_archiving(&hold).WithContext("cannot import " + dir));
   BARROT_TRY(store::guarded("cannot import " + dir,
                             [&]() -> Status { return import_into(*m_impl, dir, report); }));
   return report;

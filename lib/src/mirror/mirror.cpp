@@ -71,6 +71,24 @@ Status Mirror::lock_archiving(util::UniqueFd* fd, util::FileLock* lock, int time
   return Status::OK();
 }
 
+Status Mirror::hold_off_archiving(util::UniqueFd* fd, util::FileLock* lock, int timeout_ms) const {
+  const int flags = m_access == Access::read_write ? O_RDWR | O_CREAT : O_RDONLY;
+  util::UniqueFd opened(
+      ::openat(m_dir_fd.get(), k_archive_lock_name, flags | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (!opened.valid()) {
+    return Status::OK();
+  }
+  Status s = lock->lock(opened.get(), util::FileLock::Mode::shared, timeout_ms);
+  if (s.IsBusy()) {
+    return Status::Busy(
+        "a barrot-archive run or month restore is working on this store; try again when it is "
+        "done");
+  }
+  BARROT_TRY(s);
+  *fd = std::move(opened);
+  return Status::OK();
+}
+
 bool Mirror::file_exists(const std::string& id) const {
   return util::exists_at(m_dir_fd.get(), file_name(id));
 }

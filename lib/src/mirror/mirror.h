@@ -83,6 +83,13 @@ public:
   // `*fd` stays open: one archive run or month restore at a time, and no
   // database restore while one is on its way. Busy names the holder.
   Status lock_archiving(util::UniqueFd* fd, util::FileLock* lock, int timeout_ms) const;
+  // Takes .barrot/archive.lock shared, held while `*fd` stays open: for a
+  // check or fix of the whole store (verify, repair, import), which an
+  // archive run or month restore would change under it. Waits for one in
+  // progress (Busy after `timeout_ms`). Holds nothing where the file is
+  // missing and cannot be made (a read-only store never archived) or
+  // cannot be opened.
+  Status hold_off_archiving(util::UniqueFd* fd, util::FileLock* lock, int timeout_ms) const;
   // Serializes updates of latest_periodic.json (query newest, then write).
   int latest_lock_fd() const { return m_latest_lock_fd.get(); }
   Sync sync() const { return m_sync; }

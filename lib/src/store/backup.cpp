@@ -395,6 +395,7 @@ Result<DatabaseRestoreReport> Store::Restore(const Options& options,
     util::FileLock archive_lock;
     BARROT_TRY(impl.mirror->lock_archiving(&archive_lock_fd, &archive_lock, o.busy_timeout_ms)
                    .WithContext("cannot restore now"));
+    impl.holds_archive_lock = true; // the import below holds nothing more
     // The gate and the lock, both held until the import has the mirror's
     // snapshots back: no barrot writer is between its commit and its mirror
     // meanwhile, none writes before them, and nobody holds the gate while
@@ -428,6 +429,7 @@ Result<DatabaseRestoreReport> Store::Restore(const Options& options,
     impl.head_seq = 0; // the chain's head is the backup's now
     report.replaced = true;
     BARROT_TRY_ASSIGN(report.imported, store->import_legacy(o.snapshots_dir));
+    impl.holds_archive_lock = false; // let go at the end of this block
   } else {
     BARROT_TRY(mark_restoring(o.snapshots_dir, marker_text, true));
     BARROT_TRY(create_from_backup(*bak, db_path, o.busy_timeout_ms, &report));

@@ -547,6 +547,8 @@ Result<ChainReport> Store::verify_chain(const std::vector<ChainAnchor>& anchors)
   // are checked against their rows at the end), while archive runs,
   // restores and repairs wait. Should one of those slip in as the lock
   // changes hands, everything is read again, exclusive throughout.
+  Store::Impl::ArchiveHold hold; // (as verify)
+  BARROT_TRY(m_impl->hold_off_archiving(&hold).WithContext("cannot verify the chain"));
   ChainReport rep;
   for (bool let_writers_in : {true, false}) {
     rep = ChainReport();

@@ -188,6 +188,20 @@ struct Store::Impl {
   // reconcile() with the mirror lock already held exclusive.
   Status reconcile_locked();
 
+  // Held by a check or fix of the whole store: archive runs wait for it, and
+  // it for them (Mirror::hold_off_archiving). Holds nothing in a process
+  // that holds the archive lock itself (a database restore).
+  struct ArchiveHold {
+    util::UniqueFd fd;
+    util::FileLock lock; // let go before fd closes
+  };
+  Status hold_off_archiving(ArchiveHold* hold) {
+    return holds_archive_lock
+               ? Status::OK()
+               : mirror->hold_off_archiving(&hold->fd, &hold->lock, options.busy_timeout_ms);
+  }
+  bool holds_archive_lock = false;
+
   // Full scan and repair. REQUIRES: the mirror lock held exclusive.
   Status repair_locked(RepairReport* report);
 
