@@ -242,4 +242,28 @@ contains "$T/err" "--archive-dir goes with --archives"
 mv "$T/2024-01.kept" "$T/moved/2024-01.jsonl.zst"
 mv "$T/moved" "$BARROT_SNAPSHOTS_DIR/archive"
 expect 0 "$ARCHIVE" verify
+
+# Copies of archived snapshots put back into the mirror (from an old copy
+# of the directory, or by restoring a database backup taken after the
+# month was archived, when the month was restored since): named as such,
+# and repair removes them (the archive holds them); a stranger stays.
+S=$BARROT_SNAPSHOTS_DIR
+expect 0 "$ARCHIVE" restore 2024-02
+id=$(ls "$S" | grep -m1 '^action_202402')
+cp "$S/$id" "$T/copy.json"
+grep -F "\"${id%.json}\"" "$S/action_log.jsonl" > "$T/copy.line"
+expect 0 "$ARCHIVE" run --month 2024-02
+cp "$T/copy.json" "$S/$id"
+cat "$T/copy.line" >> "$S/action_log.jsonl"
+cp "$T/copy.json" "$S/action_20240215_000000_999999.json" # not archived: a stranger
+expect 1 "$BARROT" verify
+contains "$T/out" "1 files and 1 log lines are copies of snapshots archived in 2024-02"
+contains "$T/out" "extra_file"
+expect 0 "$BARROT" repair
+contains "$T/out" "copies of archived snapshots removed: 1 files, 1 log lines"
+[ ! -e "$S/$id" ] || fail "repair left the copy of an archived snapshot"
+[ -e "$S/action_20240215_000000_999999.json" ] || fail "repair removed a file no archive holds"
+rm "$S/action_20240215_000000_999999.json"
+expect 0 "$BARROT" verify
+expect 0 "$ARCHIVE" verify
 echo "archive: ok"

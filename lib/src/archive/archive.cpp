@@ -809,6 +809,54 @@ Status Store::Impl::pending_archive_ids(std::unordered_map<std::string, std::str
       });
 }
 
+Status Store::Impl::archived_copies(const std::vector<std::string>& ids,
+                                    std::unordered_map<std::string, std::string>* held) {
+  // The month of each id: action_YYYYMMDD_... / periodic_YYYYMMDD_...
+  std::map<std::string, std::vector<const std::string*>> by_month;
+  for (const std::string& id : ids) {
+    const std::size_t us = id.find('_');
+    if (us != std::string::npos && id.size() >= us + 7) {
+      const std::string ym = id.substr(us + 1, 4) + "-" + id.substr(us + 5, 2);
+      by_month[ym].push_back(&id);
+    }
+  }
+  if (by_month.empty()) {
+    return Status::OK();
+  }
+  std::vector<ArchiveRow> rows;
+  BARROT_TRY(read_archive_rows(*db, &rows));
+  for (const ArchiveRow& row : rows) {
+    auto wanted = by_month.find(month_name(row.month));
+    if (row.state != "archived" || wanted == by_month.end()) {
+      continue;
+    }
+    ArchiveContent content;
+    if (!read_recorded_archive(*this, row, default_dir(*this), false, &content, false).ok()) {
+      continue; // verify and barrot-archive verify name it
+    }
+    std::unordered_set<std::string> in_archive;
+    for (const Entry& e : content.entries) {
+      in_archive.insert(e.id);
+    }
+    for (const std::string* id : wanted->second) {
+      if (in_archive.count(*id) != 0) {
+        held->emplace(*id, wanted->first);
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Status Store::Impl::remove_archived_copies_locked(const std::unordered_set<std::string>& ids,
+                                                  std::int64_t* files,
+                                                  std::int64_t* lines) {
+  MonthReport removed;
+  BARROT_TRY(remove_from_mirror(*this, ids, /*lock_held=*/true, &removed, nullptr));
+  *files += removed.files_removed;
+  *lines += removed.lines_removed;
+  return Status::OK();
+}
+
 Status Store::Impl::archived_documents(TimeUs ts, std::unordered_map<std::string, Json>* out) {
   const Month month = month_of(ts);
   std::vector<ArchiveRow> rows;
@@ -1101,8 +1149,9 @@ Status Archiver::Impl::find_archive_to_extend(Month month) {
       s = Status::NotFound(shown + ": the archive file is missing" + k_moved_hint);
     }
     if (!s.ok()) {
-      return s.WithContext("the archive of " + month_name(month) +
-                           " cannot be extended; nothing changed (see barrot-archive verify)");
+      return s.WithContext(
+          "the archive of " + month_name(month) +
+          " cannot be extended; that month is left as it was (see barrot-archive verify)");
     }
   }
   return Status::OK();
@@ -1130,8 +1179,9 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic, S
         Status s =
             read_recorded_archive(store, row, options.archive_dir, /*promote=*/true, &old, false);
         if (!s.ok()) {
-          return s.WithContext("the archive of " + mname +
-                               " cannot be extended; nothing changed (see barrot-archive verify)");
+          return s.WithContext(
+              "the archive of " + mname +
+              " cannot be extended; that month is left as it was (see barrot-archive verify)");
         }
         recorded = row.manifest_text;
       }
@@ -1139,7 +1189,7 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic, S
     if (!recorded && util::exists_at(dir_fd.get(), archive_name(plan.month))) {
       return Status::Corruption(dir + "/" + archive_name(plan.month) +
                                 " exists but the store has no record of it (a copy, or another "
-                                "store's): move it away; nothing changed");
+                                "store's): move it away; that month is left as it was");
     }
   }
 
@@ -1245,7 +1295,7 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic, S
           if (!same) {
             return Status::Corruption("snapshot " + old.entries[i].id +
                                       " differs between the store and " + archive_name(plan.month) +
-                                      "; nothing changed");
+                                      "; that month is left as it was");
           }
           old_done[i] = true;
         }
@@ -1284,7 +1334,7 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic, S
       if (!store::from_blob(
               sqlite3_column_blob(row, 12), sqlite3_column_bytes(row, 12), &link.prev)) {
         return Status::Corruption("snapshot seq " + std::to_string(link.seq) +
-                                  " has no chain link; nothing changed");
+                                  " has no chain link; that month is left as it was");
       }
       link.hash = store::chain_hash(link.prev, document);
       BARROT_TRY_ASSIGN(std::string line, store::mirror_line(document, link));
@@ -1423,7 +1473,7 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic, S
     if (deleted != from_store) {
       return Status::Corruption("expected to delete " + std::to_string(from_store) +
                                 " snapshots of " + mname + " but found " + std::to_string(deleted) +
-                                "; nothing changed");
+                                "; that month is left as it was");
     }
     // The next snapshot links to the newest archived one when it is newer
     // than every row left.

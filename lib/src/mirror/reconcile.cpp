@@ -191,6 +191,9 @@ struct Scan {
   bool log_needs_rewrite = false;
   std::vector<std::int64_t> missing_line_seqs;
   bool latest_needs_write = false;
+  // Files and lines of snapshots a finished archive holds (put back, or
+  // left by a restore of a database backup): removed by repair.
+  std::unordered_set<std::string> archived_copies;
 };
 
 // What a verify that lets writers in checks: the snapshots committed, and
@@ -791,7 +794,44 @@ Status full_scan(Store::Impl& impl, Scan* scan, const Horizon* horizon) {
     }
   }
 
-  // 4. latest_periodic.json (checked apart, under the exclusive lock, when
+  // 4. Files and lines the database does not hold that an archive does:
+  // copies of archived snapshots, not strangers. One problem per month.
+  std::vector<std::string> unknown;
+  for (const Problem& p : rep.problems) {
+    if (p.kind == Problem::Kind::extra_file || p.kind == Problem::Kind::extra_line) {
+      unknown.push_back(p.id);
+    }
+  }
+  std::unordered_map<std::string, std::string> held;
+  if (!unknown.empty()) {
+    BARROT_TRY(impl.archived_copies(unknown, &held));
+  }
+  if (!held.empty()) {
+    std::map<std::string, std::pair<std::int64_t, std::int64_t>> copies; // month: files, lines
+    std::vector<Problem> kept;
+    for (Problem& p : rep.problems) {
+      auto it = p.id.empty() ? held.end() : held.find(p.id);
+      if (it == held.end() ||
+          (p.kind != Problem::Kind::extra_file && p.kind != Problem::Kind::extra_line)) {
+        kept.push_back(std::move(p));
+        continue;
+      }
+      auto& [files, lines] = copies[it->second];
+      ++(p.kind == Problem::Kind::extra_file ? files : lines);
+      scan->archived_copies.insert(p.id);
+    }
+    rep.problems = std::move(kept);
+    for (const auto& [month, n] : copies) {
+      problem(Problem::Kind::archive_cleanup,
+              "",
+              "",
+              std::to_string(n.first) + " files and " + std::to_string(n.second) +
+                  " log lines are copies of snapshots archived in " + month +
+                  " (barrot repair removes them; the archive holds them)");
+    }
+  }
+
+  // 5. latest_periodic.json (checked apart, under the exclusive lock, when
   // writers are let in).
   return horizon ? Status::OK() : check_latest(impl, scan);
 }
@@ -1024,6 +1064,10 @@ Status Store::Impl::repair_locked(RepairReport* report) {
   Status s = finish_archive_cleanups_locked(nullptr, &report->left_alone);
   if (!s.ok()) {
     report->left_alone.push_back({Problem::Kind::archive_cleanup, "", "", s.message()});
+  }
+  if (!scan.archived_copies.empty()) {
+    BARROT_TRY(remove_archived_copies_locked(
+        scan.archived_copies, &report->archived_files_removed, &report->archived_lines_removed));
   }
   return Status::OK();
 }

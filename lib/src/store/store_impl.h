@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -255,6 +256,19 @@ struct Store::Impl {
   // complete (it moves the checkpoint).
   Status finish_archive_cleanups_locked(std::vector<std::string>* months,
                                         std::vector<Problem>* stuck);
+
+  // Of `ids` (files and log lines the store does not hold), those that an
+  // archive of a month recorded archived holds, id to month: copies left in,
+  // or put back into, the mirror. Reads only the archives of the months the
+  // ids fall in; one that cannot be read holds none.
+  Status archived_copies(const std::vector<std::string>& ids,
+                         std::unordered_map<std::string, std::string>* held);
+
+  // Removes the files and log lines of archived copies. REQUIRES: the mirror
+  // lock held exclusive and the mirror complete (it moves the checkpoint).
+  Status remove_archived_copies_locked(const std::unordered_set<std::string>& ids,
+                                       std::int64_t* files,
+                                       std::int64_t* lines);
 
   // Every line of every archive the store recorded, with the chain record
   // it carries (whose hash parse_line checked against its content), for

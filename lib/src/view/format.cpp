@@ -614,6 +614,8 @@ Json to_json(const RepairReport& r) {
   j["log_rewritten"] = r.log_rewritten;
   j["latest_written"] = r.latest_written;
   j["temp_files_removed"] = r.temp_files_removed;
+  j["archived_files_removed"] = r.archived_files_removed;
+  j["archived_lines_removed"] = r.archived_lines_removed;
   j["quarantine_dir"] = r.quarantine_dir;
   j["left_alone"] = problems_json(r.left_alone);
   return j;
