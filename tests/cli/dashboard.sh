@@ -108,6 +108,22 @@ expect 0 "$BARROT" dashboard -o - --actions 3 --window 2d
 expect 2 "$BARROT" dashboard --actions many
 expect 2 "$BARROT" dashboard --window 5y
 expect 2 "$BARROT" dashboard -o /nonexistent-dir/d.html
+# Never over the store's own files: refused, nothing written.
+S=$BARROT_SNAPSHOTS_DIR
+md5sum "$S/.barrot/barrot.db" "$S/action_log.jsonl" "$S/latest_periodic.json" > "$T/sums"
+id=$("$BARROT" search --limit 1 -o ids)
+for f in .barrot/barrot.db .barrot/barrot.db-wal .barrot/report.html action_log.jsonl \
+  latest_periodic.json "$id.json" .hidden; do
+  expect 2 "$BARROT" dashboard -o "$S/$f"
+  contains "$T/err" "cannot write to $S/$f: "
+  expect 2 "$BARROT" chain-head -o "$S/$f"
+  expect 3 "$BARROT" health --quick --no-record -o "$S/$f"
+done
+md5sum -c --quiet "$T/sums" || fail "a refused -o changed the store's files"
+[ ! -e "$S/.barrot/report.html" ] && [ ! -e "$S/.hidden" ] || fail "a refused -o wrote a file"
+expect 0 "$BARROT" verify
+expect 0 "$BARROT" chain-head -o "$S/chain_head.json" # beside the mirror: fine
+rm "$S/chain_head.json"
 # An empty store still renders; no store is an error.
 expect 0 "$BARROT" --dir empty-store action first '{}' -q
 expect 0 "$BARROT" --dir empty-store dashboard -o "$T/empty.html"

@@ -156,7 +156,12 @@ int run_chain_head(Context& ctx, const cxxopts::ParseResult& args) {
   return run_on_store(
       ctx,
       Access::read_only,
-      [](Store& store) { return store.chain_head(); },
+      [&](Store& store) -> Result<std::optional<ChainHead>> {
+        if (args.count("output") && args["output"].as<std::string>() != "-") {
+          BARROT_TRY(store.check_output_path(args["output"].as<std::string>()));
+        }
+        return store.chain_head();
+      },
       [&](const std::optional<ChainHead>& head) {
         if (!head) {
           return fail(ctx, Status::NotFound("the store holds no snapshot yet"));

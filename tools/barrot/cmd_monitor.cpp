@@ -224,6 +224,12 @@ int run_health(Context& ctx, const cxxopts::ParseResult& args) {
       return unknown(ctx, writable.status());
     }
   }
+  if (args.count("output") && args["output"].as<std::string>() != "-") {
+    // Checked before the checks run and an alert is recorded.
+    if (Status where = (*store)->check_output_path(args["output"].as<std::string>()); !where.ok()) {
+      return unknown(ctx, where);
+    }
+  }
   auto report = check_health(**store, o);
   if (!report.ok()) {
     return unknown(ctx, report.status());
@@ -329,7 +335,12 @@ int run_dashboard(Context& ctx, const cxxopts::ParseResult& args) {
   return run_on_store(
       ctx,
       Access::read_only,
-      [&](Store& store) { return render_dashboard(store, o); },
+      [&](Store& store) -> Result<std::string> {
+        if (path != "-") {
+          BARROT_TRY(store.check_output_path(path));
+        }
+        return render_dashboard(store, o);
+      },
       [&](const std::string& page) {
         if (path == "-") {
           *ctx.out << page;

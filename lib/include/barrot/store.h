@@ -345,6 +345,15 @@ public:
   // a path that is the database itself, its -wal or -shm, or a directory.
   Status backup(const std::string& path);
 
+  // Where a report may not be written (barrot health, dashboard and
+  // chain-head -o): InvalidArgument naming why when `path` is the database,
+  // its -wal, -shm or -journal, a file in .barrot/ or in the snapshots
+  // directory's archive/, or one of the mirror's own files there (the log,
+  // latest_periodic.json, a snapshot's <id>.json, a hidden temporary or lock
+  // file). Other files in the snapshots directory (a chain_head.json, a
+  // dashboard) are fine.
+  Status check_output_path(const std::string& path) const;
+
   // Puts the backup at `backup_path` in place of the database of `options`
   // (whose read-write open is then Open's), then brings back from the
   // snapshots directory what was recorded after the backup (import_legacy

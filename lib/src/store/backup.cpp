@@ -213,6 +213,35 @@ Status store::set_aside_stale_wal(const std::string& db_path, std::vector<std::s
   return Status::OK();
 }
 
+Status Store::check_output_path(const std::string& path) const {
+  auto refuse = [&](const std::string& why) {
+    return Status::InvalidArgument("cannot write to " + path + ": " + why + "; name another file");
+  };
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    if (same_file(path, m_impl->db_path + suffix)) {
+      return refuse("it is the store's own " + base_name(m_impl->db_path) + suffix);
+    }
+  }
+  const std::string& snapshots = m_impl->options.snapshots_dir;
+  for (const std::string& folder :
+       {snapshots + "/" + mirror::k_state_dir, snapshots + "/archive"}) {
+    if (in_dir(path, folder)) {
+      return refuse("it is in the store's folder " + folder);
+    }
+  }
+  if (in_dir(path, snapshots)) {
+    const std::string name = base_name(path);
+    const bool snapshot_file =
+        name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0 &&
+        validate_snapshot_id(std::string_view(name).substr(0, name.size() - 5)).ok();
+    if (name == mirror::k_log_name || name == mirror::k_latest_name || snapshot_file ||
+        name.front() == '.') {
+      return refuse("it is one of the mirror's own files");
+    }
+  }
+  return Status::OK();
+}
+
 Status Store::backup(const std::string& path) {
   if (path.empty()) {
     return Status::InvalidArgument("the backup path is empty");
