@@ -90,6 +90,21 @@ rc=0; wait "$pid" || rc=$?
 [ "$rc" = 0 ] || { cat "$T/later.err"; fail "daemon exited $rc after an error"; }
 contains "$T/later.err" "barrot daemon: error:"
 contains "$T/later.err" "barrot daemon: snapshot periodic_"
+# Its log to a pipe whose reader goes away (a log consumer restarting): the
+# daemon goes on, and stops cleanly when told.
+mkfifo "$T/log.fifo"
+head -n 1 < "$T/log.fifo" > "$T/first.line" &
+reader=$!
+"$BARROT" --dir "$T/piped" daemon --interval 1s 2> "$T/log.fifo" &
+pid=$!
+wait "$reader"
+sleep 2.5 # two more ticks, each logging into the closed pipe
+kill -0 "$pid" 2>/dev/null || fail "the daemon ended when its log pipe closed"
+kill -TERM "$pid"
+rc=0; wait "$pid" || rc=$?
+[ "$rc" = 0 ] || fail "daemon exited $rc after its log pipe closed"
+[ "$("$BARROT" --dir "$T/piped" search --type periodic --count)" -ge 3 ] \
+  || fail "the daemon stopped taking snapshots when its log pipe closed"
 # ... but stops on what needs an operator: a garbage database (exit 1).
 head -c 8192 /dev/urandom > "$T/garbage.db"
 expect 1 timeout 10 "$BARROT" --db "$T/garbage.db" --dir "$T/garbage" daemon --interval 1s

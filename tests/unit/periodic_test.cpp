@@ -350,6 +350,26 @@ TEST_CASE("the daemon takes snapshots on a fixed schedule and stops when told",
   CHECK(log.back() == "stopped after 3 snapshot(s)");
 }
 
+TEST_CASE("a store deleted while the daemon runs is not started afresh", "[periodic][daemon]") {
+  DaemonRun run;
+  const Options o = options_in(run.dir);
+  bool deleted = false;
+  run.options.log = [&](const std::string& line) {
+    run.log.push_back(line);
+    if (!deleted && line.rfind("snapshot ", 0) == 0) { // after the first tick
+      std::filesystem::remove_all(o.snapshots_dir);
+      deleted = true;
+    }
+  };
+  Status s = run_periodic_daemon(o, run.config, run.options);
+  CHECK(s.IsNotFound());
+  CHECK(s.message() == "the store at " + o.snapshots_dir +
+                           " is gone (deleted or moved while the daemon ran): put it back, or "
+                           "restart the daemon to begin a new one");
+  CHECK(deleted);
+  CHECK_FALSE(std::filesystem::exists(o.snapshots_dir));
+}
+
 TEST_CASE("the daemon stops on what only an operator can fix", "[periodic][daemon]") {
   DaemonRun run;
   TempDir& dir = run.dir;

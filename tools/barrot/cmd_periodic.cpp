@@ -115,6 +115,9 @@ int run_daemon(Context& ctx, const cxxopts::ParseResult& args) {
   }
   DaemonOptions d;
   d.stop = &stop_on_signals();
+  // Its log goes to a pipe that may close (a log consumer restarting): a
+  // write there then fails, instead of ending the daemon with SIGPIPE.
+  ::signal(SIGPIPE, SIG_IGN);
   d.log = [&](const std::string& line) { *ctx.err << "barrot daemon: " << line << std::endl; };
   s = run_periodic_daemon(ctx.options, config, d);
   return s.ok() ? k_exit_ok : fail(ctx, s);

@@ -66,16 +66,27 @@ Status run_periodic_daemon(const Options& store_options,
   const std::int64_t interval_us = config.interval_seconds * 1'000'000;
   const std::int64_t start = util::monotonic_us();
   std::int64_t taken = 0;
+  Options options = store_options;
   for (std::int64_t tick = 0; !daemon.stop->load(); ++tick) {
     { // The store is open only while a snapshot is taken, not while waiting:
       // its files stay free to move, and its file system to remount.
-      auto store = Store::Open(store_options);
+      auto store = Store::Open(options);
+      if (!store.ok() && store.status().IsNotFound() && !options.create) {
+        // Made or found before: a store that vanished since (the directory
+        // deleted, a disk not mounted) is not started afresh unseen.
+        store = Status::NotFound("the store at " + options.snapshots_dir +
+                                 " is gone (deleted or moved while the daemon ran): put it back, "
+                                 "or restart the daemon to begin a new one");
+        log("error: " + store.status().message());
+        return store.status();
+      }
       if (!store.ok()) {
         log("error: " + store.status().message());
         if (needs_operator(store.status())) {
           return store.status();
         }
       } else {
+        options.create = false;
         auto snap = take_periodic_snapshot(**store, config);
         if (snap.ok()) {
           ++taken;
