@@ -105,6 +105,26 @@ expect 1 health --interval 4h --periodic-warning 1s --periodic-critical 1h \
   --alert-cmd '(sleep 0.5; echo late; echo late >&2; touch bg.done) &'
 for _ in $(seq 1 30); do [ -e bg.done ] && break; sleep 0.1; done
 [ -e bg.done ] || fail "the alert command's background job died writing its output"
+# SIGTERM while the alert command runs (a monitoring system's timeout): the
+# command is killed, its alert's end recorded as failed; neither the command
+# nor an executing alert is left behind.
+failed_before=$("$BARROT" search --action alert --status failed --count)
+rm -f alert.pid
+"$BARROT" health --interval 4h --periodic-warning 1s --periodic-critical 1s \
+  --alert-cmd 'echo $$ > alert.pid; exec sleep 31' > /dev/null 2> "$T/term.err" &
+hp=$!
+for _ in $(seq 1 100); do [ -s alert.pid ] && break; sleep 0.05; done
+[ -s alert.pid ] || fail "the alert command did not start"
+kill -TERM "$hp"
+wait "$hp" || true
+if kill -0 "$(cat alert.pid)" 2>/dev/null; then
+  kill "$(cat alert.pid)"
+  fail "the alert command outlived barrot health"
+fi
+contains "$T/term.err" "the alert command was killed: barrot was interrupted"
+[ "$("$BARROT" search --action alert --status failed --count)" = $((failed_before + 1)) ] \
+  || fail "the interrupted alert's end was not recorded"
+expect 1 health --interval 4h --periodic-warning 1s --periodic-critical 1h # back to WARNING
 
 # The alert command gets SIGXFSZ's default action (barrot catches the
 # signal, and exec resets caught signals), but keeps it ignored when
@@ -119,6 +139,16 @@ expect 0 bash -c 'trap "" XFSZ; exec "$1" health --disk-warning 0% --disk-critic
   --interval 4h --alert-cmd "cat /proc/\$\$/status > status.ignored"' _ "$BARROT"
 [ -s status.ignored ] || fail "the alert command did not run"
 xfsz_ignored status.ignored || fail "the alert command lost SIGXFSZ ignored from barrot's caller"
+
+# The store held past the busy timeout (a repair, an import): the mirror
+# check is skipped, not UNKNOWN (an alert, then its all-clear).
+flock -x "$BARROT_SNAPSHOTS_DIR/.barrot/lock" sleep 2 &
+locker=$!
+sleep 0.3
+"$BARROT" --busy-timeout 0.3 health --no-record --json > "$T/out" || true
+wait "$locker"
+jq -e '.checks[] | select(.name == "mirror_files") | .skipped and .state == "OK"' "$T/out" \
+  >/dev/null || { cat "$T/out"; fail "the mirror check on a busy store"; }
 
 # Output that cannot be written: UNKNOWN, whatever the checks found.
 rc=0

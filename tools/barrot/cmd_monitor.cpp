@@ -235,6 +235,9 @@ int run_health(Context& ctx, const cxxopts::ParseResult& args) {
     return unknown(ctx, report.status());
   }
   if (record) {
+    // From here a SIGTERM (a monitoring system's timeout) ends the alert
+    // commands and records their ends: none is left executing or running.
+    const std::atomic<bool>* stop = alert_cmd.empty() ? nullptr : &stop_on_signals();
     auto alerts = record_alerts(
         **store, *report, alert_cmd.empty() ? ActionStatus::completed : ActionStatus::executing);
     if (!alerts.ok()) {
@@ -251,7 +254,7 @@ int run_health(Context& ctx, const cxxopts::ParseResult& args) {
       }
       if (!alert_cmd.empty()) {
         const AlertDelivery d =
-            deliver_alert(**store, a, alert_cmd, static_cast<int>(alert_timeout / 1000));
+            deliver_alert(**store, a, alert_cmd, static_cast<int>(alert_timeout / 1000), stop);
         *ctx.err << d.output; // through the stream that makes control characters visible
         if (!d.delivered()) {
           *ctx.err << ctx.program << ": warning: alert " << a.snapshot_id

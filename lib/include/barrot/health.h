@@ -15,6 +15,7 @@
 #include <barrot/status.h>
 #include <barrot/store.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -163,11 +164,15 @@ struct AlertDelivery {
 // environment. Kills it (its whole process group) after `timeout_ms`. Then
 // records the end of the alert snapshot (completed, or failed with the
 // command's error), linked to it. The command inherits the process's signal
-// dispositions (the barrot CLIs leave them at their defaults).
+// dispositions (the barrot CLIs leave them at their defaults). When `stop`
+// is set (by a SIGTERM handler, say) the command's process group is killed
+// at once, or the command not started, and the delivery fails: the alert's
+// end is recorded all the same, never left executing.
 BARROT_EXPORT AlertDelivery deliver_alert(Store& store,
                                           const HealthAlert& alert,
                                           const std::string& command,
-                                          int timeout_ms);
+                                          int timeout_ms,
+                                          const std::atomic<bool>* stop = nullptr);
 
 // Renderings: readable text (a verdict line, then one line per check),
 // JSON, and the Prometheus text exposition format (for node_exporter's

@@ -109,7 +109,12 @@ Status run_command(const std::string& command,
                    const std::string& input,
                    const std::vector<std::string>& env,
                    int timeout_ms,
+                   const std::atomic<bool>* stop,
                    std::string* output) {
+  auto stopped = [&] { return stop != nullptr && stop->load(); };
+  if (stopped()) {
+    return Status::IOError("the alert command was not run: barrot was interrupted");
+  }
   // The input goes through a memory file, not a pipe: a command that never
   // reads it can neither block us nor kill us with SIGPIPE.
   util::UniqueFd in(::memfd_create("barrot-alert", MFD_CLOEXEC));
@@ -178,13 +183,16 @@ Status run_command(const std::string& command,
       ::kill(-pid, SIGKILL);
       return util::errno_status("cannot wait for the alert command", command, err);
     }
-    if (std::chrono::steady_clock::now() >= deadline) {
+    const bool late = std::chrono::steady_clock::now() >= deadline;
+    if (late || stopped()) {
       ::kill(-pid, SIGKILL);
       ::kill(pid, SIGKILL);
       while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
       }
-      return Status::IOError("the alert command did not finish within " +
-                             std::to_string(timeout_ms) + " ms and was killed");
+      return Status::IOError(late ? "the alert command did not finish within " +
+                                        std::to_string(timeout_ms) + " ms and was killed"
+                                  : std::string("the alert command was killed: barrot was "
+                                                "interrupted"));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -263,13 +271,17 @@ Json to_json(const HealthAlert& alert, const Store& store) {
   return j;
 }
 
-AlertDelivery
-deliver_alert(Store& store, const HealthAlert& alert, const std::string& command, int timeout_ms) {
+AlertDelivery deliver_alert(Store& store,
+                            const HealthAlert& alert,
+                            const std::string& command,
+                            int timeout_ms,
+                            const std::atomic<bool>* stop) {
   AlertDelivery out;
   out.command = run_command(command,
                             dump_json(to_json(alert, store)) + "\n",
                             alert_environment(alert),
                             timeout_ms,
+                            stop,
                             &out.output);
   ActionInput end;
   end.type = k_alert_type;
