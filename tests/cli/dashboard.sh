@@ -105,6 +105,8 @@ browser --screenshot="$ARTIFACTS/dashboard-phone.png" --window-size=390,2400 "fi
 # To standard output; options checked.
 expect 0 "$BARROT" dashboard -o - --actions 3 --window 2d
 [ "$(grep -o '<tr class="action">' "$T/out" | wc -l)" = 3 ] || fail "--actions 3"
+expect 0 "$BARROT" dashboard -o - --actions 0
+contains "$T/out" "None asked for (--actions 0)." # not "no action recorded yet"
 expect 2 "$BARROT" dashboard --actions many
 expect 2 "$BARROT" dashboard --window 5y
 expect 2 "$BARROT" dashboard -o /nonexistent-dir/d.html

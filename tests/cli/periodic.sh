@@ -16,6 +16,9 @@ contains "$T/err" "'intervall' is not a setting"
 BARROT_CONFIG=bad.yaml expect 2 "$BARROT" periodic
 expect 2 "$BARROT" periodic --interval soon
 contains "$T/err" "invalid duration 'soon'"
+awk 'BEGIN { s = "process_patterns: "; for (i = 0; i < 5000; i++) s = s "["; print s }' > deep.yaml
+expect 2 "$BARROT" periodic --config deep.yaml
+contains "$T/err" "nested too deep for the YAML parser"
 [ "$(count periodic)" = 1 ] || fail "a refused configuration wrote a snapshot"
 printf 'base_dir: base\ninterval: 15m\n' > good.yaml
 # A mistake in the archive: section (barrot-archive's) is warned about, and

@@ -292,10 +292,11 @@ std::string duration_text(const Snapshot& s) {
   return "—";
 }
 
-void actions_section(const std::vector<Snapshot>& actions, std::string* out) {
+void actions_section(const std::vector<Snapshot>& actions, std::size_t asked, std::string* out) {
   *out += "<section id=\"recent-actions\"><h2>Newest actions</h2>";
   if (actions.empty()) {
-    *out += "<p class=\"dim\">No action recorded yet.</p></section>";
+    *out += asked == 0 ? "<p class=\"dim\">None asked for (--actions 0).</p></section>"
+                       : "<p class=\"dim\">No action recorded yet.</p></section>";
     return;
   }
   *out += "<div class=\"scroll\"><table><thead><tr><th>Time (UTC)</th><th>Type</th>"
@@ -600,7 +601,7 @@ Result<std::string> render_dashboard(Store& store, const DashboardOptions& optio
   gap_chart(store, o.now, o, &out);
   out += "</div>";
   periodic_section(periodic, o.now, &out);
-  actions_section(actions, &out);
+  actions_section(actions, o.recent_actions, &out);
   out += "</main><footer>Barrot schema " + std::to_string(store.schema_version()) +
          ". Every value shown is text taken from the store; this page runs no script.</footer>"
          "</body></html>\n";

@@ -40,7 +40,7 @@ Result<std::int64_t> parse_duration(std::string_view text) {
   // A year at most: longer is a typo, and keeps every later sum in range.
   constexpr std::int64_t k_max_seconds = 366 * 86400;
   if (n > k_max_seconds / scale) {
-    return Status::InvalidArgument("duration '" + std::string(text) + "' is longer than a year");
+    return Status::InvalidArgument("duration '" + std::string(text) + "' is longer than 366 days");
   }
   return n * scale;
 }
@@ -94,8 +94,7 @@ Status load_yaml_map(const std::string& path, YAML::Node* root) {
                                             "settings go in one");
     }
   } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument(path + ": line " + std::to_string(e.mark.line + 1) + ": " +
-                                   e.msg);
+    return util::yaml_error(path, e);
   }
   if (!root->IsNull() && !root->IsMap()) {
     return Status::InvalidArgument(path + ": not a mapping of settings");

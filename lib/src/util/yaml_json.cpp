@@ -66,6 +66,17 @@ Status to_json(const YAML::Node& node, int depth, std::size_t* nodes, Json* out)
 
 } // namespace
 
+Status yaml_error(const std::string& what, const YAML::Exception& e) {
+  // yaml-cpp's parser says "bad file" when the nesting passes its depth
+  // guard (its DeepRecursion is not exported, so not caught by type): no
+  // file is read by name here, so that is what it means.
+  const bool too_deep = e.msg == YAML::ErrorMsg::BAD_FILE;
+  return Status::InvalidArgument(
+      what + ": line " + std::to_string(e.mark.line + 1) + ": " +
+      (too_deep ? "nested too deep for the YAML parser (it stops at a few hundred levels)"
+                : e.msg));
+}
+
 bool has_second_document(const std::string& text) {
   struct Ignore : YAML::EventHandler {
     void OnDocumentStart(const YAML::Mark&) override {}
@@ -115,8 +126,7 @@ Result<Json> parse_yaml(const std::string& text, const std::string& what) {
     std::size_t nodes = 0;
     BARROT_TRY(to_json(root, 0, &nodes, &out).WithContext(what));
   } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument(what + ": line " + std::to_string(e.mark.line + 1) + ": " +
-                                   e.msg);
+    return yaml_error(what, e);
   } catch (const std::exception& e) {
     return Status::InvalidArgument(what + ": " + e.what());
   }

@@ -6,7 +6,14 @@
 
 #include <string>
 
+namespace YAML {
+class Exception;
+} // namespace YAML
+
 namespace barrot::util {
+
+// InvalidArgument naming `what`, the line and the problem yaml-cpp found.
+Status yaml_error(const std::string& what, const YAML::Exception& e);
 
 // Parses the YAML text `text` (named `what` in errors) into JSON: mappings to
 // objects (keys as strings), sequences to arrays, scalars to strings (YAML
