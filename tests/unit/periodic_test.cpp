@@ -1,4 +1,5 @@
 #include "support/test_util.h"
+#include "util/time.h"
 
 #include <unistd.h>
 
@@ -202,6 +203,24 @@ TEST_CASE("workflows: scheduled from workflow files, active and completed from t
   CHECK(snap->document["system_state"]["health"] == "degraded");
   // Completed counts only what ended since the previous periodic snapshot.
   CHECK(b.collect()["workflows"]["completed_count"] == 0);
+}
+
+TEST_CASE("completed counts from the previous snapshot's collection, not its moved stamp",
+          "[periodic][workflows]") {
+  Base b;
+  // Five in one second: each later one is stamped a second on (ids are per
+  // second), the last some seconds ahead of the clock.
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE_OK(take_periodic_snapshot(*b.store, b.config).status());
+  }
+  auto last = b.store->latest_periodic();
+  REQUIRE_OK(last.status());
+  REQUIRE(last->timestamp > util::realtime_us() + 1'000'000);
+  ActionInput ended = action("build");
+  ended.status = ActionStatus::completed;
+  REQUIRE_OK(b.store->record_action(ended).status()); // before that stamp
+  Json w = b.collect()["workflows"];
+  CHECK(w["completed_count"] == 1);
 }
 
 TEST_CASE("cognitive_state and task_progress from the memory bundles", "[periodic]") {

@@ -279,11 +279,22 @@ Json workflows(Store& store, const PeriodicConfig& config, std::vector<std::stri
   if (!open.ok()) {
     problems->push_back("workflows.active: " + open.status().message());
   }
-  // Finished since the previous periodic snapshot (or ever, for the first).
+  // Finished since the previous periodic snapshot was collected (or ever,
+  // for the first): from when it collected, not its stamp, which a second
+  // taken already moved ahead (docs/formats.md, "Ids"), and which would
+  // then skip what ended in between.
   TimeUs since = INT64_MIN;
   auto previous = store.latest_periodic();
   if (previous.ok()) {
     since = previous->timestamp;
+    const Json& doc = previous->document;
+    if (doc.contains("system_state") && doc["system_state"].is_object() &&
+        doc["system_state"].contains("timestamp") && doc["system_state"]["timestamp"].is_string()) {
+      auto collected = parse_iso8601(doc["system_state"]["timestamp"].get<std::string>());
+      if (collected.ok() && *collected < since) {
+        since = *collected;
+      }
+    }
   }
   std::int64_t total = 0;
   auto ended = store.ended_actions_since(since, k_max_listed_actions, &total);
