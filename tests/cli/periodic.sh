@@ -16,6 +16,8 @@ contains "$T/err" "'intervall' is not a setting"
 BARROT_CONFIG=bad.yaml expect 2 "$BARROT" periodic
 expect 2 "$BARROT" periodic --interval soon
 contains "$T/err" "invalid duration 'soon'"
+expect 2 "$BARROT" periodic --process ''
+contains "$T/err" "a process pattern is empty"
 awk 'BEGIN { s = "process_patterns: "; for (i = 0; i < 5000; i++) s = s "["; print s }' > deep.yaml
 expect 2 "$BARROT" periodic --config deep.yaml
 contains "$T/err" "nested too deep for the YAML parser"

@@ -441,6 +441,11 @@ Result<Snapshot> take_periodic_snapshot(Store& store, const PeriodicConfig& conf
     return Status::InvalidArgument("max_processes must be 0 or more, not " +
                                    std::to_string(config.max_processes));
   }
+  for (const std::string& p : config.process_patterns) {
+    if (p.empty()) { // matches no name: a list that shows nothing, by mistake
+      return Status::InvalidArgument("a process pattern is empty");
+    }
+  }
   return store.record_periodic(collect_periodic(store, config));
 }
 
