@@ -67,11 +67,12 @@ Status run_periodic_daemon(const Options& store_options,
   const std::int64_t start = util::monotonic_us();
   std::int64_t taken = 0;
   Options options = store_options;
+  bool opened_once = false;
   for (std::int64_t tick = 0; !daemon.stop->load(); ++tick) {
     { // The store is open only while a snapshot is taken, not while waiting:
       // its files stay free to move, and its file system to remount.
       auto store = Store::Open(options);
-      if (!store.ok() && store.status().IsNotFound() && !options.create) {
+      if (!store.ok() && store.status().IsNotFound() && opened_once) {
         // Made or found before: a store that vanished since (the directory
         // deleted, a disk not mounted) is not started afresh unseen.
         store = Status::NotFound("the store at " + options.snapshots_dir +
@@ -86,6 +87,7 @@ Status run_periodic_daemon(const Options& store_options,
           return store.status();
         }
       } else {
+        opened_once = true;
         options.create = false;
         auto snap = take_periodic_snapshot(**store, config);
         if (snap.ok()) {
