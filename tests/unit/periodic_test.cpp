@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -203,6 +204,25 @@ TEST_CASE("workflows: scheduled from workflow files, active and completed from t
   CHECK(snap->document["system_state"]["health"] == "degraded");
   // Completed counts only what ended since the previous periodic snapshot.
   CHECK(b.collect()["workflows"]["completed_count"] == 0);
+}
+
+TEST_CASE("a workflows folder that is a file is named as the reason, not taken for none",
+          "[periodic][workflows]") {
+  Base b;
+  b.put("not-a-folder", "x");
+  b.config.workflows_dir = b.dir / "not-a-folder";
+  auto snap = take_periodic_snapshot(*b.store, b.config);
+  REQUIRE_OK(snap.status());
+  CHECK(snap->document["workflows"]["scheduled"] == Json::array());
+  auto named = [](const std::vector<std::string>& reasons, const std::string& start) {
+    return std::any_of(reasons.begin(), reasons.end(), [&](const std::string& r) {
+      return r.rfind(start, 0) == 0;
+    });
+  };
+  CHECK(named(health_reasons(*snap), "workflows: cannot list " + b.config.workflows_dir));
+  b.config.workflows_dir = b.dir / "absent"; // none at all: nothing scheduled, no reason
+  CHECK_FALSE(
+      named(health_reasons(take_periodic_snapshot(*b.store, b.config).value()), "workflow"));
 }
 
 TEST_CASE("completed counts from the previous snapshot's collection, not its moved stamp",

@@ -229,7 +229,10 @@ Json infos_json(const std::vector<SnapshotInfo>& infos) {
 Json scheduled_workflows(const std::string& dir, std::vector<std::string>* problems) {
   Json out = Json::array();
   std::vector<std::string> names;
-  if (!util::list_dir(AT_FDCWD, dir, &names).ok()) {
+  if (Status listed = util::list_dir(AT_FDCWD, dir, &names); !listed.ok()) {
+    if (!listed.IsNotFound()) { // a file, a folder that may not be read: said
+      problems->push_back("workflows: " + listed.message());
+    }
     return out; // no workflows folder: nothing scheduled
   }
   std::erase_if(names, [](const std::string& n) {
