@@ -260,8 +260,13 @@ expect 1 "$BARROT" verify
 contains "$T/out" "1 files and 1 log lines are copies of snapshots archived in 2024-02"
 contains "$T/out" "extra_file"
 expect 0 "$BARROT" repair
-contains "$T/out" "copies of archived snapshots removed: 1 files, 1 log lines"
+contains "$T/out" "copies of archived snapshots moved to quarantine: 1 files, 1 log lines"
 [ ! -e "$S/$id" ] || fail "repair left the copy of an archived snapshot"
+# Kept, not deleted: an id alone does not prove the copy the same.
+kept=$(find "$S/.barrot/quarantine" -name "$id" | head -1)
+[ -n "$kept" ] && cmp -s "$kept" "$T/copy.json" || fail "the copy was not kept in quarantine"
+cmp -s "$(dirname "$kept")/action_log.archived-copies.jsonl" "$T/copy.line" \
+  || fail "the copy's log line was not kept in quarantine"
 [ -e "$S/action_20240215_000000_999999.json" ] || fail "repair removed a file no archive holds"
 rm "$S/action_20240215_000000_999999.json"
 expect 0 "$BARROT" verify

@@ -148,7 +148,7 @@ contains "$T/err" "would make a second store of one mirror"
 exec 9>"$BARROT_SNAPSHOTS_DIR/.barrot/archive.lock"
 flock -n 9
 expect 1 "$BARROT" --busy-timeout 0.2 restore b/barrot.db
-contains "$T/err" "a barrot-archive run or month restore is working on this store"
+contains "$T/err" "another barrot-archive run or month restore, or a verify, repair or import"
 exec 9>&-
 [ ! -e "$BARROT_SNAPSHOTS_DIR/.barrot/restoring" ] || fail "a refused restore left its marker"
 cp b/barrot.db newer.db

@@ -124,6 +124,13 @@ done
 md5sum -c --quiet "$T/sums" || fail "a refused -o changed the store's files"
 [ ! -e "$S/.barrot/report.html" ] && [ ! -e "$S/.hidden" ] || fail "a refused -o wrote a file"
 expect 0 "$BARROT" verify
+expect 2 "$BARROT" dashboard -o "$S/"
+contains "$T/err" "not a file name: '$S/'"
+# A database kept elsewhere: its -journal, which a WAL store never has, by name.
+"$BARROT" --db "$T/own.db" --dir "$T/own" action x -q > /dev/null
+expect 2 "$BARROT" --db "$T/own.db" --dir "$T/own" dashboard -o "$T/own.db-journal"
+contains "$T/err" "it is the store's own own.db-journal"
+[ ! -e "$T/own.db-journal" ] || fail "a report was written as the database's journal"
 expect 0 "$BARROT" chain-head -o "$S/chain_head.json" # beside the mirror: fine
 rm "$S/chain_head.json"
 # An empty store still renders; no store is an error.

@@ -20,8 +20,8 @@ int print_repair(Context& ctx, const RepairReport& r) {
            << ", temp files removed: " << r.temp_files_removed
            << (r.latest_written ? ", latest_periodic.json written" : "") << "\n";
   if (r.archived_files_removed + r.archived_lines_removed > 0) {
-    *ctx.out << "copies of archived snapshots removed: " << r.archived_files_removed << " files, "
-             << r.archived_lines_removed << " log lines\n";
+    *ctx.out << "copies of archived snapshots moved to quarantine: " << r.archived_files_removed
+             << " files, " << r.archived_lines_removed << " log lines\n";
   }
   if (!r.quarantine_dir.empty()) {
     *ctx.out << "replaced content kept in " << ctx.options.snapshots_dir << "/" << r.quarantine_dir

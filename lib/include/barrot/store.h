@@ -132,7 +132,8 @@ struct RepairReport {
   bool log_rewritten = false;
   bool latest_written = false;
   std::int64_t temp_files_removed = 0;
-  // Files and log lines of snapshots an archive holds (archive_cleanup).
+  // Files and log lines of snapshots an archive holds (archive_cleanup),
+  // moved to quarantine_dir.
   std::int64_t archived_files_removed = 0;
   std::int64_t archived_lines_removed = 0;
   std::vector<Problem> left_alone; // extra files and lines: not ours to delete

@@ -848,12 +848,34 @@ Status Store::Impl::archived_copies(const std::vector<std::string>& ids,
 }
 
 Status Store::Impl::remove_archived_copies_locked(const std::unordered_set<std::string>& ids,
-                                                  std::int64_t* files,
-                                                  std::int64_t* lines) {
-  MonthReport removed;
+                                                  const std::string& stamp,
+                                                  RepairReport* report) {
+  mirror::Mirror& m = *mirror;
+  std::string folder;
+  for (const std::string& id : ids) {
+    const std::string name = mirror::Mirror::file_name(id);
+    if (util::exists_at(m.dir_fd(), name)) {
+      BARROT_TRY(m.quarantine(name, stamp, &folder));
+      ++report->archived_files_removed;
+    }
+  }
+  std::string lines;
+  BARROT_TRY(m.for_each_log_line(-1, [&](std::string_view line, std::int64_t, bool has_nl) {
+    if (has_nl && ids.count(mirror::log_line_id(line)) != 0) {
+      lines.append(line);
+      lines += '\n';
+    }
+    return true;
+  }));
+  if (!lines.empty()) {
+    BARROT_TRY(m.quarantine_text("action_log.archived-copies.jsonl", lines, stamp, &folder));
+  }
+  MonthReport removed; // the files are gone already; the lines go here
   BARROT_TRY(remove_from_mirror(*this, ids, /*lock_held=*/true, &removed, nullptr));
-  *files += removed.files_removed;
-  *lines += removed.lines_removed;
+  report->archived_lines_removed += removed.lines_removed;
+  if (!folder.empty()) {
+    report->quarantine_dir = folder;
+  }
   return Status::OK();
 }
 

@@ -64,7 +64,9 @@ Status Mirror::lock_archiving(util::UniqueFd* fd, util::FileLock* lock, int time
   }
   Status s = lock->lock(opened.get(), util::FileLock::Mode::exclusive, timeout_ms);
   if (s.IsBusy()) {
-    return Status::Busy(k_archive_busy);
+    return Status::Busy(
+        "another barrot-archive run or month restore, or a verify, repair or import of the "
+        "whole store, is working on this store");
   }
   BARROT_TRY(s);
   *fd = std::move(opened);

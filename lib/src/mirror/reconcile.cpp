@@ -827,7 +827,8 @@ Status full_scan(Store::Impl& impl, Scan* scan, const Horizon* horizon) {
               "",
               std::to_string(n.first) + " files and " + std::to_string(n.second) +
                   " log lines are copies of snapshots archived in " + month +
-                  " (barrot repair removes them; the archive holds them)");
+                  " (barrot repair moves them to .barrot/quarantine: the archive holds "
+                  "those snapshots)");
     }
   }
 
@@ -1054,7 +1055,7 @@ Status apply_repair(Store::Impl& impl, Scan& scan, RepairReport* report) {
 
 } // namespace
 
-Status Store::Impl::repair_locked(RepairReport* report) {
+Status Store::Impl::repair_locked(RepairReport* report, bool archived_copies) {
   Scan scan;
   BARROT_TRY(full_scan(*this, &scan));
   BARROT_TRY(apply_repair(*this, scan, report));
@@ -1065,9 +1066,8 @@ Status Store::Impl::repair_locked(RepairReport* report) {
   if (!s.ok()) {
     report->left_alone.push_back({Problem::Kind::archive_cleanup, "", "", s.message()});
   }
-  if (!scan.archived_copies.empty()) {
-    BARROT_TRY(remove_archived_copies_locked(
-        scan.archived_copies, &report->archived_files_removed, &report->archived_lines_removed));
+  if (archived_copies && !scan.archived_copies.empty()) {
+    BARROT_TRY(remove_archived_copies_locked(scan.archived_copies, quarantine_stamp(), report));
   }
   return Status::OK();
 }
@@ -1185,7 +1185,7 @@ Result<RepairReport> Store::repair() {
     FileLock lock;
     BARROT_TRY(m_impl->mirror->lock_store(
         &lock, FileLock::Mode::exclusive, m_impl->options.busy_timeout_ms));
-    return m_impl->repair_locked(&report);
+    return m_impl->repair_locked(&report, /*archived_copies=*/true);
   }));
   return report;
 }

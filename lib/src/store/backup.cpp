@@ -214,12 +214,18 @@ Status store::set_aside_stale_wal(const std::string& db_path, std::vector<std::s
 }
 
 Status Store::check_output_path(const std::string& path) const {
+  if (path.empty() || path.back() == '/') {
+    return Status::InvalidArgument("not a file name: '" + path + "'");
+  }
   auto refuse = [&](const std::string& why) {
     return Status::InvalidArgument("cannot write to " + path + ": " + why + "; name another file");
   };
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-    if (same_file(path, m_impl->db_path + suffix)) {
-      return refuse("it is the store's own " + base_name(m_impl->db_path) + suffix);
+    // By name too: the -journal (and a -wal between two opens) need not exist.
+    const std::string own = m_impl->db_path + suffix;
+    if (same_file(path, own) ||
+        (base_name(path) == base_name(own) && in_dir(path, util::parent_dir(own)))) {
+      return refuse("it is the store's own " + base_name(own));
     }
   }
   const std::string& snapshots = m_impl->options.snapshots_dir;
@@ -406,6 +412,12 @@ Result<DatabaseRestoreReport> Store::Restore(const Options& options,
   // running it again.
   o.create = false;
   std::unique_ptr<Store> store;
+  // No archive run or month restore in the middle of its steps, from
+  // before the database changes to the end of the repair: it would go on
+  // in the backup's database from where it was in the old one. (Taken
+  // first, as they take it, then the gate and the lock.)
+  util::UniqueFd archive_lock_fd;
+  util::FileLock archive_lock;
   if (::access(db_path.c_str(), F_OK) == 0) {
     auto opened = OpenStore(o, /*restoring=*/true);
     if (!opened.ok()) {
@@ -417,14 +429,9 @@ Result<DatabaseRestoreReport> Store::Restore(const Options& options,
     }
     store = std::move(*opened);
     Impl& impl = *store->m_impl;
-    // No archive run or month restore in the middle of its steps: it would
-    // go on in the backup's database from where it was in the old one.
-    // (Taken first, as they take it, then the gate and the lock.)
-    util::UniqueFd archive_lock_fd;
-    util::FileLock archive_lock;
     BARROT_TRY(impl.mirror->lock_archiving(&archive_lock_fd, &archive_lock, o.busy_timeout_ms)
                    .WithContext("cannot restore now"));
-    impl.holds_archive_lock = true; // the import below holds nothing more
+    impl.holds_archive_lock = true; // the import and repair below take nothing more
     // The gate and the lock, both held until the import has the mirror's
     // snapshots back: no barrot writer is between its commit and its mirror
     // meanwhile, none writes before them, and nobody holds the gate while
@@ -458,7 +465,6 @@ Result<DatabaseRestoreReport> Store::Restore(const Options& options,
     impl.head_seq = 0; // the chain's head is the backup's now
     report.replaced = true;
     BARROT_TRY_ASSIGN(report.imported, store->import_legacy(o.snapshots_dir));
-    impl.holds_archive_lock = false; // let go at the end of this block
   } else {
     BARROT_TRY(mark_restoring(o.snapshots_dir, marker_text, true));
     BARROT_TRY(create_from_backup(*bak, db_path, o.busy_timeout_ms, &report));

@@ -204,7 +204,9 @@ struct Store::Impl {
   bool holds_archive_lock = false;
 
   // Full scan and repair. REQUIRES: the mirror lock held exclusive.
-  Status repair_locked(RepairReport* report);
+  // `archived_copies`: also move copies of archived snapshots aside (an
+  // explicit repair; not a reconciliation that falls back to a full scan).
+  Status repair_locked(RepairReport* report, bool archived_copies = false);
 
   // Moves the mirror checkpoint to the newest row and the current log end,
   // and brings the full-text index up to date when it is due (or `fts_now`),
@@ -264,11 +266,14 @@ struct Store::Impl {
   Status archived_copies(const std::vector<std::string>& ids,
                          std::unordered_map<std::string, std::string>* held);
 
-  // Removes the files and log lines of archived copies. REQUIRES: the mirror
-  // lock held exclusive and the mirror complete (it moves the checkpoint).
+  // Moves the files and log lines of archived copies out of the mirror into
+  // .barrot/quarantine/<stamp>/ (the lines as action_log.archived-copies.jsonl):
+  // an id alone says the archive holds that snapshot, not that the copy is
+  // the same, so nothing is deleted. REQUIRES: the mirror lock held
+  // exclusive and the mirror complete (it moves the checkpoint).
   Status remove_archived_copies_locked(const std::unordered_set<std::string>& ids,
-                                       std::int64_t* files,
-                                       std::int64_t* lines);
+                                       const std::string& stamp,
+                                       RepairReport* report);
 
   // Every line of every archive the store recorded, with the chain record
   // it carries (whose hash parse_line checked against its content), for
