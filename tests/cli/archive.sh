@@ -249,7 +249,8 @@ expect 0 "$ARCHIVE" verify
 # and repair removes them (the archive holds them); a stranger stays.
 S=$BARROT_SNAPSHOTS_DIR
 expect 0 "$ARCHIVE" restore 2024-02
-id=$(ls "$S" | grep -m1 '^action_202402')
+copies=("$S"/action_202402*.json) # (ls | grep -m1 could die of SIGPIPE under pipefail)
+id=$(basename "${copies[0]}")
 cp "$S/$id" "$T/copy.json"
 grep -F "\"${id%.json}\"" "$S/action_log.jsonl" > "$T/copy.line"
 expect 0 "$ARCHIVE" run --month 2024-02
@@ -263,7 +264,7 @@ expect 0 "$BARROT" repair
 contains "$T/out" "copies of archived snapshots moved to quarantine: 1 files, 1 log lines"
 [ ! -e "$S/$id" ] || fail "repair left the copy of an archived snapshot"
 # Kept, not deleted: an id alone does not prove the copy the same.
-kept=$(find "$S/.barrot/quarantine" -name "$id" | head -1)
+kept=$(find "$S/.barrot/quarantine" -name "$id" -print -quit)
 [ -n "$kept" ] && cmp -s "$kept" "$T/copy.json" || fail "the copy was not kept in quarantine"
 cmp -s "$(dirname "$kept")/action_log.archived-copies.jsonl" "$T/copy.line" \
   || fail "the copy's log line was not kept in quarantine"
