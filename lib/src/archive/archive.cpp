@@ -108,6 +108,17 @@ Month month_of(TimeUs ts) {
   return {t.year, t.month};
 }
 
+// The time a snapshot id names, to the second ("action_20250102_..." ->
+// 2025-01-02T...). REQUIRES: a valid snapshot id.
+Result<TimeUs> time_of_id(const std::string& id) {
+  const std::string_view digits = std::string_view(id).substr(id.find('_') + 1);
+  const std::string iso =
+      std::string(digits.substr(0, 4)) + "-" + std::string(digits.substr(4, 2)) + "-" +
+      std::string(digits.substr(6, 2)) + "T" + std::string(digits.substr(9, 2)) + ":" +
+      std::string(digits.substr(11, 2)) + ":" + std::string(digits.substr(13, 2)) + "Z";
+  return parse_iso8601(iso);
+}
+
 std::string archive_name(Month m) {
   return month_name(m) + k_archive_ext;
 }
@@ -811,13 +822,11 @@ Status Store::Impl::pending_archive_ids(std::unordered_map<std::string, std::str
 
 Status Store::Impl::archived_copies(const std::vector<std::string>& ids,
                                     std::unordered_map<std::string, std::string>* held) {
-  // The month of each id: action_YYYYMMDD_... / periodic_YYYYMMDD_...
+  // The month each id names (the ids of files and lines are valid ones).
   std::map<std::string, std::vector<const std::string*>> by_month;
   for (const std::string& id : ids) {
-    const std::size_t us = id.find('_');
-    if (us != std::string::npos && id.size() >= us + 7) {
-      const std::string ym = id.substr(us + 1, 4) + "-" + id.substr(us + 5, 2);
-      by_month[ym].push_back(&id);
+    if (auto t = time_of_id(id); t.ok()) {
+      by_month[month_name(month_of(*t))].push_back(&id);
     }
   }
   if (by_month.empty()) {
@@ -2083,17 +2092,6 @@ bool comes_before(const Snapshot& a, const Snapshot& b, bool oldest_first) {
     return oldest_first ? a.timestamp < b.timestamp : a.timestamp > b.timestamp;
   }
   return oldest_first ? a.id < b.id : a.id > b.id;
-}
-
-// The time a snapshot id names, to the second ("action_20250102_..." ->
-// 2025-01-02T...). REQUIRES: a valid snapshot id.
-Result<TimeUs> time_of_id(const std::string& id) {
-  const std::string_view digits = std::string_view(id).substr(id.find('_') + 1);
-  const std::string iso =
-      std::string(digits.substr(0, 4)) + "-" + std::string(digits.substr(4, 2)) + "-" +
-      std::string(digits.substr(6, 2)) + "T" + std::string(digits.substr(9, 2)) + ":" +
-      std::string(digits.substr(11, 2)) + ":" + std::string(digits.substr(13, 2)) + "Z";
-  return parse_iso8601(iso);
 }
 
 } // namespace

@@ -5,7 +5,6 @@
 // window, never the whole store. Only `mirror` (a full verify) and
 // `integrity` (quick_check) read everything, and --quick skips both.
 #include "health/report_util.h"
-#include "mirror/mirror.h"
 #include "util/fs.h"
 
 #include <barrot/health.h>
@@ -370,12 +369,7 @@ Status mirror_files(Store& store, const HealthOptions& o, HealthCheck* c) {
     // again next time, rather than an alert and its all-clear for a normal
     // overlap; what stays busy for good shows in the other checks.
     c->skipped = true;
-    const bool archiving =
-        verified.status().message().find(mirror::k_archive_busy) != std::string::npos;
-    set(c,
-        HealthState::ok,
-        "not checked: " + (archiving ? std::string(mirror::k_archive_busy)
-                                     : "the store is busy (" + verified.status().message() + ")"));
+    set(c, HealthState::ok, "not checked: " + verified.status().message());
     return Status::OK();
   }
   BARROT_TRY_ASSIGN(VerifyReport report, std::move(verified));

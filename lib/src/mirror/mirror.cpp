@@ -82,7 +82,9 @@ Status Mirror::hold_off_archiving(util::UniqueFd* fd, util::FileLock* lock, int 
   }
   Status s = lock->lock(opened.get(), util::FileLock::Mode::shared, timeout_ms);
   if (s.IsBusy()) {
-    return Status::Busy(std::string(k_archive_busy) + "; try again when it is done");
+    return Status::Busy(
+        "a barrot-archive run or month restore is working on this store; try again when it is "
+        "done");
   }
   BARROT_TRY(s);
   *fd = std::move(opened);

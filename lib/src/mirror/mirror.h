@@ -36,9 +36,6 @@ inline constexpr const char* k_latest_lock_name = ".barrot/latest.lock";
 // The turnstile in front of the store's lock (util::FileLock::lock_through).
 inline constexpr const char* k_gate_name = ".barrot/gate";
 inline constexpr const char* k_archive_lock_name = ".barrot/archive.lock";
-// What a command that waited too long for it says (health tells it apart).
-inline constexpr const char* k_archive_busy =
-    "a barrot-archive run or month restore is working on this store";
 inline constexpr const char* k_quarantine_dir = ".barrot/quarantine";
 // The store this directory mirrors, and the binding (migrations/0006_mirror_id.sql).
 inline constexpr const char* k_mirror_id_name = ".barrot/mirror-id";

@@ -732,14 +732,22 @@ Status full_scan(Store::Impl& impl, Scan* scan, const Horizon* horizon) {
     }
   }
 
-  for (const auto& [month, left] : archived_left) {
-    problem(Problem::Kind::archive_cleanup,
-            "",
-            "",
-            std::to_string(left.first) + " files and " + std::to_string(left.second) +
-                " log lines of snapshots archived in " + month +
-                " remain (barrot repair or barrot-archive run removes them)");
-  }
+  // One archive_cleanup problem per month: "<files> files and <lines> log
+  // lines <what> <month> <advice>".
+  auto per_month = [&](const std::map<std::string, std::pair<std::int64_t, std::int64_t>>& left,
+                       const char* what,
+                       const char* advice) {
+    for (const auto& [month, n] : left) {
+      problem(Problem::Kind::archive_cleanup,
+              "",
+              "",
+              std::to_string(n.first) + " files and " + std::to_string(n.second) + " log lines " +
+                  what + " " + month + " " + advice);
+    }
+  };
+  per_month(archived_left,
+            "of snapshots archived in",
+            "remain (barrot repair or barrot-archive run removes them)");
   for (Problem& p : unreadable) {
     rep.problems.push_back(std::move(p));
   }
@@ -821,15 +829,10 @@ Status full_scan(Store::Impl& impl, Scan* scan, const Horizon* horizon) {
       scan->archived_copies.insert(p.id);
     }
     rep.problems = std::move(kept);
-    for (const auto& [month, n] : copies) {
-      problem(Problem::Kind::archive_cleanup,
-              "",
-              "",
-              std::to_string(n.first) + " files and " + std::to_string(n.second) +
-                  " log lines are copies of snapshots archived in " + month +
-                  " (barrot repair moves them to .barrot/quarantine: the archive holds "
-                  "those snapshots)");
-    }
+    per_month(copies,
+              "are copies of snapshots archived in",
+              "(barrot repair moves them to .barrot/quarantine: the archive holds those "
+              "snapshots)");
   }
 
   // 5. latest_periodic.json (checked apart, under the exclusive lock, when
