@@ -13,7 +13,7 @@ cmake --build build-ci -j2 >/dev/null
 echo "== one SQLite per program"
 for p in build-ci/tools/barrot build-ci/tools/barrot-archive build-ci/tests/barrot_tests \
   build-ci/bench/barrot_bench build-ci/bench/barrot_archive_bench \
-  build-ci/bench/barrot_search_bench; do
+  build-ci/bench/barrot_search_bench build-ci/bench/barrot_process_floor; do
   if readelf -d "$p" | grep -q 'libsqlite3'; then
     echo "$p links libsqlite3 dynamically beside the static copy" >&2; exit 1
   fi
