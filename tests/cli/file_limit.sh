@@ -157,4 +157,15 @@ rc=0
 "$BARROT" all --json >/dev/full 2>"$T/err" || rc=$?
 [ "$rc" = 1 ] || fail "barrot all --json >/dev/full exited $rc"
 contains "$T/err" "barrot: error: cannot write standard output"
+# ... but not exit 1, "nothing stored", when the snapshot was: a script
+# retrying on 1 would record it twice.
+for cmd in "action deploy -q" "track deploy" "periodic"; do
+  before=$(count total)
+  rc=0
+  "$BARROT" $cmd >/dev/full 2>"$T/err" || rc=$?
+  [ "$rc" = 3 ] || fail "barrot $cmd >/dev/full exited $rc"
+  contains "$T/err" "is recorded all the same: do not record it again"
+  [ "$(count total)" = $((before + 1)) ] || fail "barrot $cmd >/dev/full: not recorded once"
+done
+expect 0 "$BARROT" verify
 echo "file_limit: ok (exit codes seen: ${!seen[*]}; import: ${!imp[*]}; restore: ${!rst[*]})"

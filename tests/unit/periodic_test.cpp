@@ -243,6 +243,27 @@ TEST_CASE("completed counts from the previous snapshot's collection, not its mov
   CHECK(w["completed_count"] == 1);
 }
 
+TEST_CASE("an action is listed as completed by one periodic snapshot, not two",
+          "[periodic][workflows]") {
+  Base b;
+  // Ends after the next snapshot is collected, before that snapshot has
+  // listed what ended: as an action that ends while a collection runs.
+  ActionInput ended = action("build");
+  ended.status = ActionStatus::completed;
+  ended.at = util::realtime_us() + 1'000'000;
+  REQUIRE_OK(b.store->record_action(ended).status());
+  auto first = take_periodic_snapshot(*b.store, b.config);
+  REQUIRE_OK(first.status());
+  CHECK(first->document["workflows"]["completed_count"] == 0); // not ended when it collected
+  while (util::realtime_us() <= *ended.at) {
+    ::usleep(50'000);
+  }
+  auto second = take_periodic_snapshot(*b.store, b.config);
+  REQUIRE_OK(second.status());
+  CHECK(second->document["workflows"]["completed_count"] == 1);
+  CHECK(b.collect()["workflows"]["completed_count"] == 0);
+}
+
 TEST_CASE("cognitive_state and task_progress from the memory bundles", "[periodic]") {
   Base b;
   SECTION("absent") {

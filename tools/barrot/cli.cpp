@@ -433,6 +433,13 @@ int run(int argc, char** argv, const Program& program) {
       if (ctx.usage_exit != k_exit_usage) {
         return ctx.usage_exit;
       }
+      // Not exit 1, "nothing stored": a script that retries on it would
+      // record the snapshot twice.
+      if (!ctx.recorded.empty()) {
+        *ctx.err << pname << ": " << ctx.recorded
+                 << " is recorded all the same: do not record it again\n";
+        return k_exit_mirror_behind;
+      }
       return code == k_exit_ok ? k_exit_failure : code;
     }
     return code;

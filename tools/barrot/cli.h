@@ -20,9 +20,11 @@ namespace barrot::cli {
 
 // Exit codes (docs/cli.md).
 inline constexpr int k_exit_ok = 0;
-inline constexpr int k_exit_failure = 1;       // the operation failed, or found problems
-inline constexpr int k_exit_usage = 2;         // bad command line or input; nothing written
-inline constexpr int k_exit_mirror_behind = 3; // recorded, but a mirror file is not written yet
+inline constexpr int k_exit_failure = 1; // the operation failed, or found problems
+inline constexpr int k_exit_usage = 2;   // bad command line or input; nothing written
+// Recorded, but not all that follows the commit was done: a mirror file not
+// written yet, or the output that names the snapshot not printed.
+inline constexpr int k_exit_mirror_behind = 3;
 inline constexpr int k_exit_partial = 3; // barrot-archive run: some months moved, not all done
 
 struct Context {
@@ -34,6 +36,7 @@ struct Context {
   bool out_is_tty = false;       // standard output is a terminal: readable tables
   int usage_exit = k_exit_usage; // the running command's exit code for a bad command line
   std::string help;              // "barrot search --help": where a bad command line is pointed
+  std::string recorded; // the snapshot this command committed: output lost after it is exit 3
 };
 
 // One subcommand: its options and what it does.

@@ -33,6 +33,7 @@ int report(Context& ctx,
            const cxxopts::ParseResult& args,
            const Snapshot& s,
            const std::string& human) {
+  ctx.recorded = s.id;
   if (args.count("quiet")) {
     *ctx.out << s.id << "\n";
   } else if (ctx.json) {

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
        &monitor_commands(),
        &maintain_commands()},
       "Exit codes: 0 ok, 1 failure,\n"
-      "2 bad usage or input (nothing written), 3 recorded but mirror incomplete.\n"};
+      "2 bad usage or input (nothing written),\n"
+      "3 recorded, but its mirror or output incomplete (do not record it again).\n"};
   return run(argc, argv, program);
 }

@@ -233,10 +233,11 @@ public:
   // linked to them (action.start_snapshot_id), newest first, at most `limit`.
   Result<std::vector<SnapshotInfo>> open_actions(std::size_t limit);
 
-  // Actions that ended (completed or failed) after `since`, newest first, at
-  // most `limit`; `total` (if not null) gets how many there are in all.
+  // Actions that ended (completed or failed) after `after` and at or before
+  // `until`, newest first, at most `limit`; `total` (if not null) gets how
+  // many there are in all.
   Result<std::vector<SnapshotInfo>>
-  ended_actions_since(TimeUs since, std::size_t limit, std::int64_t* total);
+  ended_actions(TimeUs after, TimeUs until, std::size_t limit, std::int64_t* total);
 
   // Snapshots committed but not known to be mirrored: past a mirror
   // checkpoint that has not moved for two minutes (live writers move it every

@@ -275,7 +275,10 @@ Json scheduled_workflows(const std::string& dir, std::vector<std::string>* probl
   return out;
 }
 
-Json workflows(Store& store, const PeriodicConfig& config, std::vector<std::string>* problems) {
+Json workflows(Store& store,
+               const PeriodicConfig& config,
+               TimeUs now,
+               std::vector<std::string>* problems) {
   Json out = Json::object();
   auto open = store.open_actions(k_max_listed_actions);
   out["active"] = open.ok() ? infos_json(*open) : Json::array();
@@ -285,7 +288,8 @@ Json workflows(Store& store, const PeriodicConfig& config, std::vector<std::stri
   // Finished since the previous periodic snapshot was collected (or ever,
   // for the first): from when it collected, not its stamp, which a second
   // taken already moved ahead (docs/formats.md, "Ids"), and which would
-  // then skip what ended in between.
+  // then skip what ended in between. Up to when this one collects: what
+  // ends while it runs is the next one's, not listed by both.
   TimeUs since = INT64_MIN;
   auto previous = store.latest_periodic();
   if (previous.ok()) {
@@ -300,7 +304,7 @@ Json workflows(Store& store, const PeriodicConfig& config, std::vector<std::stri
     }
   }
   std::int64_t total = 0;
-  auto ended = store.ended_actions_since(since, k_max_listed_actions, &total);
+  auto ended = store.ended_actions(since, now, k_max_listed_actions, &total);
   out["completed"] = ended.ok() ? infos_json(*ended) : Json::array();
   out["completed_count"] = total;
   if (!ended.ok()) {
@@ -418,8 +422,8 @@ PeriodicInput collect_periodic(Store& store, const PeriodicConfig& config_in) {
   in.sections["rail_status"] = std::move(rails);
   in.sections["active_processes"] =
       section_from([&] { return active_processes(config); }, &reasons, "active_processes");
-  in.sections["workflows"] =
-      section_from([&] { return workflows(store, config, &reasons); }, &reasons, "workflows");
+  in.sections["workflows"] = section_from(
+      [&] { return workflows(store, config, *in.at, &reasons); }, &reasons, "workflows");
   in.sections["cognitive_state"] =
       section_from([&] { return cognitive_state(config); }, &reasons, "cognitive_state");
   in.sections["task_progress"] =

@@ -1158,21 +1158,23 @@ Result<std::vector<SnapshotInfo>> Store::open_actions(std::size_t limit) {
 }
 
 Result<std::vector<SnapshotInfo>>
-Store::ended_actions_since(TimeUs since, std::size_t limit, std::int64_t* total) {
+Store::ended_actions(TimeUs after, TimeUs until, std::size_t limit, std::int64_t* total) {
   std::vector<SnapshotInfo> out;
   BARROT_TRY(store::guarded("cannot list ended actions", [&]() -> Status {
     const std::string where =
-        " FROM snapshots WHERE status IN ('completed', 'failed') AND ts_us > ?";
+        " FROM snapshots WHERE status IN ('completed', 'failed') AND ts_us > ? AND ts_us <= ?";
     if (total != nullptr) {
       SQLite::Statement count(*m_impl->db, "SELECT count(*)" + where);
-      count.bind(1, since);
+      count.bind(1, after);
+      count.bind(2, until);
       *total = count.executeStep() ? count.getColumn(0).getInt64() : 0;
     }
     SQLite::Statement st(*m_impl->db,
                          "SELECT snapshot_id, ts_us, action_type, status" + where +
                              " ORDER BY ts_us DESC LIMIT ?");
-    st.bind(1, since);
-    st.bind(2, clamp_limit(limit));
+    st.bind(1, after);
+    st.bind(2, until);
+    st.bind(3, clamp_limit(limit));
     return collect_infos(st, &out);
   }));
   return out;
