@@ -4,10 +4,12 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <limits>
 #include <set>
+#include <thread>
 
 using namespace barrot;
 using namespace barrot::test;
@@ -261,6 +263,85 @@ TEST_CASE("bad input is rejected and nothing is written", "[store][input]") {
   for (const auto& name : list_dir(dir / "snapshots")) {
     CHECK((name == ".barrot" || name == "action_log.jsonl"));
   }
+}
+
+TEST_CASE("an action's start is ended once: a second end is refused in the write transaction",
+          "[store][input]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  auto start = store->record_action(action("deploy"));
+  REQUIRE_OK(start.status());
+  auto end_of = [&](ActionStatus status) {
+    ActionInput in = action("deploy");
+    in.status = status;
+    in.started_at = start->timestamp;
+    in.start_snapshot_id = start->id;
+    return in;
+  };
+  SECTION("one after the other") {
+    auto first = store->record_action(end_of(ActionStatus::completed));
+    REQUIRE_OK(first.status());
+    auto second = store->record_action(end_of(ActionStatus::failed));
+    CHECK(second.status().IsInvalidArgument());
+    CHECK(second.status().message() ==
+          "the start snapshot " + start->id + " already ended (" + first->id + ")");
+    CHECK(query_int(db_of(dir), "SELECT count(*) FROM snapshots") == 2);
+  }
+  SECTION("twice in one batch: nothing of it is written") {
+    auto both = store->record_actions(
+        {action("other"), end_of(ActionStatus::completed), end_of(ActionStatus::failed)});
+    CHECK(both.status().IsInvalidArgument());
+    CHECK(query_int(db_of(dir), "SELECT count(*) FROM snapshots") == 1);
+  }
+  SECTION("from several writers at once: one of them") {
+    constexpr int k_writers = 6;
+    std::vector<std::unique_ptr<Store>> stores;
+    for (int i = 0; i < k_writers; ++i) {
+      stores.push_back(open_store(options_in(dir)));
+    }
+    std::atomic<int> ended{0};
+    std::atomic<int> refused{0};
+    std::vector<std::thread> writers;
+    for (int i = 0; i < k_writers; ++i) {
+      writers.emplace_back([&, i] {
+        auto r = stores[i]->record_action(
+            end_of(i % 2 == 0 ? ActionStatus::completed : ActionStatus::failed));
+        (r.ok() ? ended : refused)++;
+      });
+    }
+    for (auto& w : writers) {
+      w.join();
+    }
+    CHECK(ended == 1);
+    CHECK(refused == k_writers - 1);
+    CHECK(query_int(db_of(dir),
+                    "SELECT count(*) FROM snapshots WHERE json_extract(document, "
+                    "'$.action.start_snapshot_id') = '" +
+                        start->id + "'") == 1);
+  }
+}
+
+TEST_CASE("an end at its start's very microsecond keeps the start's time as started_at",
+          "[store]") {
+  TempDir dir;
+  auto store = open_store(options_in(dir));
+  ActionInput begin = action("job");
+  begin.at = 1'900'000'000'000'000;
+  auto start = store->record_action(begin);
+  REQUIRE_OK(start.status());
+  ActionInput end = action("job");
+  end.status = ActionStatus::completed;
+  end.at = start->timestamp; // its id is taken: the end moves a microsecond on
+  end.started_at = start->timestamp;
+  end.start_snapshot_id = start->id;
+  auto done = store->record_action(end);
+  REQUIRE_OK(done.status());
+  CHECK(done->timestamp == start->timestamp + 1);
+  CHECK(done->document["action"]["started_at"] == start->document["timestamp"]);
+  CHECK(store->get(done->id)->document == done->document);
+  auto report = store->verify();
+  REQUIRE_OK(report.status());
+  CHECK(report->clean());
 }
 
 TEST_CASE("deeply nested details and impossible times are refused", "[store][input]") {

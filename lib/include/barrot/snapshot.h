@@ -76,7 +76,10 @@ struct ActionInput {
   ActionStatus status = ActionStatus::executing;
   std::optional<TimeUs> at;         // snapshot time; default: now
   std::optional<TimeUs> started_at; // when the action began; default: the snapshot time
-  std::string start_snapshot_id;    // the id of the snapshot that recorded the start, if any
+  // The id of the snapshot that recorded the start, if any: a start is ended
+  // once, and recording a second end of it is InvalidArgument (checked in the
+  // write transaction, so two writers racing to end it cannot both succeed).
+  std::string start_snapshot_id;
 };
 
 // What to record for one periodic snapshot. `sections` holds the state

@@ -129,8 +129,10 @@ Status prepare_action(const ActionInput& in, TimeUs default_ts, PendingRow* row)
   if (in.started_at && *in.started_at != row->ts) {
     row->started_us = in.started_at;
   }
+  row->started_at_given = in.started_at.has_value();
   if (!in.start_snapshot_id.empty()) {
     row->start_snapshot_id = in.start_snapshot_id;
+    row->ends_start = true;
   }
   // The standard form is the document's compact text, built without a second
   // walk of the document, when nothing in it needs escaping or a time the
@@ -198,6 +200,7 @@ Status validate_depth(const Json& doc, const char* what, int outer) {
 void rerender_with_time(PendingRow* row, TimeUs ts) {
   const std::string old_iso = row->document["timestamp"].get<std::string>();
   const std::string iso = format_iso8601(ts);
+  const TimeUs old_ts = row->ts;
   row->ts = ts;
   row->id = make_snapshot_id(row->type, ts);
   row->document["snapshot_id"] = row->id;
@@ -205,7 +208,11 @@ void rerender_with_time(PendingRow* row, TimeUs ts) {
   if (row->type == SnapshotType::action) {
     Json& action = row->document["action"];
     if (action["started_at"] == old_iso) {
-      action["started_at"] = iso;
+      if (row->started_at_given) { // an end at its start's time: the start's time stays
+        row->started_us = old_ts;
+      } else {
+        action["started_at"] = iso;
+      }
     }
   }
   row->compact = store::compact(row->document);
@@ -572,6 +579,21 @@ bool Store::Impl::is_self_mirrored(std::int64_t seq) const {
   return seq >= it->first && seq <= it->second;
 }
 
+Status Store::Impl::check_start_open_in_txn(const std::string& start_id,
+                                            const std::set<std::string_view>& batch_ended) {
+  const std::string already = "the start snapshot " + start_id + " already ended (";
+  if (batch_ended.contains(start_id)) {
+    return Status::InvalidArgument(already + "an earlier snapshot of this batch ends it)");
+  }
+  SQLite::Statement st(*db,
+                       "SELECT snapshot_id FROM snapshot_rows WHERE start_snapshot_id = ? LIMIT 1");
+  st.bind(1, start_id);
+  if (st.executeStep()) {
+    return Status::InvalidArgument(already + st.getColumn(0).getString() + ")");
+  }
+  return Status::OK();
+}
+
 Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
                                       std::vector<Status>* mirror_status) {
   const bool in_background =
@@ -599,7 +621,14 @@ Status Store::Impl::commit_and_mirror(std::vector<PendingRow>* rows,
     // many rows of one time (a back-fill with second-resolution times)
     // start their search there, not each from the taken time again.
     std::map<std::pair<SnapshotType, TimeUs>, TimeUs> taken_up_to;
+    std::set<std::string_view> starts_ended; // by earlier rows of this batch
     for (PendingRow& row : *rows) {
+      if (row.ends_start) {
+        // In the transaction: two processes ending one start at once must
+        // not both succeed (a check before it cannot see the other's end).
+        BARROT_TRY(check_start_open_in_txn(*row.start_snapshot_id, starts_ended));
+        starts_ended.insert(*row.start_snapshot_id);
+      }
       row.chain.prev = prev;
       const auto asked = std::pair(row.type, row.ts);
       if (auto it = taken_up_to.find(asked); it != taken_up_to.end()) {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -44,7 +45,13 @@ struct PendingRow {
   bool standard = false;
   std::optional<TimeUs> started_us;             // action.started_at, when not ts
   std::optional<std::string> start_snapshot_id; // action.start_snapshot_id
-  std::int64_t seq = 0;                         // set on insert, unless keep_seq
+  // action.started_at was given (an end: its start's time), so it stays
+  // when the snapshot's own time moves to a free id.
+  bool started_at_given = false;
+  // A new end of the action start_snapshot_id began: refused in the write
+  // transaction if another snapshot ended that start already.
+  bool ends_start = false;
+  std::int64_t seq = 0; // set on insert, unless keep_seq
   // Inserted with `seq` and chain.prev as they are (a restored archive line
   // that carried its chain record), not at the end of the chain.
   bool keep_seq = false;
@@ -178,6 +185,11 @@ struct Store::Impl {
   // mirror_id (a `mirror --rebuild` elsewhere adopted another directory
   // since the open). REQUIRES: a write transaction open.
   Status check_bound_in_txn();
+  // InvalidArgument when a snapshot (in the database, or one of
+  // `batch_ended`) ended the action `start_id` began already.
+  // REQUIRES: a write transaction open.
+  Status check_start_open_in_txn(const std::string& start_id,
+                                 const std::set<std::string_view>& batch_ended);
 
   // Brings the mirror up to date with rows past the checkpoint. Waits at
   // most `wait_ms` for the mirror lock; when other processes keep it longer,
