@@ -82,6 +82,21 @@ ids > "$T/after"
 cmp -s "$T/before" "$T/after" || fail "a snapshot committed but not mirrored was lost to a restore"
 grep -qx "$last" "$T/after" || fail "$last lost"
 
+# A mirror file edited since its commit does not become the truth in a
+# restore: the database being replaced holds the snapshot, and its copy
+# is what comes back (the edited one kept in quarantine).
+paid=$("$BARROT" action pay '{"amount": 100}' -q)
+sed -i 's/"amount": 100/"amount": 999/' "$BARROT_SNAPSHOTS_DIR/$paid.json"
+expect 1 "$BARROT" verify
+expect 0 "$BARROT" restore b/barrot.db
+contains "$T/out" "before it, the mirror brought in line with the database it replaced: files written: 1"
+"$BARROT" view "$paid" --json | jq -e '.action.details.amount == 100' >/dev/null ||
+  fail "the edited copy of $paid was restored"
+grep -q '"amount":999' "$log" && fail "the edited amount reached the log"
+grep -rqs '"amount": 999' "$BARROT_SNAPSHOTS_DIR/.barrot/quarantine" ||
+  fail "the edited copy was not kept in quarantine"
+expect 0 "$BARROT" verify --chain
+
 # A restore killed before it made a lost database: writers, an import too,
 # are refused and make no database; the restore finishes.
 ids > "$T/before"

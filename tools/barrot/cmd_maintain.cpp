@@ -286,6 +286,11 @@ int run_restore(Context& ctx, const cxxopts::ParseResult& args) {
              << (r->newest.empty() ? std::string() : ", the newest " + r->newest)
              << (r->replaced ? "" : ", as a new database") << " (backup schema " << r->backup_schema
              << ")\n";
+    const RepairReport& b = r->repaired_before;
+    if (b.files_written + b.lines_appended + b.lines_dropped > 0 || !b.quarantine_dir.empty()) {
+      *ctx.out << "before it, the mirror brought in line with the database it replaced: ";
+      print_repair(ctx, b);
+    }
     print_import(ctx, r->imported, "from the mirror, recorded after the backup: ");
     *ctx.out << "repair: ";
     print_repair(ctx, r->repaired);

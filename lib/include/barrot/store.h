@@ -172,8 +172,13 @@ struct DatabaseRestoreReport {
   int backup_schema = 0;              // the backup's schema version (upgraded after)
   bool replaced = false;              // a database was there (else one was made)
   std::vector<std::string> set_aside; // a lost database's -wal/-shm, renamed
-  ImportReport imported;              // snapshots of the mirror newer than the backup
-  RepairReport repaired;              // the mirror brought in line afterwards
+  // The mirror brought in line with the database being replaced, first: what
+  // it committed and what was changed in the files since, so that the import
+  // brings back the database's own snapshots (a damaged database that cannot
+  // be scanned: only what it committed past its mirror checkpoint).
+  RepairReport repaired_before;
+  ImportReport imported; // snapshots of the mirror newer than the backup
+  RepairReport repaired; // the mirror brought in line afterwards
 };
 
 class BARROT_EXPORT Store {

@@ -445,11 +445,20 @@ Result<DatabaseRestoreReport> Store::Restore(const Options& options,
     util::FileLock lock;
     BARROT_TRY(
         lock.lock(impl.mirror->lock_fd(), util::FileLock::Mode::exclusive, o.busy_timeout_ms));
-    // What the database committed but never mirrored (a crash, a full disk)
-    // reaches the mirror first: the import below brings it back. Else the
-    // backup would take its place unseen.
-    BARROT_TRY(store::guarded("cannot mirror the database's last snapshots before the restore",
-                              [&]() { return impl.reconcile_locked(); }));
+    // The mirror is made the database's first, as a repair makes it: what
+    // the database committed but never mirrored (a crash, a full disk), and
+    // what was edited or lost in the files since, so that the import below
+    // brings back the database's snapshots, not an edited copy. A database
+    // too damaged to be read through (why it is being replaced, perhaps)
+    // mirrors what it committed past its checkpoint, as an open would.
+    Status before = store::guarded("cannot bring the mirror in line before the restore",
+                                   [&]() { return impl.repair_locked(&report.repaired_before); });
+    if (before.IsCorruption()) {
+      report.repaired_before = RepairReport();
+      before = store::guarded("cannot mirror the database's last snapshots before the restore",
+                              [&]() { return impl.reconcile_locked(); });
+    }
+    BARROT_TRY(before);
     BARROT_TRY(mark_restoring(o.snapshots_dir, marker_text, true));
     Status copied = store::guarded("cannot restore " + backup_path + " into " + db_path, [&]() {
       copy_database(impl.db->getHandle(), bak->getHandle(), o.busy_timeout_ms);

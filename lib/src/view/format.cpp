@@ -647,6 +647,7 @@ Json to_json(const DatabaseRestoreReport& r) {
   j["backup_schema"] = r.backup_schema;
   j["replaced"] = r.replaced;
   j["set_aside"] = r.set_aside;
+  j["repaired_before"] = to_json(r.repaired_before);
   j["imported"] = to_json(r.imported);
   j["repaired"] = to_json(r.repaired);
   return j;
