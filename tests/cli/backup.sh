@@ -86,6 +86,7 @@ grep -qx "$last" "$T/after" || fail "$last lost"
 # restore: the database being replaced holds the snapshot, and its copy
 # is what comes back (the edited one kept in quarantine).
 paid=$("$BARROT" action pay '{"amount": 100}' -q)
+longjob=$("$BARROT" start longjob -q) # still running: stale, once old enough
 sed -i 's/"amount": 100/"amount": 999/' "$BARROT_SNAPSHOTS_DIR/$paid.json"
 expect 1 "$BARROT" verify
 expect 0 "$BARROT" restore b/barrot.db
@@ -95,6 +96,10 @@ contains "$T/out" "before it, the mirror brought in line with the database it re
 grep -q '"amount":999' "$log" && fail "the edited amount reached the log"
 grep -rqs '"amount": 999' "$BARROT_SNAPSHOTS_DIR/.barrot/quarantine" ||
   fail "the edited copy was not kept in quarantine"
+# Brought back from the mirror, they are still Barrot's own, not legacy
+# imports (which never count as stale).
+[ "$(sqlite3 "$db" "SELECT group_concat(DISTINCT origin) FROM snapshots WHERE snapshot_id IN ('$paid', '$longjob')")" = barrot ] ||
+  fail "snapshots recorded after the backup came back as imports"
 expect 0 "$BARROT" verify --chain
 
 # A restore killed before it made a lost database: writers, an import too,

@@ -144,6 +144,12 @@ Parsed parse_input(std::string_view text,
     p.skip = "snapshot_id " + p.row.id + " does not agree with its timestamp " +
              doc["timestamp"].get<std::string>() + " (which makes the id " + id_of_time + ")";
   }
+  // Recorded by Barrot (the store's own mirror brought back by a restore,
+  // or another store's): its status is true, unlike the legacy tracker's,
+  // and an open start of it counts as stale like any other.
+  if (from_a_store) {
+    p.row.origin = "barrot";
+  }
   return p;
 }
 
