@@ -21,6 +21,7 @@
 #include <climits>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -104,6 +105,9 @@ struct Parsed {
   PendingRow row;
   std::string source; // "file.json" or "action_log.jsonl:17"
   std::string skip;   // not empty: skipped, for this reason
+  // It carries a chain record that matches it: a Barrot store recorded it,
+  // as the carried_chain->seq'th snapshot of its chain.
+  bool from_a_store = false;
 };
 
 Parsed parse_input(std::string_view text,
@@ -140,6 +144,7 @@ Parsed parse_input(std::string_view text,
   const bool from_a_store =
       p.row.carried_chain &&
       store::chain_hash(p.row.carried_chain->prev, p.row.compact) == p.row.carried_chain->hash;
+  p.from_a_store = from_a_store;
   if (!from_a_store && id_of_time != p.row.id) {
     p.skip = "snapshot_id " + p.row.id + " does not agree with its timestamp " +
              doc["timestamp"].get<std::string>() + " (which makes the id " + id_of_time + ")";
@@ -295,10 +300,21 @@ private:
 // stored is compared: before the import began it is "already present" (or a
 // conflict, the stored one kept); inserted earlier in this import (a file
 // and its log line, say) it is merged silently when equal, else a conflict.
+//
+// With `in_chain_order` (an import of the store's own snapshots directory: a
+// restore, or a lost database taken over), snapshots a store recorded are
+// linked in the order that store committed them (their chain records' seq),
+// not in the order they are read (files by time, then the log): the chain
+// then comes out as it was, hashes and seqs, and an anchor taken before
+// still holds. Up to k_reorder_window of them wait to be put in order; a
+// snapshot further out of place (its file lost, its log line read last)
+// joins where it is read.
 class Inserter {
 public:
-  Inserter(Store::Impl& impl, ImportReport& report)
-      : m_impl(impl), m_report(report),
+  static constexpr std::size_t k_reorder_window = 4096;
+
+  Inserter(Store::Impl& impl, ImportReport& report, bool in_chain_order)
+      : m_impl(impl), m_report(report), m_in_chain_order(in_chain_order),
         m_existing(*impl.db, "SELECT document, seq FROM snapshots WHERE snapshot_id = ?") {
     m_base_seq = impl.db->execAndGet("SELECT coalesce(max(seq), 0) FROM snapshot_rows").getInt64();
     Status s = impl.chain_head_in_txn(&m_prev);
@@ -312,31 +328,85 @@ public:
       m_report.skipped.push_back({p.source, p.skip});
       return;
     }
+    // A copy of a snapshot waiting to be put in order: merged, or a conflict.
+    if (auto waiting = m_waiting_ids.find(p.row.id); waiting != m_waiting_ids.end()) {
+      const Parsed& first = m_waiting.at({waiting->second, p.row.id});
+      if (!same_json(first.row.document, p.row.document)) {
+        conflict(p, /*earlier_in_import=*/true);
+      }
+      return;
+    }
     // Looked up before inserting: an insert that finds the id taken still
     // uses up a sequence number (AUTOINCREMENT), a gap in the chain's seq.
     m_existing.reset();
     m_existing.bind(1, p.row.id);
     if (!m_existing.executeStep()) {
-      if (archived(p)) {
+      if (m_in_chain_order && p.from_a_store) {
+        const std::int64_t seq = p.row.carried_chain->seq;
+        m_waiting_ids.emplace(p.row.id, seq);
+        m_waiting.emplace(std::pair(seq, p.row.id), std::move(p));
+        if (m_waiting.size() > k_reorder_window) {
+          insert_first_waiting();
+        }
         return;
       }
-      p.row.chain.prev = m_prev;
-      bind_insert(*m_impl.insert_stmt, p.row);
-      m_impl.insert_stmt->exec();
-      if (m_impl.db->getChanges() != 1) {
-        throw std::runtime_error("snapshot " + p.row.id + " is neither stored nor insertable");
-      }
-      m_prev = store::chain_hash(m_prev, p.row.compact);
-      ++m_report.imported;
-      if (p.row.ts > m_future_after) {
-        ++m_report.future;
-        if (p.row.ts > m_newest_future) {
-          m_newest_future = p.row.ts;
-          m_report.newest_future = p.row.id;
-        }
-      }
+      insert(p);
       return;
     }
+    compare(p);
+  }
+
+  // Inserts what waits to be put in order. Call before the transaction
+  // commits, once every input was added.
+  void finish() {
+    while (!m_waiting.empty()) {
+      insert_first_waiting();
+    }
+  }
+
+private:
+  void insert_first_waiting() {
+    auto first = m_waiting.begin();
+    Parsed p = std::move(first->second);
+    m_waiting.erase(first);
+    m_waiting_ids.erase(p.row.id);
+    insert(p);
+  }
+
+  // `p`, whose id is not stored: inserted at the chain's end.
+  void insert(Parsed& p) {
+    if (archived(p)) {
+      return;
+    }
+    p.row.chain.prev = m_prev;
+    bind_insert(*m_impl.insert_stmt, p.row);
+    m_impl.insert_stmt->exec();
+    if (m_impl.db->getChanges() != 1) {
+      throw std::runtime_error("snapshot " + p.row.id + " is neither stored nor insertable");
+    }
+    m_prev = store::chain_hash(m_prev, p.row.compact);
+    ++m_report.imported;
+    if (p.row.ts > m_future_after) {
+      ++m_report.future;
+      if (p.row.ts > m_newest_future) {
+        m_newest_future = p.row.ts;
+        m_report.newest_future = p.row.id;
+      }
+    }
+  }
+
+  // Counted once per snapshot; every disagreeing copy is named.
+  void conflict(const Parsed& p, bool earlier_in_import) {
+    m_report.conflicts += m_conflicting.insert(p.row.id).second ? 1 : 0;
+    m_report.skipped.push_back(
+        {p.source,
+         earlier_in_import
+             ? "differs from an earlier copy of " + p.row.id + " in the import; kept that one"
+             : "a different snapshot " + p.row.id + " is stored; kept it"});
+  }
+
+  // `p`, whose id m_existing found stored.
+  void compare(const Parsed& p) {
     Json stored = Json::parse(m_existing.getColumn(0).getString(), nullptr, false);
     const bool same = !stored.is_discarded() && same_json(stored, p.row.document);
     const bool earlier_in_import = m_existing.getColumn(1).getInt64() > m_base_seq;
@@ -346,17 +416,10 @@ public:
         ++m_report.already_present;
       }
     } else {
-      // Counted once per snapshot; every disagreeing copy is named.
-      m_report.conflicts += m_conflicting.insert(p.row.id).second ? 1 : 0;
-      m_report.skipped.push_back(
-          {p.source,
-           earlier_in_import
-               ? "differs from an earlier copy of " + p.row.id + " in the import; kept that one"
-               : "a different snapshot " + p.row.id + " is stored; kept it"});
+      conflict(p, earlier_in_import);
     }
   }
 
-private:
   // Whether `p` is a snapshot of an archived month (counted as already
   // present, or a conflict, as for one in the store): importing it again
   // would store it twice, and stop the month's next archive run.
@@ -398,7 +461,12 @@ private:
 
   Store::Impl& m_impl;
   ImportReport& m_report;
+  const bool m_in_chain_order;
   SQLite::Statement m_existing;
+  // Snapshots waiting to be put in chain order, by (carried seq, id), and
+  // their ids.
+  std::map<std::pair<std::int64_t, std::string>, Parsed> m_waiting;
+  std::unordered_map<std::string, std::int64_t> m_waiting_ids;
   std::unordered_map<int, ArchivedMonth> m_archived; // by year * 100 + month
   std::int64_t m_base_seq = 0;
   // Later than this is "in the future" (ImportReport::future).
@@ -453,27 +521,31 @@ Status import_into(Store::Impl& impl, const std::string& dir, ImportReport& repo
   const auto t0 = std::chrono::steady_clock::now();
   // Everything in one transaction: an import is all there or not at all.
   // Files first, then the log (files win a conflict, being the complete
-  // per-snapshot record).
+  // per-snapshot record), latest_periodic.json last.
   BARROT_TRY(store::guarded("cannot import", [&]() -> Status {
     SQLite::Transaction txn(*impl.db, SQLite::TransactionBehavior::IMMEDIATE);
     BARROT_TRY(impl.check_bound_in_txn());
-    Inserter inserter(impl, report);
-    for (const std::string& name : names) {
+    Inserter inserter(impl, report, /*in_chain_order=*/in_place);
+    auto add_file = [&](const std::string& name) {
       std::string text;
       Status s = util::read_file(src.get(), name, &text);
       if (!s.ok()) {
         report.skipped.push_back({name, s.message()});
-        continue;
+        return;
       }
       ++report.files_read;
       const bool latest = name == mirror::k_latest_name;
       const std::string expect = latest ? "" : name.substr(0, name.size() - 5);
       if (!latest && !validate_snapshot_id(expect).ok()) {
         report.skipped.push_back({name, "not named after a snapshot id"});
-        continue;
+        return;
       }
       Parsed p = parse_input(text, name, expect, false);
       inserter.add(p);
+    };
+    const bool has_latest = !names.empty() && names.back() == mirror::k_latest_name;
+    for (std::size_t i = 0; i < names.size() - (has_latest ? 1 : 0); ++i) {
+      add_file(names[i]);
     }
     if (log_fd.valid()) {
       LogReader reader(std::move(log_fd));
@@ -484,6 +556,10 @@ Status import_into(Store::Impl& impl, const std::string& dir, ImportReport& repo
       }
       BARROT_TRY(reader.status());
       report.lines_read = reader.lines_read();
+    }
+    inserter.finish();
+    if (has_latest) {
+      add_file(names.back());
     }
     if (report.imported > 0) {
       impl.index_fts_in_txn(util::realtime_us());
