@@ -213,6 +213,9 @@ contains "$T/err" "the archive is missing, with its directory"
 contains "$T/err" "'barrot-archive run --archive-dir DIR' finds it there and records its new place"
 expect 1 "$BARROT" search --archives --since 2024-01-01 --until 2024-02-01 --count
 expect 1 "$ARCHIVE" verify
+expect 1 "$ARCHIVE" list --json
+jq -e 'any(.[]; .month == "2024-01" and .archive_bytes == 0)' "$T/out" >/dev/null || fail "list: the missing archive not listed"
+contains "$T/err" "barrot-archive: error: the archive of 2024-01, "
 expect 0 "$ARCHIVE" verify --archive-dir "$T/moved"
 expect 0 "$ARCHIVE" list --archive-dir "$T/moved" --json
 jq -e 'all(.[]; .archive_bytes > 0)' "$T/out" >/dev/null || fail "list did not find the moved archives"

@@ -253,13 +253,26 @@ int run_list(Context& ctx, const cxxopts::ParseResult& args) {
       o,
       [](Archiver& a) { return a.list(); },
       [&](const std::vector<ArchiveInfo>& list) {
+        // Listed all the same ("missing"), and each named: exit 1, as every
+        // other reader of a missing archive.
+        auto missing = [&]() {
+          int code = k_exit_ok;
+          for (const ArchiveInfo& a : list) {
+            if (a.archive_bytes == 0) {
+              *ctx.err << "barrot-archive: error: the archive of " << a.month << ", " << a.file
+                       << ", is missing\n";
+              code = k_exit_failure;
+            }
+          }
+          return code;
+        };
         if (ctx.json) {
           Json j = Json::array();
           for (const ArchiveInfo& a : list) {
             j.push_back(to_json(a));
           }
           *ctx.out << dump_json(j) << "\n";
-          return k_exit_ok;
+          return missing();
         }
         RowWriter w(*ctx.out, OutputFormat::table);
         w.header({"month",
@@ -285,7 +298,7 @@ int run_list(Context& ctx, const cxxopts::ParseResult& args) {
                  ratio(a.content_bytes, a.archive_bytes)});
         }
         w.finish();
-        return k_exit_ok;
+        return missing();
       });
 }
 
