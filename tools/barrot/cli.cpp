@@ -68,7 +68,9 @@ std::string top_help(const Program& program) {
   const std::string name = program.name;
   std::string s = name + ": " + program.description + "\n\nUsage: " + name +
                   " [--dir DIR] [--db PATH] [--sync normal|full] [--busy-timeout SECONDS] [--json] "
-                  "COMMAND [ARGS]\n\n"
+                  "COMMAND [ARGS]\n       " +
+                  name +
+                  " --version\n\n"
                   "Commands:\n";
   for (const Command* c : all_commands(program)) {
     std::string head = std::string(c->name) + " " + c->args;

@@ -369,7 +369,9 @@ Result<DatabaseRestoreReport> Store::Restore(const Options& options,
       o.db_path.empty() ? o.snapshots_dir + "/" + mirror::k_state_dir + "/barrot.db" : o.db_path;
   struct stat st {};
   if (::stat(backup_path.c_str(), &st) != 0) {
-    return util::errno_status("cannot read the backup", backup_path, errno);
+    // None there is bad input, as a file barrot may not read.
+    return errno == ENOENT ? Status::InvalidArgument("there is no backup " + backup_path)
+                           : util::errno_status("cannot read the backup", backup_path, errno);
   }
   if (!S_ISREG(st.st_mode)) {
     return Status::InvalidArgument("the backup " + backup_path + " is not a regular file");
