@@ -167,5 +167,12 @@ for cmd in "action deploy -q" "track deploy" "periodic"; do
   contains "$T/err" "is recorded all the same: do not record it again"
   [ "$(count total)" = $((before + 1)) ] || fail "barrot $cmd >/dev/full: not recorded once"
 done
+# A reader gone from the pipe: the same, not a silent death by SIGPIPE.
+before=$(count total)
+{ sleep 0.2; r=0; "$BARROT" start deploy -q 2>"$T/err" || r=$?; echo "$r" > "$T/rc"; } | true
+rc=$(cat "$T/rc")
+[ "$rc" = 3 ] || fail "barrot start | (gone) exited $rc"
+contains "$T/err" "is recorded all the same: do not record it again"
+[ "$(count total)" = $((before + 1)) ] || fail "barrot start | (gone): not recorded once"
 expect 0 "$BARROT" verify
 echo "file_limit: ok (exit codes seen: ${!seen[*]}; import: ${!imp[*]}; restore: ${!rst[*]})"

@@ -368,8 +368,12 @@ public:
   // (an SQLite database passing quick_check, a Barrot schema no newer than
   // this binary, the same store and mirror ids as the directory's
   // .barrot/mirror-id); a backup that fails a check changes nothing. A
-  // database that is there is overwritten through SQLite (its WAL and
-  // every open connection see the backup's content, atomically); a missing
+  // database that is there first brings the mirror in line with itself
+  // (what it committed unmirrored; files and lines edited since, by a
+  // repair: repaired_before), so the import brings back its snapshots, and
+  // those it recorded keep origin 'barrot'. It is then overwritten through
+  // SQLite (its WAL and every open connection see the backup's content,
+  // atomically); a missing
   // one is made from the backup, its stale -wal and -shm set aside first (a
   // WAL left by a lost database would be replayed into the new one).
   // Corruption when the database there cannot be opened: move it aside.

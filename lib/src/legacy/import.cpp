@@ -149,12 +149,6 @@ Parsed parse_input(std::string_view text,
     p.skip = "snapshot_id " + p.row.id + " does not agree with its timestamp " +
              doc["timestamp"].get<std::string>() + " (which makes the id " + id_of_time + ")";
   }
-  // Recorded by Barrot (the store's own mirror brought back by a restore,
-  // or another store's): its status is true, unlike the legacy tracker's,
-  // and an open start of it counts as stale like any other.
-  if (from_a_store) {
-    p.row.origin = "barrot";
-  }
   return p;
 }
 
@@ -313,8 +307,11 @@ class Inserter {
 public:
   static constexpr std::size_t k_reorder_window = 4096;
 
-  Inserter(Store::Impl& impl, ImportReport& report, bool in_chain_order)
-      : m_impl(impl), m_report(report), m_in_chain_order(in_chain_order),
+  Inserter(Store::Impl& impl,
+           ImportReport& report,
+           bool in_chain_order,
+           const std::unordered_set<std::string>* barrot_ids)
+      : m_impl(impl), m_report(report), m_in_chain_order(in_chain_order), m_barrot_ids(barrot_ids),
         m_existing(*impl.db, "SELECT document, seq FROM snapshots WHERE snapshot_id = ?") {
     m_base_seq = impl.db->execAndGet("SELECT coalesce(max(seq), 0) FROM snapshot_rows").getInt64();
     Status s = impl.chain_head_in_txn(&m_prev);
@@ -377,6 +374,10 @@ private:
   void insert(Parsed& p) {
     if (archived(p)) {
       return;
+    }
+    if (m_barrot_ids != nullptr && m_barrot_ids->contains(p.row.id)) {
+      p.row.origin =
+          "barrot"; // recorded by Barrot: its status is true, unlike the legacy tracker's
     }
     p.row.chain.prev = m_prev;
     bind_insert(*m_impl.insert_stmt, p.row);
@@ -462,6 +463,7 @@ private:
   Store::Impl& m_impl;
   ImportReport& m_report;
   const bool m_in_chain_order;
+  const std::unordered_set<std::string>* m_barrot_ids;
   SQLite::Statement m_existing;
   // Snapshots waiting to be put in chain order, by (carried seq, id), and
   // their ids.
@@ -484,7 +486,10 @@ std::string_view time_part(const std::string& name) {
   return us == std::string::npos ? std::string_view(name) : std::string_view(name).substr(us + 1);
 }
 
-Status import_into(Store::Impl& impl, const std::string& dir, ImportReport& report) {
+Status import_into(Store::Impl& impl,
+                   const std::string& dir,
+                   const std::unordered_set<std::string>* barrot_ids,
+                   ImportReport& report) {
   util::UniqueFd src;
   BARROT_TRY(util::open_dir(dir, &src).WithContext("import"));
   std::vector<std::string> names;
@@ -525,7 +530,7 @@ Status import_into(Store::Impl& impl, const std::string& dir, ImportReport& repo
   BARROT_TRY(store::guarded("cannot import", [&]() -> Status {
     SQLite::Transaction txn(*impl.db, SQLite::TransactionBehavior::IMMEDIATE);
     BARROT_TRY(impl.check_bound_in_txn());
-    Inserter inserter(impl, report, /*in_chain_order=*/in_place);
+    Inserter inserter(impl, report, /*in_chain_order=*/in_place, barrot_ids);
     auto add_file = [&](const std::string& name) {
       std::string text;
       Status s = util::read_file(src.get(), name, &text);
@@ -562,8 +567,9 @@ Status import_into(Store::Impl& impl, const std::string& dir, ImportReport& repo
       report.lines_read = reader.lines_read();
     }
     inserter.finish();
-    if (has_latest) {
+    if (has_latest) { // a copy: after every original, and itself put in place
       add_file(names.back());
+      inserter.finish();
     }
     if (report.imported > 0) {
       impl.index_fts_in_txn(util::realtime_us());
@@ -606,16 +612,22 @@ Status import_into(Store::Impl& impl, const std::string& dir, ImportReport& repo
 } // namespace
 
 Result<ImportReport> Store::import_legacy(const std::string& dir) {
-  if (m_impl->options.access != Access::read_write) {
+  return m_impl->import_dir(dir, nullptr);
+}
+
+Result<ImportReport> Store::Impl::import_dir(const std::string& dir,
+                                             const std::unordered_set<std::string>* barrot_ids) {
+  if (options.access != Access::read_write) {
     return Status::InvalidArgument("the store was opened read-only");
   }
   ImportReport report;
   // Whether a snapshot is archived decides whether it is imported: no
   // archive run changes that meanwhile.
-  Store::Impl::ArchiveHold hold;
-  BARROT_TRY(m_impl->hold_off_archiving(&hold).WithContext("cannot import " + dir));
-  BARROT_TRY(store::guarded("cannot import " + dir,
-                            [&]() -> Status { return import_into(*m_impl, dir, report); }));
+  ArchiveHold hold;
+  BARROT_TRY(hold_off_archiving(&hold).WithContext("cannot import " + dir));
+  BARROT_TRY(store::guarded("cannot import " + dir, [&]() -> Status {
+    return import_into(*this, dir, barrot_ids, report);
+  }));
   return report;
 }
 

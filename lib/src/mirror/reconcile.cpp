@@ -1058,6 +1058,13 @@ Status apply_repair(Store::Impl& impl, Scan& scan, RepairReport* report) {
 
 } // namespace
 
+Status Store::Impl::verify_locked(VerifyReport* report) {
+  Scan scan;
+  BARROT_TRY(full_scan(*this, &scan));
+  *report = std::move(scan.report);
+  return Status::OK();
+}
+
 Status Store::Impl::repair_locked(RepairReport* report, bool archived_copies) {
   Scan scan;
   BARROT_TRY(full_scan(*this, &scan));

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <unordered_set>
 
 namespace barrot {
 
@@ -399,6 +400,11 @@ Result<DatabaseRestoreReport> Store::Restore(const Options& options,
   }));
   BackupFacts facts;
   BARROT_TRY(check_backup(*bak, backup_path, &facts));
+  std::int64_t backup_max_seq = 0; // 0 when it cannot be read: then every row is looked at
+  (void)store::guarded("cannot read the backup's newest seq", [&]() -> Status {
+    backup_max_seq = bak->execAndGet("SELECT coalesce(max(seq), 0) FROM snapshots").getInt64();
+    return Status::OK();
+  });
   BARROT_TRY(
       store::check_backup_binding(o.snapshots_dir, facts.store_id, facts.mirror_id, backup_path));
   report.snapshots = facts.snapshots;
@@ -447,20 +453,42 @@ Result<DatabaseRestoreReport> Store::Restore(const Options& options,
     util::FileLock lock;
     BARROT_TRY(
         lock.lock(impl.mirror->lock_fd(), util::FileLock::Mode::exclusive, o.busy_timeout_ms));
-    // The mirror is made the database's first, as a repair makes it: what
-    // the database committed but never mirrored (a crash, a full disk), and
-    // what was edited or lost in the files since, so that the import below
-    // brings back the database's snapshots, not an edited copy. A database
-    // too damaged to be read through (why it is being replaced, perhaps)
-    // mirrors what it committed past its checkpoint, as an open would.
-    Status before = store::guarded("cannot bring the mirror in line before the restore",
-                                   [&]() { return impl.repair_locked(&report.repaired_before); });
-    if (before.IsCorruption()) {
-      report.repaired_before = RepairReport();
-      before = store::guarded("cannot mirror the database's last snapshots before the restore",
-                              [&]() { return impl.reconcile_locked(); });
+    // What the database committed but never mirrored (a crash, a full disk)
+    // reaches the mirror first: the import below brings it back. Else the
+    // backup would take its place unseen.
+    BARROT_TRY(store::guarded("cannot mirror the database's last snapshots before the restore",
+                              [&]() { return impl.reconcile_locked(); }));
+    // Then files and lines edited or lost since their commit: the import
+    // would bring back the edited copy, the database's gone. A scan finds
+    // them, and a repair puts the database's copies back; it must finish,
+    // as a repair moves a file aside before it writes the new one. A
+    // database too damaged to be scanned (why it is being replaced,
+    // perhaps) cannot say which copy is right: the mirror is taken as it is.
+    VerifyReport check;
+    const Status scanned = store::guarded("cannot check the mirror before the restore",
+                                          [&]() { return impl.verify_locked(&check); });
+    if (scanned.ok() && !check.clean()) {
+      BARROT_TRY(store::guarded("cannot bring the mirror in line with the database before the "
+                                "restore",
+                                [&]() { return impl.repair_locked(&report.repaired_before); })
+                     .WithContext("nothing was restored, and the database is as it was (see what "
+                                  "`barrot repair` says; a damaged database is moved aside, "
+                                  "then restored again)"));
     }
-    BARROT_TRY(before);
+    // Snapshots the database says Barrot recorded, newer than the backup:
+    // they come back as Barrot's, not as imports (best effort: a damaged
+    // database leaves them imports).
+    std::unordered_set<std::string> barrot_ids;
+    (void)store::guarded("cannot read the database's own snapshots", [&]() -> Status {
+      SQLite::Statement own(*impl.db,
+                            "SELECT snapshot_id FROM snapshot_rows WHERE origin = 'barrot' AND "
+                            "seq > ?");
+      own.bind(1, backup_max_seq);
+      while (own.executeStep()) {
+        barrot_ids.insert(own.getColumn(0).getString());
+      }
+      return Status::OK();
+    });
     BARROT_TRY(mark_restoring(o.snapshots_dir, marker_text, true));
     Status copied = store::guarded("cannot restore " + backup_path + " into " + db_path, [&]() {
       copy_database(impl.db->getHandle(), bak->getHandle(), o.busy_timeout_ms);
@@ -475,7 +503,7 @@ Result<DatabaseRestoreReport> Store::Restore(const Options& options,
     BARROT_TRY(store::migrate(*impl.db, -1, &impl.schema_version));
     impl.head_seq = 0; // the chain's head is the backup's now
     report.replaced = true;
-    BARROT_TRY_ASSIGN(report.imported, store->import_legacy(o.snapshots_dir));
+    BARROT_TRY_ASSIGN(report.imported, impl.import_dir(o.snapshots_dir, &barrot_ids));
   } else {
     BARROT_TRY(mark_restoring(o.snapshots_dir, marker_text, true));
     BARROT_TRY(create_from_backup(*bak, db_path, o.busy_timeout_ms, &report));

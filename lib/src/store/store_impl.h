@@ -219,6 +219,16 @@ struct Store::Impl {
   // `archived_copies`: also move copies of archived snapshots aside (an
   // explicit repair; not a reconciliation that falls back to a full scan).
   Status repair_locked(RepairReport* report, bool archived_copies = false);
+  // The full scan alone: what Store::verify reports, changing nothing.
+  // REQUIRES: the mirror lock held exclusive.
+  Status verify_locked(VerifyReport* report);
+
+  // Store::import_legacy, with the archive lock already handled by the
+  // caller's ArchiveHold. The snapshots whose ids `barrot_ids` holds (if not
+  // null) were recorded by Barrot and keep origin 'barrot'; every other
+  // imported one is 'import'.
+  Result<ImportReport> import_dir(const std::string& dir,
+                                  const std::unordered_set<std::string>* barrot_ids);
 
   // Moves the mirror checkpoint to the newest row and the current log end,
   // and brings the full-text index up to date when it is due (or `fts_now`),
