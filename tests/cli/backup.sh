@@ -56,7 +56,7 @@ for k in 1 2 3 4 5 6; do
   (timeout -s KILL "0.0$((k + 2))" "$BARROT" restore b/barrot.db >/dev/null 2>&1) 2>/dev/null || true
   if [ -e "$BARROT_SNAPSHOTS_DIR/.barrot/restoring" ]; then
     expect 1 "$BARROT" action during-restore
-    contains "$T/err" "was interrupted: run \`barrot restore $T/b/barrot.db\` again"
+    contains "$T/err" "is at work, or was interrupted (then run \`barrot restore $T/b/barrot.db\` again"
     expect 0 "$BARROT" restore b/barrot.db
   fi
   ids > "$T/after"
@@ -216,14 +216,36 @@ expect 0 "$BARROT" verify --chain
 # Barrot's own: they carry this store's chain records too).
 expect 0 "$BARROT" import "$DATA/legacy-snapshots"
 newest=$("$BARROT" periodic -q)
+"$BARROT" action after-newest -q >/dev/null
+expect 0 "$BARROT" chain-head -o "$T/anchor-lost.json"
 ids > "$T/before"
 rm -f "$T/lost/$newest.json" "$T/lost/.barrot/barrot.db" "$T/lost/.barrot/barrot.db-wal"
 expect 0 "$BARROT" import "$T/lost"
 ids > "$T/after"
 cmp -s "$T/before" "$T/after" || fail "snapshots differ after the import of a lost database (2)"
+# ... in its place in the chain, from its copy.
+expect 0 "$BARROT" verify --chain --anchor "$T/anchor-lost.json"
 [ "$(sqlite3 "$T/lost/.barrot/barrot.db" "SELECT count(*) FROM snapshots WHERE origin = 'barrot'")" = 0 ] ||
   fail "a lost database's snapshots came back as Barrot's own"
 expect 0 "$BARROT" verify --chain
+
+# A month archived after the backup was taken, of snapshots recorded after
+# it too: no import can bring those back (they left the mirror), so the
+# restore names the month and the way back.
+export BARROT_SNAPSHOTS_DIR="$T/arch"
+"$BARROT" action before-backup -q >/dev/null
+expect 0 "$BARROT" backup "$T/arch.db"
+expect 0 "$BARROT" import "$DATA/legacy-snapshots"
+expect 0 "$4" run --month 2025-12
+expect 0 "$BARROT" --json restore "$T/arch.db"
+contains "$T/err" "warning: 2025-12 was archived (to $T/arch/archive/2025-12.jsonl.zst) after the backup was taken"
+contains "$T/err" "\`barrot-archive restore 2025-12\` brings it back into the store"
+jq -e '.archived_since == [{"month": "2025-12", "file": "'"$T"'/arch/archive/2025-12.jsonl.zst"}]' "$T/out" >/dev/null ||
+  fail "restore --json: archived_since: $(cat "$T/out")"
+expect 1 "$4" verify
+contains "$T/out" "\`barrot-archive restore 2025-12\` first brings back what the store lacks of it"
+expect 0 "$4" restore 2025-12
+[ "$(count total)" = 17 ] || fail "the archived month did not come back: $(count total)"
 
 # Maintenance on a place with no store: an error, and no store made.
 mkdir empty && cd empty

@@ -167,6 +167,11 @@ for cmd in "action deploy -q" "track deploy" "periodic"; do
   contains "$T/err" "is recorded all the same: do not record it again"
   [ "$(count total)" = $((before + 1)) ] || fail "barrot $cmd >/dev/full: not recorded once"
 done
+# An import or a restore done, then its output lost: said, exit 3.
+rc=0
+"$BARROT" import "$DATA/legacy-snapshots" >/dev/full 2>"$T/err" || rc=$?
+[ "$rc" = 3 ] || fail "barrot import >/dev/full exited $rc"
+contains "$T/err" "the import is done all the same"
 # A reader gone from the pipe: the same, not a silent death by SIGPIPE.
 before=$(count total)
 { sleep 0.2; r=0; "$BARROT" start deploy -q 2>"$T/err" || r=$?; echo "$r" > "$T/rc"; } | true

@@ -243,6 +243,11 @@ int run_checked(int argc, char** argv, const Program& program, Context& ctx) {
 
 } // namespace
 
+void done_anyway(Context& ctx, std::string what) {
+  std::signal(SIGPIPE, SIG_IGN);
+  ctx.done_anyway = std::move(what);
+}
+
 int fail(Context& ctx, const Status& status) {
   *ctx.err << ctx.program << ": error: " << status.message() << "\n";
   return status.IsInvalidArgument() ? k_exit_usage : k_exit_failure;
@@ -437,9 +442,8 @@ int run(int argc, char** argv, const Program& program) {
       }
       // Not exit 1, "nothing stored": a script that retries on it would
       // record the snapshot twice.
-      if (!ctx.recorded.empty()) {
-        *ctx.err << pname << ": " << ctx.recorded
-                 << " is recorded all the same: do not record it again\n";
+      if (!ctx.done_anyway.empty()) {
+        *ctx.err << pname << ": " << ctx.done_anyway << "\n";
         return k_exit_mirror_behind;
       }
       return code == k_exit_ok ? k_exit_failure : code;

@@ -36,7 +36,10 @@ struct Context {
   bool out_is_tty = false;       // standard output is a terminal: readable tables
   int usage_exit = k_exit_usage; // the running command's exit code for a bad command line
   std::string help;              // "barrot search --help": where a bad command line is pointed
-  std::string recorded; // the snapshot this command committed: output lost after it is exit 3
+  // What this command did that stays done (a snapshot recorded: "ID is
+  // recorded all the same: do not record it again"): output lost after it
+  // is exit 3 with this said, not exit 1, which reads "nothing done".
+  std::string done_anyway;
 };
 
 // One subcommand: its options and what it does.
@@ -57,6 +60,12 @@ struct Program {
   std::vector<const std::vector<Command>*> commands;
   const char* exit_codes; // the help's last lines
 };
+
+// Notes what the running command did that stays done (Context::done_anyway)
+// before it prints: from here a reader gone from the pipe does not kill the
+// process silently (exit 141, read as "nothing done"); the write fails and
+// run() says `what` with exit 3.
+void done_anyway(Context& ctx, std::string what);
 
 // Parses argv and runs one of `program`'s subcommands. Never throws.
 int run(int argc, char** argv, const Program& program);

@@ -234,6 +234,9 @@ int run_import(Context& ctx, const cxxopts::ParseResult& args) {
       Access::read_write,
       [&](Store& store) { return store.import_legacy(source); },
       [&](const ImportReport& r) {
+        done_anyway(ctx,
+                    "the import is done all the same (" + std::to_string(r.imported) +
+                        " imported; run again, it adds nothing)");
         if (ctx.json) {
           *ctx.out << dump_json(to_json(r)) << "\n";
         } else {
@@ -275,6 +278,13 @@ int run_restore(Context& ctx, const cxxopts::ParseResult& args) {
   auto r = Store::Restore(ctx.options, args["file"].as<std::string>());
   if (!r.ok()) {
     return fail(ctx, r.status());
+  }
+  done_anyway(ctx, "the backup is restored all the same: do not restore it again");
+  for (const auto& a : r->archived_since) {
+    *ctx.err << "barrot: warning: " << a.month << " was archived (to " << a.file
+             << ") after the backup was taken: what the backup lacks of it is only in that "
+                "archive; `barrot-archive restore "
+             << a.month << "` brings it back into the store (keep the file until then)\n";
   }
   if (ctx.json) {
     *ctx.out << dump_json(to_json(*r)) << "\n";

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <csignal>
 #include <iostream>
 
 namespace barrot::cli {
@@ -34,11 +33,7 @@ int report(Context& ctx,
            const cxxopts::ParseResult& args,
            const Snapshot& s,
            const std::string& human) {
-  // Committed: a reader gone from the pipe must not kill the process
-  // silently (exit 141, read as "nothing stored"); the write fails instead
-  // and run() reports the snapshot recorded all the same (exit 3).
-  std::signal(SIGPIPE, SIG_IGN);
-  ctx.recorded = s.id;
+  done_anyway(ctx, s.id + " is recorded all the same: do not record it again");
   if (args.count("quiet")) {
     *ctx.out << s.id << "\n";
   } else if (ctx.json) {

@@ -177,6 +177,16 @@ struct DatabaseRestoreReport {
   // brings back the database's own snapshots (a damaged database that cannot
   // be scanned: only what it committed past its mirror checkpoint).
   RepairReport repaired_before;
+  // Months the database replaced had archived, whose archive the backup
+  // does not record (archived after it was taken): snapshots of them the
+  // backup does not hold are only in that archive, which `barrot-archive
+  // restore MONTH` brings back into the store. `file` is its path (under
+  // the snapshots directory given, for an archive recorded inside it).
+  struct ArchivedSince {
+    std::string month;
+    std::string file;
+  };
+  std::vector<ArchivedSince> archived_since;
   ImportReport imported; // snapshots of the mirror newer than the backup
   RepairReport repaired; // the mirror brought in line afterwards
 };

@@ -1219,8 +1219,12 @@ Status Archiver::Impl::archive_month(Plan& plan, std::int64_t newest_periodic, S
     }
     if (!recorded && util::exists_at(dir_fd.get(), archive_name(plan.month))) {
       return Status::Corruption(dir + "/" + archive_name(plan.month) +
-                                " exists but the store has no record of it (a copy, or another "
-                                "store's): move it away; that month is left as it was");
+                                " exists but the store has no record of it (a copy, another "
+                                "store's, or archived after the backup this store was restored "
+                                "from: then `barrot-archive restore " +
+                                month_name(plan.month) +
+                                "` first brings back what the store lacks of it): move it away; "
+                                "that month is left as it was");
     }
   }
 
@@ -1845,7 +1849,9 @@ Result<ArchiveVerifyReport> Archiver::verify(const std::string& month) {
             file,
             "not recorded in the store (another store's archive, or this store's database "
             "restored from an older backup): runs leave it alone and will not archive the "
-            "month while it is there; move it away");
+            "month while it is there. If it is this store's, `barrot-archive restore " +
+                month_name(m) +
+                "` first brings back what the store lacks of it; then move it away");
   }
   if (only && recorded.count(*only) == 0 && unrecorded.count(*only) == 0) {
     return Status::NotFound("no archive of " + month_name(*only));

@@ -526,7 +526,8 @@ Status import_into(Store::Impl& impl,
   const auto t0 = std::chrono::steady_clock::now();
   // Everything in one transaction: an import is all there or not at all.
   // Files first, then the log (files win a conflict, being the complete
-  // per-snapshot record), latest_periodic.json last.
+  // per-snapshot record), then latest_periodic.json, then what waits to be
+  // put in chain order.
   BARROT_TRY(store::guarded("cannot import", [&]() -> Status {
     SQLite::Transaction txn(*impl.db, SQLite::TransactionBehavior::IMMEDIATE);
     BARROT_TRY(impl.check_bound_in_txn());
@@ -566,11 +567,12 @@ Status import_into(Store::Impl& impl,
       BARROT_TRY(reader.status());
       report.lines_read = reader.lines_read();
     }
-    inserter.finish();
-    if (has_latest) { // a copy: after every original, and itself put in place
+    // A copy, after every original (which wins), but before the snapshots
+    // waiting to be put in order: it may be the only copy of one of them.
+    if (has_latest) {
       add_file(names.back());
-      inserter.finish();
     }
+    inserter.finish();
     if (report.imported > 0) {
       impl.index_fts_in_txn(util::realtime_us());
       if (in_place) {

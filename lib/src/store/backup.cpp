@@ -17,7 +17,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <thread>
 #include <unordered_set>
@@ -400,9 +402,26 @@ Result<DatabaseRestoreReport> Store::Restore(const Options& options,
   }));
   BackupFacts facts;
   BARROT_TRY(check_backup(*bak, backup_path, &facts));
-  std::int64_t backup_max_seq = 0; // 0 when it cannot be read: then every row is looked at
+  // Months whose archive the backup records, and when each was archived.
+  std::map<std::string, std::int64_t> backup_archives;
+  (void)store::guarded("cannot read the backup's archives", [&]() -> Status {
+    SQLite::Statement months(*bak, "SELECT month, archived_us FROM archives");
+    while (months.executeStep()) {
+      backup_archives[months.getColumn(0).getString()] = months.getColumn(1).getInt64();
+    }
+    return Status::OK();
+  });
+  // Past these, a row of the database replaced cannot be in the backup (0
+  // when they cannot be read: then every row is looked at).
+  std::int64_t backup_max_seq = 0;
+  std::int64_t backup_max_ts = INT64_MIN;
   (void)store::guarded("cannot read the backup's newest seq", [&]() -> Status {
-    backup_max_seq = bak->execAndGet("SELECT coalesce(max(seq), 0) FROM snapshots").getInt64();
+    SQLite::Statement newest(
+        *bak, "SELECT coalesce(max(seq), 0), coalesce(max(ts_us), 0) FROM snapshots");
+    if (newest.executeStep()) {
+      backup_max_seq = newest.getColumn(0).getInt64();
+      backup_max_ts = newest.getColumn(1).getInt64();
+    }
     return Status::OK();
   });
   BARROT_TRY(
@@ -475,15 +494,37 @@ Result<DatabaseRestoreReport> Store::Restore(const Options& options,
                                   "`barrot repair` says; a damaged database is moved aside, "
                                   "then restored again)"));
     }
+    // Months it archived since the backup: what the backup lacks of them
+    // is only in their archives now (named in the report, as no import can
+    // bring it back).
+    (void)store::guarded("cannot read the database's archives", [&]() -> Status {
+      SQLite::Statement months(*impl.db,
+                               "SELECT month, file, archived_us FROM archives WHERE state IN "
+                               "('archived', 'cleaning') ORDER BY month");
+      while (months.executeStep()) {
+        const std::string month = months.getColumn(0).getString();
+        auto known = backup_archives.find(month);
+        if (known == backup_archives.end() || known->second != months.getColumn(2).getInt64()) {
+          std::string file = months.getColumn(1).getString();
+          if (!file.empty() && file[0] != '/') { // recorded relative to the snapshots directory
+            file = o.snapshots_dir + "/" + file;
+          }
+          report.archived_since.push_back({month, std::move(file)});
+        }
+      }
+      return Status::OK();
+    });
     // Snapshots the database says Barrot recorded, newer than the backup:
     // they come back as Barrot's, not as imports (best effort: a damaged
-    // database leaves them imports).
+    // database leaves them imports). Newer by seq, or by time: a history
+    // that went on from an older backup has the seqs of the backup's own.
     std::unordered_set<std::string> barrot_ids;
     (void)store::guarded("cannot read the database's own snapshots", [&]() -> Status {
       SQLite::Statement own(*impl.db,
                             "SELECT snapshot_id FROM snapshot_rows WHERE origin = 'barrot' AND "
-                            "seq > ?");
+                            "(seq > ? OR ts_us > ?)");
       own.bind(1, backup_max_seq);
+      own.bind(2, backup_max_ts);
       while (own.executeStep()) {
         barrot_ids.insert(own.getColumn(0).getString());
       }

@@ -792,9 +792,10 @@ Result<std::unique_ptr<Store>> Store::OpenStore(const Options& options, bool res
       while (!from.empty() && from.back() == '\n') {
         from.pop_back();
       }
+      // A writer cannot tell a restore at work from one killed part way.
       return Status::IOError("a restore of this store from " + from +
-                             " was interrupted: run `barrot restore " + from +
-                             "` again, which finishes it; nothing was written");
+                             " is at work, or was interrupted (then run `barrot restore " + from +
+                             "` again, which finishes it); nothing was written");
     }
   }
   BARROT_TRY_ASSIGN(const bool db_exists, path_exists(impl->db_path));

@@ -648,6 +648,11 @@ Json to_json(const DatabaseRestoreReport& r) {
   j["replaced"] = r.replaced;
   j["set_aside"] = r.set_aside;
   j["repaired_before"] = to_json(r.repaired_before);
+  Json since = Json::array();
+  for (const auto& a : r.archived_since) {
+    since.push_back(Json{{"month", a.month}, {"file", a.file}});
+  }
+  j["archived_since"] = std::move(since);
   j["imported"] = to_json(r.imported);
   j["repaired"] = to_json(r.repaired);
   return j;
