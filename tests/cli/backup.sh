@@ -247,6 +247,35 @@ contains "$T/out" "\`barrot-archive restore 2025-12\` first brings back what the
 expect 0 "$4" restore 2025-12
 [ "$(count total)" = 17 ] || fail "the archived month did not come back: $(count total)"
 
+# The same with the database lost: the archive directory says it.
+export BARROT_SNAPSHOTS_DIR="$T/arch2"
+"$BARROT" action before-backup -q >/dev/null
+expect 0 "$BARROT" backup "$T/arch2.db"
+expect 0 "$BARROT" import "$DATA/legacy-snapshots"
+expect 0 "$4" run --month 2025-12
+rm -f "$T/arch2/.barrot/barrot.db" "$T/arch2/.barrot/barrot.db-wal" "$T/arch2/.barrot/barrot.db-shm"
+expect 0 "$BARROT" restore "$T/arch2.db"
+contains "$T/err" "warning: 2025-12 was archived (to $T/arch2/archive/2025-12.jsonl.zst) after the backup was taken"
+
+# A restore cut short after it made the database, run again: the database
+# there is the backup, and is not taken for the truth about the mirror (a
+# periodic snapshot whose own file was lost is still in
+# latest_periodic.json, and comes back from it).
+export BARROT_SNAPSHOTS_DIR="$T/cut"
+"$BARROT" action a -q >/dev/null
+"$BARROT" periodic -q >/dev/null # the backup's newest periodic snapshot: not the latest
+expect 0 "$BARROT" backup "$T/cut.db"
+p=$("$BARROT" periodic -q)
+"$BARROT" action after -q >/dev/null
+ids > "$T/before"
+rm -f "$T/cut/$p.json" "$T/cut/.barrot/barrot.db" "$T/cut/.barrot/barrot.db-wal" "$T/cut/.barrot/barrot.db-shm"
+cp "$T/cut.db" "$T/cut/.barrot/barrot.db"
+printf '%s\n' "$T/cut.db" > "$T/cut/.barrot/restoring"
+expect 0 "$BARROT" restore "$T/cut.db"
+ids > "$T/after"
+cmp -s "$T/before" "$T/after" || fail "a restore run again lost what only the mirror held"
+expect 0 "$BARROT" verify --chain
+
 # Maintenance on a place with no store: an error, and no store made.
 mkdir empty && cd empty
 export BARROT_SNAPSHOTS_DIR="$T/empty/snapshots"

@@ -297,7 +297,8 @@ int run_restore(Context& ctx, const cxxopts::ParseResult& args) {
              << (r->replaced ? "" : ", as a new database") << " (backup schema " << r->backup_schema
              << ")\n";
     const RepairReport& b = r->repaired_before;
-    if (b.files_written + b.lines_appended + b.lines_dropped > 0 || !b.quarantine_dir.empty()) {
+    if (b.files_written + b.lines_appended + b.lines_dropped + b.temp_files_removed > 0 ||
+        b.latest_written || !b.quarantine_dir.empty()) {
       *ctx.out << "before it, the mirror brought in line with the database it replaced: ";
       print_repair(ctx, b);
     }

@@ -197,6 +197,109 @@ bool in_dir(const std::string& path, const std::string& dir) {
   return same_file(util::parent_dir(path), dir);
 }
 
+// Months archived in `archive_dir` (named <YYYY-MM>.jsonl.zst there) that
+// `recorded` does not know, added to `out` unless there already.
+void add_unrecorded_archives(const std::string& archive_dir,
+                             const std::map<std::string, std::int64_t>& recorded,
+                             std::vector<DatabaseRestoreReport::ArchivedSince>* out) {
+  std::vector<std::string> names;
+  if (!util::list_dir(AT_FDCWD, archive_dir, &names).ok()) {
+    return;
+  }
+  std::sort(names.begin(), names.end());
+  constexpr std::string_view k_ext = ".jsonl.zst";
+  for (const std::string& name : names) {
+    if (name.size() != 7 + k_ext.size() || name.compare(7, k_ext.size(), k_ext) != 0) {
+      continue;
+    }
+    const std::string month = name.substr(0, 7);
+    const bool known =
+        recorded.contains(month) ||
+        std::any_of(out->begin(), out->end(), [&](const auto& a) { return a.month == month; });
+    if (!known) {
+      out->push_back({month, archive_dir + "/" + name});
+    }
+  }
+}
+
+// What a database about to be replaced has that the backup lacks, dealt
+// with while it is still there: its unmirrored snapshots mirrored, the
+// mirror brought in line with it (so the import brings back its copies,
+// not edited ones), the ids of the snapshots it says Barrot recorded since
+// the backup, and the months it archived that the backup does not record.
+Status before_replacing(Store::Impl& impl,
+                        const Options& o,
+                        const std::map<std::string, std::int64_t>& backup_archives,
+                        std::int64_t backup_max_seq,
+                        std::int64_t backup_max_ts,
+                        DatabaseRestoreReport* report,
+                        std::unordered_set<std::string>* barrot_ids) {
+  // What the database committed but never mirrored (a crash, a full disk)
+  // reaches the mirror first: the import brings it back. Else the backup
+  // would take its place unseen.
+  BARROT_TRY(store::guarded("cannot mirror the database's last snapshots before the restore",
+                            [&]() { return impl.reconcile_locked(); }));
+  // Then files and lines edited or lost since their commit: the import
+  // would bring back the edited copy, the database's gone. A scan finds
+  // them, and a repair puts the database's copies back; it must finish, as
+  // a repair moves a file aside before it writes the new one. A database
+  // too damaged to be scanned (why it is being replaced, perhaps) cannot
+  // say which copy is right: the mirror is taken as it is. Any other
+  // failure stops the restore.
+  bool disagree = false;
+  {
+    VerifyReport check;
+    const Status scanned = store::guarded("cannot check the mirror before the restore",
+                                          [&]() { return impl.verify_locked(&check); });
+    if (!scanned.ok() && !scanned.IsCorruption()) {
+      return scanned.WithContext("nothing was restored");
+    }
+    disagree = scanned.ok() && !check.clean();
+  }
+  if (disagree) {
+    BARROT_TRY(store::guarded("cannot bring the mirror in line with the database before the "
+                              "restore",
+                              [&]() { return impl.repair_locked(&report->repaired_before); })
+                   .WithContext("nothing was restored, and the database is as it was (what the "
+                                "repair moved aside is in .barrot/quarantine/; see what `barrot "
+                                "repair` says)"));
+  }
+  // Months it archived that the backup does not record: what the backup
+  // lacks of them is only in their archives (no import can bring it back).
+  (void)store::guarded("cannot read the database's archives", [&]() -> Status {
+    SQLite::Statement months(*impl.db,
+                             "SELECT month, file FROM archives WHERE state IN ('archived', "
+                             "'cleaning') ORDER BY month");
+    while (months.executeStep()) {
+      const std::string month = months.getColumn(0).getString();
+      if (!backup_archives.contains(month)) {
+        std::string file = months.getColumn(1).getString();
+        if (!file.empty() && file[0] != '/') { // recorded relative to the snapshots directory
+          file = o.snapshots_dir + "/" + file;
+        }
+        report->archived_since.push_back({month, std::move(file)});
+      }
+    }
+    return Status::OK();
+  });
+  // Snapshots the database says Barrot recorded, newer than the backup:
+  // they come back as Barrot's, not as imports (best effort: a damaged
+  // database leaves them imports). Newer by seq, or by time: a history
+  // that went on from an older backup has the seqs of the backup's own.
+  (void)store::guarded("cannot read the database's own snapshots", [&]() -> Status {
+    SQLite::Statement own(*impl.db,
+                          "SELECT snapshot_id FROM snapshot_rows WHERE origin = 'barrot' AND "
+                          "(seq > ? OR ts_us > ?)");
+    own.bind(1, backup_max_seq);
+    own.bind(2, backup_max_ts);
+    while (own.executeStep()) {
+      barrot_ids->insert(own.getColumn(0).getString());
+    }
+    return Status::OK();
+  });
+  return Status::OK();
+}
+
 } // namespace
 
 Status store::set_aside_stale_wal(const std::string& db_path, std::vector<std::string>* moved) {
@@ -439,6 +542,10 @@ Result<DatabaseRestoreReport> Store::Restore(const Options& options,
   // running it again.
   o.create = false;
   std::unique_ptr<Store> store;
+  // A restore cut short leaves its mark: run again, the database is the
+  // backup already (or none, if it was killed before it made one).
+  const bool restore_cut_short =
+      ::access((o.snapshots_dir + "/" + mirror::k_restoring_name).c_str(), F_OK) == 0;
   // No archive run or month restore in the middle of its steps, from
   // before the database changes to the end of the repair: it would go on
   // in the backup's database from where it was in the old one. (Taken
@@ -472,64 +579,15 @@ Result<DatabaseRestoreReport> Store::Restore(const Options& options,
     util::FileLock lock;
     BARROT_TRY(
         lock.lock(impl.mirror->lock_fd(), util::FileLock::Mode::exclusive, o.busy_timeout_ms));
-    // What the database committed but never mirrored (a crash, a full disk)
-    // reaches the mirror first: the import below brings it back. Else the
-    // backup would take its place unseen.
-    BARROT_TRY(store::guarded("cannot mirror the database's last snapshots before the restore",
-                              [&]() { return impl.reconcile_locked(); }));
-    // Then files and lines edited or lost since their commit: the import
-    // would bring back the edited copy, the database's gone. A scan finds
-    // them, and a repair puts the database's copies back; it must finish,
-    // as a repair moves a file aside before it writes the new one. A
-    // database too damaged to be scanned (why it is being replaced,
-    // perhaps) cannot say which copy is right: the mirror is taken as it is.
-    VerifyReport check;
-    const Status scanned = store::guarded("cannot check the mirror before the restore",
-                                          [&]() { return impl.verify_locked(&check); });
-    if (scanned.ok() && !check.clean()) {
-      BARROT_TRY(store::guarded("cannot bring the mirror in line with the database before the "
-                                "restore",
-                                [&]() { return impl.repair_locked(&report.repaired_before); })
-                     .WithContext("nothing was restored, and the database is as it was (see what "
-                                  "`barrot repair` says; a damaged database is moved aside, "
-                                  "then restored again)"));
-    }
-    // Months it archived since the backup: what the backup lacks of them
-    // is only in their archives now (named in the report, as no import can
-    // bring it back).
-    (void)store::guarded("cannot read the database's archives", [&]() -> Status {
-      SQLite::Statement months(*impl.db,
-                               "SELECT month, file, archived_us FROM archives WHERE state IN "
-                               "('archived', 'cleaning') ORDER BY month");
-      while (months.executeStep()) {
-        const std::string month = months.getColumn(0).getString();
-        auto known = backup_archives.find(month);
-        if (known == backup_archives.end() || known->second != months.getColumn(2).getInt64()) {
-          std::string file = months.getColumn(1).getString();
-          if (!file.empty() && file[0] != '/') { // recorded relative to the snapshots directory
-            file = o.snapshots_dir + "/" + file;
-          }
-          report.archived_since.push_back({month, std::move(file)});
-        }
-      }
-      return Status::OK();
-    });
-    // Snapshots the database says Barrot recorded, newer than the backup:
-    // they come back as Barrot's, not as imports (best effort: a damaged
-    // database leaves them imports). Newer by seq, or by time: a history
-    // that went on from an older backup has the seqs of the backup's own.
     std::unordered_set<std::string> barrot_ids;
-    (void)store::guarded("cannot read the database's own snapshots", [&]() -> Status {
-      SQLite::Statement own(*impl.db,
-                            "SELECT snapshot_id FROM snapshot_rows WHERE origin = 'barrot' AND "
-                            "(seq > ? OR ts_us > ?)");
-      own.bind(1, backup_max_seq);
-      own.bind(2, backup_max_ts);
-      while (own.executeStep()) {
-        barrot_ids.insert(own.getColumn(0).getString());
-      }
-      return Status::OK();
-    });
+    // Run again after being cut short, the database there is the backup
+    // already: nothing of it is to be carried over, and a repair against it
+    // would write over what only the mirror holds now (latest_periodic.json
+    // the only copy of a periodic snapshot whose file was lost).
+    if (!restore_cut_short) {
+      BARROT_TRY(before_replacing(
+          impl, o, backup_archives, backup_max_seq, backup_max_ts, &report, &barrot_ids));
+    }
     BARROT_TRY(mark_restoring(o.snapshots_dir, marker_text, true));
     Status copied = store::guarded("cannot restore " + backup_path + " into " + db_path, [&]() {
       copy_database(impl.db->getHandle(), bak->getHandle(), o.busy_timeout_ms);
@@ -553,6 +611,9 @@ Result<DatabaseRestoreReport> Store::Restore(const Options& options,
     BARROT_TRY_ASSIGN(report.imported, store->import_legacy(o.snapshots_dir));
   }
   BARROT_TRY(mark_restoring(o.snapshots_dir, marker_text, false));
+  // With no database to ask (lost, or replaced by a run cut short), the
+  // archive directory's own files say which months the backup lacks.
+  add_unrecorded_archives(o.snapshots_dir + "/archive", backup_archives, &report.archived_since);
   auto repaired = store->repair();
   if (!repaired.ok()) {
     return repaired.status().WithContext(
