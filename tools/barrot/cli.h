@@ -22,8 +22,8 @@ namespace barrot::cli {
 inline constexpr int k_exit_ok = 0;
 inline constexpr int k_exit_failure = 1; // the operation failed, or found problems
 inline constexpr int k_exit_usage = 2;   // bad command line or input; nothing written
-// Recorded, but not all that follows the commit was done: a mirror file not
-// written yet, or the output that names the snapshot not printed.
+// Recorded (or imported, restored), but not all that follows was done: a
+// mirror file not written yet, or the output that reports it not printed.
 inline constexpr int k_exit_mirror_behind = 3;
 inline constexpr int k_exit_partial = 3; // barrot-archive run: some months moved, not all done
 

@@ -375,9 +375,10 @@ private:
     if (archived(p)) {
       return;
     }
+    // Recorded by Barrot (the database a restore replaces says so): its
+    // status is true, unlike the legacy tracker's.
     if (m_barrot_ids != nullptr && m_barrot_ids->contains(p.row.id)) {
-      p.row.origin =
-          "barrot"; // recorded by Barrot: its status is true, unlike the legacy tracker's
+      p.row.origin = "barrot";
     }
     p.row.chain.prev = m_prev;
     bind_insert(*m_impl.insert_stmt, p.row);

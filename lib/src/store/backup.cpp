@@ -15,12 +15,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <map>
+#include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_set>
 
@@ -200,7 +202,7 @@ bool in_dir(const std::string& path, const std::string& dir) {
 // Months archived in `archive_dir` (named <YYYY-MM>.jsonl.zst there) that
 // `recorded` does not know, added to `out` unless there already.
 void add_unrecorded_archives(const std::string& archive_dir,
-                             const std::map<std::string, std::int64_t>& recorded,
+                             const std::set<std::string>& recorded,
                              std::vector<DatabaseRestoreReport::ArchivedSince>* out) {
   std::vector<std::string> names;
   if (!util::list_dir(AT_FDCWD, archive_dir, &names).ok()) {
@@ -229,7 +231,7 @@ void add_unrecorded_archives(const std::string& archive_dir,
 // the backup, and the months it archived that the backup does not record.
 Status before_replacing(Store::Impl& impl,
                         const Options& o,
-                        const std::map<std::string, std::int64_t>& backup_archives,
+                        const std::set<std::string>& backup_archives,
                         std::int64_t backup_max_seq,
                         std::int64_t backup_max_ts,
                         DatabaseRestoreReport* report,
@@ -505,12 +507,12 @@ Result<DatabaseRestoreReport> Store::Restore(const Options& options,
   }));
   BackupFacts facts;
   BARROT_TRY(check_backup(*bak, backup_path, &facts));
-  // Months whose archive the backup records, and when each was archived.
-  std::map<std::string, std::int64_t> backup_archives;
+  // Months whose archive the backup records (none, before schema 2).
+  std::set<std::string> backup_archives;
   (void)store::guarded("cannot read the backup's archives", [&]() -> Status {
-    SQLite::Statement months(*bak, "SELECT month, archived_us FROM archives");
+    SQLite::Statement months(*bak, "SELECT month FROM archives");
     while (months.executeStep()) {
-      backup_archives[months.getColumn(0).getString()] = months.getColumn(1).getInt64();
+      backup_archives.insert(months.getColumn(0).getString());
     }
     return Status::OK();
   });
