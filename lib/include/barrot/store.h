@@ -177,11 +177,12 @@ struct DatabaseRestoreReport {
   // brings back the database's own snapshots (a damaged database that cannot
   // be scanned: only what it committed past its mirror checkpoint).
   RepairReport repaired_before;
-  // Months the database replaced had archived, whose archive the backup
-  // does not record (archived after it was taken): snapshots of them the
-  // backup does not hold are only in that archive, which `barrot-archive
-  // restore MONTH` brings back into the store. `file` is its path (under
-  // the snapshots directory given, for an archive recorded inside it).
+  // Months archived (by the database replaced, or found in the snapshots
+  // directory's archive/) whose archive the backup does not record: the
+  // snapshots of them the backup does not hold are only in that archive,
+  // which `barrot-archive restore MONTH` brings back into the store. `file`
+  // is its path (under the snapshots directory given, for an archive
+  // recorded inside it).
   struct ArchivedSince {
     std::string month;
     std::string file;

@@ -545,7 +545,7 @@ Status promote_staged(int dir_fd, Month month) {
 
 // The archive directory when none is given: <snapshots>/archive.
 std::string default_dir(const Store::Impl& impl) {
-  return impl.mirror->dir() + "/archive";
+  return impl.mirror->dir() + "/" + mirror::k_archive_dir;
 }
 
 // Reads the archive the store recorded for `row`'s month and checks it

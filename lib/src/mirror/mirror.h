@@ -37,6 +37,8 @@ inline constexpr const char* k_latest_lock_name = ".barrot/latest.lock";
 inline constexpr const char* k_gate_name = ".barrot/gate";
 inline constexpr const char* k_archive_lock_name = ".barrot/archive.lock";
 inline constexpr const char* k_quarantine_dir = ".barrot/quarantine";
+// Where the monthly archives go when no other directory is given.
+inline constexpr const char* k_archive_dir = "archive";
 // The store this directory mirrors, and the binding (migrations/0006_mirror_id.sql).
 inline constexpr const char* k_mirror_id_name = ".barrot/mirror-id";
 // Present from the moment a restore overwrites the database until it has

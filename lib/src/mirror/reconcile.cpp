@@ -1058,16 +1058,12 @@ Status apply_repair(Store::Impl& impl, Scan& scan, RepairReport* report) {
 
 } // namespace
 
-Status Store::Impl::verify_locked(VerifyReport* report) {
+Status Store::Impl::repair_locked(RepairReport* report, bool archived_copies, bool* scanned) {
   Scan scan;
   BARROT_TRY(full_scan(*this, &scan));
-  *report = std::move(scan.report);
-  return Status::OK();
-}
-
-Status Store::Impl::repair_locked(RepairReport* report, bool archived_copies) {
-  Scan scan;
-  BARROT_TRY(full_scan(*this, &scan));
+  if (scanned != nullptr) {
+    *scanned = true;
+  }
   BARROT_TRY(apply_repair(*this, scan, report));
   // With the mirror complete, the files and lines of archived months left
   // behind by an interrupted barrot-archive go. An archive that cannot be

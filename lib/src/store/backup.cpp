@@ -242,29 +242,22 @@ Status before_replacing(Store::Impl& impl,
   BARROT_TRY(store::guarded("cannot mirror the database's last snapshots before the restore",
                             [&]() { return impl.reconcile_locked(); }));
   // Then files and lines edited or lost since their commit: the import
-  // would bring back the edited copy, the database's gone. A scan finds
-  // them, and a repair puts the database's copies back; it must finish, as
-  // a repair moves a file aside before it writes the new one. A database
-  // too damaged to be scanned (why it is being replaced, perhaps) cannot
-  // say which copy is right: the mirror is taken as it is. Any other
+  // would bring back the edited copy, the database's gone. A repair's scan
+  // finds them and puts the database's copies back; the repair must
+  // finish, as it moves a file aside before it writes the new one. A
+  // database too damaged to be scanned (why it is being replaced, perhaps)
+  // cannot say which copy is right: the mirror is taken as it is. Any other
   // failure stops the restore.
-  bool disagree = false;
-  {
-    VerifyReport check;
-    const Status scanned = store::guarded("cannot check the mirror before the restore",
-                                          [&]() { return impl.verify_locked(&check); });
-    if (!scanned.ok() && !scanned.IsCorruption()) {
-      return scanned.WithContext("nothing was restored");
-    }
-    disagree = scanned.ok() && !check.clean();
-  }
-  if (disagree) {
-    BARROT_TRY(store::guarded("cannot bring the mirror in line with the database before the "
-                              "restore",
-                              [&]() { return impl.repair_locked(&report->repaired_before); })
-                   .WithContext("nothing was restored, and the database is as it was (what the "
-                                "repair moved aside is in .barrot/quarantine/; see what `barrot "
-                                "repair` says)"));
+  bool scanned = false;
+  const Status repaired =
+      store::guarded("cannot bring the mirror in line with the database before the restore", [&]() {
+        return impl.repair_locked(&report->repaired_before, /*archived_copies=*/false, &scanned);
+      });
+  if (!repaired.ok() && (scanned || !repaired.IsCorruption())) {
+    return repaired.WithContext(scanned ? "nothing was restored, and the database is as it was "
+                                          "(what the repair moved aside is in "
+                                          ".barrot/quarantine/; see what `barrot repair` says)"
+                                        : "nothing was restored");
   }
   // Months it archived that the backup does not record: what the backup
   // lacks of them is only in their archives (no import can bring it back).
@@ -338,7 +331,7 @@ Status Store::check_output_path(const std::string& path) const {
   }
   const std::string& snapshots = m_impl->options.snapshots_dir;
   for (const std::string& folder :
-       {snapshots + "/" + mirror::k_state_dir, snapshots + "/archive"}) {
+       {snapshots + "/" + mirror::k_state_dir, snapshots + "/" + mirror::k_archive_dir}) {
     if (in_dir(path, folder)) {
       return refuse("it is in the store's folder " + folder);
     }
@@ -615,7 +608,8 @@ Result<DatabaseRestoreReport> Store::Restore(const Options& options,
   BARROT_TRY(mark_restoring(o.snapshots_dir, marker_text, false));
   // With no database to ask (lost, or replaced by a run cut short), the
   // archive directory's own files say which months the backup lacks.
-  add_unrecorded_archives(o.snapshots_dir + "/archive", backup_archives, &report.archived_since);
+  add_unrecorded_archives(
+      o.snapshots_dir + "/" + mirror::k_archive_dir, backup_archives, &report.archived_since);
   auto repaired = store->repair();
   if (!repaired.ok()) {
     return repaired.status().WithContext(

@@ -218,10 +218,9 @@ struct Store::Impl {
   // Full scan and repair. REQUIRES: the mirror lock held exclusive.
   // `archived_copies`: also move copies of archived snapshots aside (an
   // explicit repair; not a reconciliation that falls back to a full scan).
-  Status repair_locked(RepairReport* report, bool archived_copies = false);
-  // The full scan alone: what Store::verify reports, changing nothing.
-  // REQUIRES: the mirror lock held exclusive.
-  Status verify_locked(VerifyReport* report);
+  // `scanned` (if not null) is set once the scan is done, before anything is
+  // changed: a failure without it changed nothing.
+  Status repair_locked(RepairReport* report, bool archived_copies = false, bool* scanned = nullptr);
 
   // Store::import_legacy, with the archive lock already handled by the
   // caller's ArchiveHold. The snapshots whose ids `barrot_ids` holds (if not
